@@ -1,0 +1,34 @@
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+
+#include "probe_command.hh"
+
+int main(int argc, char** argv) {
+  CLI::App app{"vantage-agent: layer-by-layer reachability probes from this vantage"};
+  app.set_version_flag("--version", VANTAGE_VERSION);
+  app.require_subcommand(1);
+  vantage::ProbeCommand probe;
+  auto* probe_app = vantage::add_probe_command(app, probe);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& help) {
+    return app.exit(help);
+  } catch (const CLI::CallForAllHelp& help) {
+    return app.exit(help);
+  } catch (const CLI::CallForVersion& version) {
+    return app.exit(version);
+  } catch (const CLI::ParseError& error) {
+    app.exit(error);
+    return 2;  // SPEC §6: 2 is a usage error, whatever CLI11's own code for it
+  }
+  try {
+    if (probe_app->parsed()) {
+      return vantage::run_probe_command(probe);
+    }
+  } catch (const std::exception& error) {
+    fmt::print(stderr, "vantage-agent: {}\n", error.what());
+    return 3;
+  }
+  return 2;
+}

@@ -1,0 +1,115 @@
+#include "probe_command.hh"
+
+#include <fmt/format.h>
+
+#include <iostream>
+#include <regex>
+
+#include "cycle.hh"
+#include "cycle_table.hh"
+#include "duration.hh"
+#include "event_loop.hh"
+#include "last_known.hh"
+#include "result_json.hh"
+
+namespace vantage {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitNotOk = 1;
+constexpr int kExitUsage = 2;
+
+bool plausible_domain(const std::string& name) {
+  static const std::regex kLabels(
+      R"(^([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)*[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.?$)");
+  return name.size() <= 253 && std::regex_match(name, kLabels);
+}
+
+int usage_error(const std::string& message) {
+  fmt::print(stderr, "vantage-agent probe: {}\n", message);
+  return kExitUsage;
+}
+
+}  // namespace
+
+CLI::App* add_probe_command(CLI::App& app, ProbeCommand& command) {
+  auto* probe =
+      app.add_subcommand("probe", "Run one cycle for DOMAIN and print what each layer saw");
+  probe->add_option("domain", command.domain, "The domain to probe")->required();
+  probe->add_option("--resolver", command.resolvers,
+                    "Recursive resolver IP[:PORT], repeatable (default: resolv.conf)");
+  probe->add_option("--port", command.port, "Service port for TCP and HTTPS")
+      ->check(CLI::Range(1, 65535));
+  probe->add_option("--path", command.path, "HTTP path to request");
+  probe->add_option("--ca", command.ca_file, "CA bundle to verify the certificate against")
+      ->check(CLI::ExistingFile);
+  probe->add_flag("--insecure", command.insecure, "Do not verify the certificate");
+  probe->add_option("--timeout", command.timeout, "Per-probe timeout, e.g. 5s or 500ms");
+  probe->add_option("--expect-status", command.expect_status,
+                    "Accepted HTTP status, repeatable (default: any 2xx or 3xx)");
+  probe->add_option("--body-regex", command.body_regex, "Regular expression the body must match");
+  probe->add_option("--state-dir", command.state_dir,
+                    "Read and update last known addresses and nameservers here");
+  probe->add_flag("--json", command.json, "Print the cycle document as JSON");
+  return probe;
+}
+
+int run_probe_command(const ProbeCommand& command) {
+  if (!plausible_domain(command.domain)) {
+    return usage_error(fmt::format("\"{}\" is not a domain name", command.domain));
+  }
+  const auto timeout = parse_duration(command.timeout);
+  if (!timeout || timeout->count() == 0) {
+    return usage_error(
+        fmt::format("--timeout \"{}\" is not a duration like 5s or 500ms", command.timeout));
+  }
+  if (!command.body_regex.empty()) {
+    try {
+      std::regex check(command.body_regex, std::regex::ECMAScript);
+    } catch (const std::regex_error&) {
+      return usage_error(
+          fmt::format("--body-regex \"{}\" is not a valid regular expression", command.body_regex));
+    }
+  }
+
+  CycleOptions options;
+  options.domain = command.domain;
+  options.port = static_cast<uint16_t>(command.port);
+  options.path =
+      command.path.empty() || command.path.front() != '/' ? "/" + command.path : command.path;
+  options.ca_file = command.ca_file;
+  options.insecure = command.insecure;
+  options.timeout = *timeout;
+  options.expect_status = command.expect_status;
+  options.body_regex = command.body_regex;
+  for (const auto& text : command.resolvers) {
+    const auto resolver = parse_endpoint(text, 53);
+    if (!resolver) {
+      return usage_error(fmt::format("--resolver \"{}\" is not IP[:PORT]", text));
+    }
+    options.resolvers.push_back(*resolver);
+  }
+  if (!command.state_dir.empty()) {
+    options.last_known = load_last_known(command.state_dir, command.domain).value_or(LastKnown{});
+  }
+
+  EventLoop loop;
+  CycleResult cycle;
+  {
+    Engine engine(loop);
+    run_cycle(engine, options, [&cycle](CycleResult result) { cycle = std::move(result); });
+    loop.run();
+  }
+
+  if (!command.state_dir.empty() && cycle.reading.verdict == Verdict::Ok) {
+    save_last_known(command.state_dir, command.domain, cycle.next_last_known());
+  }
+  if (command.json) {
+    std::cout << to_json(cycle).dump(2) << "\n";
+  } else {
+    std::cout << render_cycle_table(cycle);
+  }
+  return cycle.reading.verdict == Verdict::Ok ? kExitOk : kExitNotOk;
+}
+
+}  // namespace vantage

@@ -1,0 +1,26 @@
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace vantage {
+
+// `vantage-agent probe DOMAIN ...`: registers the subcommand; `run_probe_command` runs it after
+// parsing and returns the process exit code (0 OK, 1 not OK, 2 usage error).
+struct ProbeCommand {
+  std::string domain;
+  std::vector<std::string> resolvers;
+  int port = 443;
+  std::string path = "/";
+  std::string ca_file;
+  bool insecure = false;
+  std::string timeout = "5s";
+  std::string state_dir;
+  std::vector<int> expect_status;
+  std::string body_regex;
+  bool json = false;
+};
+
+CLI::App* add_probe_command(CLI::App& app, ProbeCommand& command);
+int run_probe_command(const ProbeCommand& command);
+
+}  // namespace vantage

@@ -1,0 +1,37 @@
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "result.hh"
+
+namespace vantage {
+
+// The one place native error codes become failure classes. Never classify by message text.
+
+// A socket errno from connect(), send() or recv().
+Failure classify_errno(int error);
+
+// A DNS response code (RFC 1035 / 6895); NoError maps to None.
+Failure classify_rcode(int rcode);
+std::string_view rcode_name(int rcode);
+
+// An ARES_E* status from c-ares for an exchange that got no usable response.
+Failure classify_ares_status(int status);
+
+// A finished curl transfer: its CURLcode, CURLINFO_OS_ERRNO and CURLINFO_SSL_VERIFYRESULT (an
+// X509_V_ERR_* value), and whether TCP connect and the TLS handshake had completed.
+struct CurlOutcome {
+  int curl_code = 0;
+  long os_errno = 0;
+  long verify_result = 0;
+  bool connected = false;
+  bool tls_done = false;
+};
+struct Classified {
+  Failure failure = Failure::None;
+  Phase phase = Phase::Response;
+};
+Classified classify_curl(const CurlOutcome& outcome);
+
+}  // namespace vantage

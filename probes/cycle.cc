@@ -1,0 +1,236 @@
+#include "cycle.hh"
+
+#include <algorithm>
+#include <memory>
+
+#include "ares_driver.hh"
+#include "curl_driver.hh"
+#include "dns_authoritative.hh"
+#include "dns_delegation.hh"
+#include "dns_message.hh"
+#include "dns_recursive.hh"
+#include "event_loop.hh"
+#include "https.hh"
+#include "reading.hh"
+#include "tcp_connect.hh"
+
+namespace vantage {
+
+Engine::Engine(EventLoop& loop, size_t max_concurrent_probes)
+    : loop_(loop),
+      ares_(std::make_unique<AresLibrary>()),
+      curl_(std::make_unique<CurlMulti>(loop)),
+      limiter_(max_concurrent_probes) {}
+
+Engine::~Engine() = default;
+
+LastKnown CycleResult::next_last_known() const {
+  LastKnown next = last_known_used;
+  std::vector<std::string> addresses = recursive_addresses;
+  for (const auto& address : authoritative_addresses) {
+    if (std::find(addresses.begin(), addresses.end(), address) == addresses.end()) {
+      addresses.push_back(address);
+    }
+  }
+  if (!addresses.empty()) {
+    next.addresses = std::move(addresses);
+  }
+  if (!nameservers.empty()) {
+    next.nameservers = nameservers;
+  }
+  return next;
+}
+
+namespace {
+
+void add_unique(std::vector<std::string>& list, const std::vector<std::string>& more) {
+  for (const auto& item : more) {
+    if (std::find(list.begin(), list.end(), item) == list.end()) {
+      list.push_back(item);
+    }
+  }
+}
+
+// Runs one domain's probes stage by stage: DNS (recursive, delegation, then authoritative),
+// then TCP to every address found or remembered, then HTTPS to every address that accepted.
+class Cycle : public std::enable_shared_from_this<Cycle> {
+ public:
+  Cycle(Engine& engine, CycleOptions options, std::function<void(CycleResult)> done)
+      : engine_(engine), options_(std::move(options)), done_(std::move(done)) {
+    result_.domain = options_.domain;
+    result_.last_known_used = options_.last_known;
+  }
+
+  void start() {
+    result_.started_at = std::chrono::system_clock::now();
+    started_ = std::chrono::steady_clock::now();
+    resolvers_ = options_.resolvers.empty() ? system_resolvers() : options_.resolvers;
+    exchange_ = [&engine = engine_](const DnsQuery& query, Check check, ProbeDone done) {
+      engine.limiter().acquire([&engine, query, check, done = std::move(done)]() mutable {
+        dns_exchange(engine.loop(), query, check,
+                     [&engine, done = std::move(done)](ProbeResult result) {
+                       engine.limiter().release();
+                       done(std::move(result));
+                     });
+      });
+    };
+
+    begin_stage();  // held open until every DNS probe has been started
+    for (const auto& control : options_.control_targets) {
+      start_tcp(control, Check::Control);
+    }
+    for (const auto& resolver : resolvers_) {
+      for (const uint16_t type : {kTypeA, kTypeAaaa}) {
+        begin_stage();
+        probe_dns_recursive(exchange_, resolver, options_.domain, type, options_.timeout,
+                            [self = shared_from_this()](ProbeResult result) {
+                              add_unique(self->result_.recursive_addresses,
+                                         answer_addresses(result));
+                              self->record(std::move(result));
+                            });
+      }
+    }
+    begin_stage();
+    probe_delegation(exchange_, resolvers_, options_.domain, options_.timeout,
+                     [self = shared_from_this()](DelegationOutcome outcome) {
+                       self->on_delegation(std::move(outcome));
+                     });
+    end_stage();
+  }
+
+ private:
+  void on_delegation(DelegationOutcome outcome) {
+    for (auto& result : outcome.results) {
+      result_.results.push_back(std::move(result));
+    }
+    result_.nameservers = std::move(outcome.nameservers);
+    // The parent could not be asked, or did not answer: fall back to the nameservers this
+    // vantage saw last time, so that their reachability is still tested.
+    const auto& nameservers =
+        result_.nameservers.empty() ? options_.last_known.nameservers : result_.nameservers;
+    for (const auto& nameserver : nameservers) {
+      for (const auto& address : nameserver.addresses) {
+        const auto server = parse_endpoint(address, 53);
+        if (!server) {
+          continue;
+        }
+        for (const uint16_t type : {kTypeA, kTypeAaaa}) {
+          begin_stage();
+          probe_dns_authoritative(
+              exchange_, *server, nameserver.name, options_.domain, type, options_.timeout,
+              [self = shared_from_this()](ProbeResult result) {
+                if (result.ok()) {
+                  add_unique(self->result_.authoritative_addresses, answer_addresses(result));
+                }
+                self->record(std::move(result));
+              });
+        }
+      }
+    }
+    end_stage();
+  }
+
+  void record(ProbeResult result) {
+    result_.results.push_back(std::move(result));
+    end_stage();
+  }
+
+  void begin_stage() { ++pending_; }
+
+  void end_stage() {
+    if (--pending_ > 0) {
+      return;
+    }
+    switch (stage_) {
+      case Stage::Dns:
+        stage_ = Stage::Tcp;
+        start_tcp_stage();
+        break;
+      case Stage::Tcp:
+        stage_ = Stage::Https;
+        start_https_stage();
+        break;
+      case Stage::Https:
+        finish();
+        break;
+    }
+  }
+
+  void start_tcp_stage() {
+    std::vector<std::string> addresses = result_.recursive_addresses;
+    add_unique(addresses, result_.authoritative_addresses);
+    add_unique(addresses, options_.last_known.addresses);
+    begin_stage();
+    for (const auto& address : addresses) {
+      if (auto endpoint = parse_endpoint(address, options_.port)) {
+        start_tcp(endpoint->with_port(options_.port), Check::Tcp);
+      }
+    }
+    end_stage();
+  }
+
+  void start_tcp(const Endpoint& target, Check check) {
+    begin_stage();
+    engine_.limiter().acquire([self = shared_from_this(), target, check] {
+      probe_tcp_connect(self->engine_.loop(), target, check, self->options_.timeout,
+                        [self, target, check](ProbeResult result) {
+                          self->engine_.limiter().release();
+                          if (check == Check::Tcp && result.ok()) {
+                            self->accepting_.push_back(target);
+                          }
+                          self->record(std::move(result));
+                        });
+    });
+  }
+
+  void start_https_stage() {
+    begin_stage();
+    for (const auto& address : accepting_) {
+      HttpsRequest request;
+      request.domain = options_.domain;
+      request.address = address;
+      request.path = options_.path;
+      request.expect_status = options_.expect_status;
+      request.body_regex = options_.body_regex;
+      request.ca_file = options_.ca_file;
+      request.insecure = options_.insecure;
+      request.timeout = options_.timeout;
+      begin_stage();
+      engine_.limiter().acquire([self = shared_from_this(), request] {
+        probe_https(self->engine_.curl(), request, [self](ProbeResult result) {
+          self->engine_.limiter().release();
+          self->record(std::move(result));
+        });
+      });
+    }
+    end_stage();
+  }
+
+  void finish() {
+    result_.duration = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - started_);
+    result_.reading = read_cycle(result_);
+    done_(std::move(result_));
+  }
+
+  enum class Stage { Dns, Tcp, Https };
+
+  Engine& engine_;
+  CycleOptions options_;
+  std::function<void(CycleResult)> done_;
+  CycleResult result_;
+  std::vector<Endpoint> resolvers_;
+  DnsExchanger exchange_;
+  std::vector<Endpoint> accepting_;
+  std::chrono::steady_clock::time_point started_;
+  Stage stage_ = Stage::Dns;
+  int pending_ = 0;
+};
+
+}  // namespace
+
+void run_cycle(Engine& engine, CycleOptions options, std::function<void(CycleResult)> done) {
+  std::make_shared<Cycle>(engine, std::move(options), std::move(done))->start();
+}
+
+}  // namespace vantage

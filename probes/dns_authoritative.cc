@@ -1,0 +1,28 @@
+#include "dns_authoritative.hh"
+
+#include <fmt/format.h>
+
+#include "dns_message.hh"
+
+namespace vantage {
+
+void probe_dns_authoritative(const DnsExchanger& exchange, const Endpoint& server,
+                             const std::string& nameserver, const std::string& domain,
+                             uint16_t type, std::chrono::milliseconds timeout, ProbeDone done) {
+  DnsQuery query{domain, type, false, server, timeout};
+  exchange(query, Check::DnsAuthoritative,
+           [nameserver, type, done = std::move(done)](ProbeResult result) {
+             result.subject += fmt::format(" @{}", nameserver);
+             if (result.ok() && result.dns && !result.dns->authoritative) {
+               result.failure = Failure::Lame;
+               result.detail = "NOERROR without the AA flag: the server does not serve the zone";
+             } else if (result.ok() && result.dns) {
+               const size_t count = answer_addresses(result).size();
+               result.detail = fmt::format("authoritative, {} {} record{}", count, type_name(type),
+                                           count == 1 ? "" : "s");
+             }
+             done(std::move(result));
+           });
+}
+
+}  // namespace vantage

@@ -1,0 +1,15 @@
+#pragma once
+
+#include <string>
+
+#include "dns_recursive.hh"
+
+namespace vantage {
+
+// Asks one address of one delegated nameserver, without recursion, for `domain`'s A or AAAA.
+// A NOERROR answer without the AA flag is a lame delegation: the server does not serve the zone.
+void probe_dns_authoritative(const DnsExchanger& exchange, const Endpoint& server,
+                             const std::string& nameserver, const std::string& domain,
+                             uint16_t type, std::chrono::milliseconds timeout, ProbeDone done);
+
+}  // namespace vantage

@@ -1,0 +1,289 @@
+#include "https.hh"
+
+#include <curl/curl.h>
+#include <fmt/format.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <cstring>
+#include <ctime>
+#include <memory>
+#include <regex>
+
+#include "classify.hh"
+#include "curl_driver.hh"
+
+namespace vantage {
+namespace {
+
+constexpr size_t kMaxBodyBytes = 1 << 20;  // enough for a content check; the rest is discarded
+
+std::string name_text(const X509_NAME* name) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), &BIO_free);
+  if (!bio || X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253) < 0) {
+    return {};
+  }
+  char* data = nullptr;
+  const long length = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<size_t>(length));
+}
+
+std::string time_text(const ASN1_TIME* time) {
+  std::tm parts{};
+  if (time == nullptr || ASN1_TIME_to_tm(time, &parts) != 1) {
+    return {};
+  }
+  char text[32] = {};
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
+  return text;
+}
+
+void describe_certificate(X509* certificate, TlsDetails& tls) {
+  tls.subject = name_text(X509_get_subject_name(certificate));
+  tls.issuer = name_text(X509_get_issuer_name(certificate));
+  tls.not_after = time_text(X509_get0_notAfter(certificate));
+}
+
+// Where the OpenSSL callbacks find the probe that owns a connection's SSL_CTX.
+int probe_index() {
+  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+class HttpsProbe {
+ public:
+  HttpsProbe(const HttpsRequest& request, ProbeDone done)
+      : request_(request), done_(std::move(done)), easy_(curl_easy_init(), &curl_easy_cleanup) {
+    result_.check = Check::Https;
+    result_.target = request.address.to_string();
+    result_.subject =
+        fmt::format("https://{}:{}{}", request.domain, request.address.port(), request.path);
+    result_.phase = Phase::Connect;
+  }
+
+  static void start(CurlMulti& multi, std::unique_ptr<HttpsProbe> self) {
+    std::shared_ptr<HttpsProbe> probe(std::move(self));
+    if (auto error = probe->configure(); !error.empty()) {
+      multi.loop().post([probe, error] { probe->fail_setup(error); });
+      return;
+    }
+    CURL* easy = probe->easy_.get();
+    multi.add(easy, [probe](CURLcode code) { probe->report(code); });
+  }
+
+ private:
+  // Returns why the transfer cannot be set up, or nothing.
+  std::string configure() {
+    if (!easy_) {
+      return "curl_easy_init failed";
+    }
+    if (!request_.body_regex.empty()) {
+      try {
+        body_pattern_.emplace(request_.body_regex, std::regex::ECMAScript);
+      } catch (const std::regex_error& error) {
+        return fmt::format("invalid body_regex: {}", error.what());
+      }
+    }
+    CURL* easy = easy_.get();
+    url_ = result_.subject;
+    // Pin the connection to one address while SNI, Host and the certificate check keep the
+    // domain: CONNECT_TO is per transfer, unlike CURLOPT_RESOLVE, which writes the multi
+    // handle's shared DNS cache.
+    const std::string ip = request_.address.family() == AF_INET6 ? "[" + request_.address.ip() + "]"
+                                                                 : request_.address.ip();
+    connect_to_.reset(
+        curl_slist_append(nullptr, fmt::format("{}:{}:{}:{}", request_.domain,
+                                               request_.address.port(), ip, request_.address.port())
+                                       .c_str()));
+    curl_easy_setopt(easy, CURLOPT_URL, url_.c_str());
+    curl_easy_setopt(easy, CURLOPT_CONNECT_TO, connect_to_.get());
+    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "https");
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, 1L);
+    curl_easy_setopt(easy, CURLOPT_FORBID_REUSE, 1L);
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(request_.timeout.count()));
+    curl_easy_setopt(easy, CURLOPT_USERAGENT, "vantage-agent/" VANTAGE_VERSION);
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &HttpsProbe::on_body);
+    curl_easy_setopt(easy, CURLOPT_WRITEDATA, this);
+    curl_easy_setopt(easy, CURLOPT_SSL_CTX_FUNCTION, &HttpsProbe::on_ssl_context);
+    curl_easy_setopt(easy, CURLOPT_SSL_CTX_DATA, this);
+    if (!request_.ca_file.empty()) {
+      curl_easy_setopt(easy, CURLOPT_CAINFO, request_.ca_file.c_str());
+    }
+    if (request_.insecure) {
+      curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
+      curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    return {};
+  }
+
+  void fail_setup(const std::string& detail) {
+    result_.failure = Failure::Internal;
+    result_.detail = detail;
+    done_(std::move(result_));
+  }
+
+  // CURLOPT_WRITEFUNCTION
+  static size_t on_body(char* data, size_t size, size_t count, void* self) {
+    auto* probe = static_cast<HttpsProbe*>(self);
+    const size_t bytes = size * count;
+    if (probe->body_pattern_ && probe->body_.size() < kMaxBodyBytes) {
+      probe->body_.append(data, std::min(bytes, kMaxBodyBytes - probe->body_.size()));
+    }
+    return bytes;
+  }
+
+  // CURLOPT_SSL_CTX_FUNCTION: curl creates one SSL_CTX per connection; we watch its handshake
+  // to keep the certificate even when verification rejects it (that is when it matters most).
+  static CURLcode on_ssl_context(CURL* /*easy*/, void* context, void* self) {
+    auto* ssl_context = static_cast<SSL_CTX*>(context);
+    SSL_CTX_set_ex_data(ssl_context, probe_index(), self);
+    SSL_CTX_set_verify(ssl_context, SSL_CTX_get_verify_mode(ssl_context), &on_verify);
+    SSL_CTX_set_info_callback(ssl_context, &on_handshake_info);
+    return CURLE_OK;
+  }
+
+  static HttpsProbe* owner(const SSL* ssl) {
+    return static_cast<HttpsProbe*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), probe_index()));
+  }
+
+  // SSL_CTX_set_verify callback: never changes OpenSSL's decision, only records the leaf.
+  static int on_verify(int preverify_ok, X509_STORE_CTX* store) {
+    const auto* ssl = static_cast<const SSL*>(
+        X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+    X509* certificate = X509_STORE_CTX_get_current_cert(store);
+    if (ssl != nullptr && certificate != nullptr && X509_STORE_CTX_get_error_depth(store) == 0) {
+      if (HttpsProbe* probe = owner(ssl)) {
+        describe_certificate(certificate, probe->tls_);
+        probe->saw_certificate_ = true;
+      }
+    }
+    return preverify_ok;
+  }
+
+  // SSL_CTX_set_info_callback
+  static void on_handshake_info(const SSL* ssl, int where, int /*ret*/) {
+    if ((where & SSL_CB_HANDSHAKE_DONE) == 0) {
+      return;
+    }
+    if (HttpsProbe* probe = owner(ssl)) {
+      probe->tls_.version = SSL_get_version(ssl);
+      if (X509* certificate = SSL_get0_peer_certificate(ssl)) {
+        describe_certificate(certificate, probe->tls_);
+        probe->saw_certificate_ = true;
+      }
+    }
+  }
+
+  void read_timings() {
+    CURL* easy = easy_.get();
+    curl_off_t lookup = 0, connect = 0, handshake = 0, first_byte = 0, total = 0;
+    curl_easy_getinfo(easy, CURLINFO_NAMELOOKUP_TIME_T, &lookup);
+    curl_easy_getinfo(easy, CURLINFO_CONNECT_TIME_T, &connect);
+    curl_easy_getinfo(easy, CURLINFO_APPCONNECT_TIME_T, &handshake);
+    curl_easy_getinfo(easy, CURLINFO_STARTTRANSFER_TIME_T, &first_byte);
+    curl_easy_getinfo(easy, CURLINFO_TOTAL_TIME_T, &total);
+    using std::chrono::microseconds;
+    // curl's values are cumulative from the start; ours are each phase's own duration.
+    result_.timings.resolve = microseconds(lookup);
+    if (connect > 0) {
+      result_.timings.connect = microseconds(connect - lookup);
+      connected_ = true;
+    }
+    if (handshake > 0) {
+      result_.timings.tls = microseconds(handshake - connect);
+      tls_done_ = true;
+    }
+    if (first_byte > 0 && handshake > 0) {
+      result_.timings.first_byte = microseconds(first_byte - handshake);
+    }
+    result_.timings.total = microseconds(total);
+  }
+
+  void report(CURLcode code) {
+    read_timings();
+    CurlOutcome outcome;
+    outcome.curl_code = code;
+    outcome.connected = connected_;
+    outcome.tls_done = tls_done_;
+    curl_easy_getinfo(easy_.get(), CURLINFO_OS_ERRNO, &outcome.os_errno);
+    curl_easy_getinfo(easy_.get(), CURLINFO_SSL_VERIFYRESULT, &outcome.verify_result);
+    if (saw_certificate_ || !tls_.version.empty()) {
+      result_.tls = tls_;
+    }
+
+    if (code != CURLE_OK) {
+      const Classified classified = classify_curl(outcome);
+      result_.failure = classified.failure;
+      result_.phase = classified.phase;
+      if (classified.failure == Failure::CertExpired ||
+          classified.failure == Failure::CertUntrusted ||
+          classified.failure == Failure::CertNameMismatch) {
+        result_.native_code = static_cast<int>(outcome.verify_result);
+        result_.native_kind = "x509";
+        result_.detail = X509_verify_cert_error_string(outcome.verify_result);
+      } else if (code == CURLE_COULDNT_CONNECT && outcome.os_errno != 0) {
+        result_.native_code = static_cast<int>(outcome.os_errno);
+        result_.native_kind = "errno";
+        result_.detail = std::strerror(static_cast<int>(outcome.os_errno));
+      } else {
+        result_.native_code = code;
+        result_.native_kind = "curl";
+        result_.detail = curl_easy_strerror(code);
+      }
+      finish();
+      return;
+    }
+
+    long status = 0;
+    curl_easy_getinfo(easy_.get(), CURLINFO_RESPONSE_CODE, &status);
+    result_.http_status = static_cast<int>(status);
+    result_.phase = Phase::Response;
+    if (!status_expected(static_cast<int>(status))) {
+      result_.failure = Failure::HttpStatus;
+      result_.native_code = static_cast<int>(status);
+      result_.native_kind = "http";
+      result_.detail = fmt::format("HTTP status {}", status);
+    } else if (body_pattern_ && !std::regex_search(body_, *body_pattern_)) {
+      result_.failure = Failure::ContentMismatch;
+      result_.native_code = static_cast<int>(status);
+      result_.native_kind = "http";
+      result_.detail = fmt::format("body does not match /{}/", request_.body_regex);
+    } else {
+      result_.detail = fmt::format("HTTP status {}", status);
+    }
+    finish();
+  }
+
+  bool status_expected(int status) const {
+    if (request_.expect_status.empty()) {
+      return status >= 200 && status < 400;
+    }
+    return std::find(request_.expect_status.begin(), request_.expect_status.end(), status) !=
+           request_.expect_status.end();
+  }
+
+  void finish() { done_(std::move(result_)); }
+
+  HttpsRequest request_;
+  ProbeDone done_;
+  ProbeResult result_;
+  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> easy_;
+  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> connect_to_{nullptr,
+                                                                          &curl_slist_free_all};
+  std::string url_;
+  std::optional<std::regex> body_pattern_;
+  std::string body_;
+  TlsDetails tls_;
+  bool saw_certificate_ = false;
+  bool connected_ = false;
+  bool tls_done_ = false;
+};
+
+}  // namespace
+
+void probe_https(CurlMulti& multi, const HttpsRequest& request, ProbeDone done) {
+  HttpsProbe::start(multi, std::make_unique<HttpsProbe>(request, std::move(done)));
+}
+
+}  // namespace vantage

@@ -1,0 +1,69 @@
+#include "result.hh"
+
+#include <array>
+
+namespace vantage {
+namespace {
+
+constexpr std::array kCheckNames = {"DnsRecursive", "DnsParent", "DnsAuthoritative",
+                                    "Tcp",          "Https",     "Control"};
+constexpr std::array kPhaseNames = {"Resolve", "Connect", "Tls", "Request", "Response"};
+constexpr std::array kFailureNames = {
+    "None",         "Timeout",         "NetUnreachable", "HostUnreachable",
+    "ConnRefused",  "ConnReset",       "NxDomain",       "NoData",
+    "ServFail",     "Refused",         "Lame",           "BadResponse",
+    "TlsHandshake", "CertExpired",     "CertUntrusted",  "CertNameMismatch",
+    "HttpStatus",   "ContentMismatch", "Internal"};
+constexpr std::array kVerdictNames = {
+    "OK",          "ROUTE_LOSS", "DNS_FAILURE", "DOMAIN_VANISHED", "SERVER_DOWN",
+    "TLS_FAILURE", "HTTP_ERROR", "DEGRADED",    "UNKNOWN",         "VANTAGE_ISOLATED"};
+
+static_assert(kCheckNames.size() == static_cast<size_t>(Check::Control) + 1);
+static_assert(kPhaseNames.size() == static_cast<size_t>(Phase::Response) + 1);
+static_assert(kFailureNames.size() == static_cast<size_t>(Failure::Internal) + 1);
+static_assert(kVerdictNames.size() == static_cast<size_t>(Verdict::VantageIsolated) + 1);
+
+template <typename Enum, size_t N>
+std::optional<Enum> lookup(const std::array<const char*, N>& names, std::string_view name) {
+  for (size_t i = 0; i < N; ++i) {
+    if (name == names[i]) {
+      return static_cast<Enum>(i);
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string_view to_string(Check check) {
+  return kCheckNames.at(static_cast<size_t>(check));
+}
+std::string_view to_string(Phase phase) {
+  return kPhaseNames.at(static_cast<size_t>(phase));
+}
+std::string_view to_string(Failure failure) {
+  return kFailureNames.at(static_cast<size_t>(failure));
+}
+std::string_view to_string(Verdict verdict) {
+  return kVerdictNames.at(static_cast<size_t>(verdict));
+}
+
+std::optional<Check> check_from_string(std::string_view name) {
+  return lookup<Check>(kCheckNames, name);
+}
+std::optional<Phase> phase_from_string(std::string_view name) {
+  return lookup<Phase>(kPhaseNames, name);
+}
+std::optional<Failure> failure_from_string(std::string_view name) {
+  return lookup<Failure>(kFailureNames, name);
+}
+std::optional<Verdict> verdict_from_string(std::string_view name) {
+  return lookup<Verdict>(kVerdictNames, name);
+}
+
+bool is_network_failure(Failure failure) {
+  return failure == Failure::Timeout || failure == Failure::NetUnreachable ||
+         failure == Failure::HostUnreachable;
+}
+
+}  // namespace vantage

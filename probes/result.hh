@@ -1,0 +1,121 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vantage {
+
+// Which probe produced a result. The order is the order of the network stack, bottom up after
+// the DNS layers, and the reading walks it in that order.
+enum class Check : uint8_t { DnsRecursive, DnsParent, DnsAuthoritative, Tcp, Https, Control };
+
+// Where a probe stopped: the last phase it entered.
+enum class Phase : uint8_t { Resolve, Connect, Tls, Request, Response };
+
+// Why a probe failed, as a class an operator can query and correlate across vantages.
+enum class Failure : uint8_t {
+  None,
+  Timeout,
+  NetUnreachable,
+  HostUnreachable,
+  ConnRefused,
+  ConnReset,
+  NxDomain,
+  NoData,
+  ServFail,
+  Refused,
+  Lame,
+  BadResponse,
+  TlsHandshake,
+  CertExpired,
+  CertUntrusted,
+  CertNameMismatch,
+  HttpStatus,
+  ContentMismatch,
+  Internal,
+};
+
+// The verdict names of SPEC §2; scripts and alert receivers depend on their spelling.
+enum class Verdict : uint8_t {
+  Ok,
+  RouteLoss,
+  DnsFailure,
+  DomainVanished,
+  ServerDown,
+  TlsFailure,
+  HttpError,
+  Degraded,
+  Unknown,
+  VantageIsolated,
+};
+
+std::string_view to_string(Check check);
+std::string_view to_string(Phase phase);
+std::string_view to_string(Failure failure);
+std::string_view to_string(Verdict verdict);
+
+// Parsing the names back (for the JSON round trip); nullopt for a name we do not know.
+std::optional<Check> check_from_string(std::string_view name);
+std::optional<Phase> phase_from_string(std::string_view name);
+std::optional<Failure> failure_from_string(std::string_view name);
+std::optional<Verdict> verdict_from_string(std::string_view name);
+
+// True for the failure classes that mean "packets do not get there": the signature of a lost or
+// black-holed route, as opposed to a host that answers with an error.
+bool is_network_failure(Failure failure);
+
+struct Timings {
+  std::optional<std::chrono::microseconds> resolve, connect, tls, first_byte, total;
+};
+
+struct DnsRecord {
+  std::string name;
+  uint16_t type = 0;  // RR type number: 1 A, 2 NS, 28 AAAA, 5 CNAME, 6 SOA
+  uint32_t ttl = 0;
+  std::string data;  // address text for A/AAAA, target name for NS/CNAME, mname for SOA
+  bool operator==(const DnsRecord&) const = default;
+};
+
+// What a DNS exchange saw on the wire; present on DNS results that got a response.
+struct DnsDetails {
+  std::string qname;
+  uint16_t qtype = 0;
+  int rcode = 0;
+  bool authoritative = false;  // AA flag
+  bool truncated = false;
+  std::vector<DnsRecord> answers;
+  std::vector<DnsRecord> authority;
+  std::vector<DnsRecord> additional;
+  bool operator==(const DnsDetails&) const = default;
+};
+
+struct TlsDetails {
+  std::string version;  // "TLSv1.3"
+  std::string subject;
+  std::string issuer;
+  std::string not_after;  // RFC 3339, UTC
+  bool operator==(const TlsDetails&) const = default;
+};
+
+struct ProbeResult {
+  Check check = Check::Tcp;
+  std::string target;   // the server or address probed, "ip:port"
+  std::string subject;  // what was asked: "social.test A", "social.test NS", "https://social.test/"
+  Failure failure = Failure::None;
+  Phase phase = Phase::Resolve;
+  int native_code = 0;      // errno, ARES_E*, DNS rcode, CURLcode or HTTP status; see `native_kind`
+  std::string native_kind;  // "errno", "ares", "rcode", "curl", "http", "x509"
+  std::string detail;       // a human sentence; never parsed
+  Timings timings;
+  std::optional<DnsDetails> dns;
+  std::optional<TlsDetails> tls;
+  std::optional<int> http_status;
+
+  bool ok() const { return failure == Failure::None; }
+};
+
+}  // namespace vantage

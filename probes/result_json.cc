@@ -1,0 +1,291 @@
+#include "result_json.hh"
+
+#include <fmt/format.h>
+
+#include <ctime>
+#include <stdexcept>
+
+#include "classify.hh"
+
+namespace vantage {
+namespace {
+
+using nlohmann::json;
+
+json to_json(const DnsRecord& record) {
+  return {{"name", record.name}, {"type", record.type}, {"ttl", record.ttl}, {"data", record.data}};
+}
+
+json records_to_json(const std::vector<DnsRecord>& records) {
+  json list = json::array();
+  for (const auto& record : records) {
+    list.push_back(to_json(record));
+  }
+  return list;
+}
+
+template <typename T>
+T field(const json& object, const char* name) {
+  const auto found = object.find(name);
+  if (found == object.end()) {
+    throw std::invalid_argument(fmt::format("missing field \"{}\"", name));
+  }
+  try {
+    return found->get<T>();
+  } catch (const json::exception&) {
+    throw std::invalid_argument(fmt::format("field \"{}\" has the wrong type", name));
+  }
+}
+
+template <typename T>
+T field_or(const json& object, const char* name, T fallback) {
+  return object.contains(name) ? field<T>(object, name) : fallback;
+}
+
+template <typename Enum>
+Enum enum_field(const json& object, const char* name,
+                std::optional<Enum> (*parse)(std::string_view)) {
+  const auto text = field<std::string>(object, name);
+  const auto value = parse(text);
+  if (!value) {
+    throw std::invalid_argument(fmt::format("field \"{}\" has unknown value \"{}\"", name, text));
+  }
+  return *value;
+}
+
+std::vector<DnsRecord> records_from_json(const json& list) {
+  std::vector<DnsRecord> records;
+  for (const auto& item : list) {
+    records.push_back({field<std::string>(item, "name"), field<uint16_t>(item, "type"),
+                       field<uint32_t>(item, "ttl"), field<std::string>(item, "data")});
+  }
+  return records;
+}
+
+const std::pair<const char*, std::optional<std::chrono::microseconds> Timings::*> kTimingFields[] =
+    {{"resolve", &Timings::resolve},
+     {"connect", &Timings::connect},
+     {"tls", &Timings::tls},
+     {"first_byte", &Timings::first_byte},
+     {"total", &Timings::total}};
+
+json nameservers_to_json(const std::vector<LastKnown::Nameserver>& nameservers) {
+  json list = json::array();
+  for (const auto& server : nameservers) {
+    list.push_back({{"name", server.name}, {"addresses", server.addresses}});
+  }
+  return list;
+}
+
+std::vector<LastKnown::Nameserver> nameservers_from_json(const json& list) {
+  std::vector<LastKnown::Nameserver> nameservers;
+  for (const auto& item : list) {
+    nameservers.push_back(
+        {field<std::string>(item, "name"), field<std::vector<std::string>>(item, "addresses")});
+  }
+  return nameservers;
+}
+
+}  // namespace
+
+std::string format_time(std::chrono::system_clock::time_point time) {
+  const auto since_epoch = time.time_since_epoch();
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(since_epoch);
+  const auto millis =
+      std::chrono::duration_cast<std::chrono::milliseconds>(since_epoch - seconds).count();
+  const std::time_t whole = seconds.count();
+  std::tm parts{};
+  gmtime_r(&whole, &parts);
+  char text[32] = {};
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &parts);
+  return fmt::format("{}.{:03}Z", text, millis);
+}
+
+std::optional<std::chrono::system_clock::time_point> parse_time(const std::string& text) {
+  std::tm parts{};
+  const char* rest = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &parts);
+  if (rest == nullptr) {
+    return std::nullopt;
+  }
+  int millis = 0;
+  if (*rest == '.') {
+    ++rest;
+    int digits = 0;
+    while (*rest >= '0' && *rest <= '9') {
+      if (digits < 3) {
+        millis = millis * 10 + (*rest - '0');
+        ++digits;
+      }
+      ++rest;
+    }
+    for (; digits < 3; ++digits) {
+      millis *= 10;
+    }
+  }
+  if (std::string(rest) != "Z") {
+    return std::nullopt;
+  }
+  return std::chrono::system_clock::from_time_t(timegm(&parts)) + std::chrono::milliseconds(millis);
+}
+
+json to_json(const ProbeResult& result) {
+  json out = {{"check", to_string(result.check)},
+              {"target", result.target},
+              {"subject", result.subject},
+              {"ok", result.ok()},
+              {"failure", to_string(result.failure)},
+              {"phase", to_string(result.phase)},
+              {"native_code", result.native_code},
+              {"native_kind", result.native_kind},
+              {"detail", result.detail}};
+  json timings = json::object();
+  for (const auto& [name, member] : kTimingFields) {
+    if (const auto& value = result.timings.*member) {
+      timings[name] = value->count();
+    }
+  }
+  out["timings_us"] = timings;
+  if (result.dns) {
+    const auto& dns = *result.dns;
+    out["dns"] = {{"qname", dns.qname},
+                  {"qtype", dns.qtype},
+                  {"rcode", dns.rcode},
+                  {"rcode_name", rcode_name(dns.rcode)},
+                  {"aa", dns.authoritative},
+                  {"tc", dns.truncated},
+                  {"answers", records_to_json(dns.answers)},
+                  {"authority", records_to_json(dns.authority)},
+                  {"additional", records_to_json(dns.additional)}};
+  }
+  if (result.tls) {
+    out["tls"] = {{"version", result.tls->version},
+                  {"subject", result.tls->subject},
+                  {"issuer", result.tls->issuer},
+                  {"not_after", result.tls->not_after}};
+  }
+  if (result.http_status) {
+    out["http_status"] = *result.http_status;
+  }
+  return out;
+}
+
+ProbeResult probe_result_from_json(const json& in) {
+  if (!in.is_object()) {
+    throw std::invalid_argument("a result must be an object");
+  }
+  ProbeResult result;
+  result.check = enum_field<Check>(in, "check", &check_from_string);
+  result.target = field<std::string>(in, "target");
+  result.subject = field_or<std::string>(in, "subject", "");
+  result.failure = enum_field<Failure>(in, "failure", &failure_from_string);
+  result.phase = enum_field<Phase>(in, "phase", &phase_from_string);
+  result.native_code = field_or<int>(in, "native_code", 0);
+  result.native_kind = field_or<std::string>(in, "native_kind", "");
+  result.detail = field_or<std::string>(in, "detail", "");
+  if (in.contains("timings_us")) {
+    const auto& timings = in["timings_us"];
+    for (const auto& [name, member] : kTimingFields) {
+      if (timings.contains(name)) {
+        result.timings.*member = std::chrono::microseconds(field<int64_t>(timings, name));
+      }
+    }
+  }
+  if (in.contains("dns")) {
+    const auto& dns = in["dns"];
+    DnsDetails details;
+    details.qname = field<std::string>(dns, "qname");
+    details.qtype = field<uint16_t>(dns, "qtype");
+    details.rcode = field<int>(dns, "rcode");
+    details.authoritative = field<bool>(dns, "aa");
+    details.truncated = field_or<bool>(dns, "tc", false);
+    details.answers = records_from_json(field<json>(dns, "answers"));
+    details.authority = records_from_json(field<json>(dns, "authority"));
+    details.additional = records_from_json(field<json>(dns, "additional"));
+    result.dns = std::move(details);
+  }
+  if (in.contains("tls")) {
+    const auto& tls = in["tls"];
+    result.tls =
+        TlsDetails{field<std::string>(tls, "version"), field<std::string>(tls, "subject"),
+                   field<std::string>(tls, "issuer"), field<std::string>(tls, "not_after")};
+  }
+  if (in.contains("http_status")) {
+    result.http_status = field<int>(in, "http_status");
+  }
+  return result;
+}
+
+json to_json(const LastKnown& last_known) {
+  return {{"addresses", last_known.addresses},
+          {"nameservers", nameservers_to_json(last_known.nameservers)}};
+}
+
+LastKnown last_known_from_json(const json& in) {
+  LastKnown last_known;
+  last_known.addresses = field_or<std::vector<std::string>>(in, "addresses", {});
+  if (in.contains("nameservers")) {
+    last_known.nameservers = nameservers_from_json(in["nameservers"]);
+  }
+  return last_known;
+}
+
+json to_json(const CycleResult& cycle) {
+  json results = json::array();
+  for (const auto& result : cycle.results) {
+    results.push_back(to_json(result));
+  }
+  return {{"schema_version", kCycleSchemaVersion},
+          {"domain", cycle.domain},
+          {"started_at", format_time(cycle.started_at)},
+          {"duration_us", cycle.duration.count()},
+          {"reading",
+           {{"verdict", to_string(cycle.reading.verdict)},
+            {"summary", cycle.reading.summary},
+            {"evidence", cycle.reading.evidence},
+            {"warnings", cycle.reading.warnings}}},
+          {"addresses",
+           {{"recursive", cycle.recursive_addresses},
+            {"authoritative", cycle.authoritative_addresses},
+            {"last_known", cycle.last_known_used.addresses}}},
+          {"nameservers", nameservers_to_json(cycle.nameservers)},
+          {"last_known_nameservers", nameservers_to_json(cycle.last_known_used.nameservers)},
+          {"results", results}};
+}
+
+CycleResult cycle_from_json(const json& in) {
+  if (!in.is_object()) {
+    throw std::invalid_argument("a cycle must be an object");
+  }
+  const int version = field<int>(in, "schema_version");
+  if (version != kCycleSchemaVersion) {
+    throw std::invalid_argument(fmt::format("unsupported schema_version {} (this build reads {})",
+                                            version, kCycleSchemaVersion));
+  }
+  CycleResult cycle;
+  cycle.domain = field<std::string>(in, "domain");
+  const auto started = parse_time(field<std::string>(in, "started_at"));
+  if (!started) {
+    throw std::invalid_argument("field \"started_at\" is not an RFC 3339 UTC time");
+  }
+  cycle.started_at = *started;
+  cycle.duration = std::chrono::microseconds(field<int64_t>(in, "duration_us"));
+  const auto& reading = field<json>(in, "reading");
+  cycle.reading.verdict = enum_field<Verdict>(reading, "verdict", &verdict_from_string);
+  cycle.reading.summary = field_or<std::string>(reading, "summary", "");
+  cycle.reading.evidence = field_or<std::vector<std::string>>(reading, "evidence", {});
+  cycle.reading.warnings = field_or<std::vector<std::string>>(reading, "warnings", {});
+  const auto& addresses = field<json>(in, "addresses");
+  cycle.recursive_addresses = field_or<std::vector<std::string>>(addresses, "recursive", {});
+  cycle.authoritative_addresses =
+      field_or<std::vector<std::string>>(addresses, "authoritative", {});
+  cycle.last_known_used.addresses = field_or<std::vector<std::string>>(addresses, "last_known", {});
+  cycle.nameservers = nameservers_from_json(field_or<json>(in, "nameservers", json::array()));
+  cycle.last_known_used.nameservers =
+      nameservers_from_json(field_or<json>(in, "last_known_nameservers", json::array()));
+  for (const auto& item : field<json>(in, "results")) {
+    cycle.results.push_back(probe_result_from_json(item));
+  }
+  return cycle;
+}
+
+}  // namespace vantage

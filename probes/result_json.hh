@@ -1,0 +1,27 @@
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "cycle.hh"
+#include "result.hh"
+
+namespace vantage {
+
+// The versioned JSON form of a cycle (README: "The cycle document"). Readers reject a document
+// whose schema_version they do not know rather than guess.
+inline constexpr int kCycleSchemaVersion = 1;
+
+nlohmann::json to_json(const ProbeResult& result);
+nlohmann::json to_json(const CycleResult& cycle);
+nlohmann::json to_json(const LastKnown& last_known);
+
+// Throw std::invalid_argument naming the offending field.
+ProbeResult probe_result_from_json(const nlohmann::json& json);
+CycleResult cycle_from_json(const nlohmann::json& json);
+LastKnown last_known_from_json(const nlohmann::json& json);
+
+// RFC 3339 in UTC with milliseconds: "2026-11-25T04:00:00.123Z".
+std::string format_time(std::chrono::system_clock::time_point time);
+std::optional<std::chrono::system_clock::time_point> parse_time(const std::string& text);
+
+}  // namespace vantage
