@@ -1,0 +1,89 @@
+#include <catch2/catch.hpp>
+
+#include "result_json.hh"
+
+using namespace vantage;
+using namespace std::chrono_literals;
+
+namespace {
+
+CycleResult sample_cycle() {
+  CycleResult cycle;
+  cycle.domain = "social.test";
+  cycle.started_at = std::chrono::system_clock::time_point(1764043200123ms);
+  cycle.duration = 12345us;
+  cycle.recursive_addresses = {"192.0.2.10", "2001:db8::10"};
+  cycle.authoritative_addresses = {"192.0.2.10"};
+  cycle.nameservers = {{"ns1.social.test", {"192.0.2.53", "2001:db8::53"}}};
+  cycle.last_known_used.addresses = {"192.0.2.9"};
+  cycle.reading = {Verdict::TlsFailure, "TLS fails", {"Https 192.0.2.10:443: CertExpired"}, {}};
+
+  ProbeResult dns;
+  dns.check = Check::DnsAuthoritative;
+  dns.target = "192.0.2.53:53";
+  dns.subject = "social.test A @ns1.social.test";
+  dns.native_kind = "rcode";
+  dns.timings.resolve = 800us;
+  dns.timings.total = 800us;
+  dns.dns =
+      DnsDetails{"social.test", 1, 0, true, false, {{"social.test", 1, 300, "192.0.2.10"}}, {}, {}};
+  ProbeResult https;
+  https.check = Check::Https;
+  https.target = "192.0.2.10:443";
+  https.failure = Failure::CertExpired;
+  https.phase = Phase::Tls;
+  https.native_code = 10;
+  https.native_kind = "x509";
+  https.timings.connect = 100us;
+  https.tls = TlsDetails{"", "CN=social.test", "CN=Lab CA", "2020-01-02T00:00:00Z"};
+  cycle.results = {dns, https};
+  return cycle;
+}
+
+}  // namespace
+
+TEST_CASE("a cycle survives the JSON round trip unchanged", "[json]") {
+  const auto original = sample_cycle();
+  const auto json = to_json(original);
+  CHECK(json["schema_version"] == 1);
+  CHECK(json["started_at"] == "2025-11-25T04:00:00.123Z");
+  CHECK(json["reading"]["verdict"] == "TLS_FAILURE");
+  CHECK(json["results"][1]["failure"] == "CertExpired");
+  CHECK(json["results"][1]["ok"] == false);
+
+  const auto back = cycle_from_json(nlohmann::json::parse(json.dump()));
+  CHECK(back.domain == original.domain);
+  CHECK(back.started_at == original.started_at);
+  CHECK(back.duration == original.duration);
+  CHECK(back.nameservers[0].addresses == original.nameservers[0].addresses);
+  CHECK(back.reading.verdict == Verdict::TlsFailure);
+  REQUIRE(back.results.size() == 2);
+  CHECK(back.results[0].dns == original.results[0].dns);
+  CHECK(back.results[0].timings.resolve == 800us);
+  CHECK(back.results[1].tls == original.results[1].tls);
+  CHECK(back.results[1].failure == Failure::CertExpired);
+  CHECK(to_json(back) == json);
+}
+
+TEST_CASE("a cycle document of an unknown schema version is rejected", "[json]") {
+  auto json = to_json(sample_cycle());
+  json["schema_version"] = 2;
+  CHECK_THROWS_WITH(cycle_from_json(json), Catch::Contains("unsupported schema_version 2"));
+}
+
+TEST_CASE("an unknown failure name is rejected naming the field", "[json]") {
+  auto json = to_json(sample_cycle());
+  json["results"][0]["failure"] = "Exploded";
+  CHECK_THROWS_WITH(cycle_from_json(json), Catch::Contains("\"failure\""));
+}
+
+TEST_CASE("every enum name parses back to itself", "[json]") {
+  for (int i = 0; i <= static_cast<int>(Failure::Internal); ++i) {
+    const auto failure = static_cast<Failure>(i);
+    CHECK(failure_from_string(to_string(failure)) == failure);
+  }
+  for (int i = 0; i <= static_cast<int>(Verdict::VantageIsolated); ++i) {
+    const auto verdict = static_cast<Verdict>(i);
+    CHECK(verdict_from_string(to_string(verdict)) == verdict);
+  }
+}
