@@ -4,7 +4,9 @@
 
 #include "probe_command.hh"
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
   CLI::App app{"vantage-agent: layer-by-layer reachability probes from this vantage"};
   app.set_version_flag("--version", VANTAGE_VERSION);
   app.require_subcommand(1);
@@ -31,4 +33,14 @@ int main(int argc, char** argv) {
     return 3;
   }
   return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (...) {
+    return 3;  // not a std::exception: there is no message to add
+  }
 }

@@ -19,7 +19,7 @@ std::string trim_dot(const std::string& name) {
 
 class Delegation : public std::enable_shared_from_this<Delegation> {
  public:
-  Delegation(DnsExchanger exchange, std::vector<Endpoint> resolvers, std::string domain,
+  Delegation(DnsExchanger exchange, std::vector<Endpoint> resolvers, const std::string& domain,
              std::chrono::milliseconds timeout, std::function<void(DelegationOutcome)> done)
       : exchange_(std::move(exchange)),
         resolvers_(std::move(resolvers)),
@@ -78,7 +78,8 @@ class Delegation : public std::enable_shared_from_this<Delegation> {
   }
 
   // Fills in the addresses of nameservers that came without glue, through the resolvers.
-  void resolve_missing(std::vector<LastKnown::Nameserver>& servers, std::function<void()> then) {
+  void resolve_missing(std::vector<LastKnown::Nameserver>& servers,
+                       const std::function<void()>& then) {
     auto pending = std::make_shared<size_t>(0);
     auto finish_one = [pending, then] {
       if (--*pending == 0) {
