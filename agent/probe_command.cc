@@ -38,6 +38,9 @@ CLI::App* add_probe_command(CLI::App& app, ProbeCommand& command) {
   probe->add_option("domain", command.domain, "The domain to probe")->required();
   probe->add_option("--resolver", command.resolvers,
                     "Recursive resolver IP[:PORT], repeatable (default: resolv.conf)");
+  probe->add_option(
+      "--control", command.controls,
+      "Control target IP:PORT this vantage must reach to count as healthy, repeatable");
   probe->add_option("--port", command.port, "Service port for TCP and HTTPS")
       ->check(CLI::Range(1, 65535));
   probe->add_option("--path", command.path, "HTTP path to request");
@@ -88,6 +91,13 @@ int run_probe_command(const ProbeCommand& command) {
       return usage_error(fmt::format("--resolver \"{}\" is not IP[:PORT]", text));
     }
     options.resolvers.push_back(*resolver);
+  }
+  for (const auto& text : command.controls) {
+    const auto control = parse_endpoint(text, 0);
+    if (!control || control->port() == 0) {
+      return usage_error(fmt::format("--control \"{}\" is not IP:PORT", text));
+    }
+    options.control_targets.push_back(*control);
   }
   if (!command.state_dir.empty()) {
     options.last_known = load_last_known(command.state_dir, command.domain).value_or(LastKnown{});

@@ -9,6 +9,7 @@ namespace vantage {
 struct ProbeCommand {
   std::string domain;
   std::vector<std::string> resolvers;
+  std::vector<std::string> controls;
   int port = 443;
   std::string path = "/";
   std::string ca_file;

@@ -72,7 +72,8 @@ class Reader {
         control_(of_check(cycle, Check::Control)) {}
 
   Reading read() {
-    if (!control_.empty() && !any_ok(control_)) {
+    // A refused control connection still proves the uplink works; only unreachable ones isolate.
+    if (all_network_failures(control_)) {
       return verdict(Verdict::VantageIsolated,
                      fmt::format("this vantage cannot reach its {} control target{}: its own "
                                  "network is broken, not {}",

@@ -137,3 +137,12 @@ TEST_CASE("a working control target leaves the domain's verdict alone", "[readin
   cycle.results.push_back(probe(Check::Control, Failure::None, "198.51.100.1:443"));
   CHECK(read_cycle(cycle).verdict == Verdict::RouteLoss);
 }
+
+TEST_CASE("a control target that refuses the connection does not isolate the vantage",
+          "[reading]") {
+  auto cycle = healthy();
+  cycle.results.push_back(probe(Check::Control, Failure::ConnRefused, "198.51.100.1:443"));
+  const auto reading = read_cycle(cycle);
+  CHECK(reading.verdict == Verdict::Ok);
+  CHECK(reading.warnings.size() == 1);
+}
