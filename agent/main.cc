@@ -2,6 +2,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "agent_config.hh"
+#include "config_node.hh"
 #include "probe_command.hh"
 
 namespace {
@@ -12,6 +14,9 @@ int run(int argc, char** argv) {
   app.require_subcommand(1);
   vantage::ProbeCommand probe;
   auto* probe_app = vantage::add_probe_command(app, probe);
+  std::string config_file;
+  auto* check_app = app.add_subcommand("check-config", "Check agent.yaml and exit");
+  check_app->add_option("--config", config_file, "agent.yaml")->required();
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& help) {
@@ -28,6 +33,17 @@ int run(int argc, char** argv) {
     if (probe_app->parsed()) {
       return vantage::run_probe_command(probe);
     }
+    if (check_app->parsed()) {
+      const auto config = vantage::load_agent_config(config_file);
+      fmt::print("{}: OK: agent {}, {} target{}, {} control target{}, interval {} ms\n",
+                 config_file, config.name, config.targets.size(),
+                 config.targets.size() == 1 ? "" : "s", config.control_targets.size(),
+                 config.control_targets.size() == 1 ? "" : "s", config.interval.count());
+      return 0;
+    }
+  } catch (const vantage::ConfigError& error) {
+    fmt::print(stderr, "{}\n", error.what());
+    return 2;
   } catch (const std::exception& error) {
     fmt::print(stderr, "vantage-agent: {}\n", error.what());
     return 3;

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <regex>
 
+#include "agent_config.hh"
 #include "cycle.hh"
 #include "cycle_table.hh"
 #include "duration.hh"
@@ -18,12 +19,6 @@ namespace {
 constexpr int kExitOk = 0;
 constexpr int kExitNotOk = 1;
 constexpr int kExitUsage = 2;
-
-bool plausible_domain(const std::string& name) {
-  static const std::regex kLabels(
-      R"(^([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)*[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.?$)");
-  return name.size() <= 253 && std::regex_match(name, kLabels);
-}
 
 int usage_error(const std::string& message) {
   fmt::print(stderr, "vantage-agent probe: {}\n", message);
@@ -58,7 +53,7 @@ CLI::App* add_probe_command(CLI::App& app, ProbeCommand& command) {
 }
 
 int run_probe_command(const ProbeCommand& command) {
-  if (!plausible_domain(command.domain)) {
+  if (!is_domain_name(command.domain)) {
     return usage_error(fmt::format("\"{}\" is not a domain name", command.domain));
   }
   const auto timeout = parse_duration(command.timeout);

@@ -1,0 +1,155 @@
+#include "agent_config.hh"
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <regex>
+
+#include "config_node.hh"
+
+namespace vantage {
+namespace {
+
+TargetConfig read_target(const ConfigNode& node) {
+  node.allow_only({"domain", "port", "path", "expect_status", "ca_file", "body_regex", "insecure"});
+  TargetConfig target;
+  const auto domain = node.child("domain");
+  target.domain = domain.as_string();
+  if (!is_domain_name(target.domain)) {
+    domain.fail(fmt::format("\"{}\" is not a domain name", target.domain));
+  }
+  if (auto port = node.optional_child("port")) {
+    target.port = static_cast<uint16_t>(port->as_int(1, 65535));
+  }
+  if (auto path = node.optional_child("path")) {
+    target.path = path->as_string();
+    if (target.path.empty() || target.path.front() != '/') {
+      path->fail(fmt::format("\"{}\" must start with /", target.path));
+    }
+  }
+  if (auto statuses = node.optional_child("expect_status")) {
+    for (const auto& status : statuses->items()) {
+      target.expect_status.push_back(static_cast<int>(status.as_int(100, 599)));
+    }
+  }
+  if (auto ca = node.optional_child("ca_file")) {
+    target.ca_file = ca->as_string();
+    if (!std::ifstream(target.ca_file)) {
+      ca->fail(fmt::format("cannot read \"{}\"", target.ca_file));
+    }
+  }
+  if (auto regex = node.optional_child("body_regex")) {
+    target.body_regex = regex->as_string();
+    try {
+      std::regex check(target.body_regex, std::regex::ECMAScript);
+    } catch (const std::regex_error&) {
+      regex->fail(fmt::format("\"{}\" is not a valid regular expression", target.body_regex));
+    }
+  }
+  if (auto insecure = node.optional_child("insecure")) {
+    target.insecure = insecure->as_bool();
+  }
+  return target;
+}
+
+Endpoint read_endpoint(const ConfigNode& node, uint16_t default_port) {
+  const std::string text = node.as_string();
+  const auto endpoint = parse_endpoint(text, default_port);
+  if (!endpoint || endpoint->port() == 0) {
+    node.fail(fmt::format("\"{}\" is not {}", text, default_port == 0 ? "IP:PORT" : "IP[:PORT]"));
+  }
+  return *endpoint;
+}
+
+}  // namespace
+
+bool is_domain_name(const std::string& name) {
+  static const std::regex kName(
+      R"(^([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)*[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.?$)");
+  return !name.empty() && name.size() <= 253 && std::regex_match(name, kName);
+}
+
+AgentConfig load_agent_config(const std::string& file) {
+  const ConfigNode root = ConfigNode::load(file);
+  root.allow_only({"agent", "collector", "dns", "probe", "control_targets", "targets"});
+  AgentConfig config;
+
+  const auto agent = root.child("agent");
+  agent.allow_only({"name", "state_dir", "asn", "spool_max_bytes", "max_concurrent_probes"});
+  const auto name = agent.child("name");
+  config.name = name.as_string();
+  static const std::regex kAgentName(R"(^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$)");
+  if (!std::regex_match(config.name, kAgentName)) {
+    name.fail(fmt::format("\"{}\" must be 1-63 letters, digits, '.', '_' or '-'", config.name));
+  }
+  config.state_dir = agent.child("state_dir").as_string();
+  if (auto asn = agent.optional_child("asn")) {
+    config.asn = static_cast<uint32_t>(asn->as_int(1, 4294967294));
+  }
+  if (auto spool = agent.optional_child("spool_max_bytes")) {
+    config.spool_max_bytes = static_cast<uint64_t>(spool->as_int(1 << 20, int64_t{1} << 40));
+  }
+  if (auto concurrency = agent.optional_child("max_concurrent_probes")) {
+    config.max_concurrent_probes = static_cast<size_t>(concurrency->as_int(1, 10000));
+  }
+
+  const auto collector = root.child("collector");
+  collector.allow_only({"url", "token_file", "ca_file"});
+  const auto url = collector.child("url");
+  config.collector_url = url.as_string();
+  if (config.collector_url.rfind("http://", 0) != 0 &&
+      config.collector_url.rfind("https://", 0) != 0) {
+    url.fail(fmt::format("\"{}\" must start with http:// or https://", config.collector_url));
+  }
+  while (!config.collector_url.empty() && config.collector_url.back() == '/') {
+    config.collector_url.pop_back();
+  }
+  const auto token = collector.child("token_file");
+  config.token_file = token.as_string();
+  if (!std::ifstream(config.token_file)) {
+    token.fail(fmt::format("cannot read \"{}\"", config.token_file));
+  }
+  if (auto ca = collector.optional_child("ca_file")) {
+    config.collector_ca_file = ca->as_string();
+    if (!std::ifstream(config.collector_ca_file)) {
+      ca->fail(fmt::format("cannot read \"{}\"", config.collector_ca_file));
+    }
+  }
+
+  if (auto dns = root.optional_child("dns")) {
+    dns->allow_only({"resolvers"});
+    if (auto resolvers = dns->optional_child("resolvers")) {
+      for (const auto& resolver : resolvers->items()) {
+        config.resolvers.push_back(read_endpoint(resolver, 53));
+      }
+    }
+  }
+
+  if (auto probe = root.optional_child("probe")) {
+    probe->allow_only({"interval", "timeout"});
+    if (auto interval = probe->optional_child("interval")) {
+      config.interval = interval->as_duration();
+    }
+    if (auto timeout = probe->optional_child("timeout")) {
+      config.timeout = timeout->as_duration();
+      if (config.timeout >= config.interval) {
+        timeout->fail(
+            fmt::format("must be shorter than probe.interval ({} ms)", config.interval.count()));
+      }
+    }
+  }
+
+  if (auto controls = root.optional_child("control_targets")) {
+    for (const auto& control : controls->items()) {
+      config.control_targets.push_back(read_endpoint(control, 0));
+    }
+  }
+  if (auto targets = root.optional_child("targets")) {
+    for (const auto& target : targets->items()) {
+      config.targets.push_back(read_target(target));
+    }
+  }
+  return config;
+}
+
+}  // namespace vantage

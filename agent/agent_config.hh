@@ -1,0 +1,47 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "endpoint.hh"
+
+namespace vantage {
+
+struct TargetConfig {
+  std::string domain;
+  uint16_t port = 443;
+  std::string path = "/";
+  std::vector<int> expect_status;  // empty = any 2xx or 3xx
+  std::string ca_file;
+  std::string body_regex;
+  bool insecure = false;
+  bool operator==(const TargetConfig&) const = default;
+};
+
+struct AgentConfig {
+  std::string name;
+  std::filesystem::path state_dir;
+  std::optional<uint32_t> asn;
+  std::string collector_url;
+  std::string token_file;
+  std::string collector_ca_file;
+  std::vector<Endpoint> resolvers;  // empty = resolv.conf
+  std::chrono::milliseconds interval{30'000};
+  std::chrono::milliseconds timeout{5'000};
+  std::vector<Endpoint> control_targets;
+  std::vector<TargetConfig> targets;
+  uint64_t spool_max_bytes = 256ULL << 20;
+  size_t max_concurrent_probes = 256;
+};
+
+// Reads and checks agent.yaml; throws ConfigError "FILE:LINE: KEY: problem" on the first mistake.
+AgentConfig load_agent_config(const std::string& file);
+
+// True for a syntactically valid DNS name ("social.example", optional trailing dot).
+bool is_domain_name(const std::string& name);
+
+}  // namespace vantage
