@@ -4,6 +4,7 @@
 
 #include "agent_config.hh"
 #include "config_node.hh"
+#include "daemon.hh"
 #include "probe_command.hh"
 
 namespace {
@@ -17,6 +18,8 @@ int run(int argc, char** argv) {
   std::string config_file;
   auto* check_app = app.add_subcommand("check-config", "Check agent.yaml and exit");
   check_app->add_option("--config", config_file, "agent.yaml")->required();
+  auto* run_app = app.add_subcommand("run", "Run the agent daemon");
+  run_app->add_option("--config", config_file, "agent.yaml")->required();
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& help) {
@@ -32,6 +35,9 @@ int run(int argc, char** argv) {
   try {
     if (probe_app->parsed()) {
       return vantage::run_probe_command(probe);
+    }
+    if (run_app->parsed()) {
+      return vantage::run_agent_daemon(config_file, vantage::load_agent_config(config_file));
     }
     if (check_app->parsed()) {
       const auto config = vantage::load_agent_config(config_file);

@@ -1,0 +1,37 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+
+namespace vantage {
+
+class CurlMulti;
+
+struct HttpReply {
+  int curl_code = 0;  // CURLcode; non-zero = no HTTP answer at all
+  long status = 0;
+  std::string body;
+  std::string etag;
+};
+
+// The agent's side of the collector API, asynchronous on the engine's curl multi handle so that
+// an unreachable collector never holds up a probe.
+class CollectorClient {
+ public:
+  CollectorClient(CurlMulti& multi, std::string base_url, std::string token, std::string ca_file);
+
+  // `path` is appended to the base URL ("/api/v1/results"). An empty `body` with method GET.
+  void request(const std::string& method, const std::string& path, const std::string& body,
+               const std::string& if_none_match, std::function<void(HttpReply)> done);
+
+  const std::string& base_url() const { return base_url_; }
+
+ private:
+  CurlMulti& multi_;
+  std::string base_url_;
+  std::string token_;
+  std::string ca_file_;
+};
+
+}  // namespace vantage

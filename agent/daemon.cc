@@ -1,0 +1,398 @@
+#include "daemon.hh"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "collector_client.hh"
+#include "config_node.hh"
+#include "cycle.hh"
+#include "event_loop.hh"
+#include "last_known.hh"
+#include "result_json.hh"
+#include "spool.hh"
+
+namespace vantage {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+constexpr size_t kMaxBatchResults = 500;
+constexpr size_t kMaxBatchBytes = 4 << 20;
+constexpr milliseconds kBackoffBase{1000};
+constexpr milliseconds kBackoffMax{60'000};
+constexpr milliseconds kTargetsPollMin{10'000};
+
+std::string read_token(const std::string& file) {
+  std::ifstream in(file);
+  std::string token;
+  std::getline(in, token);
+  while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) {
+    token.pop_back();
+  }
+  if (token.empty()) {
+    throw ConfigError(file + ": the token file is empty");
+  }
+  return token;
+}
+
+TargetConfig target_from_json(const nlohmann::json& json) {
+  TargetConfig target;
+  target.domain = json.at("domain").get<std::string>();
+  target.port = json.value("port", 443);
+  target.path = json.value("path", std::string("/"));
+  target.expect_status = json.value("expect_status", std::vector<int>{});
+  target.body_regex = json.value("body_regex", std::string());
+  return target;
+}
+
+class AgentDaemon {
+ public:
+  AgentDaemon(std::string config_file, AgentConfig config)
+      : config_file_(std::move(config_file)),
+        config_(std::move(config)),
+        engine_(loop_, config_.max_concurrent_probes),
+        spool_(config_.state_dir / "spool", config_.spool_max_bytes),
+        client_(engine_.curl(), config_.collector_url, read_token(config_.token_file),
+                config_.collector_ca_file),
+        random_(std::random_device{}()) {}
+
+  int run() {
+    watch_signals();
+    spdlog::info(
+        "vantage-agent {} {} starting: {} targets every {} ms, collector {}, spool {} results "
+        "(acknowledged through seq {})",
+        VANTAGE_VERSION, config_.name, config_.targets.size(), config_.interval.count(),
+        config_.collector_url, spool_.depth(), spool_.last_acknowledged());
+    apply_targets();
+    send_heartbeat();
+    poll_targets();
+    upload();
+    loop_.run();
+    spdlog::info("vantage-agent {} stopped; {} results left in the spool", config_.name,
+                 spool_.depth());
+    return 0;
+  }
+
+ private:
+  struct Scheduled {
+    TargetConfig target;
+    EventLoop::TimerId timer = 0;
+    Clock::time_point next;
+    bool running = false;
+    LastKnown last_known;
+  };
+
+  // --- signals: SIGTERM/SIGINT stop, SIGHUP reloads the config file -------------------------
+  void watch_signals() {
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGHUP);
+    sigprocmask(SIG_BLOCK, &signals, nullptr);
+    signal_fd_ = signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
+    loop_.watch(signal_fd_, EPOLLIN, [this](uint32_t) {
+      signalfd_siginfo info{};
+      while (read(signal_fd_, &info, sizeof info) == sizeof info) {
+        if (info.ssi_signo == SIGHUP) {
+          reload();
+        } else {
+          spdlog::info("signal {}: stopping", info.ssi_signo);
+          loop_.stop();
+        }
+      }
+    });
+  }
+
+  void reload() {
+    try {
+      AgentConfig fresh = load_agent_config(config_file_);
+      if (fresh.name != config_.name || fresh.collector_url != config_.collector_url ||
+          fresh.state_dir != config_.state_dir) {
+        spdlog::warn(
+            "reload: agent.name, collector.url and agent.state_dir take effect only "
+            "after a restart");
+      }
+      const bool interval_changed = fresh.interval != config_.interval;
+      config_.targets = std::move(fresh.targets);
+      config_.resolvers = std::move(fresh.resolvers);
+      config_.control_targets = std::move(fresh.control_targets);
+      config_.timeout = fresh.timeout;
+      config_.interval = fresh.interval;
+      if (interval_changed) {
+        for (auto& [domain, scheduled] : schedule_) {
+          loop_.cancel_timer(scheduled.timer);
+        }
+        schedule_.clear();
+      }
+      apply_targets();
+      spdlog::info("reloaded {}: {} targets from the file, {} from the collector", config_file_,
+                   config_.targets.size(), collector_targets_.size());
+    } catch (const ConfigError& error) {
+      spdlog::error("reload refused, keeping the running config: {}", error.what());
+    }
+  }
+
+  // --- scheduling ------------------------------------------------------------------------------
+  std::vector<TargetConfig> wanted_targets() const {
+    std::vector<TargetConfig> wanted = config_.targets;
+    for (const auto& target : collector_targets_) {
+      const bool in_file = std::any_of(wanted.begin(), wanted.end(),
+                                       [&](const auto& t) { return t.domain == target.domain; });
+      if (!in_file) {  // the file wins: a local override must not be undone remotely
+        wanted.push_back(target);
+      }
+    }
+    return wanted;
+  }
+
+  // Starts new targets at evenly spread, jittered offsets within one interval so that N targets
+  // never start in one burst; stops removed ones; updates changed ones in place.
+  void apply_targets() {
+    const auto wanted = wanted_targets();
+    for (auto it = schedule_.begin(); it != schedule_.end();) {
+      const bool keep = std::any_of(wanted.begin(), wanted.end(),
+                                    [&](const auto& t) { return t.domain == it->first; });
+      if (keep) {
+        ++it;
+        continue;
+      }
+      spdlog::info("target {} removed", it->first);
+      loop_.cancel_timer(it->second.timer);
+      it = schedule_.erase(it);
+    }
+    const auto slot = config_.interval / std::max<size_t>(1, wanted.size());
+    std::uniform_real_distribution<double> jitter(0.0, 1.0);
+    size_t index = 0;
+    for (const auto& target : wanted) {
+      auto found = schedule_.find(target.domain);
+      if (found != schedule_.end()) {
+        found->second.target = target;
+        ++index;
+        continue;
+      }
+      Scheduled scheduled;
+      scheduled.target = target;
+      scheduled.last_known =
+          load_last_known(config_.state_dir, target.domain).value_or(LastKnown{});
+      const auto offset = std::chrono::duration_cast<milliseconds>(
+          slot * (static_cast<double>(index) + jitter(random_)));
+      scheduled.next = Clock::now() + offset;
+      auto& entry = schedule_[target.domain] = std::move(scheduled);
+      arm(target.domain, entry);
+      spdlog::info("target {} scheduled, first cycle in {} ms", target.domain, offset.count());
+      ++index;
+    }
+  }
+
+  void arm(const std::string& domain, Scheduled& scheduled) {
+    scheduled.timer = loop_.add_timer(scheduled.next, [this, domain] { tick(domain); });
+  }
+
+  void tick(const std::string& domain) {
+    auto found = schedule_.find(domain);
+    if (found == schedule_.end()) {
+      return;
+    }
+    Scheduled& scheduled = found->second;
+    // Keep the phase: the next start is one interval after this one's planned start, not after
+    // whenever the loop got round to it.
+    scheduled.next += config_.interval;
+    if (scheduled.next < Clock::now()) {
+      scheduled.next = Clock::now() + config_.interval;
+    }
+    arm(domain, scheduled);
+    if (scheduled.running) {
+      spdlog::warn("{}: previous cycle still running, skipping this interval", domain);
+      return;
+    }
+    scheduled.running = true;
+    run_cycle(engine_, options_for(scheduled),
+              [this, domain](CycleResult cycle) { on_cycle(domain, std::move(cycle)); });
+  }
+
+  CycleOptions options_for(const Scheduled& scheduled) const {
+    CycleOptions options;
+    options.domain = scheduled.target.domain;
+    options.resolvers = config_.resolvers;
+    options.port = scheduled.target.port;
+    options.path = scheduled.target.path;
+    options.expect_status = scheduled.target.expect_status;
+    options.body_regex = scheduled.target.body_regex;
+    options.ca_file = scheduled.target.ca_file;
+    options.insecure = scheduled.target.insecure;
+    options.timeout = config_.timeout;
+    options.last_known = scheduled.last_known;
+    options.control_targets = config_.control_targets;
+    return options;
+  }
+
+  void on_cycle(const std::string& domain, CycleResult cycle) {
+    const auto found = schedule_.find(domain);
+    if (found != schedule_.end()) {
+      found->second.running = false;
+      if (cycle.reading.verdict == Verdict::Ok) {
+        found->second.last_known = cycle.next_last_known();
+        save_last_known(config_.state_dir, domain, found->second.last_known);
+      }
+    }
+    const uint64_t seq = spool_.append(to_json(cycle).dump());
+    spdlog::debug("{}: {} (seq {})", domain, to_string(cycle.reading.verdict), seq);
+    upload();
+  }
+
+  // --- upload: oldest first, acknowledged results deleted, backoff while the collector is away
+  void upload() {
+    if (uploading_ || backoff_timer_ != 0 || spool_.depth() == 0) {
+      return;
+    }
+    const auto entries = spool_.oldest(batch_size_, kMaxBatchBytes);
+    nlohmann::json batch = {{"schema_version", kCycleSchemaVersion},
+                            {"agent", config_.name},
+                            {"results", nlohmann::json::array()}};
+    for (const auto& entry : entries) {
+      batch["results"].push_back(
+          {{"seq", entry.seq}, {"cycle", nlohmann::json::parse(entry.document)}});
+    }
+    uploading_ = true;
+    const uint64_t last_seq = entries.back().seq;
+    const uint64_t first_seq = entries.front().seq;
+    const size_t count = entries.size();
+    client_.request("POST", "/api/v1/results", batch.dump(), "",
+                    [this, first_seq, last_seq, count](HttpReply reply) {
+                      uploading_ = false;
+                      on_upload_reply(first_seq, last_seq, count, reply);
+                    });
+  }
+
+  void on_upload_reply(uint64_t first_seq, uint64_t last_seq, size_t count,
+                       const HttpReply& reply) {
+    if (reply.curl_code == 0 && reply.status == 200) {
+      spool_.acknowledge(last_seq);
+      if (failures_ > 0) {
+        spdlog::info("collector back after {} failed attempts; spool {} results", failures_,
+                     spool_.depth());
+      }
+      failures_ = 0;
+      batch_size_ = std::min(kMaxBatchResults, batch_size_ * 2);
+      loop_.post([this] { upload(); });
+      return;
+    }
+    if (reply.curl_code == 0 && reply.status == 413 && count > 1) {
+      batch_size_ = std::max<size_t>(1, count / 2);
+      loop_.post([this] { upload(); });
+      return;
+    }
+    if (reply.curl_code == 0 && (reply.status == 400 || reply.status == 422)) {
+      if (count > 1) {
+        batch_size_ = 1;  // find the result the collector rejects, pass the others
+        loop_.post([this] { upload(); });
+        return;
+      }
+      spdlog::error("collector rejects result seq {} for good ({}): moved to {}/rejected",
+                    first_seq, reply.body, (config_.state_dir / "spool").string());
+      spool_.quarantine(first_seq);
+      loop_.post([this] { upload(); });
+      return;
+    }
+    back_off(reply);
+  }
+
+  void back_off(const HttpReply& reply) {
+    ++failures_;
+    const auto ceiling = std::min<int64_t>(
+        kBackoffMax.count(), kBackoffBase.count() << std::min<uint32_t>(failures_ - 1, 16));
+    // Full jitter: agents that lost the collector together must not all return together.
+    std::uniform_int_distribution<int64_t> pick(ceiling / 2, ceiling);
+    const milliseconds delay(pick(random_));
+    if (reply.curl_code != 0) {
+      spdlog::warn("collector unreachable (curl error {}); {} results spooled; retry in {} ms",
+                   reply.curl_code, spool_.depth(), delay.count());
+    } else {
+      spdlog::warn("collector answered {} {}; {} results spooled; retry in {} ms", reply.status,
+                   reply.body, spool_.depth(), delay.count());
+    }
+    backoff_timer_ = loop_.add_timer(delay, [this] {
+      backoff_timer_ = 0;
+      upload();
+    });
+  }
+
+  // --- heartbeats and central targets --------------------------------------------------------
+  void send_heartbeat() {
+    const auto uptime =
+        std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started_).count();
+    nlohmann::json beat = {{"agent", config_.name},
+                           {"version", VANTAGE_VERSION},
+                           {"uptime_s", uptime},
+                           {"spool_depth", spool_.depth()},
+                           {"spool_dropped", spool_.dropped()}};
+    if (config_.asn) {
+      beat["asn"] = *config_.asn;
+    }
+    client_.request("POST", "/api/v1/heartbeat", beat.dump(), "", [](HttpReply reply) {
+      if (reply.curl_code != 0 || reply.status != 200) {
+        spdlog::debug("heartbeat not delivered (curl {}, HTTP {})", reply.curl_code, reply.status);
+      }
+    });
+    loop_.add_timer(config_.interval, [this] { send_heartbeat(); });
+  }
+
+  void poll_targets() {
+    client_.request("GET", "/api/v1/targets", "", targets_etag_, [this](HttpReply reply) {
+      if (reply.curl_code == 0 && reply.status == 200) {
+        try {
+          const auto json = nlohmann::json::parse(reply.body);
+          std::vector<TargetConfig> targets;
+          for (const auto& item : json.at("targets")) {
+            targets.push_back(target_from_json(item));
+          }
+          collector_targets_ = std::move(targets);
+          targets_etag_ = reply.etag;
+          spdlog::info("collector targets: {} (version {})", collector_targets_.size(),
+                       json.value("version", 0));
+          apply_targets();
+        } catch (const std::exception& error) {
+          spdlog::warn("collector sent a target list this agent cannot read: {}", error.what());
+        }
+      } else if (reply.status != 304) {
+        spdlog::debug("targets not fetched (curl {}, HTTP {})", reply.curl_code, reply.status);
+      }
+    });
+    loop_.add_timer(std::max(kTargetsPollMin, config_.interval / 2), [this] { poll_targets(); });
+  }
+
+  std::string config_file_;
+  AgentConfig config_;
+  EventLoop loop_;
+  Engine engine_;
+  Spool spool_;
+  CollectorClient client_;
+  std::mt19937_64 random_;
+  std::map<std::string, Scheduled> schedule_;
+  std::vector<TargetConfig> collector_targets_;
+  std::string targets_etag_;
+  Clock::time_point started_ = Clock::now();
+  size_t batch_size_ = kMaxBatchResults;
+  uint32_t failures_ = 0;
+  bool uploading_ = false;
+  EventLoop::TimerId backoff_timer_ = 0;
+  int signal_fd_ = -1;
+};
+
+}  // namespace
+
+int run_agent_daemon(const std::string& config_file, AgentConfig config) {
+  AgentDaemon daemon(config_file, std::move(config));
+  return daemon.run();
+}
+
+}  // namespace vantage

@@ -1,0 +1,120 @@
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+
+#include "spool.hh"
+
+using namespace vantage;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "vantage-spool-XXXXXX").string();
+    path = mkdtemp(pattern.data());
+  }
+  ~TempDir() { fs::remove_all(path); }
+  fs::path path;
+};
+
+std::vector<uint64_t> seqs(const std::vector<Spool::Entry>& entries) {
+  std::vector<uint64_t> out;
+  for (const auto& entry : entries) {
+    out.push_back(entry.seq);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("spooled results come back oldest first with increasing numbers", "[spool]") {
+  TempDir dir;
+  Spool spool(dir.path, 1 << 20);
+  CHECK(spool.append("{\"n\":1}") == 1);
+  CHECK(spool.append("{\"n\":2}") == 2);
+  CHECK(spool.append("{\"n\":3}") == 3);
+  const auto entries = spool.oldest(2, 1 << 20);
+  CHECK(seqs(entries) == std::vector<uint64_t>{1, 2});
+  CHECK(entries[1].document == "{\"n\":2}");
+  CHECK(spool.depth() == 3);
+}
+
+TEST_CASE("acknowledged results are deleted and their numbers never reused", "[spool]") {
+  TempDir dir;
+  {
+    Spool spool(dir.path, 1 << 20);
+    spool.append("a");
+    spool.append("b");
+    spool.append("c");
+    spool.acknowledge(3);
+    CHECK(spool.depth() == 0);
+  }
+  Spool reopened(dir.path, 1 << 20);
+  CHECK(reopened.last_acknowledged() == 3);
+  CHECK(reopened.append("d") == 4);
+}
+
+TEST_CASE("results survive a restart that was not acknowledged", "[spool]") {
+  TempDir dir;
+  {
+    Spool spool(dir.path, 1 << 20);
+    spool.append("a");
+    spool.append("b");
+    spool.acknowledge(1);
+  }
+  Spool reopened(dir.path, 1 << 20);
+  CHECK(seqs(reopened.oldest(10, 1 << 20)) == std::vector<uint64_t>{2});
+  CHECK(reopened.append("c") == 3);
+}
+
+TEST_CASE("a crash between acknowledging and deleting leaves nothing to resend", "[spool]") {
+  TempDir dir;
+  {
+    Spool spool(dir.path, 1 << 20);
+    spool.append("a");
+    spool.append("b");
+    spool.append("c");
+  }
+  std::ofstream(dir.path / "acknowledged") << "2\n";
+  std::ofstream(dir.path / "00000000000000000009.json.tmp") << "half a resu";
+  Spool reopened(dir.path, 1 << 20);
+  CHECK(seqs(reopened.oldest(10, 1 << 20)) == std::vector<uint64_t>{3});
+  CHECK_FALSE(fs::exists(dir.path / "00000000000000000009.json.tmp"));
+  CHECK(reopened.append("d") == 4);
+}
+
+TEST_CASE("a full spool drops the oldest results and counts them", "[spool]") {
+  TempDir dir;
+  Spool spool(dir.path, 10);
+  spool.append("aaaa");
+  spool.append("bbbb");
+  spool.append("cccc");
+  CHECK(spool.dropped() == 1);
+  CHECK(seqs(spool.oldest(10, 1 << 20)) == std::vector<uint64_t>{2, 3});
+  CHECK(spool.bytes() == 8);
+}
+
+TEST_CASE("a batch is bounded in bytes but always holds at least one result", "[spool]") {
+  TempDir dir;
+  Spool spool(dir.path, 1 << 20);
+  spool.append(std::string(100, 'x'));
+  spool.append(std::string(100, 'y'));
+  CHECK(spool.oldest(10, 150).size() == 1);
+  CHECK(spool.oldest(10, 10).size() == 1);
+}
+
+TEST_CASE("a quarantined result leaves the queue but keeps its number spent", "[spool]") {
+  TempDir dir;
+  {
+    Spool spool(dir.path, 1 << 20);
+    spool.append("bad");
+    spool.quarantine(1);
+    CHECK(spool.depth() == 0);
+    CHECK(fs::exists(dir.path / "rejected" / "00000000000000000001.json"));
+  }
+  Spool reopened(dir.path, 1 << 20);
+  CHECK(reopened.append("next") == 2);
+}
