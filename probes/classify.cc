@@ -102,8 +102,7 @@ Failure classify_verify_result(long verify_result) {
     case X509_V_ERR_CERT_NOT_YET_VALID:
       return Failure::CertExpired;
     case X509_V_ERR_HOSTNAME_MISMATCH:
-    // curl checks the name itself after a chain that verified: a rejected peer with a clean
-    // chain is a name mismatch.
+    // A rejected peer whose chain verified cleanly failed curl's own name check.
     case X509_V_OK:
       return Failure::CertNameMismatch;
     default:

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 
 #include <cstring>
 #include <ctime>
@@ -140,6 +141,14 @@ class HttpsProbe {
     SSL_CTX_set_ex_data(ssl_context, probe_index(), self);
     SSL_CTX_set_verify(ssl_context, SSL_CTX_get_verify_mode(ssl_context), &on_verify);
     SSL_CTX_set_info_callback(ssl_context, &on_handshake_info);
+    // curl checks the name only after the handshake and then reports X509_V_ERR_UNSPECIFIED;
+    // asking OpenSSL to check it during verification yields X509_V_ERR_HOSTNAME_MISMATCH, a
+    // code that says what went wrong.
+    const auto* probe = static_cast<const HttpsProbe*>(self);
+    if (!probe->request_.insecure) {
+      X509_VERIFY_PARAM_set1_host(SSL_CTX_get0_param(ssl_context), probe->request_.domain.c_str(),
+                                  0);
+    }
     return CURLE_OK;
   }
 

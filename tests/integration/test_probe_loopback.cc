@@ -1,0 +1,440 @@
+// `vantage-agent probe` against real daemons on loopback: every case starts a healthy lab (see
+// probe_lab.hh), breaks one thing the way it breaks in production, runs one probe cycle and
+// asserts what a user would read: the failure class and phase of each result, and the verdict.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "probe_lab.hh"
+#include "support/net.hh"
+
+namespace {
+
+using nlohmann::json;
+using std::string;
+using vantage::testing::ChildZone;
+using vantage::testing::kChildV4;
+using vantage::testing::kChildV6;
+using vantage::testing::kDomain;
+using vantage::testing::kParentV4;
+using vantage::testing::kParentV6;
+using vantage::testing::kResolverV4;
+using vantage::testing::kResolverV6;
+using vantage::testing::kWebV4;
+using vantage::testing::kWebV6;
+using vantage::testing::Leaf;
+using vantage::testing::ProbeLab;
+using vantage::testing::ProbeOptions;
+using vantage::testing::ProbeRun;
+using vantage::testing::query_dns;
+using vantage::testing::target;
+using vantage::testing::tcp_accepts;
+
+const string kA = string(kDomain) + " A";
+const string kAaaa = string(kDomain) + " AAAA";
+
+string field(const json& object, const char* key) {
+  if (!object.is_object() || !object.contains(key))
+    return "<no " + string(key) + ">";
+  const auto& value = object.at(key);
+  return value.is_string() ? value.get<string>() : value.dump();
+}
+
+// How a user reads one result: "ok", or "ConnRefused at Connect".
+string status_of(const json& result) {
+  if (result.value("ok", false) && field(result, "failure") == "None")
+    return "ok";
+  return field(result, "failure") + " at " + field(result, "phase");
+}
+
+// The DNS rcode the server answered, or -1 when the result carries no response.
+int rcode_of(const json& result) {
+  if (!result.contains("dns") || !result.at("dns").is_object())
+    return -1;
+  return result.at("dns").value("rcode", -1);
+}
+
+std::vector<string> strings_at(const json& object, const char* outer, const char* inner) {
+  std::vector<string> found;
+  if (!object.is_object() || !object.contains(outer))
+    return found;
+  const auto& array = object.at(outer).value(inner, json::array());
+  for (const auto& item : array) {
+    if (item.is_string())
+      found.push_back(item.get<string>());
+  }
+  return found;
+}
+
+bool contains(const std::vector<string>& values, std::string_view wanted) {
+  return std::find(values.begin(), values.end(), wanted) != values.end();
+}
+
+bool answers_with(const json& result, std::string_view data) {
+  if (!result.contains("dns"))
+    return false;
+  for (const auto& answer : result.at("dns").value("answers", json::array())) {
+    if (answer.value("data", "") == data)
+      return true;
+  }
+  return false;
+}
+
+// Whether the reading warns, in a line for humans, about `where`: one address of several failing
+// does not decide the verdict, but the user must still see it.
+bool warns_about(const ProbeRun& run, const string& where) {
+  for (const auto& warning : strings_at(run.doc, "reading", "warnings")) {
+    if (warning.find(where) != string::npos)
+      return true;
+  }
+  return false;
+}
+
+// Every run: a JSON document, a verdict, and an exit status that agrees with it (0 only for OK).
+void check_reading(const ProbeRun& run, std::string_view verdict) {
+  REQUIRE_FALSE(run.outcome.timed_out);
+  REQUIRE(run.doc.is_object());
+  CHECK(field(run.doc, "domain") == kDomain);
+  CHECK(run.verdict() == verdict);
+  CHECK(run.outcome.exit_code == (verdict == "OK" ? 0 : 1));
+}
+
+void check_exit_agrees(const ProbeRun& run) {
+  REQUIRE_FALSE(run.outcome.timed_out);
+  REQUIRE(run.doc.is_object());
+  CHECK(run.outcome.exit_code == (run.verdict() == "OK" ? 0 : 1));
+}
+
+// The one result of `check` against `where`, or a failed REQUIRE naming what is missing.
+json the_result(const ProbeRun& run, std::string_view check, const string& where,
+                std::string_view subject = {}) {
+  auto result = run.result(check, where, subject);
+  INFO("looking for " << check << " " << where << " " << subject);
+  REQUIRE(result.has_value());
+  return *result;
+}
+
+// status_of() for the result of `check` against `where`; names a missing result instead of
+// failing a REQUIRE, so it can sit inside a CHECK.
+string status_at(const ProbeRun& run, std::string_view check, const string& where,
+                 std::string_view subject = {}) {
+  auto result = run.result(check, where, subject);
+  if (!result)
+    return "<no " + string(check) + " result for " + where + " " + string(subject) + ">";
+  return status_of(*result);
+}
+
+void check_web_reachable(const ProbeRun& run, std::string_view ip) {
+  const string where = target(ip, 443);
+  CHECK(status_at(run, "Tcp", where) == "ok");
+  const json https = the_result(run, "Https", where);
+  CHECK(status_of(https) == "ok");
+  CHECK(https.value("http_status", 0) == 200);
+}
+
+}  // namespace
+
+TEST_CASE("the lab itself resolves social.test from its own root and serves it on both families",
+          "[lab][loopback]") {
+  // Without the agent: when this fails, the lab is broken and the other cases prove nothing.
+  ProbeLab lab;
+  for (const auto resolver : {kResolverV4, kResolverV6}) {
+    for (const uint16_t qtype : {1, 28}) {
+      INFO("resolver " << resolver << " qtype " << qtype);
+      const auto reply = query_dns(resolver, 53, kDomain, qtype, true, std::chrono::seconds(2));
+      REQUIRE(reply.has_value());
+      CHECK(reply->rcode == 0);
+      CHECK(reply->answer_count == 1);
+    }
+  }
+  for (const auto web : {kWebV4, kWebV6}) {
+    INFO("web " << web);
+    CHECK(tcp_accepts(web, 443, std::chrono::seconds(1)));
+  }
+}
+
+TEST_CASE("a healthy domain reads OK with every check passing over IPv4 and IPv6",
+          "[healthy][dns][https][loopback]") {
+  ProbeLab lab;
+  const ProbeRun run = lab.probe();
+  INFO(run.describe());
+  check_reading(run, "OK");
+
+  const string resolver = target(kResolverV4, 53);
+  const json a = the_result(run, "DnsRecursive", resolver, kA);
+  CHECK(status_of(a) == "ok");
+  CHECK(answers_with(a, kWebV4));
+  const json aaaa = the_result(run, "DnsRecursive", resolver, kAaaa);
+  CHECK(status_of(aaaa) == "ok");
+  CHECK(answers_with(aaaa, kWebV6));
+  CHECK(contains(strings_at(run.doc, "addresses", "recursive"), kWebV4));
+  CHECK(contains(strings_at(run.doc, "addresses", "recursive"), kWebV6));
+
+  // The parent (test.) delegates to ns1.social.test, glue for both families.
+  const auto parents = run.results("DnsParent");
+  CHECK_FALSE(parents.empty());
+  for (const auto& parent : parents) {
+    const string where = field(parent, "target");
+    INFO("DnsParent " << where);
+    CHECK((where == target(kParentV4, 53) || where == target(kParentV6, 53)));
+    CHECK(status_of(parent) == "ok");
+  }
+  bool delegated = false;
+  for (const auto& nameserver : run.doc.value("nameservers", json::array())) {
+    if (nameserver.value("name", "") != "ns1.social.test")
+      continue;
+    delegated = true;
+    const auto addresses = nameserver.value("addresses", std::vector<string>{});
+    CHECK(contains(addresses, kChildV4));
+    CHECK(contains(addresses, kChildV6));
+  }
+  CHECK(delegated);
+
+  // The child zone's server answers authoritatively on both of its addresses, for both types.
+  for (const auto ns : {kChildV4, kChildV6}) {
+    for (const auto& subject : {kA, kAaaa}) {
+      const json result = the_result(run, "DnsAuthoritative", target(ns, 53), subject);
+      CHECK(status_of(result) == "ok");
+      CHECK(result.value("dns", json::object()).value("aa", false));
+    }
+  }
+
+  for (const auto web : {kWebV4, kWebV6})
+    check_web_reachable(run, web);
+}
+
+TEST_CASE("a resolver reached over IPv6 answers A and AAAA and the domain reads OK",
+          "[healthy][dns][ipv6][loopback]") {
+  ProbeLab lab;
+  ProbeOptions options;
+  options.resolvers = {"[::1]:53"};
+  const ProbeRun run = lab.probe(options);
+  INFO(run.describe());
+  check_reading(run, "OK");
+  const json a = the_result(run, "DnsRecursive", "[::1]:53", kA);
+  CHECK(answers_with(a, kWebV4));
+  const json aaaa = the_result(run, "DnsRecursive", "[::1]:53", kAaaa);
+  CHECK(answers_with(aaaa, kWebV6));
+  CHECK_FALSE(run.result("DnsRecursive", target(kResolverV4, 53)).has_value());
+}
+
+TEST_CASE("a stopped server is ConnRefused at Connect on IPv4 and IPv6 and reads SERVER_DOWN",
+          "[tcp][loopback]") {
+  ProbeLab lab;
+  lab.stop_web();
+  const ProbeRun run = lab.probe();
+  INFO(run.describe());
+  check_reading(run, "SERVER_DOWN");
+  for (const auto web : {kWebV4, kWebV6}) {
+    const json tcp = the_result(run, "Tcp", target(web, 443));
+    CHECK(status_of(tcp) == "ConnRefused at Connect");
+    CHECK(field(tcp, "native_kind") == "errno");
+    CHECK(tcp.value("native_code", 0) == 111);  // ECONNREFUSED
+  }
+  for (const auto& https : run.results("Https")) {
+    INFO("Https " << field(https, "target"));
+    CHECK(status_of(https) != "ok");
+  }
+}
+
+TEST_CASE("a server listening on IPv4 only is ConnRefused at Connect on its IPv6 address alone",
+          "[tcp][ipv6][loopback]") {
+  ProbeLab lab;
+  lab.web_listens_on({string(kWebV4)});
+  const ProbeRun run = lab.probe();
+  INFO(run.describe());
+  check_exit_agrees(run);
+  CHECK(status_at(run, "Tcp", target(kWebV6, 443)) == "ConnRefused at Connect");
+  check_web_reachable(run, kWebV4);
+  CHECK(warns_about(run, target(kWebV6, 443)));
+}
+
+TEST_CASE("a server listening on IPv6 only is ConnRefused at Connect on its IPv4 address alone",
+          "[tcp][ipv6][loopback]") {
+  ProbeLab lab;
+  lab.web_listens_on({string(kWebV6)});
+  const ProbeRun run = lab.probe();
+  INFO(run.describe());
+  check_exit_agrees(run);
+  CHECK(status_at(run, "Tcp", target(kWebV4, 443)) == "ConnRefused at Connect");
+  check_web_reachable(run, kWebV6);
+  CHECK(warns_about(run, target(kWebV4, 443)));
+}
+
+TEST_CASE("https answered with 503 is HttpStatus at Response and reads HTTP_ERROR",
+          "[https][loopback]") {
+  ProbeLab lab;
+  lab.serve_status(503);
+  const ProbeRun run = lab.probe();
+  INFO(run.describe());
+  check_reading(run, "HTTP_ERROR");
+  for (const auto web : {kWebV4, kWebV6}) {
+    CHECK(status_at(run, "Tcp", target(web, 443)) == "ok");
+    const json https = the_result(run, "Https", target(web, 443));
+    CHECK(status_of(https) == "HttpStatus at Response");
+    CHECK(https.value("http_status", 0) == 503);
+    CHECK(field(https, "native_kind") == "http");
+    CHECK(https.value("native_code", 0) == 503);
+  }
+}
+
+TEST_CASE("https to an expired certificate is CertExpired at Tls and reads TLS_FAILURE",
+          "[https][tls][loopback]") {
+  ProbeLab lab;
+  lab.serve_certificate(Leaf::Expired);
+  const ProbeRun run = lab.probe();
+  INFO(run.describe());
+  check_reading(run, "TLS_FAILURE");
+  for (const auto web : {kWebV4, kWebV6}) {
+    CHECK(status_at(run, "Tcp", target(web, 443)) == "ok");
+    CHECK(status_at(run, "Https", target(web, 443)) == "CertExpired at Tls");
+  }
+}
+
+TEST_CASE(
+    "https to a certificate for another name is CertNameMismatch at Tls and reads "
+    "TLS_FAILURE",
+    "[https][tls][loopback]") {
+  ProbeLab lab;
+  lab.serve_certificate(Leaf::WrongName);
+  const ProbeRun run = lab.probe();
+  INFO(run.describe());
+  check_reading(run, "TLS_FAILURE");
+  for (const auto web : {kWebV4, kWebV6}) {
+    CHECK(status_at(run, "Tcp", target(web, 443)) == "ok");
+    CHECK(status_at(run, "Https", target(web, 443)) == "CertNameMismatch at Tls");
+  }
+}
+
+TEST_CASE(
+    "https to a certificate from an untrusted CA is CertUntrusted at Tls and reads "
+    "TLS_FAILURE",
+    "[https][tls][loopback]") {
+  ProbeLab lab;
+  lab.serve_certificate(Leaf::UntrustedCa);
+  const ProbeRun run = lab.probe();
+  INFO(run.describe());
+  check_reading(run, "TLS_FAILURE");
+  for (const auto web : {kWebV4, kWebV6}) {
+    CHECK(status_at(run, "Tcp", target(web, 443)) == "ok");
+    CHECK(status_at(run, "Https", target(web, 443)) == "CertUntrusted at Tls");
+  }
+}
+
+TEST_CASE("with --insecure a certificate from an untrusted CA is accepted and reads OK",
+          "[https][tls][loopback]") {
+  // The twin of the case above: the same server passes once verification is off, so the
+  // failure there is the certificate and nothing else about the handshake.
+  ProbeLab lab;
+  lab.serve_certificate(Leaf::UntrustedCa);
+  ProbeOptions options;
+  options.extra_args = {"--insecure"};
+  const ProbeRun run = lab.probe(options);
+  INFO(run.describe());
+  check_reading(run, "OK");
+  for (const auto web : {kWebV4, kWebV6})
+    check_web_reachable(run, web);
+}
+
+TEST_CASE(
+    "a child zone its server REFUSES is Refused at both authoritative addresses and reads "
+    "DNS_FAILURE",
+    "[dns][loopback]") {
+  ProbeLab lab;
+  lab.set_child_zone(ChildZone::Absent);
+  const ProbeRun run = lab.probe();
+  INFO(run.describe());
+  check_reading(run, "DNS_FAILURE");
+  // What the resolver makes of it: SERVFAIL, for both types.
+  for (const auto& subject : {kA, kAaaa}) {
+    const json recursive = the_result(run, "DnsRecursive", target(kResolverV4, 53), subject);
+    CHECK(status_of(recursive) == "ServFail at Resolve");
+    CHECK(rcode_of(recursive) == 2);
+  }
+  // The delegation itself is intact...
+  for (const auto& parent : run.results("DnsParent"))
+    CHECK(status_of(parent) == "ok");
+  // ...but the delegated server, reachable on both families, refuses the zone.
+  for (const auto ns : {kChildV4, kChildV6}) {
+    for (const auto& subject : {kA, kAaaa}) {
+      const json result = the_result(run, "DnsAuthoritative", target(ns, 53), subject);
+      CHECK(status_of(result) == "Refused at Resolve");
+      CHECK(rcode_of(result) == 5);
+    }
+  }
+}
+
+TEST_CASE(
+    "a child zone that fails to load is ServFail at both authoritative addresses and reads "
+    "DNS_FAILURE",
+    "[dns][loopback]") {
+  ProbeLab lab;
+  lab.set_child_zone(ChildZone::Unloadable);
+  const ProbeRun run = lab.probe();
+  INFO(run.describe());
+  check_reading(run, "DNS_FAILURE");
+  for (const auto& subject : {kA, kAaaa}) {
+    const json recursive = the_result(run, "DnsRecursive", target(kResolverV4, 53), subject);
+    CHECK(status_of(recursive) == "ServFail at Resolve");
+  }
+  for (const auto& parent : run.results("DnsParent"))
+    CHECK(status_of(parent) == "ok");
+  for (const auto ns : {kChildV4, kChildV6}) {
+    for (const auto& subject : {kA, kAaaa}) {
+      const json result = the_result(run, "DnsAuthoritative", target(ns, 53), subject);
+      CHECK(status_of(result) == "ServFail at Resolve");
+      CHECK(rcode_of(result) == 2);
+    }
+  }
+}
+
+TEST_CASE("a delegation removed at the parent is NxDomain and reads DOMAIN_VANISHED",
+          "[dns][loopback]") {
+  ProbeLab lab;
+  lab.set_delegation(false);
+  const ProbeRun run = lab.probe();
+  INFO(run.describe());
+  check_reading(run, "DOMAIN_VANISHED");
+  for (const auto& subject : {kA, kAaaa}) {
+    const json recursive = the_result(run, "DnsRecursive", target(kResolverV4, 53), subject);
+    CHECK(status_of(recursive) == "NxDomain at Resolve");
+    CHECK(rcode_of(recursive) == 3);
+  }
+  // The parent's servers, asked directly on both families, say the name does not exist.
+  const auto parents = run.results("DnsParent");
+  CHECK_FALSE(parents.empty());
+  for (const auto& parent : parents) {
+    INFO("DnsParent " << field(parent, "target"));
+    CHECK(status_of(parent) == "NxDomain at Resolve");
+    CHECK(rcode_of(parent) == 3);
+  }
+  CHECK(run.results("DnsAuthoritative").empty());
+}
+
+TEST_CASE(
+    "after a healthy cycle a removed delegation reads DOMAIN_VANISHED and the last known "
+    "addresses are still probed",
+    "[dns][state][loopback]") {
+  ProbeLab lab;
+  ProbeOptions remembered;
+  remembered.state = "remembered";
+  {
+    const ProbeRun before = lab.probe(remembered);
+    INFO(before.describe());
+    check_reading(before, "OK");
+  }
+  lab.set_delegation(false);
+  const ProbeRun run = lab.probe(remembered);
+  INFO(run.describe());
+  check_reading(run, "DOMAIN_VANISHED");
+  const auto last_known = strings_at(run.doc, "addresses", "last_known");
+  CHECK(contains(last_known, kWebV4));
+  CHECK(contains(last_known, kWebV6));
+  for (const auto web : {kWebV4, kWebV6}) {
+    CHECK(status_at(run, "Tcp", target(web, 443)) == "ok");
+  }
+}

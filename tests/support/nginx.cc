@@ -1,0 +1,76 @@
+#include "support/nginx.hh"
+
+#include <stdexcept>
+
+#include "support/net.hh"
+
+namespace vantage::testing {
+namespace {
+
+std::string listen_address(const std::string& address) {
+  return address.find(':') == std::string::npos ? address : "[" + address + "]";
+}
+
+}  // namespace
+
+std::string nginx_config_text(const NginxConfig& config) {
+  const auto& dir = config.dir;
+  const std::string port = std::to_string(config.port);
+  std::string text;
+  text += "daemon off;\n";
+  // One process: PR_SET_PDEATHSIG then covers all of nginx, and `user` (which would make
+  // workers drop to nobody and lose access to the root-owned key) does not apply.
+  text += "master_process off;\n";
+  text += "worker_processes 1;\n";
+  text += "pid " + (dir / "nginx.pid").string() + ";\n";
+  text += "lock_file " + (dir / "nginx.lock").string() + ";\n";
+  text += "error_log " + (dir / "error.log").string() + " info;\n";
+  text += "events { worker_connections 64; }\n";
+  text += "http {\n";
+  text += "  access_log " + (dir / "access.log").string() + ";\n";
+  for (const char* kind : {"client_body", "proxy", "fastcgi", "uwsgi", "scgi"}) {
+    text += std::string("  ") + kind + "_temp_path " + (dir / kind).string() + ";\n";
+  }
+  text += "  server {\n";
+  for (const auto& address : config.addresses) {
+    text += "    listen " + listen_address(address) + ":" + port + " ssl;\n";
+  }
+  text += "    server_name " + config.server_name + ";\n";
+  text += "    ssl_certificate " + config.certificate.string() + ";\n";
+  text += "    ssl_certificate_key " + config.key.string() + ";\n";
+  text += "    location / {\n";
+  text += "      default_type text/plain;\n";
+  text += "      return " + std::to_string(config.status) + " \"" + config.body + "\";\n";
+  text += "    }\n";
+  text += "  }\n";
+  text += "}\n";
+  return text;
+}
+
+ChildProcess start_nginx(const NginxConfig& config, std::string_view name) {
+  static const auto nginx = find_program("nginx");
+  if (!nginx)
+    throw std::runtime_error("nginx is not installed");
+  std::filesystem::create_directories(config.dir);
+  const auto conf = config.dir / "nginx.conf";
+  write_text(conf, nginx_config_text(config));
+  // -e: the error log from the very first line, before nginx has read its config (Debian's
+  // compiled-in default is stderr, which is fine, but an explicit path keeps one place to look).
+  ChildProcess process(std::string(name),
+                       {nginx->string(), "-p", config.dir.string(), "-c", conf.string(), "-e",
+                        (config.dir / "error.log").string()},
+                       config.dir / "error.log");
+  for (const auto& address : config.addresses) {
+    bool ready = wait_until([&] {
+      process.expect_running();
+      return tcp_accepts(address, config.port, std::chrono::milliseconds(100));
+    });
+    if (!ready) {
+      throw std::runtime_error(process.name() + " does not accept on " + address +
+                               "; its error log ends:\n" + process.log_tail());
+    }
+  }
+  return process;
+}
+
+}  // namespace vantage::testing

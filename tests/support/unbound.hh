@@ -1,0 +1,36 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "support/process.hh"
+
+namespace vantage::testing {
+
+struct RootServer {
+  std::string name;  // "ns.test."
+  std::vector<std::string> addresses;
+};
+
+struct UnboundConfig {
+  std::filesystem::path dir;  // the config, root hints and pid file go here
+  std::vector<std::string> addresses = {"127.0.0.1", "::1"};  // to listen on
+  uint16_t port = 53;
+  std::vector<RootServer> root_servers;  // the lab's root, written as root hints
+  // Special-use zones Unbound answers itself (RFC 6761 makes `test.` one), which the lab needs
+  // resolved the real way instead.
+  std::vector<std::string> undefault_zones = {"test."};
+};
+
+// unbound.conf for a plain iterating resolver (no DNSSEC: the lab's zones are unsigned) that
+// runs in the foreground as the calling user, logs to stderr, and caches only briefly.
+std::string unbound_config_text(const UnboundConfig& config);
+
+// Writes the config and root hints, starts `unbound -d` and returns once every address answers.
+// Throws std::runtime_error, quoting Unbound's log, if it dies or stays silent.
+ChildProcess start_unbound(const UnboundConfig& config, std::string_view name = "unbound");
+
+}  // namespace vantage::testing
