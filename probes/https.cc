@@ -111,6 +111,10 @@ class HttpsProbe {
     if (!request_.ca_file.empty()) {
       curl_easy_setopt(easy, CURLOPT_CAINFO, request_.ca_file.c_str());
     }
+    // Debian's libcurl also has a default CA directory, and with one set curl re-reads and
+    // re-parses the whole store for every connection instead of caching it in the multi handle:
+    // 40 ms of CPU per probe with the system store. The bundle file alone is complete on Debian.
+    curl_easy_setopt(easy, CURLOPT_CAPATH, nullptr);
     if (request_.insecure) {
       curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
       curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
