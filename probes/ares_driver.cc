@@ -31,6 +31,9 @@ AresLibrary::~AresLibrary() {
 namespace {
 
 constexpr int kTries = 2;  // one retransmission: a single lost datagram is not an outage
+// c-ares 1.18 doubles the wait for each retry (t, then 2t), so the probe's whole budget is split
+// in three parts for the two tries to end together with it.
+constexpr int kTimeoutParts = 3;
 
 // One channel for one query to one server. The channel is ours alone, so the socket errno the
 // socket functions below record belongs to this server: c-ares itself reports only
@@ -78,7 +81,8 @@ class Exchange {
     ares_options options{};
     options.flags = ARES_FLAG_NOCHECKRESP | ARES_FLAG_NOSEARCH |
                     (query_.recursion_desired ? 0 : ARES_FLAG_NORECURSE);
-    options.timeout = static_cast<int>(std::max<int64_t>(1, query_.timeout.count() / kTries));
+    options.timeout =
+        static_cast<int>(std::max<int64_t>(1, query_.timeout.count() / kTimeoutParts));
     options.tries = kTries;
     options.sock_state_cb = &on_socket_state;
     options.sock_state_cb_data = this;
@@ -189,6 +193,8 @@ class Exchange {
     result_.timings.total = elapsed;
     if (status != ARES_SUCCESS) {
       if (socket_errno_ != 0) {
+        // The server was never reached: the question failed at the network, not in DNS.
+        result_.phase = Phase::Connect;
         result_.failure = classify_errno(socket_errno_);
         result_.native_code = socket_errno_;
         result_.native_kind = "errno";
