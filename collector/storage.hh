@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -11,21 +12,25 @@ namespace vantage {
 
 using TimePoint = std::chrono::system_clock::time_point;
 
+// Times are stored as whole milliseconds since the epoch: a TimePoint read back is the one
+// written, rounded down to the millisecond.
+
 // One accepted cycle result of one agent. (agent, seq) identifies it: the agent numbers its
 // results and the store keeps each number once, however often it is uploaded.
 struct StoredResult {
-  std::string agent;
-  uint64_t seq = 0;
-  std::string domain;
+  std::string agent;   // not empty
+  uint64_t seq = 0;    // at most INT64_MAX (both databases store a signed 64-bit integer)
+  std::string domain;  // not empty
   TimePoint started_at;
-  std::string verdict;  // the vantage's reading, SPEC §2 name
+  std::string verdict;   // the vantage's reading, SPEC §2 name
   std::string document;  // the cycle document (JSON text, schema_version 1)
   bool operator==(const StoredResult&) const = default;
 };
 
 struct StoreOutcome {
   size_t inserted = 0;
-  size_t duplicates = 0;
+  size_t duplicates = 0;  // already stored, or repeated within the batch
+  bool operator==(const StoreOutcome&) const = default;
 };
 
 struct TokenRecord {
@@ -33,6 +38,7 @@ struct TokenRecord {
   std::string kind;  // "agent" or "operator"
   std::string hash;  // hex SHA-256 of the token; the token itself is never stored
   TimePoint created_at;
+  bool operator==(const TokenRecord&) const = default;
 };
 
 struct AgentRecord {
@@ -43,46 +49,68 @@ struct AgentRecord {
   TimePoint last_seen;
   int64_t uptime_s = 0;
   int64_t spool_depth = 0;
+  bool operator==(const AgentRecord&) const = default;
 };
 
 struct TargetRecord {
   std::string domain;
-  int port = 443;
+  int port = 443;  // 1..65535
   std::string path = "/";
-  std::vector<int> expect_status;
+  std::vector<int> expect_status;  // empty: the agent's default (any 2xx or 3xx)
   std::string body_regex;
   bool operator==(const TargetRecord&) const = default;
 };
 
+// The target list and its version, read in one transaction: serve both from one call, or an
+// agent could get the new version's ETag with the old list and keep the old list for good.
+struct TargetSet {
+  int64_t version = 0;
+  std::vector<TargetRecord> targets;
+};
+
 // The collector's storage, one interface over SQLite (embedded default) and PostgreSQL. Every
-// method is safe to call from several threads. Errors throw StorageError.
+// method is safe to call from several threads. Errors throw StorageError, whose message names the
+// backend, the operation and the database's own words.
 class Storage {
  public:
   virtual ~Storage() = default;
 
-  // Applies the versioned schema migrations not yet applied; safe on every start.
+  // Applies the versioned schema migrations not yet applied, each in a transaction of its own;
+  // safe on every start, also from two processes at once. Throws if the database was migrated by
+  // a newer collector (a version this one does not know). No other method works before it ran.
   virtual void migrate() = 0;
+  // The highest migration applied; 0 for a database never migrated.
   virtual int schema_version() = 0;
 
   // Stores a batch in one transaction: all of it or none. A result whose (agent, seq) is already
-  // stored is skipped and counted as a duplicate.
+  // stored, or appears earlier in the same batch, is skipped and counted as a duplicate; the
+  // counts are the database's own. Once it returns, the batch survives a crash of the process
+  // (and, by default, of the machine). Safe to retry after any error: nothing is stored twice.
   virtual StoreOutcome store_results(const std::vector<StoredResult>& batch) = 0;
   virtual uint64_t count_results() = 0;
-  // Results with started_at >= since, oldest first; empty `domain`/`agent` = all.
+  // At most `limit` results with started_at >= since, oldest first (then by agent, seq); empty
+  // `domain`/`agent` = all.
   virtual std::vector<StoredResult> results(const std::string& domain, const std::string& agent,
                                             TimePoint since, size_t limit) = 0;
 
+  // Inserts, or replaces every field of the agent of that name.
   virtual void upsert_agent(const AgentRecord& agent) = 0;
+  // All agents, by name.
   virtual std::vector<AgentRecord> agents() = 0;
 
+  // Throws StorageError if a token with that hash exists.
   virtual void add_token(const TokenRecord& token) = 0;
   virtual std::optional<TokenRecord> token_by_hash(const std::string& hash) = 0;
 
+  // All targets, by domain.
   virtual std::vector<TargetRecord> targets() = 0;
-  // Grows by one on every change of the target list; agents use it as the ETag.
+  // Grows by one on every change of the target list (0 on a new database); agents use it as the
+  // ETag. Putting an identical target, or removing a missing one, is not a change.
   virtual int64_t targets_version() = 0;
-  // Adds or replaces the target for its domain.
-  virtual void put_target(const TargetRecord& target) = 0;
+  // targets() and targets_version() as of one instant.
+  virtual TargetSet target_set() = 0;
+  // Adds or replaces the target for its domain. False when an identical target was there already.
+  virtual bool put_target(const TargetRecord& target) = 0;
   // False when there was no such target.
   virtual bool remove_target(const std::string& domain) = 0;
 };
@@ -92,9 +120,21 @@ class StorageError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// "storage: { sqlite: PATH }": WAL mode, one writer.
-std::unique_ptr<Storage> open_sqlite_storage(const std::string& path);
-// "storage: { postgres: CONNINFO }": libpq, prepared statements.
+struct SqliteOptions {
+  // true: synchronous=FULL, the WAL is fsynced at every commit, so a stored batch also survives
+  // power loss and OS crashes (the agents delete what was acknowledged). false: synchronous=NORMAL,
+  // which survives a killed collector but may lose the last commits on power loss.
+  bool sync_every_commit = true;
+  // How long a writer waits for another process's write transaction before failing.
+  std::chrono::milliseconds busy_timeout{5000};
+};
+
+// "storage: { sqlite: PATH }": WAL mode, one connection, one writer. Creates the file if needed.
+std::unique_ptr<Storage> open_sqlite_storage(const std::string& path,
+                                             const SqliteOptions& options = {});
+// "storage: { postgres: CONNINFO }": libpq, prepared statements. Connects at once (throws if it
+// cannot). A call that finds the connection lost (server restart or crash) reconnects and runs
+// once more (all but add_token, whose retry could report its own insert as a duplicate).
 std::unique_ptr<Storage> open_postgres_storage(const std::string& conninfo);
 
 }  // namespace vantage

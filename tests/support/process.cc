@@ -54,11 +54,14 @@ struct ExecPlan {
   // The parent may have died between fork and prctl; then nobody would ever signal us.
   if (getppid() != parent)
     _exit(126);
-  // Catch2 blocks and handles signals; a daemon must start with the defaults.
+  // Catch2 blocks and handles signals; a daemon must start with the defaults, and a signal that
+  // arrives before exec must not run the test framework's handler in this copy of the test.
+  for (const int number : {SIGTERM, SIGINT, SIGABRT, SIGSEGV, SIGILL, SIGFPE, SIGPIPE}) {
+    signal(number, SIG_DFL);
+  }
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
-  signal(SIGPIPE, SIG_DFL);
   if (dup2(in_fd, STDIN_FILENO) < 0 || dup2(out_fd, STDOUT_FILENO) < 0 ||
       dup2(err_fd, STDERR_FILENO) < 0) {
     _exit(126);

@@ -1,0 +1,359 @@
+#include "api_input.hh"
+
+#include <fmt/format.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <limits>
+#include <optional>
+#include <regex>
+
+#include "result_json.hh"
+
+namespace vantage {
+namespace {
+
+using nlohmann::json;
+
+constexpr size_t kMaxPathLength = 2048;
+constexpr size_t kMaxRegexLength = 1024;
+constexpr size_t kMaxExpectStatus = 32;
+constexpr size_t kMaxVersionLength = 64;
+// A cycle may come from a spool that waited days for the collector; but not from before this
+// project existed, nor from further ahead than any sane clock skew.
+constexpr auto kEarliestStart = std::chrono::sys_days{std::chrono::year{2020} / 1 / 1};
+constexpr auto kMaxClockSkew = std::chrono::hours(24);
+
+// A JSON integer as int64, or nullopt for anything else (floats too: "443.0" is not a port).
+std::optional<int64_t> integer_of(const json& value) {
+  if (value.is_number_unsigned()) {
+    const auto number = value.get<uint64_t>();
+    if (number > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      return std::nullopt;
+    }
+    return static_cast<int64_t>(number);
+  }
+  if (value.is_number_integer()) {
+    return value.get<int64_t>();
+  }
+  return std::nullopt;
+}
+
+int64_t integer_field(const json& object, const std::string& where, const char* name, int64_t min,
+                      int64_t max) {
+  const auto found = object.find(name);
+  if (found == object.end()) {
+    throw ApiError(422, fmt::format("{}missing field \"{}\"", where, name));
+  }
+  const auto value = integer_of(*found);
+  if (!value || *value < min || *value > max) {
+    throw ApiError(
+        422, fmt::format("{}{}: must be a whole number from {} to {}", where, name, min, max));
+  }
+  return *value;
+}
+
+std::string string_field(const json& object, const std::string& where, const char* name) {
+  const auto found = object.find(name);
+  if (found == object.end()) {
+    throw ApiError(422, fmt::format("{}missing field \"{}\"", where, name));
+  }
+  if (!found->is_string()) {
+    throw ApiError(422, fmt::format("{}{}: must be a string", where, name));
+  }
+  return found->get<std::string>();
+}
+
+void require_object(const json& value, const std::string& what) {
+  if (!value.is_object()) {
+    throw ApiError(422, fmt::format("{} must be a JSON object", what));
+  }
+}
+
+void check_agent(const json& body, const std::string& caller) {
+  const std::string agent = string_field(body, "", "agent");
+  if (agent != caller) {
+    throw ApiError(403,
+                   fmt::format("the token belongs to agent \"{}\", not to \"{}\"", caller, agent));
+  }
+}
+
+// Counts nesting outside strings; linear and allocation-free, so it is safe on hostile input.
+bool nests_deeper_than(std::string_view text, int limit) {
+  int depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (const char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit) {
+        return true;
+      }
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return false;
+}
+
+// zlib's stream with inflateEnd guaranteed.
+class Inflater {
+ public:
+  Inflater() {
+    // 16 + MAX_WBITS: a gzip wrapper, nothing else.
+    if (inflateInit2(&stream_, 16 + MAX_WBITS) != Z_OK) {
+      throw std::runtime_error("zlib: inflateInit2 failed");
+    }
+  }
+  ~Inflater() { inflateEnd(&stream_); }
+  Inflater(const Inflater&) = delete;
+  Inflater& operator=(const Inflater&) = delete;
+  z_stream* get() { return &stream_; }
+
+ private:
+  z_stream stream_{};
+};
+
+}  // namespace
+
+json parse_json_body(std::string_view body) {
+  if (nests_deeper_than(body, kMaxJsonDepth)) {
+    throw ApiError(400, fmt::format("malformed JSON: nested deeper than {} levels", kMaxJsonDepth));
+  }
+  try {
+    return json::parse(body);
+  } catch (const json::parse_error& error) {
+    throw ApiError(400, fmt::format("malformed JSON at byte {}", error.byte));
+  }
+}
+
+std::string gunzip_bounded(std::string_view compressed, size_t max_bytes) {
+  Inflater inflater;
+  z_stream* stream = inflater.get();
+  // zlib's interface is not const-correct; it never writes through next_in.
+  stream->next_in = reinterpret_cast<Bytef*>(const_cast<char*>(compressed.data()));
+  stream->avail_in = static_cast<uInt>(compressed.size());
+  std::string out;
+  std::array<char, size_t{64} * 1024> chunk{};
+  for (;;) {
+    stream->next_out = reinterpret_cast<Bytef*>(chunk.data());
+    stream->avail_out = static_cast<uInt>(chunk.size());
+    const int status = inflate(stream, Z_NO_FLUSH);
+    const size_t produced = chunk.size() - stream->avail_out;
+    if (out.size() + produced > max_bytes) {
+      throw ApiError(413, fmt::format("body inflates to more than {} bytes", max_bytes));
+    }
+    out.append(chunk.data(), produced);
+    if (status == Z_STREAM_END) {
+      if (stream->avail_in != 0) {
+        throw ApiError(400, "gzip body has data after its end");
+      }
+      return out;
+    }
+    // There is always fresh room for output, so a buffer error means the input ran out.
+    if (status == Z_BUF_ERROR) {
+      throw ApiError(400, "gzip body is truncated");
+    }
+    if (status != Z_OK) {
+      throw ApiError(400, "body is not valid gzip");
+    }
+  }
+}
+
+ResultBatch parse_result_batch(const json& body, const std::string& caller, TimePoint now) {
+  require_object(body, "the body");
+  const auto version = body.find("schema_version");
+  if (version == body.end()) {
+    throw ApiError(422, "missing field \"schema_version\"");
+  }
+  if (integer_of(*version) != kApiSchemaVersion) {
+    throw ApiError(422, fmt::format("unsupported schema_version {} (this collector reads {})",
+                                    version->dump(), kApiSchemaVersion));
+  }
+  check_agent(body, caller);
+  const auto results = body.find("results");
+  if (results == body.end()) {
+    throw ApiError(422, "missing field \"results\"");
+  }
+  if (!results->is_array() || results->empty() || results->size() > kMaxResultsPerBatch) {
+    throw ApiError(422,
+                   fmt::format("results: must be a list of 1 to {} results", kMaxResultsPerBatch));
+  }
+
+  ResultBatch batch;
+  batch.results.reserve(results->size());
+  for (size_t i = 0; i < results->size(); ++i) {
+    const json& item = (*results)[i];
+    const std::string where = fmt::format("results[{}]", i);
+    require_object(item, where);
+    const auto seq = static_cast<uint64_t>(
+        integer_field(item, where + ".", "seq", 1, std::numeric_limits<int64_t>::max()));
+    const auto cycle_json = item.find("cycle");
+    if (cycle_json == item.end()) {
+      throw ApiError(422, fmt::format("{}: missing field \"cycle\"", where));
+    }
+    CycleResult cycle;
+    try {
+      cycle = cycle_from_json(*cycle_json);
+    } catch (const std::exception& error) {
+      // std::invalid_argument names the field; a json::exception from deep inside a malformed
+      // document is just as much the sender's mistake.
+      throw ApiError(422, fmt::format("{}.cycle: {}", where, error.what()));
+    }
+    if (!is_valid_domain_name(cycle.domain)) {
+      throw ApiError(
+          422, fmt::format("{}.cycle.domain: \"{}\" is not a domain name", where, cycle.domain));
+    }
+    if (cycle.started_at < kEarliestStart || cycle.started_at > now + kMaxClockSkew) {
+      throw ApiError(422, fmt::format("{}.cycle.started_at: {} is out of range (2020 to a day "
+                                      "from now; is the agent's clock right?)",
+                                      where, format_time(cycle.started_at)));
+    }
+    if (cycle.duration.count() < 0) {
+      throw ApiError(422, fmt::format("{}.cycle.duration_us: must not be negative", where));
+    }
+    batch.max_seq = std::max(batch.max_seq, seq);
+    batch.results.push_back(StoredResult{caller, seq, cycle.domain, cycle.started_at,
+                                         std::string(to_string(cycle.reading.verdict)),
+                                         cycle_json->dump()});
+  }
+  return batch;
+}
+
+AgentRecord parse_heartbeat(const json& body, const std::string& caller, const std::string& peer,
+                            TimePoint now) {
+  require_object(body, "the body");
+  check_agent(body, caller);
+  AgentRecord agent;
+  agent.name = caller;
+  agent.address = peer;
+  agent.last_seen = now;
+  if (body.contains("version")) {
+    agent.version = string_field(body, "", "version");
+    if (agent.version.size() > kMaxVersionLength) {
+      throw ApiError(422, fmt::format("version: longer than {} characters", kMaxVersionLength));
+    }
+  }
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  if (body.contains("uptime_s")) {
+    agent.uptime_s = integer_field(body, "", "uptime_s", 0, kMax);
+  }
+  if (body.contains("spool_depth")) {
+    agent.spool_depth = integer_field(body, "", "spool_depth", 0, kMax);
+  }
+  if (body.contains("asn") && !body["asn"].is_null()) {
+    agent.asn = integer_field(body, "", "asn", 1, 4294967294);
+  }
+  return agent;
+}
+
+TargetRecord parse_target(const json& body) {
+  require_object(body, "the body");
+  static constexpr std::array<std::string_view, 5> kKeys = {"domain", "port", "path",
+                                                            "expect_status", "body_regex"};
+  for (const auto& [key, value] : body.items()) {
+    if (std::find(kKeys.begin(), kKeys.end(), key) == kKeys.end()) {
+      throw ApiError(422, fmt::format("unknown field \"{}\" (expected domain, port, path, "
+                                      "expect_status, body_regex)",
+                                      key));
+    }
+  }
+  TargetRecord target;
+  const std::string domain = string_field(body, "", "domain");
+  if (!is_valid_domain_name(domain)) {
+    throw ApiError(422, fmt::format("domain: \"{}\" is not a domain name", domain));
+  }
+  target.domain = normalize_domain(domain);
+  if (body.contains("port")) {
+    target.port = static_cast<int>(integer_field(body, "", "port", 1, 65535));
+  }
+  if (body.contains("path")) {
+    target.path = string_field(body, "", "path");
+    const bool printable = std::all_of(target.path.begin(), target.path.end(), [](char c) {
+      return static_cast<unsigned char>(c) > 0x20 && c != 0x7f;
+    });
+    if (target.path.empty() || target.path.front() != '/' || !printable ||
+        target.path.size() > kMaxPathLength) {
+      throw ApiError(422,
+                     fmt::format("path: \"{}\" must start with / and hold no spaces", target.path));
+    }
+  }
+  if (body.contains("expect_status")) {
+    const json& statuses = body["expect_status"];
+    if (!statuses.is_array() || statuses.size() > kMaxExpectStatus) {
+      throw ApiError(422, fmt::format("expect_status: must be a list of at most {} HTTP statuses",
+                                      kMaxExpectStatus));
+    }
+    for (size_t i = 0; i < statuses.size(); ++i) {
+      const auto status = integer_of(statuses[i]);
+      if (!status || *status < 100 || *status > 599) {
+        throw ApiError(422, fmt::format("expect_status[{}]: must be a whole number from 100 to "
+                                        "599",
+                                        i));
+      }
+      target.expect_status.push_back(static_cast<int>(*status));
+    }
+  }
+  if (body.contains("body_regex")) {
+    target.body_regex = string_field(body, "", "body_regex");
+    if (target.body_regex.size() > kMaxRegexLength) {
+      throw ApiError(422, fmt::format("body_regex: longer than {} characters", kMaxRegexLength));
+    }
+    try {
+      std::regex check(target.body_regex, std::regex::ECMAScript);
+    } catch (const std::regex_error&) {
+      throw ApiError(422, fmt::format("body_regex: \"{}\" is not a valid regular expression",
+                                      target.body_regex));
+    }
+  }
+  return target;
+}
+
+bool is_valid_domain_name(std::string_view name) {
+  // The rule of agent.yaml (agent/agent_config.cc), so a target the collector accepts is one
+  // every agent accepts too.
+  static const std::regex kName(
+      R"(^([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)*[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.?$)");
+  return !name.empty() && name.size() <= 253 && std::regex_match(name.begin(), name.end(), kName);
+}
+
+std::string normalize_domain(std::string_view name) {
+  std::string out(name);
+  if (!out.empty() && out.back() == '.') {
+    out.pop_back();
+  }
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+json to_json(const TargetRecord& target) {
+  return {{"domain", target.domain},
+          {"port", target.port},
+          {"path", target.path},
+          {"expect_status", target.expect_status},
+          {"body_regex", target.body_regex}};
+}
+
+json to_json(const AgentRecord& agent) {
+  return {{"name", agent.name},
+          {"last_seen", format_time(agent.last_seen)},
+          {"asn", agent.asn ? json(*agent.asn) : json(nullptr)},
+          {"address", agent.address},
+          {"version", agent.version},
+          {"uptime_s", agent.uptime_s},
+          {"spool_depth", agent.spool_depth}};
+}
+
+}  // namespace vantage

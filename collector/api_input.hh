@@ -1,0 +1,68 @@
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "storage.hh"
+
+namespace vantage {
+
+// The version of the API's own documents (the result batch); the cycle documents inside carry
+// kCycleSchemaVersion.
+inline constexpr int kApiSchemaVersion = 1;
+inline constexpr size_t kMaxResultsPerBatch = 1000;
+// Deeper JSON than any document of ours is refused before it is parsed: nlohmann's copy and
+// dump recurse, and a body of nothing but '[' must not exhaust a worker thread's stack.
+inline constexpr int kMaxJsonDepth = 32;
+
+// A request the API turns down: the HTTP status and the text of its {"error": ...} body.
+class ApiError : public std::runtime_error {
+ public:
+  ApiError(int status, const std::string& message) : std::runtime_error(message), status_(status) {}
+  int status() const { return status_; }
+
+ private:
+  int status_;
+};
+
+// The body as JSON; 400 if it is not JSON or nests deeper than kMaxJsonDepth.
+nlohmann::json parse_json_body(std::string_view body);
+
+// A gzip body inflated, never to more than `max_bytes`: 413 past that (a small body may inflate
+// to gigabytes), 400 if it is not gzip.
+std::string gunzip_bounded(std::string_view compressed, size_t max_bytes);
+
+struct ResultBatch {
+  std::vector<StoredResult> results;
+  uint64_t max_seq = 0;
+};
+
+// POST /api/v1/results: checks everything before anything is stored. 422 for a missing field, a
+// wrong schema version or an out-of-range value, naming the field ("results[3].cycle: missing
+// field \"domain\""); 403 when `agent` is not `caller`, the agent the token belongs to.
+ResultBatch parse_result_batch(const nlohmann::json& body, const std::string& caller,
+                               TimePoint now);
+
+// POST /api/v1/heartbeat; same errors. The record's address is `peer`, its last_seen `now`.
+AgentRecord parse_heartbeat(const nlohmann::json& body, const std::string& caller,
+                            const std::string& peer, TimePoint now);
+
+// POST /api/v1/targets: only `domain` is required; the domain comes back lower-cased, without a
+// trailing dot, so that one domain is one target however it was typed. 422 naming the field.
+TargetRecord parse_target(const nlohmann::json& body);
+
+// A DNS name such as "social.example" (an optional trailing dot), by the same rule as agent.yaml.
+bool is_valid_domain_name(std::string_view name);
+// Lower-cased, without a trailing dot.
+std::string normalize_domain(std::string_view name);
+
+nlohmann::json to_json(const TargetRecord& target);
+nlohmann::json to_json(const AgentRecord& agent);
+
+}  // namespace vantage

@@ -1,0 +1,51 @@
+#pragma once
+
+#include <ostream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "storage.hh"
+
+namespace vantage {
+
+inline constexpr std::string_view kDefaultCollectorUrl = "http://127.0.0.1:8470";
+
+// A mistake in how a command was called (exit 2), as opposed to a request that failed (exit 1).
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// What every command that talks to a running collector takes.
+struct ClientOptions {
+  std::string url = std::string(kDefaultCollectorUrl);
+  std::string token_file;  // empty: VANTAGE_TOKEN
+  std::string ca_file;
+  bool json = false;
+};
+
+// The token from --token-file, else from VANTAGE_TOKEN; UsageError if neither gives one.
+std::string read_client_token(const std::string& token_file);
+
+// The client commands. Each prints to `out` (a table, or stable JSON with --json), returns the
+// exit code (0 done, 1 the request failed) and throws UsageError or ClientError.
+int targets_list_command(const ClientOptions& options, std::ostream& out);
+int targets_add_command(const ClientOptions& options, const TargetRecord& target,
+                        std::ostream& out);
+int targets_remove_command(const ClientOptions& options, const std::string& domain,
+                           std::ostream& out);
+int agents_command(const ClientOptions& options, std::ostream& out);
+
+// The daemon: serves until SIGINT or SIGTERM, then finishes the requests in progress and closes
+// the store. Throws ConfigError for a bad collector.yaml, std::runtime_error if it cannot start.
+int serve_command(const std::string& config_file);
+
+// Prints a new token to `out` (nothing else goes there, so `> agent.token` captures it) and a
+// reminder to `err`.
+int token_create_command(const std::string& config_file, const std::string& name,
+                         bool operator_token, std::ostream& out, std::ostream& err);
+
+int check_config_command(const std::string& config_file, std::ostream& out);
+
+}  // namespace vantage

@@ -1,0 +1,113 @@
+// The commands that work on the collector's own config and store: serve, token create,
+// check-config.
+#include <pthread.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <fmt/format.h>
+
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "api.hh"
+#include "cli.hh"
+#include "collector_config.hh"
+#include "http_server.hh"
+#include "tokens.hh"
+
+namespace vantage {
+namespace {
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw std::runtime_error(fmt::format("cannot read \"{}\"", path));
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string describe_storage(const StorageConfig& storage) {
+  // Only the kind for PostgreSQL: its conninfo may hold a password.
+  return storage.kind == StorageConfig::Kind::Sqlite ? fmt::format("sqlite {}", storage.location)
+                                                     : std::string("postgres");
+}
+
+std::unique_ptr<Storage> open_migrated(const CollectorConfig& config) {
+  auto storage = open_storage(config.storage);
+  storage->migrate();
+  return storage;
+}
+
+}  // namespace
+
+int serve_command(const std::string& config_file) {
+  const CollectorConfig config = load_collector_config(config_file);
+
+  // Blocked before any thread starts, so that every thread inherits the mask and the signals
+  // wait for sigwait() below instead of landing in a libmicrohttpd worker.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);  // a client gone mid-reply is a failed send, not the end of us
+
+  auto storage = open_migrated(config);
+  HttpServerOptions options;
+  options.listen = config.listen;
+  options.max_body_bytes = config.limits.max_body_bytes;
+  if (config.tls()) {
+    options.tls_cert_pem = read_file(config.tls_cert_file);
+    options.tls_key_pem = read_file(config.tls_key_file);
+  }
+  Api api(*storage, ApiOptions{config.limits.max_body_bytes, config.limits.requests_per_second});
+  {
+    HttpServer server(std::move(options), api);
+    spdlog::info(
+        "vantage-collector {} listening on {} ({}), storage {} (schema version {}), "
+        "{} bytes per body, {} requests per second per token",
+        VANTAGE_VERSION, config.listen.with_port(server.port()).to_string(),
+        config.tls() ? "TLS" : "plain HTTP, no TLS", describe_storage(config.storage),
+        storage->schema_version(), config.limits.max_body_bytes, config.limits.requests_per_second);
+    int signal_number = 0;
+    sigwait(&stop_signals, &signal_number);
+    spdlog::info("{}: finishing the requests in progress", strsignal(signal_number));
+    server.stop();
+  }
+  storage.reset();  // only now: no request can reach the store any more
+  spdlog::info("stopped");
+  return 0;
+}
+
+int token_create_command(const std::string& config_file, const std::string& name,
+                         bool operator_token, std::ostream& out, std::ostream& err) {
+  if (!is_valid_principal_name(name)) {
+    throw UsageError(
+        fmt::format("\"{}\" is not a valid name (1-63 letters, digits, '.', '_' or '-')", name));
+  }
+  const CollectorConfig config = load_collector_config(config_file);
+  auto storage = open_migrated(config);
+  const std::string_view kind = operator_token ? kOperatorToken : kAgentToken;
+  const std::string token = create_token(*storage, name, kind);
+  out << token << '\n';
+  out.flush();
+  err << fmt::format(
+      "created a new {} token for {}. It is shown only this once; only its hash "
+      "is stored.\n",
+      kind, name);
+  return 0;
+}
+
+int check_config_command(const std::string& config_file, std::ostream& out) {
+  const CollectorConfig config = load_collector_config(config_file);
+  out << fmt::format("{}: OK: listen {}, {}, storage {}, {} alert receiver{}, quorum {}\n",
+                     config_file, config.listen.to_string(), config.tls() ? "TLS" : "no TLS",
+                     describe_storage(config.storage), config.alerts.size(),
+                     config.alerts.size() == 1 ? "" : "s", config.correlation.quorum);
+  return 0;
+}
+
+}  // namespace vantage

@@ -1,0 +1,203 @@
+#include "collector_config.hh"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+
+#include "config_node.hh"
+
+namespace vantage {
+namespace {
+
+double as_number(const ConfigNode& node, double min_exclusive, double max) {
+  const std::string text = node.as_string();
+  double value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size()) {
+    node.fail(fmt::format("\"{}\" is not a number", text));
+  }
+  if (!(value > min_exclusive && value <= max)) {
+    node.fail(
+        fmt::format("{} is out of range (more than {}, at most {})", text, min_exclusive, max));
+  }
+  return value;
+}
+
+std::string readable_file(const ConfigNode& node) {
+  std::string path = node.as_string();
+  if (path.empty() || !std::ifstream(path)) {
+    node.fail(fmt::format("cannot read \"{}\"", path));
+  }
+  return path;
+}
+
+std::string http_url(const ConfigNode& node) {
+  std::string url = node.as_string();
+  if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+    node.fail(fmt::format("\"{}\" must start with http:// or https://", url));
+  }
+  return url;
+}
+
+Endpoint read_listen(const ConfigNode& node) {
+  const std::string text = node.as_string();
+  // Port 0 is allowed on purpose: the kernel picks a free port and the startup log names it,
+  // which is how tests run several collectors side by side.
+  // (parse_endpoint itself refuses port 0, rightly for everything it is used for elsewhere.)
+  std::string_view spec = text;
+  const bool any_port = spec.size() > 2 && spec.substr(spec.size() - 2) == ":0" &&
+                        (spec[spec.size() - 3] == ']' || spec.find(':') == spec.size() - 2);
+  if (any_port) {
+    spec.remove_suffix(2);
+  }
+  auto endpoint = parse_endpoint(spec, kDefaultCollectorPort);
+  if (endpoint && any_port) {
+    endpoint = endpoint->with_port(0);
+  }
+  if (!endpoint) {
+    node.fail(fmt::format(
+        "\"{}\" is not IP:PORT (a literal address, like 0.0.0.0:8470 or [::]:8470)", text));
+  }
+  return *endpoint;
+}
+
+StorageConfig read_storage(const ConfigNode& node) {
+  node.allow_only({"sqlite", "postgres"});
+  const bool sqlite = node.has("sqlite");
+  if (sqlite == node.has("postgres")) {
+    node.fail("needs exactly one of: sqlite, postgres");
+  }
+  StorageConfig storage;
+  if (sqlite) {
+    const auto path = node.child("sqlite");
+    storage.kind = StorageConfig::Kind::Sqlite;
+    storage.location = path.as_string();
+    const auto dir = std::filesystem::path(storage.location).parent_path();
+    if (storage.location.empty() || (!dir.empty() && !std::filesystem::is_directory(dir))) {
+      path.fail(fmt::format("directory \"{}\" does not exist", dir.string()));
+    }
+  } else {
+    const auto conninfo = node.child("postgres");
+    storage.kind = StorageConfig::Kind::Postgres;
+    storage.location = conninfo.as_string();
+    if (storage.location.empty()) {
+      conninfo.fail("must not be empty");
+    }
+  }
+  return storage;
+}
+
+CorrelationConfig read_correlation(const ConfigNode& node) {
+  node.allow_only({"quorum", "min_vantages", "enter_after", "exit_after"});
+  CorrelationConfig correlation;
+  if (auto quorum = node.optional_child("quorum")) {
+    correlation.quorum = as_number(*quorum, 0, 1);
+  }
+  if (auto min = node.optional_child("min_vantages")) {
+    correlation.min_vantages = static_cast<int>(min->as_int(1, 10000));
+  }
+  if (auto enter = node.optional_child("enter_after")) {
+    correlation.enter_after = static_cast<int>(enter->as_int(1, 1000));
+  }
+  if (auto exit = node.optional_child("exit_after")) {
+    correlation.exit_after = static_cast<int>(exit->as_int(1, 1000));
+  }
+  return correlation;
+}
+
+AlertReceiverConfig read_alert(const ConfigNode& node) {
+  node.allow_only({"webhook", "slack", "alertmanager"});
+  static const std::pair<const char*, AlertReceiverConfig::Kind> kKinds[] = {
+      {"webhook", AlertReceiverConfig::Kind::Webhook},
+      {"slack", AlertReceiverConfig::Kind::Slack},
+      {"alertmanager", AlertReceiverConfig::Kind::Alertmanager}};
+  std::optional<AlertReceiverConfig> receiver;
+  for (const auto& [key, kind] : kKinds) {
+    auto body = node.optional_child(key);
+    if (!body) {
+      continue;
+    }
+    if (receiver) {
+      body->fail("one receiver per list item (start another item with -)");
+    }
+    body->allow_only({"url"});
+    receiver = AlertReceiverConfig{kind, http_url(body->child("url"))};
+  }
+  if (!receiver) {
+    node.fail("needs one of: webhook, slack, alertmanager");
+  }
+  return *receiver;
+}
+
+LimitsConfig read_limits(const ConfigNode& node) {
+  node.allow_only({"max_body_bytes", "requests_per_second"});
+  LimitsConfig limits;
+  if (auto body = node.optional_child("max_body_bytes")) {
+    limits.max_body_bytes = static_cast<uint64_t>(body->as_int(1024, int64_t{1} << 30));
+  }
+  if (auto rate = node.optional_child("requests_per_second")) {
+    limits.requests_per_second = as_number(*rate, 0, 100000);
+  }
+  return limits;
+}
+
+}  // namespace
+
+CollectorConfig load_collector_config(const std::string& file) {
+  const ConfigNode root = ConfigNode::load(file);
+  root.allow_only({"listen", "tls", "storage", "correlation", "alerts", "limits"});
+  CollectorConfig config;
+
+  config.listen = *parse_endpoint("0.0.0.0", kDefaultCollectorPort);
+  if (auto listen = root.optional_child("listen")) {
+    config.listen = read_listen(*listen);
+  }
+  if (auto tls = root.optional_child("tls")) {
+    tls->allow_only({"cert", "key"});
+    config.tls_cert_file = readable_file(tls->child("cert"));
+    config.tls_key_file = readable_file(tls->child("key"));
+  }
+  config.storage = read_storage(root.child("storage"));
+  if (auto correlation = root.optional_child("correlation")) {
+    config.correlation = read_correlation(*correlation);
+  }
+  if (auto alerts = root.optional_child("alerts")) {
+    for (const auto& alert : alerts->items()) {
+      config.alerts.push_back(read_alert(alert));
+    }
+  }
+  if (auto limits = root.optional_child("limits")) {
+    config.limits = read_limits(*limits);
+  }
+  return config;
+}
+
+std::unique_ptr<Storage> open_storage(const StorageConfig& config) {
+  switch (config.kind) {
+    case StorageConfig::Kind::Sqlite:
+      return open_sqlite_storage(config.location);
+    case StorageConfig::Kind::Postgres:
+      return open_postgres_storage(config.location);
+  }
+  throw StorageError("unknown storage kind");
+}
+
+std::string_view to_string(StorageConfig::Kind kind) {
+  return kind == StorageConfig::Kind::Sqlite ? "sqlite" : "postgres";
+}
+
+std::string_view to_string(AlertReceiverConfig::Kind kind) {
+  switch (kind) {
+    case AlertReceiverConfig::Kind::Webhook:
+      return "webhook";
+    case AlertReceiverConfig::Kind::Slack:
+      return "slack";
+    case AlertReceiverConfig::Kind::Alertmanager:
+      return "alertmanager";
+  }
+  return "?";
+}
+
+}  // namespace vantage

@@ -1,0 +1,340 @@
+#include "http_server.hh"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <condition_variable>
+#include <cstdarg>
+#include <cstdio>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+namespace vantage {
+namespace {
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+std::string peer_address(MHD_Connection* connection) {
+  const auto* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  if (info == nullptr || info->client_addr == nullptr) {
+    return "?";
+  }
+  char text[INET6_ADDRSTRLEN] = {};
+  const sockaddr* addr = info->client_addr;
+  if (addr->sa_family == AF_INET) {
+    const auto* v4 = reinterpret_cast<const sockaddr_in*>(addr);
+    inet_ntop(AF_INET, &v4->sin_addr, text, sizeof(text));
+  } else if (addr->sa_family == AF_INET6) {
+    const auto* v6 = reinterpret_cast<const sockaddr_in6*>(addr);
+    if (IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr)) {
+      inet_ntop(AF_INET, &v6->sin6_addr.s6_addr[12], text, sizeof(text));
+    } else {
+      inet_ntop(AF_INET6, &v6->sin6_addr, text, sizeof(text));
+    }
+  } else {
+    return "?";
+  }
+  return text;
+}
+
+// One request in progress: the connection's con_cls from the first call of the access handler
+// to the completion notice.
+struct Exchange {
+  HttpRequest request;
+  bool overflow = false;  // the body passed the bound: the rest is discarded, the answer is 413
+  size_t discarded = 0;
+};
+
+using ResponsePtr = std::unique_ptr<MHD_Response, decltype(&MHD_destroy_response)>;
+
+}  // namespace
+
+std::optional<std::string> HttpRequest::header(std::string_view name) const {
+  const std::string key = lower(name);
+  for (const auto& [header_name, value] : headers) {
+    if (header_name == key) {
+      return value;
+    }
+  }
+  return std::nullopt;
+}
+
+struct HttpServer::Impl {
+  Impl(HttpServerOptions options_in, RequestHandler& handler_in)
+      : options(std::move(options_in)), handler(handler_in) {}
+
+  HttpServerOptions options;
+  RequestHandler& handler;
+  std::unique_ptr<MHD_Daemon, decltype(&MHD_stop_daemon)> daemon{nullptr, &MHD_stop_daemon};
+  uint16_t port = 0;
+
+  std::mutex mutex;
+  std::condition_variable idle;
+  int active = 0;  // requests between their first call and their completion notice
+
+  void start();
+  MHD_Result access(MHD_Connection* connection, const char* url, const char* method,
+                    const char* upload_data, size_t* upload_data_size, void** con_cls);
+  MHD_Result first_call(MHD_Connection* connection, const char* url, const char* method,
+                        void** con_cls);
+  void completed(void** con_cls);
+  static MHD_Result send(MHD_Connection* connection, const HttpResponse& response);
+
+  // MHD_AccessHandlerCallback
+  static MHD_Result on_access(void* cls, MHD_Connection* connection, const char* url,
+                              const char* method, const char* /*version*/, const char* upload_data,
+                              size_t* upload_data_size, void** con_cls) {
+    return static_cast<Impl*>(cls)->access(connection, url, method, upload_data, upload_data_size,
+                                           con_cls);
+  }
+  // MHD_OPTION_NOTIFY_COMPLETED
+  static void on_completed(void* cls, MHD_Connection* /*connection*/, void** con_cls,
+                           MHD_RequestTerminationCode /*toe*/) {
+    static_cast<Impl*>(cls)->completed(con_cls);
+  }
+  HttpResponse safe_reject(const HttpRequest& request, int status, const std::string& reason);
+};
+
+namespace {
+
+// MHD_OPTION_EXTERNAL_LOGGER: libmicrohttpd's own complaints (bad TLS handshakes, malformed
+// requests it answers itself) go to the same log as ours.
+void on_mhd_log(void* /*cls*/, const char* format, va_list args) {
+  char text[512];
+  std::vsnprintf(text, sizeof(text), format, args);
+  std::string_view line(text);
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) {
+    line.remove_suffix(1);
+  }
+  spdlog::warn("libmicrohttpd: {}", line);
+}
+
+// MHD_KeyValueIterator
+MHD_Result collect_header(void* cls, MHD_ValueKind /*kind*/, const char* key, const char* value) {
+  auto* headers = static_cast<std::vector<std::pair<std::string, std::string>>*>(cls);
+  headers->emplace_back(lower(key), value != nullptr ? value : "");
+  return MHD_YES;
+}
+
+}  // namespace
+
+void HttpServer::Impl::start() {
+  unsigned threads = options.threads;
+  if (threads == 0) {
+    threads = std::clamp(std::thread::hardware_concurrency(), 2U, 4U);
+  }
+  unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+  if (options.listen.family() == AF_INET6) {
+    flags |= MHD_USE_IPv6;
+  }
+  const bool tls = !options.tls_cert_pem.empty();
+  if (tls) {
+    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+      throw std::runtime_error("this libmicrohttpd was built without TLS support");
+    }
+    flags |= MHD_USE_TLS;
+  }
+  std::vector<MHD_OptionItem> items = {
+      // First, or libmicrohttpd warns that earlier options may have logged elsewhere.
+      {MHD_OPTION_EXTERNAL_LOGGER, reinterpret_cast<intptr_t>(&on_mhd_log), nullptr},
+      {MHD_OPTION_SOCK_ADDR, 0, &options.listen.addr},
+      {MHD_OPTION_THREAD_POOL_SIZE, static_cast<intptr_t>(threads), nullptr},
+      {MHD_OPTION_CONNECTION_LIMIT, static_cast<intptr_t>(options.connection_limit), nullptr},
+      {MHD_OPTION_CONNECTION_TIMEOUT, static_cast<intptr_t>(options.connection_timeout.count()),
+       nullptr},
+      {MHD_OPTION_CONNECTION_MEMORY_LIMIT, static_cast<intptr_t>(options.connection_memory_limit),
+       nullptr},
+      {MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(&on_completed), this},
+  };
+  if (tls) {
+    items.push_back({MHD_OPTION_HTTPS_MEM_CERT, 0, options.tls_cert_pem.data()});
+    items.push_back({MHD_OPTION_HTTPS_MEM_KEY, 0, options.tls_key_pem.data()});
+  }
+  items.push_back({MHD_OPTION_END, 0, nullptr});
+  daemon.reset(MHD_start_daemon(flags, options.listen.port(), nullptr, nullptr, &on_access, this,
+                                MHD_OPTION_ARRAY, items.data(), MHD_OPTION_END));
+  if (!daemon) {
+    throw std::runtime_error("cannot listen on " + options.listen.to_string() +
+                             " (address in use, not local, or a bad TLS certificate or key)");
+  }
+  const auto* info = MHD_get_daemon_info(daemon.get(), MHD_DAEMON_INFO_BIND_PORT);
+  port = info != nullptr ? info->port : options.listen.port();
+}
+
+MHD_Result HttpServer::Impl::access(MHD_Connection* connection, const char* url, const char* method,
+                                    const char* upload_data, size_t* upload_data_size,
+                                    void** con_cls) {
+  if (*con_cls == nullptr) {
+    return first_call(connection, url, method, con_cls);
+  }
+  auto& exchange = *static_cast<Exchange*>(*con_cls);
+  if (*upload_data_size != 0) {
+    const size_t size = *upload_data_size;
+    *upload_data_size = 0;
+    if (!exchange.overflow && exchange.request.body.size() + size <= options.max_body_bytes) {
+      exchange.request.body.append(upload_data, size);
+      return MHD_YES;
+    }
+    // libmicrohttpd cannot answer in the middle of an upload; so stop keeping it, read the rest
+    // into nothing and answer 413 at its end. A body that goes on past twice the bound is not
+    // an agent's mistake: drop the connection rather than read forever.
+    if (!exchange.overflow) {
+      exchange.overflow = true;
+      exchange.request.body.clear();
+      exchange.request.body.shrink_to_fit();
+    }
+    exchange.discarded += size;
+    if (exchange.discarded > options.max_body_bytes) {
+      // No response can go out now; the handler still logs it as its own rejection.
+      safe_reject(exchange.request, 413,
+                  "body without a length went on past " +
+                      std::to_string(2 * options.max_body_bytes) + " bytes; connection dropped");
+      return MHD_NO;
+    }
+    return MHD_YES;
+  }
+  HttpResponse response;
+  if (exchange.overflow) {
+    response =
+        safe_reject(exchange.request, 413,
+                    "body is larger than " + std::to_string(options.max_body_bytes) + " bytes");
+  } else {
+    try {
+      response = handler.complete(exchange.request);
+    } catch (const std::exception& error) {
+      response = safe_reject(exchange.request, 500, error.what());
+    }
+  }
+  return send(connection, response);
+}
+
+MHD_Result HttpServer::Impl::first_call(MHD_Connection* connection, const char* url,
+                                        const char* method, void** con_cls) {
+  auto exchange = std::make_unique<Exchange>();
+  auto& request = exchange->request;
+  request.method = method;
+  request.path = url;
+  request.peer = peer_address(connection);
+  MHD_get_connection_values(connection, MHD_HEADER_KIND, &collect_header, &request.headers);
+  {
+    std::lock_guard lock(mutex);
+    ++active;
+  }
+  *con_cls = exchange.release();
+
+  std::optional<HttpResponse> early;
+  try {
+    early = handler.begin(request);
+    if (!early) {
+      // The declared length decides before a byte of the body is read (and before curl's
+      // "Expect: 100-continue" is answered), so an oversized upload costs nothing.
+      if (auto length = request.header("content-length")) {
+        uint64_t declared = 0;
+        const auto [end, error] =
+            std::from_chars(length->data(), length->data() + length->size(), declared);
+        if (error == std::errc() && declared > options.max_body_bytes) {
+          early = handler.reject(request, 413,
+                                 "body of " + *length + " bytes is larger than " +
+                                     std::to_string(options.max_body_bytes) + " bytes");
+        } else if (error == std::errc()) {
+          request.body.reserve(declared);  // bounded just above
+        }
+      }
+    }
+  } catch (const std::exception& error) {
+    early = safe_reject(request, 500, error.what());
+  }
+  if (early) {
+    // Queued now, libmicrohttpd never reads the body and closes the connection after replying.
+    return send(connection, *early);
+  }
+  return MHD_YES;
+}
+
+void HttpServer::Impl::completed(void** con_cls) {
+  std::unique_ptr<Exchange> exchange(static_cast<Exchange*>(*con_cls));
+  *con_cls = nullptr;
+  if (!exchange) {
+    return;
+  }
+  exchange.reset();
+  std::lock_guard lock(mutex);
+  if (--active == 0) {
+    idle.notify_all();
+  }
+}
+
+HttpResponse HttpServer::Impl::safe_reject(const HttpRequest& request, int status,
+                                           const std::string& reason) {
+  try {
+    return handler.reject(request, status, reason);
+  } catch (const std::exception&) {
+    return HttpResponse{status, R"({"error":"internal error"})", "application/json", {}};
+  }
+}
+
+MHD_Result HttpServer::Impl::send(MHD_Connection* connection, const HttpResponse& response) {
+  ResponsePtr reply(
+      MHD_create_response_from_buffer(response.body.size(),
+                                      const_cast<char*>(response.body.data()),  // copied
+                                      MHD_RESPMEM_MUST_COPY),
+      &MHD_destroy_response);
+  if (!reply) {
+    return MHD_NO;
+  }
+  if (!response.body.empty()) {
+    MHD_add_response_header(reply.get(), MHD_HTTP_HEADER_CONTENT_TYPE,
+                            response.content_type.c_str());
+  }
+  for (const auto& [name, value] : response.headers) {
+    MHD_add_response_header(reply.get(), name.c_str(), value.c_str());
+  }
+  return MHD_queue_response(connection, static_cast<unsigned>(response.status), reply.get());
+}
+
+HttpServer::HttpServer(HttpServerOptions options, RequestHandler& handler)
+    : impl_(std::make_unique<Impl>(std::move(options), handler)) {
+  impl_->start();
+}
+
+HttpServer::~HttpServer() {
+  stop();
+}
+
+uint16_t HttpServer::port() const {
+  return impl_->port;
+}
+
+void HttpServer::stop(std::chrono::milliseconds grace) {
+  if (!impl_->daemon) {
+    return;
+  }
+  // Quiescing closes the door to new connections while the open ones carry on.
+  const MHD_socket listener = MHD_quiesce_daemon(impl_->daemon.get());
+  {
+    std::unique_lock lock(impl_->mutex);
+    if (!impl_->idle.wait_for(lock, grace, [&] { return impl_->active == 0; })) {
+      spdlog::warn("stopping with {} request{} still in progress", impl_->active,
+                   impl_->active == 1 ? "" : "s");
+    }
+  }
+  impl_->daemon.reset();
+  // Ours to close after a quiesce, and only once the daemon's threads are gone.
+  if (listener != MHD_INVALID_SOCKET) {
+    close(listener);
+  }
+}
+
+}  // namespace vantage

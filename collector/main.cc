@@ -1,0 +1,135 @@
+#include <fmt/format.h>
+#include <spdlog/cfg/env.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "cli.hh"
+#include "cli_client.hh"
+#include "config_node.hh"
+#include "storage.hh"
+
+namespace {
+
+void add_client_options(CLI::App* command, vantage::ClientOptions& options) {
+  command->add_option("--url", options.url, "The collector's URL")->capture_default_str();
+  command->add_option("--token-file", options.token_file,
+                      "File holding an operator token (default: $VANTAGE_TOKEN)");
+  command->add_option("--ca", options.ca_file, "CA certificate(s) to trust for a TLS collector")
+      ->check(CLI::ExistingFile);
+  command->add_flag("--json", options.json, "Print stable JSON instead of a table");
+}
+
+int run(int argc, char** argv) {
+  // The log goes to stderr: stdout is for what a command prints (a token, a table, JSON).
+  spdlog::set_default_logger(spdlog::stderr_color_mt("vantage-collector"));
+  spdlog::cfg::load_env_levels();  // SPDLOG_LEVEL=debug also logs every accepted batch
+  CLI::App app{"vantage-collector: receives, stores and serves the vantages' results"};
+  app.set_version_flag("--version", VANTAGE_VERSION);
+  app.require_subcommand(1);
+
+  std::string config_file;
+  auto* serve = app.add_subcommand("serve", "Run the collector daemon");
+  serve->add_option("--config", config_file, "collector.yaml")->required();
+
+  auto* check = app.add_subcommand("check-config", "Check collector.yaml and exit");
+  check->add_option("--config", config_file, "collector.yaml")->required();
+
+  auto* token = app.add_subcommand("token", "Manage API tokens");
+  token->require_subcommand(1);
+  auto* token_create =
+      token->add_subcommand("create", "Create a token for NAME and print it, once");
+  std::string token_name;
+  bool operator_token = false;
+  token_create->add_option("NAME", token_name, "The agent's name (or the operator's)")->required();
+  token_create->add_option("--config", config_file, "collector.yaml")->required();
+  token_create->add_flag("--operator", operator_token,
+                         "An operator token (targets, agents) instead of an agent token");
+
+  vantage::ClientOptions client;
+  auto* targets = app.add_subcommand("targets", "List, add or remove the probed targets");
+  targets->require_subcommand(1);
+  auto* targets_list = targets->add_subcommand("list", "List the targets");
+  add_client_options(targets_list, client);
+  auto* targets_add = targets->add_subcommand("add", "Add (or replace) a target");
+  vantage::TargetRecord target;
+  targets_add->add_option("DOMAIN", target.domain, "The domain to probe")->required();
+  targets_add->add_option("--port", target.port, "HTTPS port")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 65535));
+  targets_add->add_option("--path", target.path, "HTTP path")->capture_default_str();
+  targets_add->add_option("--expect-status", target.expect_status,
+                          "Accepted HTTP statuses (default: any 2xx or 3xx)");
+  targets_add->add_option("--body-regex", target.body_regex,
+                          "A regular expression the body must match");
+  add_client_options(targets_add, client);
+  auto* targets_remove = targets->add_subcommand("remove", "Remove a target");
+  std::string remove_domain;
+  targets_remove->add_option("DOMAIN", remove_domain, "The domain")->required();
+  add_client_options(targets_remove, client);
+
+  auto* agents = app.add_subcommand("agents", "List the agents and when they last reported");
+  add_client_options(agents, client);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& help) {
+    return app.exit(help);
+  } catch (const CLI::CallForAllHelp& help) {
+    return app.exit(help);
+  } catch (const CLI::CallForVersion& version) {
+    return app.exit(version);
+  } catch (const CLI::ParseError& error) {
+    app.exit(error);
+    return 2;  // SPEC §6: 2 is a usage error, whatever CLI11's own code for it
+  }
+
+  try {
+    if (serve->parsed()) {
+      return vantage::serve_command(config_file);
+    }
+    if (check->parsed()) {
+      return vantage::check_config_command(config_file, std::cout);
+    }
+    if (token_create->parsed()) {
+      return vantage::token_create_command(config_file, token_name, operator_token, std::cout,
+                                           std::cerr);
+    }
+    if (targets_list->parsed()) {
+      return vantage::targets_list_command(client, std::cout);
+    }
+    if (targets_add->parsed()) {
+      return vantage::targets_add_command(client, target, std::cout);
+    }
+    if (targets_remove->parsed()) {
+      return vantage::targets_remove_command(client, remove_domain, std::cout);
+    }
+    if (agents->parsed()) {
+      return vantage::agents_command(client, std::cout);
+    }
+  } catch (const vantage::ConfigError& error) {
+    fmt::print(stderr, "{}\n", error.what());
+    return 2;
+  } catch (const vantage::UsageError& error) {
+    fmt::print(stderr, "vantage-collector: {}\n", error.what());
+    return 2;
+  } catch (const std::exception& error) {
+    // ClientError (the collector could not be asked), StorageError, a port in use: the command
+    // was right but failed.
+    fmt::print(stderr, "vantage-collector: {}\n", error.what());
+    return 1;
+  }
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (...) {
+    return 1;  // not a std::exception: there is no message to add
+  }
+}

@@ -1,0 +1,756 @@
+// PostgreSQL storage: one libpq connection behind a mutex, every statement prepared once per
+// connection. A result batch is a single INSERT … SELECT FROM unnest(arrays) with the arrays sent
+// in binary: one round trip and one statement per batch, atomic without BEGIN/COMMIT, and no
+// escaping of documents.
+
+#include <arpa/inet.h>
+#include <fmt/format.h>
+#include <libpq-fe.h>
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <charconv>
+#include <cstring>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "storage.hh"
+#include "storage_common.hh"
+#include "storage_migrations.hh"
+
+namespace vantage {
+namespace {
+
+using storage_detail::checked_seq;
+using storage_detail::decode_expect_status;
+using storage_detail::encode_expect_status;
+using storage_detail::from_epoch_ms;
+using storage_detail::limit_value;
+using storage_detail::now_epoch_ms;
+using storage_detail::to_epoch_ms;
+
+using Connection = std::unique_ptr<PGconn, decltype(&PQfinish)>;
+using Result = std::unique_ptr<PGresult, decltype(&PQclear)>;
+
+// Type OIDs (pg_type.dat); fixed since PostgreSQL 7.
+constexpr Oid kInt8Oid = 20;
+constexpr Oid kInt4Oid = 23;
+constexpr Oid kTextOid = 25;
+constexpr Oid kTextArrayOid = 1009;
+constexpr Oid kInt8ArrayOid = 1016;
+
+// Taken by migrate() for its transaction, so that collectors starting together migrate in turn.
+constexpr int64_t kMigrationLockKey = 0x76616e7461676531;  // "vantage1"
+
+// A statement prepared under `name` on every connection before its first use.
+struct Sql {
+  const char* name;
+  const char* text;
+  std::span<const Oid> types;
+};
+
+constexpr std::array<Oid, 7> kInsertResultsTypes = {kTextArrayOid, kInt8ArrayOid, kTextArrayOid,
+                                                    kInt8ArrayOid, kTextArrayOid, kTextArrayOid,
+                                                    kInt8Oid};
+// Rows go in key order: two batches that overlap then wait for each other's keys in the same
+// order and cannot deadlock. A key repeated in the batch conflicts with its first row and is
+// skipped like any other duplicate.
+constexpr Sql kInsertResults{
+    "vantage_insert_results",
+    "INSERT INTO results (agent, seq, domain, started_at, verdict, document, received_at) "
+    "SELECT b.agent, b.seq, b.domain, b.started_at, b.verdict, b.document, $7 "
+    "FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[]) "
+    "AS b(agent, seq, domain, started_at, verdict, document) ORDER BY b.agent, b.seq "
+    "ON CONFLICT (agent, seq) DO NOTHING",
+    kInsertResultsTypes};
+constexpr Sql kCountResults{"vantage_count_results", "SELECT COUNT(*) FROM results", {}};
+constexpr std::array<Oid, 4> kSelectResultsTypes = {kInt8Oid, kTextOid, kTextOid, kInt8Oid};
+// Indexed by (domain given) + 2 * (agent given); separate statements so that each plan can use
+// its index. Unused parameters are typed, so every variant takes the same four.
+constexpr std::array<Sql, 4> kSelectResults = {
+    Sql{"vantage_results_all",
+        "SELECT agent, seq, domain, started_at, verdict, document FROM results "
+        "WHERE started_at >= $1 "
+        "ORDER BY started_at, agent, seq LIMIT $4",
+        kSelectResultsTypes},
+    Sql{"vantage_results_domain",
+        "SELECT agent, seq, domain, started_at, verdict, document FROM results "
+        "WHERE domain = $2 AND started_at >= $1 "
+        "ORDER BY started_at, agent, seq LIMIT $4",
+        kSelectResultsTypes},
+    Sql{"vantage_results_agent",
+        "SELECT agent, seq, domain, started_at, verdict, document FROM results "
+        "WHERE agent = $3 AND started_at >= $1 "
+        "ORDER BY started_at, agent, seq LIMIT $4",
+        kSelectResultsTypes},
+    Sql{"vantage_results_domain_agent",
+        "SELECT agent, seq, domain, started_at, verdict, document FROM results "
+        "WHERE domain = $2 AND agent = $3 AND started_at >= $1 "
+        "ORDER BY started_at, agent, seq LIMIT $4",
+        kSelectResultsTypes},
+};
+constexpr std::array<Oid, 7> kUpsertAgentTypes = {kTextOid, kInt8Oid, kTextOid, kTextOid,
+                                                  kInt8Oid, kInt8Oid, kInt8Oid};
+constexpr Sql kUpsertAgent{
+    "vantage_upsert_agent",
+    "INSERT INTO agents (name, asn, address, version, last_seen, uptime_s, spool_depth) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (name) DO UPDATE SET asn = EXCLUDED.asn, "
+    "address = EXCLUDED.address, version = EXCLUDED.version, last_seen = EXCLUDED.last_seen, "
+    "uptime_s = EXCLUDED.uptime_s, spool_depth = EXCLUDED.spool_depth",
+    kUpsertAgentTypes};
+constexpr Sql kSelectAgents{
+    "vantage_agents",
+    "SELECT name, asn, address, version, last_seen, uptime_s, spool_depth FROM agents "
+    "ORDER BY name",
+    {}};
+constexpr std::array<Oid, 4> kInsertTokenTypes = {kTextOid, kTextOid, kTextOid, kInt8Oid};
+constexpr Sql kInsertToken{
+    "vantage_insert_token",
+    "INSERT INTO tokens (hash, name, kind, created_at) VALUES ($1, $2, $3, $4)", kInsertTokenTypes};
+constexpr std::array<Oid, 1> kOneTextType = {kTextOid};
+constexpr Sql kSelectToken{"vantage_token",
+                           "SELECT hash, name, kind, created_at FROM tokens WHERE hash = $1",
+                           kOneTextType};
+constexpr Sql kSelectTargets{
+    "vantage_targets",
+    "SELECT domain, port, path, expect_status, body_regex FROM targets ORDER BY domain",
+    {}};
+constexpr Sql kSelectTargetsVersion{
+    "vantage_targets_version", "SELECT version FROM targets_state WHERE id = 1", {}};
+constexpr std::array<Oid, 5> kPutTargetTypes = {kTextOid, kInt4Oid, kTextOid, kTextOid, kTextOid};
+// Changes nothing (and so counts no row) when the stored target is the same.
+constexpr Sql kPutTarget{
+    "vantage_put_target",
+    "INSERT INTO targets (domain, port, path, expect_status, body_regex) "
+    "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (domain) DO UPDATE SET port = EXCLUDED.port, "
+    "path = EXCLUDED.path, expect_status = EXCLUDED.expect_status, "
+    "body_regex = EXCLUDED.body_regex "
+    "WHERE targets.port <> EXCLUDED.port OR targets.path <> EXCLUDED.path "
+    "OR targets.expect_status <> EXCLUDED.expect_status "
+    "OR targets.body_regex <> EXCLUDED.body_regex",
+    kPutTargetTypes};
+constexpr Sql kRemoveTarget{"vantage_remove_target", "DELETE FROM targets WHERE domain = $1",
+                            kOneTextType};
+constexpr Sql kBumpTargetsVersion{"vantage_bump_targets_version",
+                                  "UPDATE targets_state SET version = version + 1 WHERE id = 1",
+                                  {}};
+
+// A parameter list for PQexecPrepared, owning its values.
+class Params {
+ public:
+  // Text goes in binary format (the bytes themselves, with their length): a NUL or invalid UTF-8
+  // is then refused by the server, never cut short by libpq.
+  void text(std::string value) {
+    storage_.push_back(std::move(value));
+    formats_.push_back(1);
+    null_.push_back(false);
+  }
+  void integer(int64_t value) {
+    storage_.push_back(std::to_string(value));
+    formats_.push_back(0);
+    null_.push_back(false);
+  }
+  void optional_integer(std::optional<int64_t> value) {
+    if (value) {
+      integer(*value);
+      return;
+    }
+    storage_.emplace_back();
+    formats_.push_back(0);
+    null_.push_back(true);
+  }
+  // Bytes in the parameter type's binary format.
+  void binary(std::string bytes) { text(std::move(bytes)); }
+
+  int size() const { return static_cast<int>(storage_.size()); }
+  // Valid while this object lives and is not changed.
+  void pointers(std::vector<const char*>& values, std::vector<int>& lengths) const {
+    values.clear();
+    lengths.clear();
+    for (size_t i = 0; i < storage_.size(); ++i) {
+      values.push_back(null_[i] ? nullptr : storage_[i].data());
+      lengths.push_back(static_cast<int>(storage_[i].size()));
+    }
+  }
+  const int* formats() const { return formats_.data(); }
+
+ private:
+  std::vector<std::string> storage_;
+  std::vector<int> formats_;
+  std::vector<bool> null_;
+};
+
+// Binary one-dimensional arrays (array_send's format): a header, then each element as a 32-bit
+// length and its bytes, all integers in network order.
+class BinaryArray {
+ public:
+  BinaryArray(Oid element_type, size_t count) {
+    bytes_.reserve(20 + count * 12);
+    put32(1);  // dimensions
+    put32(0);  // no NULLs
+    put32(element_type);
+    put32(static_cast<uint32_t>(count));
+    put32(1);  // lower bound
+  }
+  void add(std::string_view text) {
+    put32(static_cast<uint32_t>(text.size()));
+    bytes_.append(text);
+  }
+  void add(int64_t value) {
+    put32(8);
+    const auto bits = static_cast<uint64_t>(value);
+    put32(static_cast<uint32_t>(bits >> 32));
+    put32(static_cast<uint32_t>(bits & 0xffffffffU));
+  }
+  std::string take() { return std::move(bytes_); }
+
+ private:
+  void put32(uint32_t value) {
+    const uint32_t network = htonl(value);
+    bytes_.append(reinterpret_cast<const char*>(&network), sizeof network);
+  }
+  std::string bytes_;
+};
+
+std::string int8_binary(int64_t value) {
+  const auto bits = static_cast<uint64_t>(value);
+  const uint32_t high = htonl(static_cast<uint32_t>(bits >> 32));
+  const uint32_t low = htonl(static_cast<uint32_t>(bits & 0xffffffffU));
+  std::string bytes(reinterpret_cast<const char*>(&high), sizeof high);
+  bytes.append(reinterpret_cast<const char*>(&low), sizeof low);
+  return bytes;
+}
+
+// libpq's messages end in a newline, and some run over several lines.
+std::string one_line(std::string_view text) {
+  std::string line;
+  for (const char c : text) {
+    if (c == '\n' || c == '\t') {
+      if (!line.empty() && line.back() != ' ') {
+        line += ' ';
+      }
+    } else {
+      line += c;
+    }
+  }
+  while (!line.empty() && line.back() == ' ') {
+    line.pop_back();
+  }
+  return line;
+}
+
+// libpq prints notices ("relation already exists, skipping") on stderr unless told otherwise.
+void log_notice(void* /*arg*/, const char* message) {
+  std::string_view text(message);
+  while (!text.empty() && text.back() == '\n') {
+    text.remove_suffix(1);
+  }
+  spdlog::debug("postgres: {}", text);
+}
+
+class PostgresStorage final : public Storage {
+ public:
+  explicit PostgresStorage(std::string conninfo);
+
+  void migrate() override;
+  int schema_version() override;
+  StoreOutcome store_results(const std::vector<StoredResult>& batch) override;
+  uint64_t count_results() override;
+  std::vector<StoredResult> results(const std::string& domain, const std::string& agent,
+                                    TimePoint since, size_t limit) override;
+  void upsert_agent(const AgentRecord& agent) override;
+  std::vector<AgentRecord> agents() override;
+  void add_token(const TokenRecord& token) override;
+  std::optional<TokenRecord> token_by_hash(const std::string& hash) override;
+  std::vector<TargetRecord> targets() override;
+  int64_t targets_version() override;
+  TargetSet target_set() override;
+  bool put_target(const TargetRecord& target) override;
+  bool remove_target(const std::string& domain) override;
+
+ private:
+  // BEGIN … COMMIT; rolled back when left without commit(), also by an exception.
+  class Transaction {
+   public:
+    Transaction(PostgresStorage& storage, std::string_view operation, const char* begin = "BEGIN")
+        : storage_(storage), operation_(operation) {
+      storage_.exec(operation_, begin);
+    }
+    ~Transaction() {
+      PGconn* conn = storage_.conn_.get();
+      // On a lost connection the server has rolled back already.
+      if (!committed_ && storage_.usable() && PQtransactionStatus(conn) != PQTRANS_IDLE) {
+        const Result rollback(PQexec(conn, "ROLLBACK"), &PQclear);
+      }
+    }
+    Transaction(const Transaction&) = delete;
+    Transaction& operator=(const Transaction&) = delete;
+    void commit() {
+      storage_.exec(operation_, "COMMIT");
+      committed_ = true;
+    }
+
+   private:
+    PostgresStorage& storage_;
+    std::string_view operation_;
+    bool committed_ = false;
+  };
+
+  void connect(std::string_view operation);
+  // False once the connection is known to be gone. libpq does not always say so in PQstatus
+  // (after a server crash it can stay CONNECTION_OK), so fail() also notes errors that did not
+  // come from a working server session.
+  bool usable() const {
+    return conn_ && !connection_lost_ && PQstatus(conn_.get()) == CONNECTION_OK;
+  }
+  // Runs `body` under the mutex on a live connection. If the connection turns out to be dead
+  // (the server restarted, an idle connection was cut), and `retry_safe`, reconnects and runs
+  // `body` once more: a transaction the dead connection had open is rolled back by the server, and
+  // a retry-safe body has the same effect run twice.
+  template <typename Body>
+  auto with_connection(std::string_view operation, bool retry_safe, Body&& body);
+  [[noreturn]] void fail(std::string_view operation, const PGresult* result);
+  void exec(std::string_view operation, const char* sql);
+  Result run(std::string_view operation, const Sql& sql, const Params& params);
+  int64_t single_integer(std::string_view operation, const Sql& sql);
+  std::vector<TargetRecord> read_targets(std::string_view operation);
+  int applied_version(std::string_view operation);
+
+  std::string conninfo_;
+  std::string backend_ = "postgres";
+  std::mutex mutex_;
+  Connection conn_{nullptr, &PQfinish};
+  std::set<std::string_view> prepared_;  // statement names prepared on this connection
+  bool connection_lost_ = false;
+};
+
+int64_t parse_integer(const PGresult* result, int row, int column) {
+  const char* text = PQgetvalue(result, row, column);
+  const char* end = text + PQgetlength(result, row, column);
+  int64_t value = 0;
+  const auto [stop, error] = std::from_chars(text, end, value);
+  if (error != std::errc() || stop != end) {
+    throw StorageError(fmt::format("postgres: '{}' in column {} is not an integer", text,
+                                   PQfname(result, column)));
+  }
+  return value;
+}
+
+std::string text_value(const PGresult* result, int row, int column) {
+  return std::string(PQgetvalue(result, row, column), PQgetlength(result, row, column));
+}
+
+PostgresStorage::PostgresStorage(std::string conninfo) : conninfo_(std::move(conninfo)) {
+  connect("connect");
+  // Set once: store_results reads it outside the mutex. The database name, never the password.
+  backend_ = fmt::format("postgres {}", PQdb(conn_.get()));
+}
+
+void PostgresStorage::connect(std::string_view operation) {
+  prepared_.clear();
+  connection_lost_ = false;
+  // The conninfo (a URI or key=value text) is expanded in place of dbname, after the defaults
+  // here, so anything it sets wins.
+  const std::array<const char*, 4> keywords = {"connect_timeout", "fallback_application_name",
+                                               "dbname", nullptr};
+  const std::array<const char*, 4> values = {"10", "vantage-collector", conninfo_.c_str(), nullptr};
+  conn_.reset(PQconnectdbParams(keywords.data(), values.data(), 1));
+  if (!conn_) {
+    storage_detail::fail(backend_, operation, "cannot connect: out of memory");
+  }
+  if (PQstatus(conn_.get()) != CONNECTION_OK) {
+    const std::string message = one_line(PQerrorMessage(conn_.get()));
+    conn_.reset();
+    storage_detail::fail(backend_, operation, "cannot connect: " + message);
+  }
+  PQsetNoticeProcessor(conn_.get(), &log_notice, nullptr);
+  if (PQsetClientEncoding(conn_.get(), "UTF8") != 0) {
+    fail(operation, nullptr);
+  }
+}
+
+template <typename Body>
+auto PostgresStorage::with_connection(std::string_view operation, bool retry_safe, Body&& body) {
+  std::lock_guard lock(mutex_);
+  if (!usable()) {
+    connect(operation);
+  }
+  try {
+    return body();
+  } catch (const StorageError&) {
+    if (!retry_safe || usable()) {
+      throw;
+    }
+    spdlog::warn("{}: {}: connection lost, reconnecting", backend_, operation);
+    connect(operation);
+    return body();
+  }
+}
+
+void PostgresStorage::fail(std::string_view operation, const PGresult* result) {
+  const char* state = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  // No SQLSTATE: libpq's own error (the socket closed, nothing could be sent). Class 08 is a
+  // connection exception, 57P01..57P03 a server shutting down or crashed.
+  const std::string_view code = state != nullptr ? state : "";
+  if (code.empty() || code.starts_with("08") || code.starts_with("57P")) {
+    connection_lost_ = true;
+  }
+  std::string message;
+  if (state != nullptr && PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY) != nullptr) {
+    message = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
+    if (const char* detail = PQresultErrorField(result, PG_DIAG_MESSAGE_DETAIL)) {
+      message += fmt::format(" ({})", detail);
+    }
+    message += fmt::format(" [SQLSTATE {}]", code);
+  } else {
+    message = one_line(result != nullptr ? PQresultErrorMessage(result) : "");
+    if (message.empty()) {
+      message = one_line(PQerrorMessage(conn_.get()));
+    }
+    if (message.empty()) {
+      message = "no answer from the server";
+    }
+  }
+  storage_detail::fail(backend_, operation, message);
+}
+
+void PostgresStorage::exec(std::string_view operation, const char* sql) {
+  Result result(PQexec(conn_.get(), sql), &PQclear);
+  const ExecStatusType status = PQresultStatus(result.get());
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+    fail(operation, result.get());
+  }
+}
+
+Result PostgresStorage::run(std::string_view operation, const Sql& sql, const Params& params) {
+  if (!prepared_.contains(sql.name)) {
+    Result prepared(PQprepare(conn_.get(), sql.name, sql.text, static_cast<int>(sql.types.size()),
+                              sql.types.data()),
+                    &PQclear);
+    if (PQresultStatus(prepared.get()) != PGRES_COMMAND_OK) {
+      fail(operation, prepared.get());
+    }
+    prepared_.insert(sql.name);
+  }
+  std::vector<const char*> values;
+  std::vector<int> lengths;
+  params.pointers(values, lengths);
+  Result result(PQexecPrepared(conn_.get(), sql.name, params.size(), values.data(), lengths.data(),
+                               params.formats(), 0),
+                &PQclear);
+  const ExecStatusType status = PQresultStatus(result.get());
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+    fail(operation, result.get());
+  }
+  return result;
+}
+
+int64_t PostgresStorage::single_integer(std::string_view operation, const Sql& sql) {
+  const Result result = run(operation, sql, Params());
+  if (PQntuples(result.get()) != 1) {
+    storage_detail::fail(backend_, operation, "the query returned no row");
+  }
+  return parse_integer(result.get(), 0, 0);
+}
+
+int PostgresStorage::applied_version(std::string_view operation) {
+  Result result(PQexec(conn_.get(), "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"),
+                &PQclear);
+  if (PQresultStatus(result.get()) != PGRES_TUPLES_OK) {
+    fail(operation, result.get());
+  }
+  return static_cast<int>(parse_integer(result.get(), 0, 0));
+}
+
+void PostgresStorage::migrate() {
+  constexpr std::string_view kOperation = "migrate";
+  with_connection(kOperation, true, [&] {
+    const auto migrations = schema_migrations();
+    for (;;) {
+      Transaction transaction(*this, kOperation);
+      // Collectors starting together take turns; the lock ends with the transaction.
+      exec(kOperation, fmt::format("SELECT pg_advisory_xact_lock({})", kMigrationLockKey).c_str());
+      exec(kOperation, std::string(kSchemaMigrationsTableSql).c_str());
+      const int applied = applied_version(kOperation);
+      if (applied > latest_schema_version()) {
+        storage_detail::fail(backend_, kOperation,
+                             fmt::format("the database has schema version {}, newer than this "
+                                         "collector's {}: run a newer collector",
+                                         applied, latest_schema_version()));
+      }
+      if (applied == latest_schema_version()) {
+        transaction.commit();
+        break;
+      }
+      const Migration& next = migrations[static_cast<size_t>(applied)];
+      const std::string step = fmt::format("migrate to version {}", next.version);
+      exec(step, std::string(next.sql).c_str());
+      const std::string version = std::to_string(next.version);
+      const std::string description(next.description);
+      const std::string applied_at = std::to_string(now_epoch_ms());
+      const std::array<const char*, 3> values = {version.c_str(), description.c_str(),
+                                                 applied_at.c_str()};
+      Result recorded(PQexecParams(conn_.get(),
+                                   "INSERT INTO schema_migrations (version, description, "
+                                   "applied_at) VALUES ($1, $2, $3)",
+                                   3, nullptr, values.data(), nullptr, nullptr, 0),
+                      &PQclear);
+      if (PQresultStatus(recorded.get()) != PGRES_COMMAND_OK) {
+        fail(step, recorded.get());
+      }
+      transaction.commit();
+    }
+    // Plans prepared before a schema change are replanned by the server; forgetting them here
+    // keeps that from ever mattering.
+    exec(kOperation, "DEALLOCATE ALL");
+    prepared_.clear();
+  });
+}
+
+int PostgresStorage::schema_version() {
+  constexpr std::string_view kOperation = "schema_version";
+  return with_connection(kOperation, true, [&] {
+    Result result(PQexec(conn_.get(), "SELECT to_regclass('schema_migrations') IS NOT NULL"),
+                  &PQclear);
+    if (PQresultStatus(result.get()) != PGRES_TUPLES_OK) {
+      fail(kOperation, result.get());
+    }
+    if (std::string_view(PQgetvalue(result.get(), 0, 0)) != "t") {
+      return 0;
+    }
+    return applied_version(kOperation);
+  });
+}
+
+StoreOutcome PostgresStorage::store_results(const std::vector<StoredResult>& batch) {
+  constexpr std::string_view kOperation = "store_results";
+  StoreOutcome outcome;
+  if (batch.empty()) {
+    return outcome;
+  }
+  BinaryArray agents(kTextOid, batch.size());
+  BinaryArray seqs(kInt8Oid, batch.size());
+  BinaryArray domains(kTextOid, batch.size());
+  BinaryArray started(kInt8Oid, batch.size());
+  BinaryArray verdicts(kTextOid, batch.size());
+  BinaryArray documents(kTextOid, batch.size());
+  for (const StoredResult& result : batch) {
+    agents.add(result.agent);
+    seqs.add(checked_seq(result.seq, backend_, kOperation));
+    domains.add(result.domain);
+    started.add(to_epoch_ms(result.started_at));
+    verdicts.add(result.verdict);
+    documents.add(result.document);
+  }
+  Params params;
+  params.binary(agents.take());
+  params.binary(seqs.take());
+  params.binary(domains.take());
+  params.binary(started.take());
+  params.binary(verdicts.take());
+  params.binary(documents.take());
+  params.binary(int8_binary(now_epoch_ms()));
+  // One statement, so atomic by itself. Retry-safe: if the connection died after the server
+  // committed, the second run finds every row stored and counts it a duplicate.
+  const int64_t inserted = with_connection(kOperation, true, [&] {
+    const Result result = run(kOperation, kInsertResults, params);
+    int64_t count = 0;
+    const std::string_view tuples = PQcmdTuples(result.get());
+    std::from_chars(tuples.data(), tuples.data() + tuples.size(), count);
+    return count;
+  });
+  outcome.inserted = static_cast<size_t>(inserted);
+  outcome.duplicates = batch.size() - outcome.inserted;
+  return outcome;
+}
+
+uint64_t PostgresStorage::count_results() {
+  return with_connection("count_results", true, [&] {
+    return static_cast<uint64_t>(single_integer("count_results", kCountResults));
+  });
+}
+
+std::vector<StoredResult> PostgresStorage::results(const std::string& domain,
+                                                   const std::string& agent, TimePoint since,
+                                                   size_t limit) {
+  constexpr std::string_view kOperation = "results";
+  Params params;
+  params.integer(to_epoch_ms(since));
+  params.text(domain);
+  params.text(agent);
+  params.integer(limit_value(limit));
+  const Sql& sql = kSelectResults[(domain.empty() ? 0 : 1) + (agent.empty() ? 0 : 2)];
+  return with_connection(kOperation, true, [&] {
+    const Result result = run(kOperation, sql, params);
+    std::vector<StoredResult> found;
+    const int rows = PQntuples(result.get());
+    found.reserve(static_cast<size_t>(rows));
+    for (int row = 0; row < rows; ++row) {
+      found.push_back(StoredResult{
+          .agent = text_value(result.get(), row, 0),
+          .seq = static_cast<uint64_t>(parse_integer(result.get(), row, 1)),
+          .domain = text_value(result.get(), row, 2),
+          .started_at = from_epoch_ms(parse_integer(result.get(), row, 3)),
+          .verdict = text_value(result.get(), row, 4),
+          .document = text_value(result.get(), row, 5),
+      });
+    }
+    return found;
+  });
+}
+
+void PostgresStorage::upsert_agent(const AgentRecord& agent) {
+  constexpr std::string_view kOperation = "upsert_agent";
+  Params params;
+  params.text(agent.name);
+  params.optional_integer(agent.asn);
+  params.text(agent.address);
+  params.text(agent.version);
+  params.integer(to_epoch_ms(agent.last_seen));
+  params.integer(agent.uptime_s);
+  params.integer(agent.spool_depth);
+  with_connection(kOperation, true, [&] { run(kOperation, kUpsertAgent, params); });
+}
+
+std::vector<AgentRecord> PostgresStorage::agents() {
+  constexpr std::string_view kOperation = "agents";
+  return with_connection(kOperation, true, [&] {
+    const Result result = run(kOperation, kSelectAgents, Params());
+    const int rows = PQntuples(result.get());
+    std::vector<AgentRecord> found;
+    found.reserve(static_cast<size_t>(rows));
+    for (int row = 0; row < rows; ++row) {
+      found.push_back(AgentRecord{
+          .name = text_value(result.get(), row, 0),
+          .asn = PQgetisnull(result.get(), row, 1) != 0
+                     ? std::nullopt
+                     : std::optional<int64_t>(parse_integer(result.get(), row, 1)),
+          .address = text_value(result.get(), row, 2),
+          .version = text_value(result.get(), row, 3),
+          .last_seen = from_epoch_ms(parse_integer(result.get(), row, 4)),
+          .uptime_s = parse_integer(result.get(), row, 5),
+          .spool_depth = parse_integer(result.get(), row, 6),
+      });
+    }
+    return found;
+  });
+}
+
+void PostgresStorage::add_token(const TokenRecord& token) {
+  constexpr std::string_view kOperation = "add_token";
+  Params params;
+  params.text(token.hash);
+  params.text(token.name);
+  params.text(token.kind);
+  params.integer(to_epoch_ms(token.created_at));
+  // Not retried: had the lost connection committed it, the retry would report a duplicate hash.
+  with_connection(kOperation, false, [&] { run(kOperation, kInsertToken, params); });
+}
+
+std::optional<TokenRecord> PostgresStorage::token_by_hash(const std::string& hash) {
+  constexpr std::string_view kOperation = "token_by_hash";
+  Params params;
+  params.text(hash);
+  return with_connection(kOperation, true, [&]() -> std::optional<TokenRecord> {
+    const Result result = run(kOperation, kSelectToken, params);
+    if (PQntuples(result.get()) == 0) {
+      return std::nullopt;
+    }
+    return TokenRecord{
+        .name = text_value(result.get(), 0, 1),
+        .kind = text_value(result.get(), 0, 2),
+        .hash = text_value(result.get(), 0, 0),
+        .created_at = from_epoch_ms(parse_integer(result.get(), 0, 3)),
+    };
+  });
+}
+
+std::vector<TargetRecord> PostgresStorage::read_targets(std::string_view operation) {
+  const Result result = run(operation, kSelectTargets, Params());
+  const int rows = PQntuples(result.get());
+  std::vector<TargetRecord> found;
+  found.reserve(static_cast<size_t>(rows));
+  for (int row = 0; row < rows; ++row) {
+    found.push_back(TargetRecord{
+        .domain = text_value(result.get(), row, 0),
+        .port = static_cast<int>(parse_integer(result.get(), row, 1)),
+        .path = text_value(result.get(), row, 2),
+        .expect_status = decode_expect_status(text_value(result.get(), row, 3), backend_),
+        .body_regex = text_value(result.get(), row, 4),
+    });
+  }
+  return found;
+}
+
+std::vector<TargetRecord> PostgresStorage::targets() {
+  return with_connection("targets", true, [&] { return read_targets("targets"); });
+}
+
+int64_t PostgresStorage::targets_version() {
+  return with_connection("targets_version", true,
+                         [&] { return single_integer("targets_version", kSelectTargetsVersion); });
+}
+
+TargetSet PostgresStorage::target_set() {
+  constexpr std::string_view kOperation = "target_set";
+  return with_connection(kOperation, true, [&] {
+    // One snapshot for both reads.
+    Transaction transaction(*this, kOperation, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    TargetSet set;
+    set.targets = read_targets(kOperation);
+    set.version = single_integer(kOperation, kSelectTargetsVersion);
+    transaction.commit();
+    return set;
+  });
+}
+
+bool PostgresStorage::put_target(const TargetRecord& target) {
+  constexpr std::string_view kOperation = "put_target";
+  Params params;
+  params.text(target.domain);
+  params.integer(target.port);
+  params.text(target.path);
+  params.text(encode_expect_status(target.expect_status));
+  params.text(target.body_regex);
+  // Retry-safe: a second put of the same target is no change and bumps nothing.
+  return with_connection(kOperation, true, [&] {
+    Transaction transaction(*this, kOperation);
+    const Result put = run(kOperation, kPutTarget, params);
+    const bool changed = std::string_view(PQcmdTuples(put.get())) != "0";
+    if (changed) {
+      run(kOperation, kBumpTargetsVersion, Params());
+    }
+    transaction.commit();
+    return changed;
+  });
+}
+
+bool PostgresStorage::remove_target(const std::string& domain) {
+  constexpr std::string_view kOperation = "remove_target";
+  Params params;
+  params.text(domain);
+  return with_connection(kOperation, true, [&] {
+    Transaction transaction(*this, kOperation);
+    const Result removed = run(kOperation, kRemoveTarget, params);
+    const bool changed = std::string_view(PQcmdTuples(removed.get())) != "0";
+    if (changed) {
+      run(kOperation, kBumpTargetsVersion, Params());
+    }
+    transaction.commit();
+    return changed;
+  });
+}
+
+}  // namespace
+
+std::unique_ptr<Storage> open_postgres_storage(const std::string& conninfo) {
+  return std::make_unique<PostgresStorage>(conninfo);
+}
+
+}  // namespace vantage

@@ -1,0 +1,533 @@
+// The embedded storage: one SQLite connection in WAL mode behind a mutex. Writers take the write
+// lock when their transaction begins (BEGIN IMMEDIATE), so two processes on one file queue on the
+// busy timeout instead of failing when a reader tries to become a writer.
+
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+#include <mutex>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+#include "storage.hh"
+#include "storage_common.hh"
+#include "storage_migrations.hh"
+
+namespace vantage {
+namespace {
+
+using storage_detail::checked_seq;
+using storage_detail::decode_expect_status;
+using storage_detail::encode_expect_status;
+using storage_detail::from_epoch_ms;
+using storage_detail::limit_value;
+using storage_detail::now_epoch_ms;
+using storage_detail::to_epoch_ms;
+
+using Database = std::unique_ptr<sqlite3, decltype(&sqlite3_close_v2)>;
+using Statement = std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)>;
+
+constexpr std::string_view kInsertResult =
+    "INSERT INTO results (agent, seq, domain, started_at, verdict, document, received_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (agent, seq) DO NOTHING";
+constexpr std::string_view kCountResults = "SELECT COUNT(*) FROM results";
+// Indexed by (domain given) + 2 * (agent given). Every variant numbers its parameters alike, up
+// to ?4, so one binding fits them all.
+constexpr std::string_view kSelectResults[] = {
+    "SELECT agent, seq, domain, started_at, verdict, document FROM results "
+    "WHERE started_at >= ?1 ORDER BY started_at, agent, seq LIMIT ?4",
+    "SELECT agent, seq, domain, started_at, verdict, document FROM results "
+    "WHERE domain = ?2 AND started_at >= ?1 ORDER BY started_at, agent, seq LIMIT ?4",
+    "SELECT agent, seq, domain, started_at, verdict, document FROM results "
+    "WHERE agent = ?3 AND started_at >= ?1 ORDER BY started_at, agent, seq LIMIT ?4",
+    "SELECT agent, seq, domain, started_at, verdict, document FROM results "
+    "WHERE domain = ?2 AND agent = ?3 AND started_at >= ?1 ORDER BY started_at, agent, seq "
+    "LIMIT ?4",
+};
+constexpr std::string_view kUpsertAgent =
+    "INSERT INTO agents (name, asn, address, version, last_seen, uptime_s, spool_depth) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (name) DO UPDATE SET asn = excluded.asn, "
+    "address = excluded.address, version = excluded.version, last_seen = excluded.last_seen, "
+    "uptime_s = excluded.uptime_s, spool_depth = excluded.spool_depth";
+constexpr std::string_view kSelectAgents =
+    "SELECT name, asn, address, version, last_seen, uptime_s, spool_depth FROM agents "
+    "ORDER BY name";
+constexpr std::string_view kInsertToken =
+    "INSERT INTO tokens (hash, name, kind, created_at) VALUES (?1, ?2, ?3, ?4)";
+constexpr std::string_view kSelectToken =
+    "SELECT hash, name, kind, created_at FROM tokens WHERE hash = ?1";
+constexpr std::string_view kSelectTargets =
+    "SELECT domain, port, path, expect_status, body_regex FROM targets ORDER BY domain";
+constexpr std::string_view kSelectTargetsVersion = "SELECT version FROM targets_state WHERE id = 1";
+// Changes nothing (and so counts no change) when the stored target is the same.
+constexpr std::string_view kPutTarget =
+    "INSERT INTO targets (domain, port, path, expect_status, body_regex) "
+    "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (domain) DO UPDATE SET port = excluded.port, "
+    "path = excluded.path, expect_status = excluded.expect_status, "
+    "body_regex = excluded.body_regex "
+    "WHERE targets.port <> excluded.port OR targets.path <> excluded.path "
+    "OR targets.expect_status <> excluded.expect_status "
+    "OR targets.body_regex <> excluded.body_regex";
+constexpr std::string_view kRemoveTarget = "DELETE FROM targets WHERE domain = ?1";
+constexpr std::string_view kBumpTargetsVersion =
+    "UPDATE targets_state SET version = version + 1 WHERE id = 1";
+constexpr std::string_view kHasMigrationsTable =
+    "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'";
+constexpr std::string_view kAppliedVersion =
+    "SELECT COALESCE(MAX(version), 0) FROM schema_migrations";
+constexpr std::string_view kRecordMigration =
+    "INSERT INTO schema_migrations (version, description, applied_at) VALUES (?1, ?2, ?3)";
+
+class SqliteStorage;
+
+// One use of a cached prepared statement. It is reset when the use ends, so that it holds no read
+// snapshot open and no pointer into the caller's strings (text is bound without copying).
+class StatementUse {
+ public:
+  StatementUse(const SqliteStorage& storage, sqlite3_stmt* statement, std::string_view operation)
+      : storage_(storage), statement_(statement), operation_(operation) {}
+  ~StatementUse() {
+    sqlite3_reset(statement_);
+    sqlite3_clear_bindings(statement_);
+  }
+  StatementUse(const StatementUse&) = delete;
+  StatementUse& operator=(const StatementUse&) = delete;
+
+  void bind(int index, std::string_view text) {
+    check(sqlite3_bind_text64(statement_, index, text.data(), text.size(), SQLITE_STATIC,
+                              SQLITE_UTF8));
+  }
+  void bind(int index, int64_t value) { check(sqlite3_bind_int64(statement_, index, value)); }
+  void bind(int index, std::optional<int64_t> value) {
+    check(value ? sqlite3_bind_int64(statement_, index, *value)
+                : sqlite3_bind_null(statement_, index));
+  }
+  // True with a row to read, false when done.
+  bool step();
+  // Ready to run again with new bindings.
+  void reset() { sqlite3_reset(statement_); }
+
+  std::string text(int column) const {
+    const auto* data = reinterpret_cast<const char*>(sqlite3_column_text(statement_, column));
+    return data ? std::string(data, sqlite3_column_bytes(statement_, column)) : std::string();
+  }
+  int64_t integer(int column) const { return sqlite3_column_int64(statement_, column); }
+  std::optional<int64_t> optional_integer(int column) const {
+    if (sqlite3_column_type(statement_, column) == SQLITE_NULL) {
+      return std::nullopt;
+    }
+    return integer(column);
+  }
+
+ private:
+  void check(int code);
+
+  const SqliteStorage& storage_;
+  sqlite3_stmt* statement_;
+  std::string_view operation_;
+};
+
+class SqliteStorage final : public Storage {
+ public:
+  SqliteStorage(const std::string& path, const SqliteOptions& options);
+
+  void migrate() override;
+  int schema_version() override;
+  StoreOutcome store_results(const std::vector<StoredResult>& batch) override;
+  uint64_t count_results() override;
+  std::vector<StoredResult> results(const std::string& domain, const std::string& agent,
+                                    TimePoint since, size_t limit) override;
+  void upsert_agent(const AgentRecord& agent) override;
+  std::vector<AgentRecord> agents() override;
+  void add_token(const TokenRecord& token) override;
+  std::optional<TokenRecord> token_by_hash(const std::string& hash) override;
+  std::vector<TargetRecord> targets() override;
+  int64_t targets_version() override;
+  TargetSet target_set() override;
+  bool put_target(const TargetRecord& target) override;
+  bool remove_target(const std::string& domain) override;
+
+  // Throws StorageError with the connection's last error.
+  [[noreturn]] void fail(std::string_view operation) const {
+    storage_detail::fail(backend_, operation, sqlite3_errmsg(db_.get()));
+  }
+
+ private:
+  // BEGIN … COMMIT; rolled back when left without commit(), also by an exception.
+  class Transaction {
+   public:
+    Transaction(SqliteStorage& storage, std::string_view operation, bool write)
+        : storage_(storage), operation_(operation) {
+      storage_.exec(operation_, write ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED");
+    }
+    ~Transaction() {
+      // After some errors (SQLITE_FULL, SQLITE_IOERR) SQLite has rolled back already.
+      if (!committed_ && sqlite3_get_autocommit(storage_.db_.get()) == 0) {
+        sqlite3_exec(storage_.db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+      }
+    }
+    Transaction(const Transaction&) = delete;
+    Transaction& operator=(const Transaction&) = delete;
+    void commit() {
+      storage_.exec(operation_, "COMMIT");
+      committed_ = true;
+    }
+
+   private:
+    SqliteStorage& storage_;
+    std::string_view operation_;
+    bool committed_ = false;
+  };
+
+  void exec(std::string_view operation, std::string_view sql);
+  // `sql` must be one of the constants above: the cache keeps the view.
+  StatementUse use(std::string_view operation, std::string_view sql);
+  int64_t single_integer(std::string_view operation, std::string_view sql);
+  std::vector<TargetRecord> read_targets(std::string_view operation);
+  int64_t changes() const { return sqlite3_changes64(db_.get()); }
+
+  std::string backend_;
+  std::mutex mutex_;
+  Database db_{nullptr, &sqlite3_close_v2};
+  // Declared after db_, so destroyed (finalized) before the connection closes.
+  std::unordered_map<std::string_view, Statement> statements_;
+};
+
+bool StatementUse::step() {
+  const int code = sqlite3_step(statement_);
+  if (code == SQLITE_ROW) {
+    return true;
+  }
+  if (code == SQLITE_DONE) {
+    return false;
+  }
+  storage_.fail(operation_);
+}
+
+void StatementUse::check(int code) {
+  if (code != SQLITE_OK) {
+    storage_.fail(operation_);
+  }
+}
+
+SqliteStorage::SqliteStorage(const std::string& path, const SqliteOptions& options)
+    : backend_(fmt::format("sqlite {}", path)) {
+  sqlite3* raw = nullptr;
+  // Our mutex serialises every use of the connection, so SQLite's own is not needed.
+  const int code =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  db_.reset(raw);  // also on failure: the handle then only carries the message
+  if (code != SQLITE_OK) {
+    if (!db_) {
+      storage_detail::fail(backend_, "open", sqlite3_errstr(code));
+    }
+    fail("open");
+  }
+  sqlite3_extended_result_codes(db_.get(), 1);
+  sqlite3_busy_timeout(db_.get(), static_cast<int>(options.busy_timeout.count()));
+
+  // WAL: readers never wait for the writer, and a commit is one append to the log. A commit is
+  // in the log (the OS's page cache at least) before COMMIT returns, so a killed process loses
+  // nothing it committed; synchronous=FULL adds the fsync that makes it survive power loss too.
+  {
+    Statement statement(nullptr, &sqlite3_finalize);
+    sqlite3_stmt* raw_statement = nullptr;
+    if (sqlite3_prepare_v2(db_.get(), "PRAGMA journal_mode=WAL", -1, &raw_statement, nullptr) !=
+        SQLITE_OK) {
+      fail("open: journal_mode");
+    }
+    statement.reset(raw_statement);
+    if (sqlite3_step(statement.get()) != SQLITE_ROW) {
+      fail("open: journal_mode");
+    }
+    const std::string mode(reinterpret_cast<const char*>(sqlite3_column_text(statement.get(), 0)));
+    // ":memory:" databases cannot have a WAL, and need none.
+    if (mode != "wal" && !(path == ":memory:" && mode == "memory")) {
+      storage_detail::fail(backend_, "open",
+                           fmt::format("journal_mode is '{}', not 'wal' (a file system without "
+                                       "shared memory?)",
+                                       mode));
+    }
+  }
+  exec("open", options.sync_every_commit ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+}
+
+void SqliteStorage::exec(std::string_view operation, std::string_view sql) {
+  const std::string text(sql);
+  if (sqlite3_exec(db_.get(), text.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
+    fail(operation);
+  }
+}
+
+StatementUse SqliteStorage::use(std::string_view operation, std::string_view sql) {
+  auto found = statements_.find(sql);
+  if (found == statements_.end()) {
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()),
+                           SQLITE_PREPARE_PERSISTENT, &raw, nullptr) != SQLITE_OK) {
+      fail(operation);
+    }
+    found = statements_.emplace(sql, Statement(raw, &sqlite3_finalize)).first;
+  }
+  return StatementUse(*this, found->second.get(), operation);
+}
+
+int64_t SqliteStorage::single_integer(std::string_view operation, std::string_view sql) {
+  StatementUse query = use(operation, sql);
+  if (!query.step()) {
+    storage_detail::fail(backend_, operation, "the query returned no row");
+  }
+  return query.integer(0);
+}
+
+void SqliteStorage::migrate() {
+  constexpr std::string_view kOperation = "migrate";
+  std::lock_guard lock(mutex_);
+  const auto migrations = schema_migrations();
+  for (;;) {
+    // One migration per transaction, each taking the write lock first: a second process migrating
+    // the same file waits, then finds the work done.
+    Transaction transaction(*this, kOperation, true);
+    exec(kOperation, kSchemaMigrationsTableSql);
+    const int64_t applied = single_integer(kOperation, kAppliedVersion);
+    if (applied > latest_schema_version()) {
+      storage_detail::fail(backend_, kOperation,
+                           fmt::format("the database has schema version {}, newer than this "
+                                       "collector's {}: run a newer collector",
+                                       applied, latest_schema_version()));
+    }
+    if (applied == latest_schema_version()) {
+      transaction.commit();
+      return;
+    }
+    const Migration& next = migrations[static_cast<size_t>(applied)];
+    const std::string step = fmt::format("migrate to version {}", next.version);
+    exec(step, next.sql);
+    {
+      StatementUse record = use(step, kRecordMigration);
+      record.bind(1, int64_t{next.version});
+      record.bind(2, next.description);
+      record.bind(3, now_epoch_ms());
+      record.step();
+    }
+    transaction.commit();
+  }
+}
+
+int SqliteStorage::schema_version() {
+  constexpr std::string_view kOperation = "schema_version";
+  std::lock_guard lock(mutex_);
+  if (single_integer(kOperation, kHasMigrationsTable) == 0) {
+    return 0;
+  }
+  return static_cast<int>(single_integer(kOperation, kAppliedVersion));
+}
+
+StoreOutcome SqliteStorage::store_results(const std::vector<StoredResult>& batch) {
+  constexpr std::string_view kOperation = "store_results";
+  StoreOutcome outcome;
+  if (batch.empty()) {
+    return outcome;
+  }
+  const int64_t received_at = now_epoch_ms();
+  std::lock_guard lock(mutex_);
+  Transaction transaction(*this, kOperation, true);
+  {
+    StatementUse insert = use(kOperation, kInsertResult);
+    for (const StoredResult& result : batch) {
+      insert.bind(1, result.agent);
+      insert.bind(2, checked_seq(result.seq, backend_, kOperation));
+      insert.bind(3, result.domain);
+      insert.bind(4, to_epoch_ms(result.started_at));
+      insert.bind(5, result.verdict);
+      insert.bind(6, result.document);
+      insert.bind(7, received_at);
+      insert.step();
+      // 0 when ON CONFLICT skipped the row: the database says which were new.
+      outcome.inserted += static_cast<size_t>(changes());
+      insert.reset();
+    }
+  }
+  transaction.commit();
+  outcome.duplicates = batch.size() - outcome.inserted;
+  return outcome;
+}
+
+uint64_t SqliteStorage::count_results() {
+  std::lock_guard lock(mutex_);
+  return static_cast<uint64_t>(single_integer("count_results", kCountResults));
+}
+
+std::vector<StoredResult> SqliteStorage::results(const std::string& domain,
+                                                 const std::string& agent, TimePoint since,
+                                                 size_t limit) {
+  constexpr std::string_view kOperation = "results";
+  std::lock_guard lock(mutex_);
+  const size_t variant = (domain.empty() ? 0 : 1) + (agent.empty() ? 0 : 2);
+  StatementUse query = use(kOperation, kSelectResults[variant]);
+  query.bind(1, to_epoch_ms(since));
+  query.bind(2, domain);
+  query.bind(3, agent);
+  query.bind(4, limit_value(limit));
+  std::vector<StoredResult> found;
+  while (query.step()) {
+    found.push_back(StoredResult{
+        .agent = query.text(0),
+        .seq = static_cast<uint64_t>(query.integer(1)),
+        .domain = query.text(2),
+        .started_at = from_epoch_ms(query.integer(3)),
+        .verdict = query.text(4),
+        .document = query.text(5),
+    });
+  }
+  return found;
+}
+
+void SqliteStorage::upsert_agent(const AgentRecord& agent) {
+  constexpr std::string_view kOperation = "upsert_agent";
+  std::lock_guard lock(mutex_);
+  StatementUse upsert = use(kOperation, kUpsertAgent);
+  upsert.bind(1, agent.name);
+  upsert.bind(2, agent.asn);
+  upsert.bind(3, agent.address);
+  upsert.bind(4, agent.version);
+  upsert.bind(5, to_epoch_ms(agent.last_seen));
+  upsert.bind(6, agent.uptime_s);
+  upsert.bind(7, agent.spool_depth);
+  upsert.step();
+}
+
+std::vector<AgentRecord> SqliteStorage::agents() {
+  std::lock_guard lock(mutex_);
+  StatementUse query = use("agents", kSelectAgents);
+  std::vector<AgentRecord> found;
+  while (query.step()) {
+    found.push_back(AgentRecord{
+        .name = query.text(0),
+        .asn = query.optional_integer(1),
+        .address = query.text(2),
+        .version = query.text(3),
+        .last_seen = from_epoch_ms(query.integer(4)),
+        .uptime_s = query.integer(5),
+        .spool_depth = query.integer(6),
+    });
+  }
+  return found;
+}
+
+void SqliteStorage::add_token(const TokenRecord& token) {
+  constexpr std::string_view kOperation = "add_token";
+  std::lock_guard lock(mutex_);
+  StatementUse insert = use(kOperation, kInsertToken);
+  insert.bind(1, token.hash);
+  insert.bind(2, token.name);
+  insert.bind(3, token.kind);
+  insert.bind(4, to_epoch_ms(token.created_at));
+  insert.step();
+}
+
+std::optional<TokenRecord> SqliteStorage::token_by_hash(const std::string& hash) {
+  std::lock_guard lock(mutex_);
+  StatementUse query = use("token_by_hash", kSelectToken);
+  query.bind(1, hash);
+  if (!query.step()) {
+    return std::nullopt;
+  }
+  return TokenRecord{
+      .name = query.text(1),
+      .kind = query.text(2),
+      .hash = query.text(0),
+      .created_at = from_epoch_ms(query.integer(3)),
+  };
+}
+
+std::vector<TargetRecord> SqliteStorage::read_targets(std::string_view operation) {
+  StatementUse query = use(operation, kSelectTargets);
+  std::vector<TargetRecord> found;
+  while (query.step()) {
+    found.push_back(TargetRecord{
+        .domain = query.text(0),
+        .port = static_cast<int>(query.integer(1)),
+        .path = query.text(2),
+        .expect_status = decode_expect_status(query.text(3), backend_),
+        .body_regex = query.text(4),
+    });
+  }
+  return found;
+}
+
+std::vector<TargetRecord> SqliteStorage::targets() {
+  std::lock_guard lock(mutex_);
+  return read_targets("targets");
+}
+
+int64_t SqliteStorage::targets_version() {
+  std::lock_guard lock(mutex_);
+  return single_integer("targets_version", kSelectTargetsVersion);
+}
+
+TargetSet SqliteStorage::target_set() {
+  constexpr std::string_view kOperation = "target_set";
+  std::lock_guard lock(mutex_);
+  // One read transaction: one snapshot for both, whatever another process writes meanwhile.
+  Transaction transaction(*this, kOperation, false);
+  TargetSet set;
+  set.targets = read_targets(kOperation);
+  set.version = single_integer(kOperation, kSelectTargetsVersion);
+  transaction.commit();
+  return set;
+}
+
+bool SqliteStorage::put_target(const TargetRecord& target) {
+  constexpr std::string_view kOperation = "put_target";
+  const std::string expect_status = encode_expect_status(target.expect_status);
+  std::lock_guard lock(mutex_);
+  Transaction transaction(*this, kOperation, true);
+  bool changed = false;
+  {
+    StatementUse put = use(kOperation, kPutTarget);
+    put.bind(1, target.domain);
+    put.bind(2, int64_t{target.port});
+    put.bind(3, target.path);
+    put.bind(4, expect_status);
+    put.bind(5, target.body_regex);
+    put.step();
+    changed = changes() > 0;
+  }
+  if (changed) {
+    StatementUse bump = use(kOperation, kBumpTargetsVersion);
+    bump.step();
+  }
+  transaction.commit();
+  return changed;
+}
+
+bool SqliteStorage::remove_target(const std::string& domain) {
+  constexpr std::string_view kOperation = "remove_target";
+  std::lock_guard lock(mutex_);
+  Transaction transaction(*this, kOperation, true);
+  bool removed = false;
+  {
+    StatementUse remove = use(kOperation, kRemoveTarget);
+    remove.bind(1, domain);
+    remove.step();
+    removed = changes() > 0;
+  }
+  if (removed) {
+    StatementUse bump = use(kOperation, kBumpTargetsVersion);
+    bump.step();
+  }
+  transaction.commit();
+  return removed;
+}
+
+}  // namespace
+
+std::unique_ptr<Storage> open_sqlite_storage(const std::string& path,
+                                             const SqliteOptions& options) {
+  return std::make_unique<SqliteStorage>(path, options);
+}
+
+}  // namespace vantage

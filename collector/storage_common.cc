@@ -1,0 +1,53 @@
+#include "storage_common.hh"
+
+#include <fmt/format.h>
+
+#include <limits>
+#include <nlohmann/json.hpp>
+
+namespace vantage::storage_detail {
+
+int64_t to_epoch_ms(TimePoint time) {
+  return std::chrono::floor<std::chrono::milliseconds>(time.time_since_epoch()).count();
+}
+
+TimePoint from_epoch_ms(int64_t ms) {
+  return TimePoint(std::chrono::duration_cast<TimePoint::duration>(std::chrono::milliseconds(ms)));
+}
+
+int64_t now_epoch_ms() {
+  return to_epoch_ms(std::chrono::system_clock::now());
+}
+
+std::string encode_expect_status(const std::vector<int>& codes) {
+  return nlohmann::json(codes).dump();
+}
+
+std::vector<int> decode_expect_status(std::string_view json, std::string_view backend) {
+  try {
+    return nlohmann::json::parse(json).get<std::vector<int>>();
+  } catch (const nlohmann::json::exception& e) {
+    fail(backend, "targets",
+         fmt::format("expect_status '{}' is not a list of codes: {}", json, e.what()));
+  }
+}
+
+int64_t checked_seq(uint64_t seq, std::string_view backend, std::string_view operation) {
+  if (seq > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    fail(backend, operation,
+         fmt::format("seq {} is beyond the largest storable, {}", seq,
+                     std::numeric_limits<int64_t>::max()));
+  }
+  return static_cast<int64_t>(seq);
+}
+
+int64_t limit_value(size_t limit) {
+  constexpr auto kMax = static_cast<size_t>(std::numeric_limits<int64_t>::max());
+  return static_cast<int64_t>(limit > kMax ? kMax : limit);
+}
+
+void fail(std::string_view backend, std::string_view operation, std::string_view message) {
+  throw StorageError(fmt::format("{}: {}: {}", backend, operation, message));
+}
+
+}  // namespace vantage::storage_detail

@@ -1,0 +1,35 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "storage.hh"
+
+// What both storage backends share: how values map to columns, and the checks made before a
+// statement runs. Not part of the Storage interface.
+namespace vantage::storage_detail {
+
+// Rounded down, so that a result is never reported before it started.
+int64_t to_epoch_ms(TimePoint time);
+TimePoint from_epoch_ms(int64_t ms);
+// Milliseconds since the epoch, now.
+int64_t now_epoch_ms();
+
+// expect_status as stored: a JSON array of integers, "[200,301]", compact, so that two equal
+// lists are equal texts (put_target compares them in SQL).
+std::string encode_expect_status(const std::vector<int>& codes);
+// Throws StorageError naming `backend` if the column does not hold such an array.
+std::vector<int> decode_expect_status(std::string_view json, std::string_view backend);
+
+// Throws StorageError (naming backend and operation) for a seq the database cannot hold.
+int64_t checked_seq(uint64_t seq, std::string_view backend, std::string_view operation);
+// A LIMIT value: size_t beyond INT64_MAX means "all".
+int64_t limit_value(size_t limit);
+
+// "<backend>: <operation>: <message>", the text of every StorageError.
+[[noreturn]] void fail(std::string_view backend, std::string_view operation,
+                       std::string_view message);
+
+}  // namespace vantage::storage_detail

@@ -1,0 +1,212 @@
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "api_input.hh"
+#include "api_rate_limit.hh"
+#include "collector_fixture.hh"
+#include "tokens.hh"
+
+using namespace vantage;
+using nlohmann::json;
+using vantage::testing::cycle_document;
+using vantage::testing::result_batch;
+
+namespace {
+
+const TimePoint kNow = std::chrono::system_clock::now();
+
+// The status and message an input is refused with, or {0, ""} if it is accepted.
+template <typename Parse>
+std::pair<int, std::string> refusal(Parse parse) {
+  try {
+    parse();
+  } catch (const ApiError& error) {
+    return {error.status(), error.what()};
+  }
+  return {0, ""};
+}
+
+}  // namespace
+
+TEST_CASE("a valid batch becomes one StoredResult per cycle, as sent", "[unit]") {
+  const json body = result_batch("vp-1", {7, 3, 9});
+  const auto batch = parse_result_batch(body, "vp-1", kNow);
+  REQUIRE(batch.results.size() == 3);
+  CHECK(batch.max_seq == 9);
+  CHECK(batch.results[1].agent == "vp-1");
+  CHECK(batch.results[1].seq == 3);
+  CHECK(batch.results[1].domain == "social.example");
+  CHECK(batch.results[1].verdict == "OK");
+  CHECK(json::parse(batch.results[1].document) == body["results"][1]["cycle"]);
+}
+
+TEST_CASE("each bad batch is refused with its status and the field it names", "[unit]") {
+  const auto with = [](const std::function<void(json&)>& change) {
+    json body = result_batch("vp-1", {1, 2, 3, 4});
+    change(body);
+    return refusal([&] { parse_result_batch(body, "vp-1", kNow); });
+  };
+  using Expected = std::pair<int, std::string>;
+  CHECK(with([](json& b) { b["schema_version"] = 2; }) ==
+        Expected{422, "unsupported schema_version 2 (this collector reads 1)"});
+  CHECK(with([](json& b) { b.erase("schema_version"); }) ==
+        Expected{422, "missing field \"schema_version\""});
+  CHECK(with([](json& b) { b["agent"] = "vp-2"; }) ==
+        Expected{403, "the token belongs to agent \"vp-1\", not to \"vp-2\""});
+  CHECK(with([](json& b) { b["results"] = json::array(); }) ==
+        Expected{422, "results: must be a list of 1 to 1000 results"});
+  CHECK(with([](json& b) { b["results"][3]["cycle"].erase("domain"); }) ==
+        Expected{422, "results[3].cycle: missing field \"domain\""});
+  CHECK(with([](json& b) { b["results"][0]["seq"] = 0; }) ==
+        Expected{422, "results[0].seq: must be a whole number from 1 to 9223372036854775807"});
+  CHECK(with([](json& b) { b["results"][1]["seq"] = "2"; }).first == 422);
+  CHECK(with([](json& b) { b["results"][1]["seq"] = 2.5; }).first == 422);
+  CHECK(with([](json& b) { b["results"][1]["seq"] = -1; }).first == 422);
+  CHECK(with([](json& b) { b["results"][1]["seq"] = 18446744073709551615ULL; }).first == 422);
+  CHECK(with([](json& b) { b["results"][2].erase("cycle"); }) ==
+        Expected{422, "results[2]: missing field \"cycle\""});
+  CHECK(with([](json& b) { b["results"][0]["cycle"]["domain"] = "bad domain!"; }) ==
+        Expected{422, "results[0].cycle.domain: \"bad domain!\" is not a domain name"});
+  CHECK(with([](json& b) {
+          b["results"][0]["cycle"]["started_at"] = "2019-01-01T00:00:00.000Z";
+        }).first == 422);
+  CHECK(with([](json& b) { b["results"][0]["cycle"]["reading"]["verdict"] = "FINE"; }) ==
+        Expected{422, "results[0].cycle: field \"verdict\" has unknown value \"FINE\""});
+  CHECK(refusal([] { parse_result_batch(json::array(), "vp-1", kNow); }) ==
+        Expected{422, "the body must be a JSON object"});
+  json too_many = result_batch("vp-1", {1});
+  for (uint64_t seq = 2; seq <= kMaxResultsPerBatch + 1; ++seq) {
+    too_many["results"].push_back(too_many["results"][0]);
+  }
+  CHECK(refusal([&] { parse_result_batch(too_many, "vp-1", kNow); }).first == 422);
+}
+
+TEST_CASE("malformed or absurdly nested JSON is a 400", "[unit]") {
+  CHECK(refusal([] { parse_json_body("{\"schema_version\":1,"); }) ==
+        std::pair<int, std::string>{400, "malformed JSON at byte 21"});
+  CHECK(refusal([] { parse_json_body(""); }).first == 400);
+  CHECK(refusal([] { parse_json_body(std::string(100000, '[')); }) ==
+        std::pair<int, std::string>{400, "malformed JSON: nested deeper than 32 levels"});
+  // Brackets inside strings are not nesting.
+  CHECK(parse_json_body(R"({"a":"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"[[["})")["a"]
+            .get<std::string>()
+            .size() == 44);
+}
+
+TEST_CASE("gzip bodies inflate within the bound and no further", "[unit]") {
+  const std::string text = result_batch("vp-1", {1, 2}).dump();
+  CHECK(gunzip_bounded(vantage::testing::gzip(text), 1 << 20) == text);
+  const std::string bomb = vantage::testing::gzip(std::string(4 << 20, ' '));
+  CHECK(bomb.size() < 10000);
+  CHECK(refusal([&] { gunzip_bounded(bomb, 1 << 20); }) ==
+        std::pair<int, std::string>{413, "body inflates to more than 1048576 bytes"});
+  CHECK(refusal([&] { gunzip_bounded("not gzip at all", 1 << 20); }).first == 400);
+  const std::string whole = vantage::testing::gzip(text);
+  CHECK(refusal([&] { gunzip_bounded(whole.substr(0, whole.size() / 2), 1 << 20); }) ==
+        std::pair<int, std::string>{400, "gzip body is truncated"});
+  CHECK(refusal([&] { gunzip_bounded(whole + "junk", 1 << 20); }).first == 400);
+}
+
+TEST_CASE("a heartbeat becomes the agent's record; out-of-range values are 422", "[unit]") {
+  const json body = {{"agent", "vp-1"},
+                     {"version", "0.1.0"},
+                     {"uptime_s", 12},
+                     {"spool_depth", 3},
+                     {"asn", 64501}};
+  const auto agent = parse_heartbeat(body, "vp-1", "192.0.2.7", kNow);
+  CHECK(agent.name == "vp-1");
+  CHECK(agent.address == "192.0.2.7");
+  CHECK(agent.asn == 64501);
+  CHECK(agent.uptime_s == 12);
+  CHECK(agent.spool_depth == 3);
+  CHECK(agent.last_seen == kNow);
+  CHECK_FALSE(parse_heartbeat({{"agent", "vp-1"}}, "vp-1", "::1", kNow).asn);
+  json bad = body;
+  bad["asn"] = 0;
+  CHECK(refusal([&] { parse_heartbeat(bad, "vp-1", "::1", kNow); }).first == 422);
+  bad = body;
+  bad["spool_depth"] = -1;
+  CHECK(refusal([&] { parse_heartbeat(bad, "vp-1", "::1", kNow); }).first == 422);
+  CHECK(refusal([&] { parse_heartbeat(body, "vp-2", "::1", kNow); }).first == 403);
+}
+
+TEST_CASE("a target is checked field by field and its domain normalised", "[unit]") {
+  const auto target = parse_target({{"domain", "Social.Example."},
+                                    {"port", 8443},
+                                    {"path", "/health"},
+                                    {"expect_status", {200, 204}},
+                                    {"body_regex", "ok|fine"}});
+  CHECK(target.domain == "social.example");
+  CHECK(target.port == 8443);
+  CHECK(target.path == "/health");
+  CHECK(target.expect_status == std::vector<int>{200, 204});
+  CHECK(target.body_regex == "ok|fine");
+  const auto defaults = parse_target({{"domain", "shop.example"}});
+  CHECK(defaults.port == 443);
+  CHECK(defaults.path == "/");
+  CHECK(defaults.expect_status.empty());
+
+  using Expected = std::pair<int, std::string>;
+  CHECK(refusal([] {
+          parse_target({{"port", 443}});
+        }) == Expected{422, "missing field \"domain\""});
+  CHECK(refusal([] {
+          parse_target({{"domain", "bad domain!"}});
+        }) == Expected{422, "domain: \"bad domain!\" is not a domain name"});
+  CHECK(refusal([] {
+          parse_target({{"domain", "a.example"}, {"port", 70000}});
+        }) == Expected{422, "port: must be a whole number from 1 to 65535"});
+  CHECK(refusal([] {
+          parse_target({{"domain", "a.example"}, {"path", "health"}});
+        }) == Expected{422, "path: \"health\" must start with / and hold no spaces"});
+  CHECK(refusal([] {
+          parse_target({{"domain", "a.example"}, {"expect_status", {200, 99}}});
+        }) == Expected{422, "expect_status[1]: must be a whole number from 100 to 599"});
+  CHECK(refusal([] {
+          parse_target({{"domain", "a.example"}, {"body_regex", "(unclosed"}});
+        }) == Expected{422, "body_regex: \"(unclosed\" is not a valid regular expression"});
+  CHECK(refusal([] { parse_target({{"domain", "a.example"}, {"prot", 443}}); }).first == 422);
+}
+
+TEST_CASE("the rate limiter allows a burst of twice the rate, then the rate", "[unit]") {
+  RateLimiter limiter(10, 20);
+  const auto start = RateLimiter::Clock::now();
+  int allowed = 0;
+  for (int i = 0; i < 30; ++i) {
+    allowed += limiter.allow("a", start) ? 1 : 0;
+  }
+  CHECK(allowed == 20);
+  CHECK(limiter.allow("b", start));  // another token has a bucket of its own
+  CHECK_FALSE(limiter.allow("a", start + std::chrono::milliseconds(50)));
+  CHECK(limiter.allow("a", start + std::chrono::milliseconds(100)));
+  CHECK_FALSE(limiter.allow("a", start + std::chrono::milliseconds(100)));
+}
+
+TEST_CASE("tokens are random, prefixed, and only their hash identifies them", "[unit]") {
+  const std::string one = generate_token();
+  const std::string two = generate_token();
+  CHECK(one != two);
+  CHECK_THAT(one, Catch::Matches("vat_[0-9a-f]{64}"));
+  CHECK(hash_token("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  CHECK(is_valid_principal_name("vp-fra-1"));
+  CHECK_FALSE(is_valid_principal_name("-vp"));
+  CHECK_FALSE(is_valid_principal_name("vp 1"));
+  CHECK_FALSE(is_valid_principal_name(""));
+}
+
+TEST_CASE("a stored token verifies, and nothing else does", "[unit]") {
+  vantage::testing::TempDir dir;
+  auto store = open_sqlite_storage((dir / "t.db").string());
+  store->migrate();
+  const std::string token = create_token(*store, "vp-1", kAgentToken);
+  const auto record = verify_token(*store, token);
+  REQUIRE(record);
+  CHECK(record->name == "vp-1");
+  CHECK(record->kind == "agent");
+  CHECK(record->hash == hash_token(token));
+  CHECK_FALSE(verify_token(*store, token + "x"));
+  CHECK_FALSE(verify_token(*store, ""));
+  CHECK_FALSE(verify_token(*store, hash_token(token)));  // the hash is not a token
+  CHECK_THROWS_AS(create_token(*store, "bad name", kAgentToken), std::invalid_argument);
+}

@@ -1,0 +1,524 @@
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "collector_fixture.hh"
+#include "support/net.hh"
+
+using namespace vantage::testing;
+using nlohmann::json;
+
+namespace {
+
+// A small body bound keeps the oversized cases cheap.
+constexpr const char* kLimits = "limits: { max_body_bytes: 65536, requests_per_second: 1000 }\n";
+
+struct Tokens {
+  std::string agent;
+  std::string other_agent;
+  std::string op;
+};
+
+Tokens make_tokens(CollectorFixture& collector) {
+  return {collector.create_token("vp-1"), collector.create_token("vp-2"),
+          collector.create_token("alice", true)};
+}
+
+}  // namespace
+
+TEST_CASE("a valid batch is stored once; the same batch again is all duplicates", "[server]") {
+  CollectorFixture collector(kLimits);
+  const Tokens tokens = make_tokens(collector);
+  collector.start();
+
+  const std::string batch = result_batch("vp-1", {1, 2, 3}).dump();
+  const auto first = collector.post("/api/v1/results", tokens.agent, batch);
+  REQUIRE(first.status == 200);
+  CHECK(first.json() == json{{"accepted", 3}, {"duplicates", 0}, {"acked_seq", 3}});
+  CHECK(collector.stored_results() == 3);
+
+  const auto again = collector.post("/api/v1/results", tokens.agent, batch);
+  REQUIRE(again.status == 200);
+  CHECK(again.json() == json{{"accepted", 0}, {"duplicates", 3}, {"acked_seq", 3}});
+  CHECK(collector.stored_results() == 3);
+
+  // What is stored is what the agent sent.
+  const auto stored = collector.open_store()->results("", "vp-1", {}, 10);
+  REQUIRE(stored.size() == 3);
+  CHECK(stored[0].domain == "social.example");
+  CHECK(stored[0].verdict == "OK");
+  CHECK(json::parse(stored[0].document)["reading"]["summary"] == "all layers healthy");
+}
+
+TEST_CASE("a gzip batch is accepted like a plain one", "[server]") {
+  CollectorFixture collector(kLimits);
+  const Tokens tokens = make_tokens(collector);
+  collector.start();
+  const auto reply =
+      collector.post("/api/v1/results", tokens.agent, gzip(result_batch("vp-1", {10, 11}).dump()),
+                     {"Content-Encoding: gzip"});
+  REQUIRE(reply.status == 200);
+  CHECK(reply.json() == json{{"accepted", 2}, {"duplicates", 0}, {"acked_seq", 11}});
+  CHECK(collector.stored_results() == 2);
+}
+
+TEST_CASE("bad input is refused with its status, a JSON error and a log line; nothing is stored",
+          "[server]") {
+  CollectorFixture collector(kLimits);
+  const Tokens tokens = make_tokens(collector);
+  collector.start();
+  const std::string valid = result_batch("vp-1", {1}).dump();
+
+  json wrong_schema = result_batch("vp-1", {1});
+  wrong_schema["schema_version"] = 2;
+  json bad_cycle = result_batch("vp-1", {1, 2, 3, 4});
+  bad_cycle["results"][3]["cycle"].erase("domain");
+  json bad_seq = result_batch("vp-1", {1, 2});
+  bad_seq["results"][1]["seq"] = 0;
+  json float_seq = result_batch("vp-1", {1});
+  float_seq["results"][0]["seq"] = 1.5;
+  json old_cycle = result_batch("vp-1", {1});
+  old_cycle["results"][0]["cycle"]["started_at"] = "2001-01-01T00:00:00.000Z";
+  json empty = result_batch("vp-1", {1});
+  empty["results"] = json::array();
+  // Each cycle compresses to a few hundred bytes, but the batch inflates past the bound.
+  std::vector<uint64_t> many(400);
+  for (size_t i = 0; i < many.size(); ++i) {
+    many[i] = i + 1;
+  }
+  const std::string gzip_bomb = gzip(result_batch("vp-1", many).dump());
+  REQUIRE(gzip_bomb.size() < 65536);
+
+  struct Case {
+    const char* name;
+    std::string token;
+    std::string body;
+    std::vector<std::string> headers;
+    bool chunked;
+    long status;
+    std::string error;     // the whole {"error": ...} text
+    std::string log_line;  // what the collector's log must say
+  };
+  const std::string path = " POST /api/v1/results from 127.0.0.1";
+  const std::vector<Case> cases = {
+      {"malformed JSON",
+       tokens.agent,
+       R"({"schema_version":1,"agent":)",
+       {},
+       false,
+       400,
+       "malformed JSON at byte 29",
+       "HTTP 400" + path + " agent vp-1: malformed JSON at byte 29"},
+      {"wrong schema_version",
+       tokens.agent,
+       wrong_schema.dump(),
+       {},
+       false,
+       422,
+       "unsupported schema_version 2 (this collector reads 1)",
+       "HTTP 422" + path + " agent vp-1: unsupported schema_version 2"},
+      {"oversized body",
+       tokens.agent,
+       std::string(65537, ' '),
+       {},
+       false,
+       413,
+       "body of 65537 bytes is larger than 65536 bytes",
+       "HTTP 413" + path + " agent vp-1: body of 65537 bytes is larger than 65536 bytes"},
+      {"oversized body without a length",
+       tokens.agent,
+       std::string(70000, ' '),
+       {},
+       true,
+       413,
+       "body is larger than 65536 bytes",
+       "HTTP 413" + path + " agent vp-1: body is larger than 65536 bytes"},
+      {"gzip body inflating past the bound",
+       tokens.agent,
+       gzip_bomb,
+       {"Content-Encoding: gzip"},
+       false,
+       413,
+       "body inflates to more than 65536 bytes",
+       "HTTP 413" + path + " agent vp-1: body inflates to more than 65536 bytes"},
+      {"unsupported Content-Encoding",
+       tokens.agent,
+       valid,
+       {"Content-Encoding: br"},
+       false,
+       415,
+       "unsupported Content-Encoding \"br\" (gzip or none)",
+       "HTTP 415" + path + " agent vp-1: unsupported Content-Encoding"},
+      {"unknown token",
+       "vat_" + std::string(64, '0'),
+       valid,
+       {},
+       false,
+       401,
+       "unknown token",
+       "HTTP 401" + path + ": unknown token"},
+      {"no token",
+       "",
+       valid,
+       {},
+       false,
+       401,
+       "missing bearer token",
+       "HTTP 401" + path + ": missing bearer token"},
+      {"another agent's name",
+       tokens.other_agent,
+       valid,
+       {},
+       false,
+       403,
+       "the token belongs to agent \"vp-2\", not to \"vp-1\"",
+       "HTTP 403" + path + " agent vp-2: the token belongs to agent \"vp-2\", not to \"vp-1\""},
+      {"an operator token",
+       tokens.op,
+       valid,
+       {},
+       false,
+       403,
+       "this endpoint is for agent tokens",
+       "HTTP 403" + path + " operator alice: this endpoint is for agent tokens"},
+      {"invalid cycle (the fourth of four)",
+       tokens.agent,
+       bad_cycle.dump(),
+       {},
+       false,
+       422,
+       "results[3].cycle: missing field \"domain\"",
+       "HTTP 422" + path + " agent vp-1: results[3].cycle: missing field \"domain\""},
+      {"seq 0",
+       tokens.agent,
+       bad_seq.dump(),
+       {},
+       false,
+       422,
+       "results[1].seq: must be a whole number from 1 to 9223372036854775807",
+       "HTTP 422" + path + " agent vp-1: results[1].seq: must be a whole number"},
+      {"fractional seq",
+       tokens.agent,
+       float_seq.dump(),
+       {},
+       false,
+       422,
+       "results[0].seq: must be a whole number from 1 to 9223372036854775807",
+       "HTTP 422" + path + " agent vp-1: results[0].seq: must be a whole number"},
+      {"cycle from 2001",
+       tokens.agent,
+       old_cycle.dump(),
+       {},
+       false,
+       422,
+       "results[0].cycle.started_at: 2001-01-01T00:00:00.000Z is out of range (2020 to a day "
+       "from now; is the agent's clock right?)",
+       "HTTP 422" + path + " agent vp-1: results[0].cycle.started_at: 2001-01-01"},
+      {"empty batch",
+       tokens.agent,
+       empty.dump(),
+       {},
+       false,
+       422,
+       "results: must be a list of 1 to 1000 results",
+       "HTTP 422" + path + " agent vp-1: results: must be a list"},
+      {"truncated gzip",
+       tokens.agent,
+       gzip(valid).substr(0, 40),
+       {"Content-Encoding: gzip"},
+       false,
+       400,
+       "gzip body is truncated",
+       "HTTP 400" + path + " agent vp-1: gzip body is truncated"},
+  };
+
+  for (const auto& c : cases) {
+    INFO(c.name);
+    const size_t log_offset = collector.log().size();
+    Request request;
+    request.method = "POST";
+    request.url = collector.url() + "/api/v1/results";
+    request.token = c.token;
+    request.body = c.body;
+    request.headers = c.headers;
+    request.chunked = c.chunked;
+    const Reply reply = send(request);
+    CHECK(reply.status == c.status);
+    CHECK(reply.header("content-type") == "application/json");
+    CHECK(reply.json() == json{{"error", c.error}});
+    CHECK(
+        wait_until([&] { return collector.log(log_offset).find(c.log_line) != std::string::npos; },
+                   {20, std::chrono::milliseconds(50), std::chrono::seconds(1)}));
+    INFO("log: " << collector.log(log_offset));
+    // Never the token itself, whatever was rejected.
+    CHECK(collector.log(log_offset).find("vat_") == std::string::npos);
+    CHECK(collector.stored_results() == 0);
+  }
+
+  // A body without a length that goes on far past the bound gets no answer at all: the
+  // connection is dropped rather than read to its end.
+  const size_t endless_offset = collector.log().size();
+  Request endless;
+  endless.method = "POST";
+  endless.url = collector.url() + "/api/v1/results";
+  endless.token = tokens.agent;
+  endless.body = std::string(1 << 20, ' ');
+  endless.chunked = true;
+  CHECK(send(endless).status != 200);
+  CHECK(wait_until([&] {
+    return collector.log(endless_offset)
+               .find("HTTP 413" + path +
+                     " agent vp-1: body without a length went on past "
+                     "131072 bytes; connection dropped") != std::string::npos;
+  }));
+  CHECK(collector.stored_results() == 0);
+
+  // The rest of the service is unaffected.
+  CHECK(collector.get("/healthz").status == 200);
+  const auto after = collector.post("/api/v1/results", tokens.agent, valid);
+  CHECK(after.status == 200);
+  CHECK(collector.stored_results() == 1);
+}
+
+TEST_CASE("unknown paths are 404, wrong methods 405, operator endpoints 403 for agents",
+          "[server]") {
+  CollectorFixture collector(kLimits);
+  const Tokens tokens = make_tokens(collector);
+  collector.start();
+
+  const auto missing = collector.get("/api/v2/results", tokens.agent);
+  CHECK(missing.status == 404);
+  CHECK(missing.json() == json{{"error", "no such endpoint"}});
+
+  Request put;
+  put.method = "PUT";
+  put.url = collector.url() + "/api/v1/targets";
+  put.token = tokens.op;
+  put.body = "{}";
+  const auto wrong_method = send(put);
+  CHECK(wrong_method.status == 405);
+  CHECK(wrong_method.header("allow") == "GET, POST");
+  CHECK(wrong_method.json() == json{{"error", "PUT is not allowed here"}});
+
+  const auto agents = collector.get("/api/v1/agents", tokens.agent);
+  CHECK(agents.status == 403);
+  CHECK(agents.json() == json{{"error", "this endpoint needs an operator token"}});
+  const auto add = collector.post("/api/v1/targets", tokens.agent, R"({"domain":"a.example"})");
+  CHECK(add.status == 403);
+  CHECK_THAT(collector.log(), Catch::Contains("HTTP 403 GET /api/v1/agents from 127.0.0.1 agent "
+                                              "vp-1: this endpoint needs an operator token"));
+}
+
+TEST_CASE("a heartbeat records the agent, its peer address and version; operators list them",
+          "[server]") {
+  CollectorFixture collector(kLimits);
+  const Tokens tokens = make_tokens(collector);
+  collector.start();
+
+  const auto none = collector.get("/api/v1/agents", tokens.op);
+  REQUIRE(none.status == 200);
+  CHECK(none.json() == json::array());
+
+  const json heartbeat = {{"agent", "vp-1"},
+                          {"version", "0.1.0"},
+                          {"uptime_s", 12},
+                          {"spool_depth", 3},
+                          {"asn", 64501}};
+  const auto reply = collector.post("/api/v1/heartbeat", tokens.agent, heartbeat.dump());
+  REQUIRE(reply.status == 200);
+  CHECK(reply.json() == json{{"ok", true}});
+  const auto other = collector.post("/api/v1/heartbeat", tokens.other_agent,
+                                    R"({"agent":"vp-2","version":"0.1.0","uptime_s":1,
+                                        "spool_depth":0})");
+  REQUIRE(other.status == 200);
+  const auto spoofed = collector.post("/api/v1/heartbeat", tokens.other_agent, heartbeat.dump());
+  CHECK(spoofed.status == 403);
+
+  const auto list = collector.get("/api/v1/agents", tokens.op);
+  REQUIRE(list.status == 200);
+  const json agents = list.json();
+  REQUIRE(agents.size() == 2);
+  CHECK(agents[0]["name"] == "vp-1");
+  CHECK(agents[0]["address"] == "127.0.0.1");
+  CHECK(agents[0]["asn"] == 64501);
+  CHECK(agents[0]["version"] == "0.1.0");
+  CHECK(agents[0]["uptime_s"] == 12);
+  CHECK(agents[0]["spool_depth"] == 3);
+  CHECK_THAT(agents[0]["last_seen"].get<std::string>(),
+             Catch::Matches(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)"));
+  CHECK(agents[1]["name"] == "vp-2");
+  CHECK(agents[1]["asn"].is_null());
+}
+
+TEST_CASE("targets: operators add and remove, agents read, ETag answers 304 until a change",
+          "[server]") {
+  CollectorFixture collector(kLimits);
+  const Tokens tokens = make_tokens(collector);
+  collector.start();
+
+  const auto empty = collector.get("/api/v1/targets", tokens.agent);
+  REQUIRE(empty.status == 200);
+  CHECK(empty.json() == json{{"version", 0}, {"targets", json::array()}});
+  CHECK(empty.header("etag") == "\"0\"");
+
+  const auto added = collector.post(
+      "/api/v1/targets", tokens.op,
+      R"({"domain":"social.example","port":443,"path":"/","expect_status":[200],"body_regex":""})");
+  REQUIRE(added.status == 201);
+  CHECK(added.json() == json{{"version", 1}});
+
+  const auto list = collector.get("/api/v1/targets", tokens.agent);
+  REQUIRE(list.status == 200);
+  CHECK(list.header("etag") == "\"1\"");
+  CHECK(list.json() == json{{"version", 1},
+                            {"targets",
+                             {{{"domain", "social.example"},
+                               {"port", 443},
+                               {"path", "/"},
+                               {"expect_status", {200}},
+                               {"body_regex", ""}}}}});
+
+  Request conditional;
+  conditional.url = collector.url() + "/api/v1/targets";
+  conditional.token = tokens.agent;
+  conditional.headers = {"If-None-Match: \"1\""};
+  const auto unchanged = send(conditional);
+  CHECK(unchanged.status == 304);
+  CHECK(unchanged.body.empty());
+  CHECK(unchanged.header("etag") == "\"1\"");
+
+  const auto invalid =
+      collector.post("/api/v1/targets", tokens.op, R"({"domain":"social.example","port":0})");
+  CHECK(invalid.status == 422);
+  CHECK(invalid.json() == json{{"error", "port: must be a whole number from 1 to 65535"}});
+
+  Request remove;
+  remove.method = "DELETE";
+  remove.url = collector.url() + "/api/v1/targets/social.example";
+  remove.token = tokens.op;
+  const auto removed = send(remove);
+  REQUIRE(removed.status == 200);
+  CHECK(removed.json() == json{{"version", 2}});
+  CHECK(send(conditional).status == 200);  // "1" is stale now
+  const auto gone = send(remove);
+  CHECK(gone.status == 404);
+  CHECK(gone.json() == json{{"error", "no target \"social.example\""}});
+
+  remove.token = tokens.agent;
+  CHECK(send(remove).status == 403);
+}
+
+TEST_CASE("past its rate a token gets 429; other tokens and /healthz do not", "[server]") {
+  CollectorFixture collector("limits: { requests_per_second: 1 }\n");
+  const Tokens tokens = make_tokens(collector);
+  collector.start();
+  int ok = 0;
+  Reply limited;
+  for (int i = 0; i < 6 && limited.status == 0; ++i) {
+    const auto reply = collector.get("/api/v1/targets", tokens.agent);
+    if (reply.status == 200) {
+      ++ok;
+    } else {
+      limited = reply;
+    }
+  }
+  CHECK(ok >= 2);  // the burst is twice the rate
+  CHECK(ok <= 3);  // and a second may pass while it is spent
+  CHECK(limited.status == 429);
+  CHECK(limited.header("retry-after") == "1");
+  CHECK(limited.json() == json{{"error", "more than 1 requests per second with this token"}});
+  CHECK(collector.get("/api/v1/targets", tokens.other_agent).status == 200);
+  CHECK(collector.get("/healthz").status == 200);
+  CHECK_THAT(collector.log(), Catch::Contains("HTTP 429 GET /api/v1/targets from 127.0.0.1 agent "
+                                              "vp-1: more than 1 requests per second"));
+}
+
+TEST_CASE("agents posting concurrently all get their batches stored", "[server]") {
+  CollectorFixture collector(kLimits);
+  const std::vector<std::string> agent_tokens = {
+      collector.create_token("vp-a"), collector.create_token("vp-b"),
+      collector.create_token("vp-c"), collector.create_token("vp-d")};
+  collector.start();
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  const std::string names = "abcd";
+  for (size_t a = 0; a < agent_tokens.size(); ++a) {
+    threads.emplace_back([&, a] {
+      for (uint64_t batch = 0; batch < 5; ++batch) {
+        const auto body =
+            result_batch(std::string("vp-") + names[a], {batch * 2 + 1, batch * 2 + 2}).dump();
+        if (collector.post("/api/v1/results", agent_tokens[a], body).status != 200) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) {
+    thread.join();
+  }
+  CHECK(failures == 0);
+  CHECK(collector.stored_results() == 40);
+}
+
+TEST_CASE("SIGTERM stops the collector cleanly", "[server]") {
+  CollectorFixture collector(kLimits);
+  collector.start();
+  collector.stop();
+  const std::string log = collector.log();
+  CHECK_THAT(log, Catch::Contains("Terminated: finishing the requests in progress"));
+  CHECK_THAT(log, Catch::Contains("stopped"));
+  CHECK_THAT(log, Catch::Contains("plain HTTP, no TLS"));
+  CHECK_THAT(log, Catch::Contains("storage sqlite"));
+  CHECK_THAT(log, Catch::Contains("schema version"));
+}
+
+TEST_CASE("on SIGTERM a request in progress is finished before the collector exits", "[server]") {
+  CollectorFixture collector(kLimits);
+  const std::string token = collector.create_token("vp-1");
+  collector.start();
+
+  // Half a request by hand: headers and the first bytes of the body, the rest after the signal.
+  const std::string body = R"({"agent":"vp-1","version":"0.1.0","uptime_s":1,"spool_depth":0})";
+  const std::string head =
+      "POST /api/v1/heartbeat HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+      "Authorization: Bearer " +
+      token + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+      body.substr(0, 10);
+  const auto address = socket_address("127.0.0.1", collector.port());
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  const timeval timeout{5, 0};  // a collector that never answers fails the test, not hangs it
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  REQUIRE(connect(fd, address.get(), address.length) == 0);
+  REQUIRE(write(fd, head.data(), head.size()) == static_cast<ssize_t>(head.size()));
+  // The collector has seen the request begin once the headers are in; give it that moment.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  REQUIRE(kill(collector.pid(), SIGTERM) == 0);
+  REQUIRE(wait_until([&] {
+    return collector.log().find("finishing the requests in progress") != std::string::npos;
+  }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  CHECK_FALSE(collector.exited());  // still waiting for our request
+
+  const std::string rest = body.substr(10);
+  REQUIRE(write(fd, rest.data(), rest.size()) == static_cast<ssize_t>(rest.size()));
+  std::string reply;
+  char buffer[4096];
+  // Until the collector closes the connection, which it does once it has replied and stops.
+  for (ssize_t got = 0; (got = read(fd, buffer, sizeof(buffer))) > 0;) {
+    reply.append(buffer, static_cast<size_t>(got));
+  }
+  close(fd);
+  CHECK_THAT(reply, Catch::StartsWith("HTTP/1.1 200"));
+  CHECK_THAT(reply, Catch::EndsWith(R"({"ok":true})"));
+  CHECK(wait_until([&] { return collector.exited(); }));
+  CHECK_THAT(collector.log(), Catch::Contains("stopped"));
+  CHECK(collector.open_store()->agents().size() == 1);
+}

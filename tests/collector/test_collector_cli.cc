@@ -1,0 +1,168 @@
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "collector_fixture.hh"
+#include "tokens.hh"
+
+using namespace vantage::testing;
+using nlohmann::json;
+
+TEST_CASE("token create prints a new token once and stores only its hash", "[cli]") {
+  CollectorFixture collector;
+  const auto created =
+      collector.cli({"token", "create", "vp-fra-1", "--config", collector.config_file().string()});
+  REQUIRE(created.exit_code == 0);
+  CHECK_THAT(created.out, Catch::Matches("vat_[0-9a-f]{64}\n"));
+  CHECK_THAT(created.err, Catch::Contains("shown only this once"));
+  const std::string token = created.out.substr(0, created.out.size() - 1);
+
+  auto store = collector.open_store();
+  const auto record = store->token_by_hash(vantage::hash_token(token));
+  REQUIRE(record);
+  CHECK(record->name == "vp-fra-1");
+  CHECK(record->kind == "agent");
+  store.reset();
+  // The secret itself is nowhere in the database (nor its WAL).
+  for (const char* suffix : {"", "-wal"}) {
+    CHECK(read_text(collector.db_file().string() + suffix).find(token) == std::string::npos);
+  }
+
+  const auto op = collector.cli(
+      {"token", "create", "alice", "--operator", "--config", collector.config_file().string()});
+  REQUIRE(op.exit_code == 0);
+  const std::string op_token = op.out.substr(0, op.out.size() - 1);
+  CHECK(collector.open_store()->token_by_hash(vantage::hash_token(op_token))->kind == "operator");
+  CHECK(op_token != token);
+
+  const auto bad_name =
+      collector.cli({"token", "create", "bad name", "--config", collector.config_file().string()});
+  CHECK(bad_name.exit_code == 2);
+  CHECK(bad_name.out.empty());
+  CHECK_THAT(bad_name.err, Catch::Contains("\"bad name\" is not a valid name"));
+}
+
+TEST_CASE("targets add, list and remove through the CLI with an operator token", "[cli]") {
+  CollectorFixture collector;
+  const std::string op = collector.create_token("alice", true);
+  const std::string agent = collector.create_token("vp-1");
+  collector.start();
+  write_text(collector.dir() / "op.token", op + "\n");
+  const std::string token_file = (collector.dir() / "op.token").string();
+  const std::vector<std::string> common = {"--url", collector.url(), "--token-file", token_file};
+  const auto with = [&](std::vector<std::string> args) {
+    args.insert(args.end(), common.begin(), common.end());
+    return collector.cli(args);
+  };
+
+  const auto empty = with({"targets", "list"});
+  CHECK(empty.exit_code == 0);
+  CHECK(empty.out == "no targets, version 0\n");
+
+  const auto added = with({"targets", "add", "Social.Example", "--port", "8443", "--path",
+                           "/health", "--expect-status", "200", "--expect-status", "204"});
+  CHECK(added.exit_code == 0);
+  CHECK(added.out == "added social.example (port 8443, path /health); targets version 1\n");
+  CHECK(with({"targets", "add", "shop.example"}).exit_code == 0);
+
+  const auto table = with({"targets", "list"});
+  CHECK(table.exit_code == 0);
+  CHECK(table.out ==
+        "DOMAIN          PORT  PATH     EXPECT   BODY_REGEX\n"
+        "shop.example    443   /        2xx/3xx\n"
+        "social.example  8443  /health  200,204\n"
+        "2 targets, version 2\n");
+
+  const auto listed = with({"targets", "list", "--json"});
+  CHECK(listed.exit_code == 0);
+  const json document = json::parse(listed.out);
+  CHECK(document["version"] == 2);
+  REQUIRE(document["targets"].size() == 2);
+  CHECK(document["targets"][1] == json{{"domain", "social.example"},
+                                       {"port", 8443},
+                                       {"path", "/health"},
+                                       {"expect_status", {200, 204}},
+                                       {"body_regex", ""}});
+
+  const auto removed = with({"targets", "remove", "social.example"});
+  CHECK(removed.exit_code == 0);
+  CHECK(removed.out == "removed social.example; targets version 3\n");
+  const auto again = with({"targets", "remove", "social.example"});
+  CHECK(again.exit_code == 1);
+  CHECK(again.err == "vantage-collector: collector at " + collector.url() +
+                         " answered 404: no target \"social.example\"\n");
+
+  const auto invalid = with({"targets", "add", "bad_domain!"});
+  CHECK(invalid.exit_code == 1);
+  CHECK_THAT(invalid.err, Catch::Contains("answered 422: domain: \"bad_domain!\" is not a domain "
+                                          "name"));
+
+  // VANTAGE_TOKEN instead of --token-file; an agent's token may read but not change targets.
+  const auto by_env = collector.cli({"targets", "list", "--json", "--url", collector.url()},
+                                    {"VANTAGE_TOKEN=" + agent});
+  CHECK(by_env.exit_code == 0);
+  CHECK(json::parse(by_env.out)["targets"].size() == 1);
+  const auto forbidden = collector.cli({"targets", "add", "x.example", "--url", collector.url()},
+                                       {"VANTAGE_TOKEN=" + agent});
+  CHECK(forbidden.exit_code == 1);
+  CHECK(forbidden.err == "vantage-collector: collector at " + collector.url() +
+                             " answered 403: this endpoint needs an operator token\n");
+}
+
+TEST_CASE("agents lists who sent heartbeats, as a table or JSON", "[cli]") {
+  CollectorFixture collector;
+  const std::string op = collector.create_token("alice", true);
+  const std::string agent = collector.create_token("vp-1");
+  collector.start();
+  REQUIRE(collector
+              .post("/api/v1/heartbeat", agent,
+                    R"({"agent":"vp-1","version":"0.1.0","uptime_s":5,"spool_depth":0,
+                        "asn":64501})")
+              .status == 200);
+  const std::vector<std::string> env = {"VANTAGE_TOKEN=" + op};
+  const auto table = collector.cli({"agents", "--url", collector.url()}, env);
+  CHECK(table.exit_code == 0);
+  CHECK_THAT(table.out, Catch::StartsWith("NAME  LAST_SEEN"));
+  CHECK_THAT(table.out, Catch::Contains("vp-1"));
+  CHECK_THAT(table.out, Catch::Contains("64501"));
+  CHECK_THAT(table.out, Catch::Contains("127.0.0.1"));
+  const auto listed = collector.cli({"agents", "--json", "--url", collector.url()}, env);
+  CHECK(listed.exit_code == 0);
+  const json agents = json::parse(listed.out);
+  REQUIRE(agents.size() == 1);
+  CHECK(agents[0]["name"] == "vp-1");
+  CHECK(agents[0]["asn"] == 64501);
+  CHECK(agents[0].contains("last_seen"));
+}
+
+TEST_CASE("CLI failures: no token is a usage error, a wrong token or no collector a failure",
+          "[cli]") {
+  CollectorFixture collector;
+  collector.start();
+  const auto no_token = collector.cli({"targets", "list", "--url", collector.url()});
+  CHECK(no_token.exit_code == 2);
+  CHECK(no_token.err ==
+        "vantage-collector: no token: pass --token-file FILE or set VANTAGE_TOKEN\n");
+
+  const auto missing_file =
+      collector.cli({"agents", "--url", collector.url(), "--token-file", "/nonexistent/token"});
+  CHECK(missing_file.exit_code == 2);
+
+  const auto wrong = collector.cli({"agents", "--url", collector.url()},
+                                   {"VANTAGE_TOKEN=vat_" + std::string(64, 'f')});
+  CHECK(wrong.exit_code == 1);
+  CHECK(wrong.err ==
+        "vantage-collector: collector at " + collector.url() + " answered 401: unknown token\n");
+  CHECK_THAT(collector.log(),
+             Catch::Contains("HTTP 401 GET /api/v1/agents from 127.0.0.1: unknown token"));
+
+  const std::string url = collector.url();
+  collector.stop();
+  const auto away = collector.cli({"agents", "--url", url}, {"VANTAGE_TOKEN=vat_x"});
+  CHECK(away.exit_code == 1);
+  CHECK_THAT(away.err,
+             Catch::StartsWith("vantage-collector: cannot reach the collector at " + url));
+
+  const auto usage = collector.cli({"targets", "frobnicate"});
+  CHECK(usage.exit_code == 2);
+}

@@ -1,0 +1,132 @@
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <utility>
+
+#include "collector_config.hh"
+#include "collector_fixture.hh"
+#include "config_node.hh"
+
+using namespace vantage;
+
+namespace {
+
+const std::string kDir = VANTAGE_TESTDATA_DIR;
+
+std::string error_of(const std::string& name) {
+  try {
+    load_collector_config(kDir + "/" + name);
+  } catch (const ConfigError& error) {
+    return error.what();
+  }
+  return "(no error)";
+}
+
+}  // namespace
+
+TEST_CASE("a valid collector.yaml loads every key", "[config]") {
+  const auto config = load_collector_config(kDir + "/valid-collector.yaml");
+  CHECK(config.listen.to_string() == "[::1]:8471");
+  CHECK_FALSE(config.tls());
+  CHECK(config.storage.kind == StorageConfig::Kind::Sqlite);
+  CHECK(config.storage.location == "/tmp/vantage-collector-valid.db");
+  CHECK(config.correlation.quorum == Approx(0.6));
+  CHECK(config.correlation.min_vantages == 3);
+  CHECK(config.correlation.enter_after == 2);
+  CHECK(config.correlation.exit_after == 4);
+  REQUIRE(config.alerts.size() == 3);
+  CHECK(config.alerts[0].kind == AlertReceiverConfig::Kind::Webhook);
+  CHECK(config.alerts[0].url == "http://127.0.0.1:9000/hook");
+  CHECK(config.alerts[1].kind == AlertReceiverConfig::Kind::Slack);
+  CHECK(config.alerts[2].kind == AlertReceiverConfig::Kind::Alertmanager);
+  CHECK(config.alerts[2].url == "http://127.0.0.1:9093");
+  CHECK(config.limits.max_body_bytes == 1048576);
+  CHECK(config.limits.requests_per_second == Approx(20));
+}
+
+TEST_CASE("collector.yaml defaults: listen 0.0.0.0:8470, 8 MiB bodies, 50 requests/s", "[config]") {
+  vantage::testing::TempDir dir;
+  vantage::testing::write_text(dir / "c.yaml", "storage: { postgres: \"dbname=vantage\" }\n");
+  const auto config = load_collector_config((dir / "c.yaml").string());
+  CHECK(config.listen.to_string() == "0.0.0.0:8470");
+  CHECK(config.storage.kind == StorageConfig::Kind::Postgres);
+  CHECK(config.storage.location == "dbname=vantage");
+  CHECK(config.correlation.quorum == Approx(0.5));
+  CHECK(config.correlation.min_vantages == 2);
+  CHECK(config.alerts.empty());
+  CHECK(config.limits.max_body_bytes == 8u << 20);
+  CHECK(config.limits.requests_per_second == Approx(50));
+}
+
+TEST_CASE("every invalid collector.yaml names its file, line and key", "[config]") {
+  const std::pair<const char*, const char*> cases[] = {
+      {"invalid-collector-unknown-key.yaml",
+       ":3: limits.max_body_byte: unknown key (expected one of: max_body_bytes, "
+       "requests_per_second)"},
+      {"invalid-collector-listen.yaml",
+       ":1: listen: \"collector.example:8470\" is not IP:PORT (a literal address, like "
+       "0.0.0.0:8470 or [::]:8470)"},
+      {"invalid-collector-storage-both.yaml",
+       ":3: storage: needs exactly one of: sqlite, postgres"},
+      {"invalid-collector-storage-missing.yaml", ":1: storage: is required"},
+      {"invalid-collector-sqlite-dir.yaml",
+       ":3: storage.sqlite: directory \"/nonexistent/vantage\" does not exist"},
+      {"invalid-collector-quorum.yaml",
+       ":4: correlation.quorum: 1.5 is out of range (more than 0, at most 1)"},
+      {"invalid-collector-min-vantages.yaml",
+       ":2: correlation.min_vantages: 0 is out of range (1 to 10000)"},
+      {"invalid-collector-alert-kind.yaml",
+       ":4: alerts[1].pagerduty: unknown key (expected one of: webhook, slack, alertmanager)"},
+      {"invalid-collector-alert-url.yaml",
+       ":4: alerts[0].webhook.url: \"ftp://127.0.0.1/hook\" must start with http:// or https://"},
+      {"invalid-collector-alert-two.yaml",
+       ":4: alerts[0].slack: one receiver per list item (start another item with -)"},
+      {"invalid-collector-tls-cert.yaml", ":3: tls.cert: cannot read \"/nonexistent/tls.crt\""},
+      {"invalid-collector-tls-key.yaml", ":2: tls.key: is required"},
+      {"invalid-collector-body-limit.yaml",
+       ":2: limits.max_body_bytes: 10 is out of range (1024 to 1073741824)"},
+      {"invalid-collector-rate.yaml", ":3: limits.requests_per_second: \"fast\" is not a number"},
+  };
+  for (const auto& [file, message] : cases) {
+    INFO(file);
+    CHECK(error_of(file) == kDir + "/" + file + message);
+  }
+}
+
+TEST_CASE("a YAML syntax error in collector.yaml names the file and a line", "[config]") {
+  const auto error = error_of("invalid-collector-syntax.yaml");
+  CHECK_THAT(error, Catch::StartsWith(kDir + "/invalid-collector-syntax.yaml:"));
+  CHECK_THAT(error, Catch::Contains("YAML syntax error"));
+}
+
+TEST_CASE("listen takes IPv6 and port 0, and refuses host names", "[config]") {
+  vantage::testing::TempDir dir;
+  const auto listen_of = [&](const std::string& value) {
+    vantage::testing::write_text(dir / "c.yaml",
+                                 "listen: \"" + value + "\"\nstorage: { sqlite: c.db }\n");
+    return load_collector_config((dir / "c.yaml").string()).listen.to_string();
+  };
+  CHECK(listen_of("[::]:8470") == "[::]:8470");
+  CHECK(listen_of("127.0.0.1:0") == "127.0.0.1:0");
+  CHECK(listen_of("[::1]:0") == "[::1]:0");
+  CHECK(listen_of("192.0.2.1") == "192.0.2.1:8470");
+  CHECK_THROWS_AS(listen_of("localhost:8470"), ConfigError);
+  CHECK_THROWS_AS(listen_of("127.0.0.1:70000"), ConfigError);
+}
+
+TEST_CASE("check-config exits 0 on a valid file and 2 with the message on an invalid one",
+          "[config]") {
+  vantage::testing::CollectorFixture collector;
+  const auto good = collector.cli({"check-config", "--config", kDir + "/valid-collector.yaml"});
+  CHECK(good.exit_code == 0);
+  CHECK_THAT(good.out, Catch::Contains("OK"));
+  const auto bad =
+      collector.cli({"check-config", "--config", kDir + "/invalid-collector-quorum.yaml"});
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err == kDir +
+                       "/invalid-collector-quorum.yaml:4: correlation.quorum: 1.5 is out of "
+                       "range (more than 0, at most 1)\n");
+  const auto serve = collector.cli({"serve", "--config", kDir + "/invalid-collector-listen.yaml"});
+  CHECK(serve.exit_code == 2);
+  CHECK_THAT(serve.err, Catch::Contains("invalid-collector-listen.yaml:1: listen:"));
+}

@@ -1,0 +1,608 @@
+// The storage behaviours every backend must show. Compiled into test_storage_sqlite and
+// test_storage_postgres; storage_backend() is the only difference between them.
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <limits>
+#include <random>
+#include <set>
+#include <thread>
+#include <tuple>
+
+#include "storage_migrations.hh"
+#include "storage_suite.hh"
+
+namespace vantage {
+// What Catch prints for a failed comparison.
+std::ostream& operator<<(std::ostream& out, const StoredResult& result) {
+  return out << "{" << result.agent << " #" << result.seq << " " << result.domain << " @"
+             << result.started_at.time_since_epoch().count() << " " << result.verdict << " "
+             << result.document.size() << " bytes}";
+}
+std::ostream& operator<<(std::ostream& out, const StoreOutcome& outcome) {
+  return out << "{inserted " << outcome.inserted << ", duplicates " << outcome.duplicates << "}";
+}
+}  // namespace vantage
+
+namespace vantage::testing {
+namespace {
+
+using std::chrono::milliseconds;
+
+// Base time of make_result(): the suite's results start at or after it.
+TimePoint test_epoch() {
+  return make_result("x", 0).started_at;
+}
+
+std::unique_ptr<Storage> fresh_migrated() {
+  auto storage = storage_backend().open_fresh();
+  storage->migrate();
+  return storage;
+}
+
+std::vector<StoredResult> all_results(Storage& storage) {
+  return storage.results("", "", TimePoint{}, std::numeric_limits<size_t>::max());
+}
+
+// Waits (bounded) for one byte from a child; false on timeout or end of file.
+bool read_byte(int fd, char& byte, milliseconds timeout) {
+  pollfd poll_fd{.fd = fd, .events = POLLIN, .revents = 0};
+  if (poll(&poll_fd, 1, static_cast<int>(timeout.count())) != 1) {
+    return false;
+  }
+  return read(fd, &byte, 1) == 1;
+}
+
+struct Child {
+  pid_t pid = -1;
+  int from_child = -1;
+  ~Child() {
+    if (pid > 0) {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    }
+    if (from_child >= 0) {
+      close(from_child);
+    }
+  }
+  void kill_now() {
+    REQUIRE(kill(pid, SIGKILL) == 0);
+    int status = 0;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    pid = -1;
+    CHECK(WIFSIGNALED(status));
+  }
+};
+
+// Forks a child that opens its own storage on the current database, writes 's', stores `batch`,
+// writes 'd' and waits to be killed. Nothing in the child returns into Catch.
+void start_storing_child(Child& child, const std::vector<StoredResult>& batch) {
+  int fds[2];
+  REQUIRE(pipe(fds) == 0);
+  child.pid = fork();
+  REQUIRE(child.pid >= 0);
+  if (child.pid == 0) {
+    close(fds[0]);
+    try {
+      auto storage = storage_backend().reopen();
+      if (write(fds[1], "s", 1) != 1) {
+        _exit(2);
+      }
+      storage->store_results(batch);
+      if (write(fds[1], "d", 1) != 1) {
+        _exit(2);
+      }
+    } catch (...) {
+      _exit(3);
+    }
+    for (;;) {
+      pause();
+    }
+  }
+  close(fds[1]);
+  child.from_child = fds[0];
+}
+
+}  // namespace
+
+TEST_CASE("a new database has schema version 0; migrate reaches the latest, twice is harmless",
+          "[storage][migrate]") {
+  auto storage = storage_backend().open_fresh();
+  CHECK(storage->schema_version() == 0);
+  storage->migrate();
+  CHECK(storage->schema_version() == latest_schema_version());
+  REQUIRE(storage->store_results(make_batch("vp-1", 1, 3)).inserted == 3);
+  REQUIRE(storage->put_target(target_for("social.example")));
+
+  storage->migrate();
+  CHECK(storage->schema_version() == latest_schema_version());
+  CHECK(storage->count_results() == 3);
+  CHECK(storage->targets_version() == 1);
+  // Another process starting later migrates nothing either.
+  auto again = storage_backend().reopen();
+  again->migrate();
+  CHECK(again->schema_version() == latest_schema_version());
+  CHECK(again->count_results() == 3);
+}
+
+TEST_CASE("two collectors migrating a new database at once both succeed, each step applied once",
+          "[storage][migrate]") {
+  storage_backend().open_fresh();
+  auto first = storage_backend().reopen();
+  auto second = storage_backend().reopen();
+  std::atomic<int> failures = 0;
+  auto migrate = [&failures](Storage& storage) {
+    try {
+      storage.migrate();
+    } catch (const StorageError& e) {
+      WARN(e.what());
+      ++failures;
+    }
+  };
+  std::thread one(migrate, std::ref(*first));
+  std::thread two(migrate, std::ref(*second));
+  one.join();
+  two.join();
+  CHECK(failures == 0);
+  CHECK(first->schema_version() == latest_schema_version());
+  CHECK(first->targets_version() == 0);  // the single-row counter was inserted once
+}
+
+TEST_CASE("a database migrated by a newer collector is refused, naming both versions",
+          "[storage][migrate]") {
+  auto storage = fresh_migrated();
+  storage_backend().execute(
+      "INSERT INTO schema_migrations (version, description, applied_at) VALUES (99, 'future', 0)");
+  CHECK(storage->schema_version() == 99);
+  try {
+    storage->migrate();
+    FAIL("migrate() accepted schema version 99");
+  } catch (const StorageError& e) {
+    const std::string message = e.what();
+    CHECK_THAT(message, Catch::Contains("migrate") && Catch::Contains("99") &&
+                            Catch::Contains(std::to_string(latest_schema_version())));
+  }
+}
+
+TEST_CASE("before migrate, calls fail with StorageError naming backend and operation",
+          "[storage][migrate]") {
+  auto storage = storage_backend().open_fresh();
+  try {
+    storage->store_results(make_batch("vp-1", 1, 2));
+    FAIL("store_results worked on an unmigrated database");
+  } catch (const StorageError& e) {
+    const std::string message = e.what();
+    CHECK_THAT(message,
+               Catch::StartsWith(storage_backend().name()) && Catch::Contains("store_results"));
+  }
+  CHECK_THROWS_AS(storage->targets_version(), StorageError);
+  // The failure left the connection usable.
+  storage->migrate();
+  CHECK(storage->store_results(make_batch("vp-1", 1, 2)).inserted == 2);
+}
+
+TEST_CASE("a batch is stored and reads back identical", "[storage][results]") {
+  auto storage = fresh_migrated();
+  std::vector<StoredResult> batch = make_batch("vp-fra-1", 1, 6);
+  // Text that escaping or encoding would break: quotes, backslashes, control characters,
+  // non-ASCII, array-literal syntax, the word NULL, an empty document, a large one.
+  batch[0].document = R"({"detail":"say \"hi\"","path":"C:\\dir\\","x":"a,b{c}"})";
+  batch[1].document = "line one\nline two\ttabbed\r\n";
+  batch[2].document = "NULL";
+  batch[3].document = "";
+  batch[4].document = std::string(300 * 1024, 'x') + "ü — 𝄞 日本";
+  batch[5].domain = "xn--bcher-kva.example";
+  batch[5].agent = "vp \"quoted\" \\ agent";
+  batch[5].seq = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+
+  const StoreOutcome outcome = storage->store_results(batch);
+  CHECK(outcome == StoreOutcome{.inserted = 6, .duplicates = 0});
+  CHECK(storage->count_results() == 6);
+
+  std::vector<StoredResult> stored = all_results(*storage);
+  auto by_key = [](const StoredResult& a, const StoredResult& b) {
+    return std::tie(a.agent, a.seq) < std::tie(b.agent, b.seq);
+  };
+  std::sort(stored.begin(), stored.end(), by_key);
+  std::sort(batch.begin(), batch.end(), by_key);
+  REQUIRE(stored.size() == batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    CHECK(stored[i] == batch[i]);
+  }
+}
+
+TEST_CASE("times are kept to the millisecond, rounded down", "[storage][results]") {
+  auto storage = fresh_migrated();
+  StoredResult result = make_result("vp-1", 1);
+  const TimePoint exact = result.started_at;
+  result.started_at = exact + std::chrono::microseconds(999);
+  REQUIRE(storage->store_results({result}).inserted == 1);
+  const auto stored = all_results(*storage);
+  REQUIRE(stored.size() == 1);
+  CHECK(stored[0].started_at == exact);
+}
+
+TEST_CASE("an empty batch stores nothing and counts nothing", "[storage][results]") {
+  auto storage = fresh_migrated();
+  CHECK(storage->store_results({}) == StoreOutcome{});
+  CHECK(storage->count_results() == 0);
+}
+
+TEST_CASE("the same batch again counts all duplicates and stores nothing", "[storage][results]") {
+  auto storage = fresh_migrated();
+  const auto batch = make_batch("vp-1", 1, 50);
+  REQUIRE(storage->store_results(batch) == StoreOutcome{.inserted = 50, .duplicates = 0});
+  auto changed = batch;  // a re-upload never overwrites what is stored
+  for (auto& result : changed) {
+    result.document = "changed";
+  }
+  CHECK(storage->store_results(changed) == StoreOutcome{.inserted = 0, .duplicates = 50});
+  CHECK(storage->count_results() == 50);
+  CHECK(all_results(*storage) == batch);
+}
+
+TEST_CASE(
+    "a batch mixing new and stored seqs inserts only the new, and a seq repeated within "
+    "the batch counts once",
+    "[storage][results]") {
+  auto storage = fresh_migrated();
+  REQUIRE(storage->store_results(make_batch("vp-1", 1, 10)).inserted == 10);
+  // 6..15 of vp-1 (6..10 stored), 1..3 of vp-2 (new: same seqs, other agent), 15 of vp-1 again.
+  auto batch = make_batch("vp-1", 6, 10);
+  const auto other = make_batch("vp-2", 1, 3);
+  batch.insert(batch.end(), other.begin(), other.end());
+  batch.push_back(make_result("vp-1", 15));
+  CHECK(storage->store_results(batch) == StoreOutcome{.inserted = 8, .duplicates = 6});
+  CHECK(storage->count_results() == 18);
+  CHECK(storage->results("", "vp-1", TimePoint{}, 100).size() == 15);
+  CHECK(storage->results("", "vp-2", TimePoint{}, 100).size() == 3);
+}
+
+TEST_CASE("a batch with a row the database rejects stores none of it, and the store stays usable",
+          "[storage][results][failure]") {
+  auto storage = fresh_migrated();
+  REQUIRE(storage->store_results(make_batch("vp-1", 1, 5)).inserted == 5);
+  // New rows before and after the bad one; an empty agent violates the table's CHECK, so the
+  // database fails the statement after it inserted the first rows of the batch.
+  auto batch = make_batch("vp-1", 6, 5);
+  batch.insert(batch.begin() + 3, make_result("", 100));
+  try {
+    storage->store_results(batch);
+    FAIL("a batch with an empty agent was accepted");
+  } catch (const StorageError& e) {
+    const std::string message = e.what();
+    CHECK_THAT(message,
+               Catch::StartsWith(storage_backend().name()) && Catch::Contains("store_results"));
+  }
+  CHECK(storage->count_results() == 5);
+  CHECK(storage_backend().reopen()->count_results() == 5);  // also as others see it
+
+  batch.erase(batch.begin() + 3);
+  CHECK(storage->store_results(batch) == StoreOutcome{.inserted = 5, .duplicates = 0});
+  CHECK(storage->count_results() == 10);
+}
+
+TEST_CASE("a batch with a seq beyond the signed 64-bit range is refused whole",
+          "[storage][results][failure]") {
+  auto storage = fresh_migrated();
+  auto batch = make_batch("vp-1", 1, 3);
+  batch.push_back(
+      make_result("vp-1", static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) + 1));
+  CHECK_THROWS_WITH(storage->store_results(batch),
+                    Catch::Contains("store_results") && Catch::Contains("seq"));
+  CHECK(storage->count_results() == 0);
+}
+
+TEST_CASE("threads storing overlapping batches at once store each (agent, seq) exactly once",
+          "[storage][results][concurrency]") {
+  // Overlap: thread 0 stores seqs 1..1500, thread 1 stores 501..2000 (rows within each of its
+  // batches shuffled), both in batches of 100; plus one repeated batch. "shared" runs both
+  // threads on one storage object, "separate" gives each its own connection, so only the
+  // database's key can keep them apart.
+  const bool separate = GENERATE(false, true);
+  INFO((separate ? "a connection per thread" : "one shared storage"));
+  auto storage = fresh_migrated();
+  auto second = separate ? storage_backend().reopen() : nullptr;
+
+  constexpr size_t kBatch = 100;
+  std::atomic<size_t> inserted = 0;
+  std::atomic<size_t> duplicates = 0;
+  std::atomic<int> failures = 0;
+  auto store = [&](Storage& target, uint64_t first, uint64_t last, unsigned seed) {
+    std::mt19937 shuffle(seed);
+    try {
+      for (uint64_t seq = first; seq <= last; seq += kBatch) {
+        auto batch = make_batch("vp-1", seq, kBatch);
+        std::shuffle(batch.begin(), batch.end(), shuffle);
+        const StoreOutcome outcome = target.store_results(batch);
+        inserted += outcome.inserted;
+        duplicates += outcome.duplicates;
+      }
+    } catch (const StorageError& e) {
+      WARN(e.what());
+      ++failures;
+    }
+  };
+  std::thread one(store, std::ref(*storage), 1, 1500, 1);
+  std::thread two(store, std::ref(second ? *second : *storage), 501, 2000, 2);
+  one.join();
+  two.join();
+  REQUIRE(failures == 0);
+  CHECK(inserted == 2000);
+  CHECK(duplicates == 1000);
+  CHECK(storage->count_results() == 2000);
+  std::set<uint64_t> seqs;
+  for (const auto& result : all_results(*storage)) {
+    CHECK(seqs.insert(result.seq).second);
+  }
+  CHECK(seqs.size() == 2000);
+  CHECK(*seqs.begin() == 1);
+  CHECK(*seqs.rbegin() == 2000);
+}
+
+TEST_CASE("results filter by domain, agent and since, oldest first, at most limit",
+          "[storage][results]") {
+  auto storage = fresh_migrated();
+  // vp-1 and vp-2 each report social.example and mail.example; result k starts at k seconds.
+  std::vector<StoredResult> batch;
+  for (uint64_t k = 1; k <= 8; ++k) {
+    const std::string agent = k % 2 == 1 ? "vp-1" : "vp-2";
+    const std::string domain = k <= 4 ? "social.example" : "mail.example";
+    batch.push_back(make_result(agent, k, domain, milliseconds(k * 1000)));
+  }
+  batch.push_back(make_result("vp-2", 100, "social.example", milliseconds(3000)));  // ties k=3
+  REQUIRE(storage->store_results(batch).inserted == 9);
+  auto seqs = [](const std::vector<StoredResult>& results) {
+    std::vector<uint64_t> found;
+    for (const auto& result : results) {
+      found.push_back(result.seq);
+    }
+    return found;
+  };
+  const TimePoint origin = test_epoch();
+  using V = std::vector<uint64_t>;
+
+  // Oldest first; equal times by agent, then seq.
+  CHECK(seqs(storage->results("", "", origin, 100)) == V{1, 2, 3, 100, 4, 5, 6, 7, 8});
+  CHECK(seqs(storage->results("social.example", "", origin, 100)) == V{1, 2, 3, 100, 4});
+  CHECK(seqs(storage->results("", "vp-2", origin, 100)) == V{2, 100, 4, 6, 8});
+  CHECK(seqs(storage->results("mail.example", "vp-1", origin, 100)) == V{5, 7});
+  // since is inclusive.
+  CHECK(seqs(storage->results("", "", origin + milliseconds(5000), 100)) == V{5, 6, 7, 8});
+  CHECK(seqs(storage->results("social.example", "vp-2", origin + milliseconds(3000), 100)) ==
+        V{100, 4});
+  CHECK(seqs(storage->results("", "", origin + milliseconds(8001), 100)).empty());
+  // limit keeps the oldest.
+  CHECK(seqs(storage->results("", "", origin, 3)) == V{1, 2, 3});
+  CHECK(seqs(storage->results("mail.example", "", origin, 1)) == V{5});
+  CHECK(storage->results("", "", origin, 0).empty());
+  // Filters that match nothing.
+  CHECK(storage->results("nothing.example", "", origin, 100).empty());
+  CHECK(storage->results("", "vp-9", origin, 100).empty());
+}
+
+TEST_CASE("agents upsert by name, replacing every field", "[storage][agents]") {
+  auto storage = fresh_migrated();
+  CHECK(storage->agents().empty());
+  const AgentRecord fra{.name = "vp-fra-1",
+                        .asn = 64501,
+                        .address = "192.0.2.10",
+                        .version = "0.1.0",
+                        .last_seen = test_epoch(),
+                        .uptime_s = 3600,
+                        .spool_depth = 0};
+  const AgentRecord ams{.name = "vp-ams-1",
+                        .asn = std::nullopt,
+                        .address = "2001:db8::7",
+                        .version = "0.1.0",
+                        .last_seen = test_epoch() + milliseconds(1500),
+                        .uptime_s = 12,
+                        .spool_depth = 250};
+  storage->upsert_agent(fra);
+  storage->upsert_agent(ams);
+  CHECK(storage->agents() == std::vector<AgentRecord>{ams, fra});  // by name
+
+  AgentRecord fra_later = fra;
+  fra_later.asn = std::nullopt;
+  fra_later.address = "198.51.100.3";
+  fra_later.version = "0.2.0";
+  fra_later.last_seen += milliseconds(30000);
+  fra_later.uptime_s = 30;
+  fra_later.spool_depth = 7;
+  storage->upsert_agent(fra_later);
+  CHECK(storage->agents() == std::vector<AgentRecord>{ams, fra_later});
+
+  AgentRecord ams_later = ams;
+  ams_later.asn = 64502;
+  storage->upsert_agent(ams_later);
+  CHECK(storage->agents() == std::vector<AgentRecord>{ams_later, fra_later});
+}
+
+TEST_CASE("tokens are found by hash; an unknown hash finds none", "[storage][tokens]") {
+  auto storage = fresh_migrated();
+  const TokenRecord agent{.name = "vp-fra-1",
+                          .kind = "agent",
+                          .hash = std::string(64, 'a'),
+                          .created_at = test_epoch()};
+  const TokenRecord operator_token{.name = "alice",
+                                   .kind = "operator",
+                                   .hash = std::string(64, 'b'),
+                                   .created_at = test_epoch() + milliseconds(1)};
+  storage->add_token(agent);
+  storage->add_token(operator_token);
+  CHECK(storage->token_by_hash(agent.hash) == agent);
+  CHECK(storage->token_by_hash(operator_token.hash) == operator_token);
+  CHECK(storage->token_by_hash(std::string(64, 'c')) == std::nullopt);
+  CHECK(storage->token_by_hash("") == std::nullopt);
+}
+
+TEST_CASE("a second token with the same hash, or of an unknown kind, is refused",
+          "[storage][tokens][failure]") {
+  auto storage = fresh_migrated();
+  const TokenRecord token{.name = "vp-fra-1",
+                          .kind = "agent",
+                          .hash = std::string(64, 'a'),
+                          .created_at = test_epoch()};
+  storage->add_token(token);
+  TokenRecord clash = token;
+  clash.name = "mallory";
+  CHECK_THROWS_WITH(storage->add_token(clash), Catch::Contains("add_token"));
+  CHECK(storage->token_by_hash(token.hash) == token);
+
+  TokenRecord odd = token;
+  odd.hash = std::string(64, 'd');
+  odd.kind = "admin";
+  CHECK_THROWS_AS(storage->add_token(odd), StorageError);
+  CHECK(storage->token_by_hash(odd.hash) == std::nullopt);
+}
+
+TEST_CASE("targets put, replace and remove move targets_version by one per change, and only then",
+          "[storage][targets]") {
+  auto storage = fresh_migrated();
+  CHECK(storage->targets().empty());
+  CHECK(storage->targets_version() == 0);
+
+  const TargetRecord social{.domain = "social.example",
+                            .port = 443,
+                            .path = "/",
+                            .expect_status = {200, 301},
+                            .body_regex = "Welcome \"home\""};
+  CHECK(storage->put_target(social));
+  CHECK(storage->targets_version() == 1);
+  // Reads never move it.
+  CHECK(storage->targets() == std::vector<TargetRecord>{social});
+  CHECK(storage->targets_version() == 1);
+  CHECK(storage->target_set().version == 1);
+  CHECK(storage->targets_version() == 1);
+
+  // The same target again is no change.
+  CHECK_FALSE(storage->put_target(social));
+  CHECK(storage->targets_version() == 1);
+
+  TargetRecord social_8443 = social;
+  social_8443.port = 8443;
+  CHECK(storage->put_target(social_8443));
+  CHECK(storage->targets_version() == 2);
+  TargetRecord social_any = social_8443;
+  social_any.expect_status.clear();
+  CHECK(storage->put_target(social_any));
+  CHECK(storage->targets_version() == 3);
+  TargetRecord social_path = social_any;
+  social_path.path = "/health";
+  CHECK(storage->put_target(social_path));
+  TargetRecord social_regex = social_path;
+  social_regex.body_regex = "";
+  CHECK(storage->put_target(social_regex));
+  CHECK(storage->targets_version() == 5);
+
+  const TargetRecord mail = target_for("mail.example");
+  CHECK(storage->put_target(mail));
+  CHECK(storage->targets_version() == 6);
+  CHECK(storage->targets() == std::vector<TargetRecord>{mail, social_regex});  // by domain
+
+  CHECK(storage->remove_target("social.example"));
+  CHECK(storage->targets_version() == 7);
+  CHECK_FALSE(storage->remove_target("social.example"));
+  CHECK_FALSE(storage->remove_target("never.example"));
+  CHECK(storage->targets_version() == 7);
+
+  const TargetSet set = storage->target_set();
+  CHECK(set.version == 7);
+  CHECK(set.targets == std::vector<TargetRecord>{mail});
+}
+
+TEST_CASE("a target the database rejects changes neither the list nor its version",
+          "[storage][targets][failure]") {
+  auto storage = fresh_migrated();
+  const TargetRecord social = target_for("social.example");
+  REQUIRE(storage->put_target(social));
+  TargetRecord bad = social;
+  bad.port = 0;
+  CHECK_THROWS_WITH(storage->put_target(bad), Catch::Contains("put_target"));
+  CHECK_THROWS_AS(storage->put_target(target_for("")), StorageError);
+  CHECK(storage->targets() == std::vector<TargetRecord>{social});
+  CHECK(storage->targets_version() == 1);
+}
+
+TEST_CASE("everything stored is there after the storage is closed and opened again",
+          "[storage][persistence]") {
+  const auto batch = make_batch("vp-1", 1, 20);
+  const AgentRecord agent{.name = "vp-1",
+                          .asn = 64500,
+                          .address = "192.0.2.1",
+                          .version = "0.1.0",
+                          .last_seen = test_epoch(),
+                          .uptime_s = 1,
+                          .spool_depth = 2};
+  const TokenRecord token{
+      .name = "vp-1", .kind = "agent", .hash = std::string(64, 'e'), .created_at = test_epoch()};
+  TargetRecord target = target_for("social.example");
+  target.expect_status = {204};
+  {
+    auto storage = fresh_migrated();
+    REQUIRE(storage->store_results(batch).inserted == 20);
+    storage->upsert_agent(agent);
+    storage->add_token(token);
+    REQUIRE(storage->put_target(target));
+    REQUIRE(storage->put_target(target_for("gone.example")));
+    REQUIRE(storage->remove_target("gone.example"));
+  }
+  auto storage = storage_backend().reopen();
+  storage->migrate();  // as every start does
+  CHECK(storage->schema_version() == latest_schema_version());
+  CHECK(all_results(*storage) == batch);
+  CHECK(storage->agents() == std::vector<AgentRecord>{agent});
+  CHECK(storage->token_by_hash(token.hash) == token);
+  const TargetSet set = storage->target_set();
+  CHECK(set.version == 3);
+  CHECK(set.targets == std::vector<TargetRecord>{target});
+  CHECK(storage->store_results(batch) == StoreOutcome{.inserted = 0, .duplicates = 20});
+}
+
+TEST_CASE("a batch stored by a process that is then killed -9 is there",
+          "[storage][persistence][crash]") {
+  auto storage = fresh_migrated();
+  const auto batch = make_batch("vp-1", 1, 200);
+  Child child;
+  start_storing_child(child, batch);
+  char byte = 0;
+  REQUIRE(read_byte(child.from_child, byte, milliseconds(20000)));
+  REQUIRE(byte == 's');
+  REQUIRE(read_byte(child.from_child, byte, milliseconds(20000)));
+  REQUIRE(byte == 'd');  // store_results returned: the batch is acknowledged
+  child.kill_now();
+
+  auto after = storage_backend().reopen();
+  CHECK(all_results(*after) == batch);
+  CHECK(after->store_results(batch) == StoreOutcome{.inserted = 0, .duplicates = 200});
+}
+
+TEST_CASE("a process killed -9 while storing a batch leaves all of it or none",
+          "[storage][persistence][crash]") {
+  auto storage = fresh_migrated();
+  const auto batch = make_batch("vp-1", 1, 20000);
+  Child child;
+  start_storing_child(child, batch);
+  char byte = 0;
+  REQUIRE(read_byte(child.from_child, byte, milliseconds(20000)));
+  REQUIRE(byte == 's');
+  std::this_thread::sleep_for(milliseconds(15));  // most likely inside the transaction
+  child.kill_now();
+
+  auto after = storage_backend().reopen();
+  const uint64_t count = after->count_results();
+  INFO("rows found after the kill: " << count);
+  CHECK((count == 0 || count == batch.size()));
+  // Retrying the upload completes it, whatever the kill left.
+  const StoreOutcome retried = after->store_results(batch);
+  CHECK(retried.inserted + retried.duplicates == batch.size());
+  CHECK(after->count_results() == batch.size());
+}
+
+}  // namespace vantage::testing
