@@ -216,7 +216,7 @@ class AgentDaemon {
     }
     scheduled.running = true;
     run_cycle(engine_, options_for(scheduled),
-              [this, domain](CycleResult cycle) { on_cycle(domain, std::move(cycle)); });
+              [this, domain](const CycleResult& cycle) { on_cycle(domain, cycle); });
   }
 
   CycleOptions options_for(const Scheduled& scheduled) const {
@@ -235,7 +235,7 @@ class AgentDaemon {
     return options;
   }
 
-  void on_cycle(const std::string& domain, CycleResult cycle) {
+  void on_cycle(const std::string& domain, const CycleResult& cycle) {
     const auto found = schedule_.find(domain);
     if (found != schedule_.end()) {
       found->second.running = false;
@@ -267,7 +267,7 @@ class AgentDaemon {
     const uint64_t first_seq = entries.front().seq;
     const size_t count = entries.size();
     client_.request("POST", "/api/v1/results", batch.dump(), "",
-                    [this, first_seq, last_seq, count](HttpReply reply) {
+                    [this, first_seq, last_seq, count](const HttpReply& reply) {
                       uploading_ = false;
                       on_upload_reply(first_seq, last_seq, count, reply);
                     });

@@ -7,8 +7,8 @@
 
 #include <cerrno>
 #include <charconv>
-#include <optional>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <system_error>
 

@@ -22,9 +22,9 @@ int line_of(const YAML::Node& node, int fallback) {
 
 }  // namespace
 
-ConfigNode::ConfigNode(std::shared_ptr<const std::string> file, YAML::Node node, std::string path,
-                       int line)
-    : file_(std::move(file)), node_(std::move(node)), path_(std::move(path)), line_(line) {}
+ConfigNode::ConfigNode(std::shared_ptr<const std::string> file, const YAML::Node& node,
+                       std::string path, int line)
+    : file_(std::move(file)), node_(node), path_(std::move(path)), line_(line) {}
 
 ConfigNode ConfigNode::load(const std::string& file) {
   std::ifstream in(file);

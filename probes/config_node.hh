@@ -45,7 +45,8 @@ class ConfigNode {
   const std::string& file() const { return *file_; }
 
  private:
-  ConfigNode(std::shared_ptr<const std::string> file, YAML::Node node, std::string path, int line);
+  ConfigNode(std::shared_ptr<const std::string> file, const YAML::Node& node, std::string path,
+             int line);
 
   std::shared_ptr<const std::string> file_;
   YAML::Node node_;
