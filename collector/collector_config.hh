@@ -1,10 +1,12 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "correlation.hh"
 #include "endpoint.hh"
 #include "storage.hh"
 
@@ -18,18 +20,25 @@ struct StorageConfig {
   std::string location;  // the SQLite file, or the PostgreSQL conninfo (may hold a password)
 };
 
-// How the next issue's correlation turns per-vantage readings into domain verdicts.
-struct CorrelationConfig {
-  double quorum = 0.5;  // share of healthy vantages that must agree, 0 < q <= 1
-  int min_vantages = 2;
-  int enter_after = 2;  // consecutive rounds before a verdict is entered
-  int exit_after = 2;   // consecutive OK rounds before it is left
-};
 
 struct AlertReceiverConfig {
   enum class Kind : uint8_t { Webhook, Slack, Alertmanager };
   Kind kind = Kind::Webhook;
   std::string url;
+};
+
+// When alerts are re-sent and retried; the same for every receiver.
+struct AlertTimingConfig {
+  // An active alert goes to Alertmanager again this often, so that Alertmanager never resolves
+  // it on its own (its resolve_timeout) while the domain is still failing.
+  std::chrono::milliseconds resend_interval{60'000};
+  // A failed delivery is retried with exponential backoff and full jitter from this...
+  std::chrono::milliseconds retry_initial{1'000};
+  // ...up to this,
+  std::chrono::milliseconds retry_max{300'000};
+  // ...and given up (state "failed", logged) after this many attempts.
+  int max_attempts = 10;
+  std::chrono::milliseconds request_timeout{10'000};
 };
 
 struct LimitsConfig {
@@ -44,6 +53,10 @@ struct CollectorConfig {
   StorageConfig storage;
   CorrelationConfig correlation;
   std::vector<AlertReceiverConfig> alerts;
+  AlertTimingConfig alert_timing;
+  // A MaxMind ASN database (GeoLite2-ASN format): the ASN of an agent whose agent.yaml has no
+  // `asn` is looked up from the address it connects from. Empty: no lookup.
+  std::string asn_database;
   LimitsConfig limits;
 
   bool tls() const { return !tls_cert_file.empty(); }
