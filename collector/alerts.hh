@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -19,8 +20,8 @@ namespace vantage {
 struct AlertEvent {
   std::string domain;
   Verdict verdict = Verdict::Unknown;
-  std::string scope;  // "global" or "partial"
-  TimePoint since;    // when the verdict was entered
+  std::string scope;                     // "global" or "partial"
+  TimePoint since;                       // when the verdict was entered
   std::optional<TimePoint> resolved_at;  // set: the alert has ended (domain OK or changed)
   Verdict resolved_by = Verdict::Ok;     // what the domain changed to, when resolved
   std::vector<std::string> affected_vantages;
@@ -31,6 +32,19 @@ struct AlertEvent {
 // Does this verdict raise an alert? The failing verdicts and DEGRADED do; OK, UNKNOWN and
 // VANTAGE_ISOLATED never do.
 bool raises_alert(Verdict verdict);
+
+// How long a failed delivery waits before its next attempt, after `failed_attempts` (>= 1)
+// failures in a row: retry_initial doubled per failure, at most retry_max...
+std::chrono::milliseconds retry_ceiling(const AlertTimingConfig& timing, int failed_attempts);
+// ...and drawn uniformly from [0, that] ("full jitter"), so that receivers coming back are not
+// hit by every collector's retries at the same moment.
+std::chrono::milliseconds retry_delay(const AlertTimingConfig& timing, int failed_attempts,
+                                      std::mt19937_64& random);
+
+// How alerts(), and the logs, name a receiver: "webhook http://host:port/path". The URL loses
+// user, password, query and fragment, and a Slack URL its path as well: there they are the
+// credentials.
+std::string receiver_name(const AlertReceiverConfig& receiver);
 
 // Delivery of one alert's latest event (firing or resolved) to one receiver.
 struct DeliveryState {
@@ -73,7 +87,9 @@ class AlertDispatcher {
 
   // A new alert (event.resolved_at empty) or the end of the active alert of that domain
   // (resolved_at set). Never blocks on the network. A firing event for a domain that already has
-  // an active alert first resolves that one.
+  // an active alert first resolves that one. A firing event of a verdict that raises no alert
+  // (OK, UNKNOWN) only resolves the active one; one of the active alert's own verdict and scope
+  // only refreshes its vantages, ASNs and evidence.
   void notify(const AlertEvent& event);
   // After a collector restart: an alert that was active before it. Alertmanager gets it again
   // (idempotent there); webhook and Slack receivers, which saw it already, do not.

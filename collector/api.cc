@@ -6,9 +6,16 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <charconv>
+#include <limits>
+#include <set>
 #include <nlohmann/json.hpp>
 
+#include "api_documents.hh"
 #include "api_input.hh"
+#include "duration.hh"
+#include "metrics.hh"
+#include "result_json.hh"
 #include "tokens.hh"
 
 namespace vantage {
@@ -18,40 +25,76 @@ using nlohmann::json;
 
 enum class Route : uint8_t {
   Health,
+  Metrics,
   Results,
   Heartbeat,
   ListTargets,
   AddTarget,
   RemoveTarget,
-  Agents
+  Agents,
+  Status,
+  Explain,
+  History,
+  Alerts,
 };
 enum class Access : uint8_t { Anyone, Agent, AgentOrOperator, Operator };
 
 struct RouteEntry {
-  std::string_view path;  // "*" at the end: one more path segment, the route's argument
+  std::string_view path;  // a "*" segment matches any one segment: the route's argument
   std::string_view method;
   Route route;
   Access access;
 };
 
-constexpr std::string_view kTargetsPrefix = "/api/v1/targets/";
-
-constexpr std::array<RouteEntry, 7> kRoutes = {{
+// /metrics is open like /healthz, as Prometheus scrapes it; it holds domain names and verdicts,
+// so listen on an address only trusted networks reach (README "Metrics").
+constexpr std::array<RouteEntry, 12> kRoutes = {{
     {"/healthz", "GET", Route::Health, Access::Anyone},
+    {"/metrics", "GET", Route::Metrics, Access::Anyone},
     {"/api/v1/results", "POST", Route::Results, Access::Agent},
     {"/api/v1/heartbeat", "POST", Route::Heartbeat, Access::Agent},
     {"/api/v1/targets", "GET", Route::ListTargets, Access::AgentOrOperator},
     {"/api/v1/targets", "POST", Route::AddTarget, Access::Operator},
     {"/api/v1/targets/*", "DELETE", Route::RemoveTarget, Access::Operator},
     {"/api/v1/agents", "GET", Route::Agents, Access::Operator},
+    {"/api/v1/status", "GET", Route::Status, Access::Operator},
+    {"/api/v1/domains/*", "GET", Route::Explain, Access::Operator},
+    {"/api/v1/domains/*/history", "GET", Route::History, Access::Operator},
+    {"/api/v1/alerts", "GET", Route::Alerts, Access::Operator},
 }};
+
+// Does `path` match `pattern`? Fills `argument` with the segment a "*" matched.
+bool match_route(std::string_view pattern, std::string_view path, std::string& argument) {
+  while (!pattern.empty() || !path.empty()) {
+    if (pattern.empty() || path.empty() || pattern.front() != '/' || path.front() != '/') {
+      return false;
+    }
+    pattern.remove_prefix(1);
+    path.remove_prefix(1);
+    const auto pattern_end = std::min(pattern.find('/'), pattern.size());
+    const auto path_end = std::min(path.find('/'), path.size());
+    const auto pattern_segment = pattern.substr(0, pattern_end);
+    const auto path_segment = path.substr(0, path_end);
+    if (pattern_segment == "*") {
+      if (path_segment.empty()) {
+        return false;
+      }
+      argument = std::string(path_segment);
+    } else if (pattern_segment != path_segment) {
+      return false;
+    }
+    pattern.remove_prefix(pattern_end);
+    path.remove_prefix(path_end);
+  }
+  return true;
+}
 
 // What begin() learnt about a request, kept in HttpRequest::context for complete() and for the
 // log line of any rejection.
 struct Caller {
   const RouteEntry* route = nullptr;
   std::optional<TokenRecord> token;
-  std::string argument;  // the DOMAIN of DELETE /api/v1/targets/DOMAIN
+  std::string argument;  // the DOMAIN of /api/v1/targets/DOMAIN and /api/v1/domains/DOMAIN
 };
 
 const Caller* caller_of(const HttpRequest& request) {
@@ -103,6 +146,15 @@ HttpResponse json_response(int status, const json& body) {
   return HttpResponse{status, body.dump(), "application/json", {}};
 }
 
+std::optional<size_t> parse_count(std::string_view text) {
+  size_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size()) {
+    return std::nullopt;
+  }
+  return value;
+}
+
 // Does an If-None-Match header (a list of entity tags, or *) name `etag`?
 bool etag_matches(const std::string& header, const std::string& etag) {
   size_t start = 0;
@@ -125,24 +177,29 @@ bool etag_matches(const std::string& header, const std::string& etag) {
 
 }  // namespace
 
-Api::Api(Storage& storage, ApiOptions options)
+Api::Api(Storage& storage, ApiOptions options, Monitor* monitor, AlertDispatcher* alerts)
     : storage_(storage),
       options_(options),
-      limiter_(options.requests_per_second, 2 * options.requests_per_second) {}
+      limiter_(options.requests_per_second, 2 * options.requests_per_second),
+      monitor_(monitor),
+      alerts_(alerts) {}
+
+Monitor& Api::monitor() const {
+  if (monitor_ == nullptr) {
+    throw ApiError(503, "this collector runs without correlation");
+  }
+  return *monitor_;
+}
 
 std::optional<HttpResponse> Api::begin(HttpRequest& request) {
   Caller caller;
   std::string allow;
-  std::string_view lookup = request.path;
-  if (lookup.rfind(kTargetsPrefix, 0) == 0 && lookup.size() > kTargetsPrefix.size() &&
-      lookup.find('/', kTargetsPrefix.size()) == std::string_view::npos) {
-    caller.argument = request.path.substr(kTargetsPrefix.size());
-    lookup = "/api/v1/targets/*";
-  }
   for (const auto& entry : kRoutes) {
-    if (entry.path != lookup) {
+    std::string argument;
+    if (!match_route(entry.path, request.path, argument)) {
       continue;
     }
+    caller.argument = argument;
     if (entry.method == request.method) {
       caller.route = &entry;
       break;
@@ -219,6 +276,16 @@ HttpResponse Api::complete(HttpRequest& request) {
         return delete_target(request);
       case Route::Agents:
         return get_agents(request);
+      case Route::Status:
+        return get_status(request);
+      case Route::Explain:
+        return get_explanation(request);
+      case Route::History:
+        return get_history(request);
+      case Route::Alerts:
+        return get_alerts(request);
+      case Route::Metrics:
+        return get_metrics(request);
     }
   } catch (const ApiError& error) {
     return reject(request, error.status(), error.what());
@@ -241,6 +308,10 @@ HttpResponse Api::fail(const HttpRequest& request, int status, const std::string
   if (const Caller* caller = caller_of(request); caller != nullptr && caller->token) {
     who = fmt::format(" {} {}", caller->token->kind, caller->token->name);
   }
+  {
+    std::lock_guard lock(errors_mutex_);
+    ++errors_by_status_[status];
+  }
   const auto level = status >= 500 ? spdlog::level::err : spdlog::level::warn;
   spdlog::log(level, "HTTP {} {} {} from {}{}: {}", status, request.method, request.path,
               request.peer, who, reason);
@@ -254,6 +325,12 @@ HttpResponse Api::post_results(HttpRequest& request) {
   // One call, one transaction: the batch is stored whole or not at all, and only then is it
   // acknowledged, so an agent may drop from its spool exactly what a 200 names.
   const StoreOutcome outcome = storage_.store_results(batch.results);
+  ++batches_stored_;
+  results_stored_ += outcome.inserted;
+  results_duplicate_ += outcome.duplicates;
+  if (monitor_ != nullptr) {
+    monitor_->observe(caller.token->name, request.peer, batch.cycles);
+  }
   spdlog::debug("stored {} results from agent {} ({} duplicates)", outcome.inserted,
                 caller.token->name, outcome.duplicates);
   return json_response(200, {{"accepted", outcome.inserted},
@@ -264,8 +341,12 @@ HttpResponse Api::post_results(HttpRequest& request) {
 HttpResponse Api::post_heartbeat(HttpRequest& request) {
   const Caller& caller = *caller_of(request);
   const json body = parse_json_body(request.body);
-  storage_.upsert_agent(
-      parse_heartbeat(body, caller.token->name, request.peer, std::chrono::system_clock::now()));
+  const AgentRecord agent =
+      parse_heartbeat(body, caller.token->name, request.peer, std::chrono::system_clock::now());
+  storage_.upsert_agent(agent);
+  if (monitor_ != nullptr) {
+    monitor_->heartbeat(agent);
+  }
   return json_response(200, {{"ok", true}});
 }
 
@@ -310,11 +391,149 @@ HttpResponse Api::delete_target(HttpRequest& request) {
 }
 
 HttpResponse Api::get_agents(HttpRequest& /*request*/) {
+  const auto isolated =
+      monitor_ != nullptr ? monitor_->isolated_agents() : std::set<std::string>{};
   json agents = json::array();
   for (const auto& agent : storage_.agents()) {
-    agents.push_back(to_json(agent));
+    json document = to_json(agent);
+    const auto looked_up =
+        !agent.asn && monitor_ != nullptr ? monitor_->asn_of(agent.name) : std::nullopt;
+    document["asn"] = agent.asn ? json(*agent.asn) : looked_up ? json(*looked_up) : json(nullptr);
+    document["asn_source"] = agent.asn ? json("config") : looked_up ? json("lookup") : json(nullptr);
+    document["isolated"] = isolated.contains(agent.name);
+    agents.push_back(std::move(document));
   }
   return json_response(200, agents);
+}
+
+HttpResponse Api::get_status(HttpRequest& /*request*/) {
+  std::map<std::string, json> by_domain;
+  for (const auto& state : monitor().states()) {
+    by_domain[state.domain] = to_json(state);
+  }
+  // A target no agent has reported yet is listed too: UNKNOWN since never.
+  for (const auto& target : storage_.targets()) {
+    if (!by_domain.contains(target.domain)) {
+      DomainState state;
+      state.domain = target.domain;
+      json document = to_json(state);
+      document["since"] = nullptr;
+      by_domain[target.domain] = std::move(document);
+    }
+  }
+  json status = json::array();
+  for (auto& [domain, document] : by_domain) {
+    status.push_back(std::move(document));
+  }
+  return json_response(200, status);
+}
+
+HttpResponse Api::get_explanation(HttpRequest& request) {
+  const Caller& caller = *caller_of(request);
+  const std::string domain = normalize_domain(caller.argument);
+  const auto explanation = monitor().explain(domain);
+  if (!explanation) {
+    throw ApiError(404, fmt::format("no results for \"{}\" yet", domain));
+  }
+  json document = to_json(explanation->state);
+  json vantages = json::array();
+  for (const auto& vantage : explanation->vantages) {
+    vantages.push_back(to_json(vantage));
+  }
+  document["vantages"] = std::move(vantages);
+  json changes = json::array();
+  constexpr size_t kRecentChanges = 10;
+  auto history = storage_.verdict_history(domain, TimePoint{}, std::numeric_limits<size_t>::max());
+  const size_t first = history.size() > kRecentChanges ? history.size() - kRecentChanges : 0;
+  for (size_t i = first; i < history.size(); ++i) {
+    changes.push_back({{"changed_at", format_time(history[i].changed_at)},
+                       {"verdict", history[i].verdict},
+                       {"scope", history[i].scope},
+                       {"previous_verdict", history[i].previous_verdict}});
+  }
+  document["recent_changes"] = std::move(changes);
+  json alerts = json::array();
+  if (alerts_ != nullptr) {
+    for (const auto& alert : alerts_->alerts()) {
+      if (alert.event.domain == domain) {
+        alerts.push_back(to_json(alert));
+      }
+    }
+  }
+  document["alerts"] = std::move(alerts);
+  return json_response(200, document);
+}
+
+HttpResponse Api::get_history(HttpRequest& request) {
+  const Caller& caller = *caller_of(request);
+  const std::string domain = normalize_domain(caller.argument);
+  const auto now = std::chrono::system_clock::now();
+  TimePoint since = now - std::chrono::hours(24);
+  if (const auto text = request.query_value("since")) {
+    if (const auto ago = parse_duration(*text)) {
+      since = now - *ago;
+    } else if (const auto at = parse_time(*text)) {
+      since = *at;
+    } else {
+      throw ApiError(400, fmt::format("since: \"{}\" is neither a duration (1h, 30m) nor an "
+                                      "RFC 3339 time",
+                                      *text));
+    }
+  }
+  size_t limit = 1000;
+  if (const auto text = request.query_value("limit")) {
+    const auto parsed = parse_count(*text);
+    if (!parsed || *parsed < 1 || *parsed > 10000) {
+      throw ApiError(400, fmt::format("limit: \"{}\" is not a count from 1 to 10000", *text));
+    }
+    limit = *parsed;
+  }
+  json changes = json::array();
+  for (const auto& change : storage_.verdict_history(domain, since, limit)) {
+    json state = json::parse(change.state, nullptr, false);
+    changes.push_back({{"changed_at", format_time(change.changed_at)},
+                       {"verdict", change.verdict},
+                       {"scope", change.scope},
+                       {"previous_verdict", change.previous_verdict},
+                       {"state", state.is_discarded() ? json(nullptr) : state}});
+  }
+  return json_response(
+      200, {{"domain", domain}, {"since", format_time(since)}, {"changes", std::move(changes)}});
+}
+
+HttpResponse Api::get_alerts(HttpRequest& /*request*/) {
+  json alerts = json::array();
+  if (alerts_ != nullptr) {
+    for (const auto& alert : alerts_->alerts()) {
+      alerts.push_back(to_json(alert));
+    }
+  }
+  return json_response(200, alerts);
+}
+
+HttpResponse Api::get_metrics(HttpRequest& /*request*/) {
+  MetricsText metrics;
+  metrics.family("vantage_ingest_batches_total", "counter", "Result batches stored.");
+  metrics.sample("vantage_ingest_batches_total", {}, batches_stored_.load());
+  metrics.family("vantage_ingest_results_total", "counter",
+                 "Results received in stored batches, by outcome.");
+  metrics.sample("vantage_ingest_results_total", {{"outcome", "stored"}}, results_stored_.load());
+  metrics.sample("vantage_ingest_results_total", {{"outcome", "duplicate"}},
+                 results_duplicate_.load());
+  metrics.family("vantage_http_errors_total", "counter", "Requests answered with an error.");
+  {
+    std::lock_guard lock(errors_mutex_);
+    for (const auto& [status, count] : errors_by_status_) {
+      metrics.sample("vantage_http_errors_total", {{"code", std::to_string(status)}}, count);
+    }
+  }
+  if (monitor_ != nullptr) {
+    append_monitor_metrics(metrics, *monitor_, storage_.agents());
+  }
+  if (alerts_ != nullptr) {
+    append_alert_metrics(metrics, *alerts_);
+  }
+  return HttpResponse{200, metrics.text(), "text/plain; version=0.0.4; charset=utf-8", {}};
 }
 
 }  // namespace vantage

@@ -1,10 +1,16 @@
 #pragma once
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
+#include <map>
+#include <mutex>
 #include <string>
 
 #include "api_rate_limit.hh"
+#include "alerts.hh"
 #include "http_server.hh"
+#include "monitor.hh"
 #include "storage.hh"
 
 namespace vantage {
@@ -16,17 +22,25 @@ struct ApiOptions {
 
 // The collector's HTTP API, version 1:
 //   GET    /healthz                     no token
+//   GET    /metrics                     no token: Prometheus text format
 //   POST   /api/v1/results              agent token: a batch of cycle results
 //   POST   /api/v1/heartbeat            agent token
 //   GET    /api/v1/targets              agent or operator token; ETag / If-None-Match
 //   POST   /api/v1/targets              operator token: add or replace one target
 //   DELETE /api/v1/targets/DOMAIN       operator token
 //   GET    /api/v1/agents               operator token
+//   GET    /api/v1/status               operator token: every domain's verdict
+//   GET    /api/v1/domains/DOMAIN       operator token: explain (verdict, vantages, evidence)
+//   GET    /api/v1/domains/DOMAIN/history?since=1h|RFC3339&limit=N   operator token
+//   GET    /api/v1/alerts               operator token: alerts and their delivery
 // Every error is {"error": "..."} with its status, and is logged on one line: status, method,
 // path, peer, who (when known) and why. Never the token.
 class Api : public RequestHandler {
  public:
-  Api(Storage& storage, ApiOptions options);
+  // `monitor` and `alerts` may be null: no correlation (the read endpoints then answer 503) and
+  // no alert receivers.
+  Api(Storage& storage, ApiOptions options, Monitor* monitor = nullptr,
+      AlertDispatcher* alerts = nullptr);
 
   std::optional<HttpResponse> begin(HttpRequest& request) override;
   HttpResponse complete(HttpRequest& request) override;
@@ -43,10 +57,24 @@ class Api : public RequestHandler {
   HttpResponse post_target(HttpRequest& request);
   HttpResponse delete_target(HttpRequest& request);
   HttpResponse get_agents(HttpRequest& request);
+  HttpResponse get_status(HttpRequest& request);
+  HttpResponse get_explanation(HttpRequest& request);
+  HttpResponse get_history(HttpRequest& request);
+  HttpResponse get_alerts(HttpRequest& request);
+  HttpResponse get_metrics(HttpRequest& request);
+  Monitor& monitor() const;
 
   Storage& storage_;
   ApiOptions options_;
   RateLimiter limiter_;
+  Monitor* monitor_;
+  AlertDispatcher* alerts_;
+
+  std::atomic<uint64_t> batches_stored_{0};
+  std::atomic<uint64_t> results_stored_{0};
+  std::atomic<uint64_t> results_duplicate_{0};
+  mutable std::mutex errors_mutex_;
+  std::map<int, uint64_t> errors_by_status_;  // guarded by errors_mutex_
 };
 
 }  // namespace vantage

@@ -193,6 +193,7 @@ ResultBatch parse_result_batch(const json& body, const std::string& caller, Time
 
   ResultBatch batch;
   batch.results.reserve(results->size());
+  batch.cycles.reserve(results->size());
   for (size_t i = 0; i < results->size(); ++i) {
     const json& item = (*results)[i];
     const std::string where = fmt::format("results[{}]", i);
@@ -224,6 +225,7 @@ ResultBatch parse_result_batch(const json& body, const std::string& caller, Time
       throw ApiError(422, fmt::format("{}.cycle.duration_us: must not be negative", where));
     }
     batch.max_seq = std::max(batch.max_seq, seq);
+    batch.cycles.push_back(summarize(caller, std::nullopt, cycle));
     batch.results.push_back(StoredResult{caller, seq, cycle.domain, cycle.started_at,
                                          std::string(to_string(cycle.reading.verdict)),
                                          cycle_json->dump()});

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "correlation.hh"
 #include "storage.hh"
 
 namespace vantage {
@@ -40,6 +41,7 @@ std::string gunzip_bounded(std::string_view compressed, size_t max_bytes);
 
 struct ResultBatch {
   std::vector<StoredResult> results;
+  std::vector<VantageCycle> cycles;  // the same results as correlation reads them
   uint64_t max_seq = 0;
 };
 

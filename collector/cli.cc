@@ -14,71 +14,13 @@
 
 #include "api_input.hh"
 #include "cli_client.hh"
+#include "cli_output.hh"
 #include "result_json.hh"
 
 namespace vantage {
 namespace {
 
 using nlohmann::json;
-using Table = std::vector<std::vector<std::string>>;
-
-void print_table(std::ostream& out, const std::vector<std::string>& header, const Table& rows) {
-  std::vector<size_t> widths(header.size());
-  for (size_t i = 0; i < header.size(); ++i) {
-    widths[i] = header[i].size();
-    for (const auto& row : rows) {
-      widths[i] = std::max(widths[i], row[i].size());
-    }
-  }
-  auto print_row = [&](const std::vector<std::string>& row) {
-    std::string line;
-    for (size_t i = 0; i < row.size(); ++i) {
-      line += i + 1 == row.size() ? row[i] : fmt::format("{:<{}}  ", row[i], widths[i]);
-    }
-    while (!line.empty() && line.back() == ' ') {
-      line.pop_back();
-    }
-    out << line << '\n';
-  };
-  print_row(header);
-  for (const auto& row : rows) {
-    print_row(row);
-  }
-}
-
-std::string percent_encode(const std::string& text) {
-  std::string out;
-  for (const char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if ((std::isalnum(byte) != 0) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out.push_back(c);
-    } else {
-      out += fmt::format("%{:02X}", byte);
-    }
-  }
-  return out;
-}
-
-ApiClient client_for(const ClientOptions& options) {
-  return ApiClient(options.url, read_client_token(options.token_file), options.ca_file);
-}
-
-// The reply's JSON, or nullopt after printing why the request failed.
-std::optional<json> expect(const ApiClient& client, const ApiReply& reply, long wanted) {
-  if (reply.status != wanted) {
-    fmt::print(stderr, "vantage-collector: {}\n", describe_failure(client.url(), reply));
-    return std::nullopt;
-  }
-  auto body = json::parse(reply.body, nullptr, false);
-  if (body.is_discarded()) {
-    fmt::print(stderr,
-               "vantage-collector: collector at {} answered {} with a body that is not "
-               "JSON\n",
-               client.url(), reply.status);
-    return std::nullopt;
-  }
-  return body;
-}
 
 std::string join_statuses(const json& statuses) {
   std::string text;
@@ -86,33 +28,6 @@ std::string join_statuses(const json& statuses) {
     text += (text.empty() ? "" : ",") + status.dump();
   }
   return text.empty() ? "2xx/3xx" : text;
-}
-
-std::string age_of(const std::string& rfc3339) {
-  const auto then = parse_time(rfc3339);
-  if (!then) {
-    return "?";
-  }
-  const auto seconds =
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now() - *then)
-          .count();
-  if (seconds < 120) {
-    return fmt::format("{}s ago", std::max<int64_t>(seconds, 0));
-  }
-  if (seconds < 7200) {
-    return fmt::format("{}m ago", seconds / 60);
-  }
-  if (seconds < 172800) {
-    return fmt::format("{}h ago", seconds / 3600);
-  }
-  return fmt::format("{}d ago", seconds / 86400);
-}
-
-std::string text_of(const json& value) {
-  if (value.is_null()) {
-    return "-";
-  }
-  return value.is_string() ? value.get<std::string>() : value.dump();
 }
 
 }  // namespace
@@ -226,14 +141,20 @@ int agents_command(const ClientOptions& options, std::ostream& out) {
   }
   Table rows;
   for (const auto& agent : *body) {
-    const std::string last_seen = text_of(agent.value("last_seen", json()));
-    rows.push_back({text_of(agent.value("name", json())), last_seen, age_of(last_seen),
-                    text_of(agent.value("asn", json())), text_of(agent.value("address", json())),
+    const json last_seen = agent.value("last_seen", json());
+    const json source = agent.value("asn_source", json());
+    rows.push_back({text_of(agent.value("name", json())), text_of(last_seen), age_of(last_seen),
+                    agent.value("isolated", false) ? "ISOLATED" : "ok",
+                    text_of(agent.value("asn", json())) +
+                        (source == "lookup" ? " (looked up)" : ""),
+                    text_of(agent.value("address", json())),
                     text_of(agent.value("version", json())),
                     text_of(agent.value("uptime_s", json())),
                     text_of(agent.value("spool_depth", json()))});
   }
-  print_table(out, {"NAME", "LAST_SEEN", "AGE", "ASN", "ADDRESS", "VERSION", "UPTIME_S", "SPOOL"},
+  print_table(out,
+              {"NAME", "LAST_SEEN", "AGE", "STATE", "ASN", "ADDRESS", "VERSION", "UPTIME_S",
+               "SPOOL"},
               rows);
   return 0;
 }

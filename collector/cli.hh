@@ -36,6 +36,16 @@ int targets_add_command(const ClientOptions& options, const TargetRecord& target
 int targets_remove_command(const ClientOptions& options, const std::string& domain,
                            std::ostream& out);
 int agents_command(const ClientOptions& options, std::ostream& out);
+// Every domain's verdict: one row per domain.
+int status_command(const ClientOptions& options, std::ostream& out);
+// One domain's verdict told for a human at 3 a.m.: what it means, scope, since, evidence, every
+// vantage's reading, the alert and its delivery, recent changes.
+int explain_command(const ClientOptions& options, const std::string& domain, std::ostream& out);
+// The domain's verdict changes since `since` ("1h", "30m", or an RFC 3339 time).
+int history_command(const ClientOptions& options, const std::string& domain,
+                    const std::string& since, std::ostream& out);
+// Active alerts, then recent ended ones, with each receiver's delivery state.
+int alerts_command(const ClientOptions& options, std::ostream& out);
 
 // The daemon: serves until SIGINT or SIGTERM, then finishes the requests in progress and closes
 // the store. Throws ConfigError for a bad collector.yaml, std::runtime_error if it cannot start.

@@ -10,10 +10,13 @@
 #include <fstream>
 #include <sstream>
 
+#include "alerts.hh"
 #include "api.hh"
+#include "asn_database.hh"
 #include "cli.hh"
 #include "collector_config.hh"
 #include "http_server.hh"
+#include "monitor.hh"
 #include "tokens.hh"
 
 namespace vantage {
@@ -63,15 +66,27 @@ int serve_command(const std::string& config_file) {
     options.tls_cert_pem = read_file(config.tls_cert_file);
     options.tls_key_pem = read_file(config.tls_key_file);
   }
-  Api api(*storage, ApiOptions{config.limits.max_body_bytes, config.limits.requests_per_second});
+  std::unique_ptr<AsnDatabase> asn_database;
+  if (!config.asn_database.empty()) {
+    asn_database = std::make_unique<AsnDatabase>(config.asn_database);
+  }
+  std::unique_ptr<AlertDispatcher> alerts;
+  if (!config.alerts.empty()) {
+    alerts = std::make_unique<AlertDispatcher>(config.alerts, config.alert_timing);
+  }
+  Monitor monitor(*storage, config.correlation, alerts.get(), asn_database.get());
+  monitor.resume();
+  Api api(*storage, ApiOptions{config.limits.max_body_bytes, config.limits.requests_per_second},
+          &monitor, alerts.get());
   {
     HttpServer server(std::move(options), api);
     spdlog::info(
         "vantage-collector {} listening on {} ({}), storage {} (schema version {}), "
-        "{} bytes per body, {} requests per second per token",
+        "{} bytes per body, {} requests per second per token, {} alert receiver(s){}",
         VANTAGE_VERSION, config.listen.with_port(server.port()).to_string(),
         config.tls() ? "TLS" : "plain HTTP, no TLS", describe_storage(config.storage),
-        storage->schema_version(), config.limits.max_body_bytes, config.limits.requests_per_second);
+        storage->schema_version(), config.limits.max_body_bytes, config.limits.requests_per_second,
+        config.alerts.size(), asn_database ? ", ASN database " + config.asn_database : "");
     int signal_number = 0;
     sigwait(&stop_signals, &signal_number);
     spdlog::info("{}: finishing the requests in progress", strsignal(signal_number));

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "config_node.hh"
+#include "duration.hh"
 
 namespace vantage {
 namespace {
@@ -39,6 +40,16 @@ std::string http_url(const ConfigNode& node) {
     node.fail(fmt::format("\"{}\" must start with http:// or https://", url));
   }
   return url;
+}
+
+std::chrono::milliseconds duration_in(const ConfigNode& node, std::chrono::milliseconds min,
+                                      std::chrono::milliseconds max) {
+  const auto duration = node.as_duration();
+  if (duration < min || duration > max) {
+    node.fail(fmt::format("{} is out of range ({} to {})", node.as_string(), format_duration(min),
+                          format_duration(max)));
+  }
+  return duration;
 }
 
 Endpoint read_listen(const ConfigNode& node) {
@@ -90,7 +101,8 @@ StorageConfig read_storage(const ConfigNode& node) {
 }
 
 CorrelationConfig read_correlation(const ConfigNode& node) {
-  node.allow_only({"quorum", "min_vantages", "enter_after", "exit_after"});
+  node.allow_only(
+      {"quorum", "min_vantages", "enter_after", "exit_after", "freshness", "settle"});
   CorrelationConfig correlation;
   if (auto quorum = node.optional_child("quorum")) {
     correlation.quorum = as_number(*quorum, 0, 1);
@@ -103,6 +115,14 @@ CorrelationConfig read_correlation(const ConfigNode& node) {
   }
   if (auto exit = node.optional_child("exit_after")) {
     correlation.exit_after = static_cast<int>(exit->as_int(1, 1000));
+  }
+  if (auto settle = node.optional_child("settle")) {
+    correlation.settle = settle->as_string() == "0s"
+                             ? std::chrono::milliseconds(0)
+                             : duration_in(*settle, std::chrono::milliseconds(0), std::chrono::hours(1));
+  }
+  if (auto freshness = node.optional_child("freshness")) {
+    correlation.freshness = duration_in(*freshness, std::chrono::seconds(1), std::chrono::hours(24));
   }
   return correlation;
 }
@@ -131,6 +151,33 @@ AlertReceiverConfig read_alert(const ConfigNode& node) {
   return *receiver;
 }
 
+AlertTimingConfig read_alerting(const ConfigNode& node) {
+  node.allow_only({"resend_interval", "retry_initial", "retry_max", "max_attempts", "timeout"});
+  AlertTimingConfig timing;
+  using std::chrono::hours;
+  using std::chrono::milliseconds;
+  using std::chrono::seconds;
+  if (auto resend = node.optional_child("resend_interval")) {
+    timing.resend_interval = duration_in(*resend, milliseconds(100), hours(1));
+  }
+  if (auto initial = node.optional_child("retry_initial")) {
+    timing.retry_initial = duration_in(*initial, milliseconds(10), hours(1));
+  }
+  if (auto max = node.optional_child("retry_max")) {
+    timing.retry_max = duration_in(*max, milliseconds(10), hours(24));
+  }
+  if (timing.retry_max < timing.retry_initial) {
+    node.fail("retry_max must not be less than retry_initial");
+  }
+  if (auto attempts = node.optional_child("max_attempts")) {
+    timing.max_attempts = static_cast<int>(attempts->as_int(1, 1000));
+  }
+  if (auto timeout = node.optional_child("timeout")) {
+    timing.request_timeout = duration_in(*timeout, milliseconds(100), seconds(300));
+  }
+  return timing;
+}
+
 LimitsConfig read_limits(const ConfigNode& node) {
   node.allow_only({"max_body_bytes", "requests_per_second"});
   LimitsConfig limits;
@@ -147,7 +194,8 @@ LimitsConfig read_limits(const ConfigNode& node) {
 
 CollectorConfig load_collector_config(const std::string& file) {
   const ConfigNode root = ConfigNode::load(file);
-  root.allow_only({"listen", "tls", "storage", "correlation", "alerts", "limits"});
+  root.allow_only(
+      {"listen", "tls", "storage", "correlation", "alerts", "alerting", "asn_database", "limits"});
   CollectorConfig config;
 
   config.listen = *parse_endpoint("0.0.0.0", kDefaultCollectorPort);
@@ -167,6 +215,12 @@ CollectorConfig load_collector_config(const std::string& file) {
     for (const auto& alert : alerts->items()) {
       config.alerts.push_back(read_alert(alert));
     }
+  }
+  if (auto alerting = root.optional_child("alerting")) {
+    config.alert_timing = read_alerting(*alerting);
+  }
+  if (auto database = root.optional_child("asn_database")) {
+    config.asn_database = readable_file(*database);
   }
   if (auto limits = root.optional_child("limits")) {
     config.limits = read_limits(*limits);

@@ -51,6 +51,7 @@ std::chrono::microseconds median(std::vector<std::chrono::microseconds> values) 
 VantageCycle summarize(const std::string& agent, std::optional<int64_t> asn,
                        const CycleResult& cycle) {
   VantageCycle summary;
+  summary.domain = cycle.domain;
   summary.agent = agent;
   summary.asn = asn;
   summary.started_at = cycle.started_at;
@@ -218,12 +219,29 @@ DomainState Correlator::evaluate(const std::string& name, const Domain& domain,
 std::optional<VerdictChange> Correlator::settle(Domain& domain, DomainState next,
                                                 CorrelationTime now) {
   const DomainState& current = domain.state;
-  const bool changed = next.verdict != current.verdict || next.scope != current.scope;
-  next.since = changed || current.since == CorrelationTime{} ? now : current.since;
-  if (!changed) {
+  const auto same = [](const DomainState& a, const DomainState& b) {
+    return a.verdict == b.verdict && a.scope == b.scope;
+  };
+  if (same(next, current)) {
+    next.since = current.since == CorrelationTime{} ? now : current.since;
     domain.state = std::move(next);
+    domain.pending.reset();
     return std::nullopt;
   }
+  CorrelationTime since = now;
+  const bool complete = next.verdict == Verdict::Ok || next.scope == "global";
+  if (!complete) {
+    if (!domain.pending || !same(*domain.pending, next)) {
+      domain.pending_since = now;
+    }
+    domain.pending = next;
+    if (now - domain.pending_since < config_.settle) {
+      return std::nullopt;
+    }
+    since = domain.pending_since;
+  }
+  domain.pending.reset();
+  next.since = since;
   VerdictChange change{current, next};
   domain.state = std::move(next);
   return change;
@@ -236,8 +254,11 @@ std::optional<VerdictChange> Correlator::observe(const std::string& name, Vantag
     domain.state.domain = name;
     domain.state.since = now;
   }
-  const std::string agent = cycle.agent;
-  update_vantage(domain.vantages[agent], std::move(cycle));
+  auto& track = domain.vantages[cycle.agent];
+  if (!track.recent.empty() && cycle.started_at <= track.recent.back().started_at) {
+    return std::nullopt;
+  }
+  update_vantage(track, std::move(cycle));
   return settle(domain, evaluate(name, domain, now), now);
 }
 
@@ -249,6 +270,36 @@ std::vector<VerdictChange> Correlator::expire(CorrelationTime now) {
     }
   }
   return changes;
+}
+
+void Correlator::restore(const DomainState& state) {
+  auto& domain = domains_[state.domain];
+  domain.state = state;
+}
+
+std::vector<VantageView> Correlator::vantages(const std::string& name,
+                                              CorrelationTime now) const {
+  std::vector<VantageView> views;
+  const auto found = domains_.find(name);
+  if (found == domains_.end()) {
+    return views;
+  }
+  for (const auto& [agent, track] : found->second.vantages) {
+    if (track.recent.empty()) {
+      continue;
+    }
+    const VantageCycle& latest = track.recent.back();
+    views.push_back(VantageView{.agent = agent,
+                                .asn = latest.asn,
+                                .effective = track.effective,
+                                .latest = latest.verdict,
+                                .degraded = track.degraded,
+                                .fresh = latest.started_at >= now - config_.freshness,
+                                .latest_at = latest.started_at,
+                                .latency = latest.latency,
+                                .failures = latest.failures});
+  }
+  return views;
 }
 
 std::vector<DomainState> Correlator::states() const {

@@ -23,6 +23,11 @@ struct CorrelationConfig {
   std::chrono::milliseconds freshness{150'000};  // older readings no longer count
   double degraded_factor = 3.0;  // latency above factor x the vantage's own median...
   std::chrono::milliseconds degraded_floor{100};  // ...and at least this much above it
+  // How long a partial, DEGRADED or UNKNOWN verdict must hold before it is entered. Vantages
+  // report spread over their interval, so the first to see an outage would otherwise page a
+  // "partial" outage seconds before the rest turn it "global". A global verdict and OK are
+  // complete pictures and are entered at once.
+  std::chrono::milliseconds settle{30'000};
 };
 
 // One failed probe of one cycle, as correlation needs it.
@@ -35,6 +40,7 @@ struct ProbeFailure {
 
 // What correlation keeps of one vantage's cycle.
 struct VantageCycle {
+  std::string domain;
   std::string agent;
   std::optional<int64_t> asn;
   CorrelationTime started_at;
@@ -62,6 +68,19 @@ struct DomainState {
                                       // vantages in AS64501, AS64502"
 };
 
+// One vantage's part in a domain's verdict, as explain shows it.
+struct VantageView {
+  std::string agent;
+  std::optional<int64_t> asn;
+  Verdict effective = Verdict::Ok;  // after hysteresis: what counts
+  Verdict latest = Verdict::Ok;     // its latest cycle's own reading
+  bool degraded = false;
+  bool fresh = false;  // its latest cycle is within the freshness window
+  CorrelationTime latest_at;
+  std::chrono::microseconds latency{0};
+  std::vector<ProbeFailure> failures;  // of its latest cycle
+};
+
 struct VerdictChange {
   DomainState before;
   DomainState after;
@@ -76,16 +95,24 @@ class Correlator {
  public:
   explicit Correlator(CorrelationConfig config) : config_(config) {}
 
-  // Feeds one cycle; returns the domain's change of verdict or scope, if this caused one.
+  // Feeds one cycle; returns the domain's change of verdict or scope, if this caused one. A cycle
+  // no newer than the vantage's latest for the domain (an upload retried, or replayed after a
+  // restart) is ignored, so that it never counts twice towards hysteresis.
   std::optional<VerdictChange> observe(const std::string& domain, VantageCycle cycle,
                                        CorrelationTime now);
   // Re-evaluates every domain against the clock (vantages gone silent age out).
   std::vector<VerdictChange> expire(CorrelationTime now);
 
+  // Sets a domain's state as a restarted collector had stored it (verdict, scope, since), before
+  // the recent results are replayed; also used to keep `since` across such a replay.
+  void restore(const DomainState& state);
+
   std::vector<DomainState> states() const;
   std::optional<DomainState> state(const std::string& domain) const;
   // The effective (hysteresis-filtered) reading of each vantage for `domain`.
   std::map<std::string, Verdict> vantage_readings(const std::string& domain) const;
+  // Every vantage that ever reported the domain, by name.
+  std::vector<VantageView> vantages(const std::string& domain, CorrelationTime now) const;
 
  private:
   struct VantageTrack {
@@ -95,6 +122,8 @@ class Correlator {
   };
   struct Domain {
     DomainState state;
+    std::optional<DomainState> pending;  // a verdict waiting out `settle`
+    CorrelationTime pending_since;
     std::map<std::string, VantageTrack> vantages;
   };
 

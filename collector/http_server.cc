@@ -71,6 +71,15 @@ std::optional<std::string> HttpRequest::header(std::string_view name) const {
   return std::nullopt;
 }
 
+std::optional<std::string> HttpRequest::query_value(std::string_view name) const {
+  for (const auto& [key, value] : query) {
+    if (key == name) {
+      return value;
+    }
+  }
+  return std::nullopt;
+}
+
 struct HttpServer::Impl {
   Impl(HttpServerOptions options_in, RequestHandler& handler_in)
       : options(std::move(options_in)), handler(handler_in) {}
@@ -122,6 +131,13 @@ void on_mhd_log(void* /*cls*/, const char* format, va_list args) {
 }
 
 // MHD_KeyValueIterator
+MHD_Result collect_argument(void* cls, MHD_ValueKind /*kind*/, const char* key,
+                            const char* value) {
+  auto* arguments = static_cast<std::vector<std::pair<std::string, std::string>>*>(cls);
+  arguments->emplace_back(key, value != nullptr ? value : "");
+  return MHD_YES;
+}
+
 MHD_Result collect_header(void* cls, MHD_ValueKind /*kind*/, const char* key, const char* value) {
   auto* headers = static_cast<std::vector<std::pair<std::string, std::string>>*>(cls);
   headers->emplace_back(lower(key), value != nullptr ? value : "");
@@ -228,6 +244,7 @@ MHD_Result HttpServer::Impl::first_call(MHD_Connection* connection, const char* 
   request.path = url;
   request.peer = peer_address(connection);
   MHD_get_connection_values(connection, MHD_HEADER_KIND, &collect_header, &request.headers);
+  MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, &collect_argument, &request.query);
   {
     std::lock_guard lock(mutex);
     ++active;

@@ -19,6 +19,7 @@ struct HttpRequest {
   std::string path;  // percent-decoded by libmicrohttpd, without the query string
   std::string peer;  // the client's IP address
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
+  std::vector<std::pair<std::string, std::string>> query;    // the URL's arguments, decoded
   std::string body;  // the raw upload, at most HttpServerOptions::max_body_bytes
   // Set by RequestHandler::begin for RequestHandler::complete (who authenticated, which route),
   // so that nothing is worked out twice.
@@ -26,6 +27,8 @@ struct HttpRequest {
 
   // The value of the first header called `name` (any case), or nullopt.
   std::optional<std::string> header(std::string_view name) const;
+  // The value of the first query argument called `name` (exact case), or nullopt.
+  std::optional<std::string> query_value(std::string_view name) const;
 };
 
 struct HttpResponse {

@@ -70,8 +70,25 @@ int run(int argc, char** argv) {
   targets_remove->add_option("DOMAIN", remove_domain, "The domain")->required();
   add_client_options(targets_remove, client);
 
-  auto* agents = app.add_subcommand("agents", "List the agents and when they last reported");
+  auto* agents = app.add_subcommand(
+      "agents", "List the agents: when they last reported, ASN, isolated or not");
   add_client_options(agents, client);
+
+  auto* status = app.add_subcommand("status", "Every domain's verdict, scope and since when");
+  add_client_options(status, client);
+  std::string domain;
+  auto* explain = app.add_subcommand(
+      "explain", "Why a domain has its verdict: evidence and every vantage's reading");
+  explain->add_option("DOMAIN", domain, "The domain")->required();
+  add_client_options(explain, client);
+  auto* history = app.add_subcommand("history", "A domain's verdict changes");
+  history->add_option("DOMAIN", domain, "The domain")->required();
+  std::string since = "24h";
+  history->add_option("--since", since, "How far back: a duration (1h, 30m) or an RFC 3339 time")
+      ->capture_default_str();
+  add_client_options(history, client);
+  auto* alerts = app.add_subcommand("alerts", "Alerts and their delivery to each receiver");
+  add_client_options(alerts, client);
 
   try {
     app.parse(argc, argv);
@@ -108,6 +125,18 @@ int run(int argc, char** argv) {
     }
     if (agents->parsed()) {
       return vantage::agents_command(client, std::cout);
+    }
+    if (status->parsed()) {
+      return vantage::status_command(client, std::cout);
+    }
+    if (explain->parsed()) {
+      return vantage::explain_command(client, domain, std::cout);
+    }
+    if (history->parsed()) {
+      return vantage::history_command(client, domain, since, std::cout);
+    }
+    if (alerts->parsed()) {
+      return vantage::alerts_command(client, std::cout);
     }
   } catch (const vantage::ConfigError& error) {
     fmt::print(stderr, "{}\n", error.what());

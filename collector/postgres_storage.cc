@@ -140,6 +140,26 @@ constexpr Sql kRemoveTarget{"vantage_remove_target", "DELETE FROM targets WHERE 
 constexpr Sql kBumpTargetsVersion{"vantage_bump_targets_version",
                                   "UPDATE targets_state SET version = version + 1 WHERE id = 1",
                                   {}};
+constexpr std::array<Oid, 6> kRecordVerdictTypes = {kTextOid, kInt8Oid, kTextOid,
+                                                    kTextOid, kTextOid, kTextOid};
+constexpr Sql kRecordVerdict{
+    "vantage_record_verdict",
+    "INSERT INTO verdict_changes (domain, changed_at, verdict, scope, previous_verdict, state) "
+    "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (domain, changed_at) DO UPDATE SET "
+    "verdict = EXCLUDED.verdict, scope = EXCLUDED.scope, "
+    "previous_verdict = EXCLUDED.previous_verdict, state = EXCLUDED.state",
+    kRecordVerdictTypes};
+constexpr std::array<Oid, 3> kVerdictHistoryTypes = {kTextOid, kInt8Oid, kInt8Oid};
+constexpr Sql kVerdictHistory{
+    "vantage_verdict_history",
+    "SELECT domain, changed_at, verdict, scope, previous_verdict, state FROM verdict_changes "
+    "WHERE domain = $1 AND changed_at >= $2 ORDER BY changed_at LIMIT $3",
+    kVerdictHistoryTypes};
+constexpr Sql kLatestVerdicts{
+    "vantage_latest_verdicts",
+    "SELECT DISTINCT ON (domain) domain, changed_at, verdict, scope, previous_verdict, state "
+    "FROM verdict_changes ORDER BY domain, changed_at DESC",
+    {}};
 
 // A parameter list for PQexecPrepared, owning its values.
 class Params {
@@ -273,6 +293,10 @@ class PostgresStorage final : public Storage {
   TargetSet target_set() override;
   bool put_target(const TargetRecord& target) override;
   bool remove_target(const std::string& domain) override;
+  void record_verdict(const VerdictRecord& change) override;
+  std::vector<VerdictRecord> verdict_history(const std::string& domain, TimePoint since,
+                                             size_t limit) override;
+  std::vector<VerdictRecord> latest_verdicts() override;
 
  private:
   // BEGIN … COMMIT; rolled back when left without commit(), also by an exception.
@@ -744,6 +768,54 @@ bool PostgresStorage::remove_target(const std::string& domain) {
     }
     transaction.commit();
     return changed;
+  });
+}
+
+void PostgresStorage::record_verdict(const VerdictRecord& change) {
+  constexpr std::string_view kOperation = "record_verdict";
+  Params params;
+  params.text(change.domain);
+  params.integer(to_epoch_ms(change.changed_at));
+  params.text(change.verdict);
+  params.text(change.scope);
+  params.text(change.previous_verdict);
+  params.text(change.state);
+  with_connection(kOperation, true, [&] { run(kOperation, kRecordVerdict, params); });
+}
+
+std::vector<VerdictRecord> read_verdicts(const PGresult* result) {
+  const int rows = PQntuples(result);
+  std::vector<VerdictRecord> found;
+  found.reserve(static_cast<size_t>(rows));
+  for (int row = 0; row < rows; ++row) {
+    found.push_back(VerdictRecord{
+        .domain = text_value(result, row, 0),
+        .changed_at = from_epoch_ms(parse_integer(result, row, 1)),
+        .verdict = text_value(result, row, 2),
+        .scope = text_value(result, row, 3),
+        .previous_verdict = text_value(result, row, 4),
+        .state = text_value(result, row, 5),
+    });
+  }
+  return found;
+}
+
+std::vector<VerdictRecord> PostgresStorage::verdict_history(const std::string& domain,
+                                                            TimePoint since, size_t limit) {
+  constexpr std::string_view kOperation = "verdict_history";
+  Params params;
+  params.text(domain);
+  params.integer(to_epoch_ms(since));
+  params.integer(limit_value(limit));
+  return with_connection(kOperation, true, [&] {
+    return read_verdicts(run(kOperation, kVerdictHistory, params).get());
+  });
+}
+
+std::vector<VerdictRecord> PostgresStorage::latest_verdicts() {
+  constexpr std::string_view kOperation = "latest_verdicts";
+  return with_connection(kOperation, true, [&] {
+    return read_verdicts(run(kOperation, kLatestVerdicts, Params()).get());
   });
 }
 

@@ -72,6 +72,18 @@ constexpr std::string_view kPutTarget =
 constexpr std::string_view kRemoveTarget = "DELETE FROM targets WHERE domain = ?1";
 constexpr std::string_view kBumpTargetsVersion =
     "UPDATE targets_state SET version = version + 1 WHERE id = 1";
+constexpr std::string_view kRecordVerdict =
+    "INSERT INTO verdict_changes (domain, changed_at, verdict, scope, previous_verdict, state) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (domain, changed_at) DO UPDATE SET "
+    "verdict = excluded.verdict, scope = excluded.scope, "
+    "previous_verdict = excluded.previous_verdict, state = excluded.state";
+constexpr std::string_view kVerdictHistory =
+    "SELECT domain, changed_at, verdict, scope, previous_verdict, state FROM verdict_changes "
+    "WHERE domain = ?1 AND changed_at >= ?2 ORDER BY changed_at LIMIT ?3";
+constexpr std::string_view kLatestVerdicts =
+    "SELECT domain, changed_at, verdict, scope, previous_verdict, state FROM verdict_changes v "
+    "WHERE changed_at = (SELECT MAX(changed_at) FROM verdict_changes w WHERE w.domain = v.domain) "
+    "ORDER BY domain";
 constexpr std::string_view kHasMigrationsTable =
     "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'";
 constexpr std::string_view kAppliedVersion =
@@ -147,6 +159,10 @@ class SqliteStorage final : public Storage {
   TargetSet target_set() override;
   bool put_target(const TargetRecord& target) override;
   bool remove_target(const std::string& domain) override;
+  void record_verdict(const VerdictRecord& change) override;
+  std::vector<VerdictRecord> verdict_history(const std::string& domain, TimePoint since,
+                                             size_t limit) override;
+  std::vector<VerdictRecord> latest_verdicts() override;
 
   // Throws StorageError with the connection's last error.
   [[noreturn]] void fail(std::string_view operation) const {
@@ -521,6 +537,50 @@ bool SqliteStorage::remove_target(const std::string& domain) {
   }
   transaction.commit();
   return removed;
+}
+
+void SqliteStorage::record_verdict(const VerdictRecord& change) {
+  constexpr std::string_view kOperation = "record_verdict";
+  std::lock_guard lock(mutex_);
+  StatementUse insert = use(kOperation, kRecordVerdict);
+  insert.bind(1, change.domain);
+  insert.bind(2, to_epoch_ms(change.changed_at));
+  insert.bind(3, change.verdict);
+  insert.bind(4, change.scope);
+  insert.bind(5, change.previous_verdict);
+  insert.bind(6, change.state);
+  insert.step();
+}
+
+std::vector<VerdictRecord> read_verdicts(StatementUse& query) {
+  std::vector<VerdictRecord> found;
+  while (query.step()) {
+    found.push_back(VerdictRecord{
+        .domain = query.text(0),
+        .changed_at = from_epoch_ms(query.integer(1)),
+        .verdict = query.text(2),
+        .scope = query.text(3),
+        .previous_verdict = query.text(4),
+        .state = query.text(5),
+    });
+  }
+  return found;
+}
+
+std::vector<VerdictRecord> SqliteStorage::verdict_history(const std::string& domain,
+                                                          TimePoint since, size_t limit) {
+  std::lock_guard lock(mutex_);
+  StatementUse query = use("verdict_history", kVerdictHistory);
+  query.bind(1, domain);
+  query.bind(2, to_epoch_ms(since));
+  query.bind(3, limit_value(limit));
+  return read_verdicts(query);
+}
+
+std::vector<VerdictRecord> SqliteStorage::latest_verdicts() {
+  std::lock_guard lock(mutex_);
+  StatementUse query = use("latest_verdicts", kLatestVerdicts);
+  return read_verdicts(query);
 }
 
 }  // namespace

@@ -61,6 +61,17 @@ struct TargetRecord {
   bool operator==(const TargetRecord&) const = default;
 };
 
+// One change of a domain's verdict or scope, as history and explain show it.
+struct VerdictRecord {
+  std::string domain;  // not empty
+  TimePoint changed_at;
+  std::string verdict;  // SPEC §2 name
+  std::string scope;    // "global", "partial" or ""
+  std::string previous_verdict;
+  std::string state;  // the domain's state after the change (JSON: counts, vantages, evidence)
+  bool operator==(const VerdictRecord&) const = default;
+};
+
 // The target list and its version, read in one transaction: serve both from one call, or an
 // agent could get the new version's ETag with the old list and keep the old list for good.
 struct TargetSet {
@@ -113,6 +124,15 @@ class Storage {
   virtual bool put_target(const TargetRecord& target) = 0;
   // False when there was no such target.
   virtual bool remove_target(const std::string& domain) = 0;
+
+  // Stores a verdict change; a second change of the same domain at the same millisecond replaces
+  // the first.
+  virtual void record_verdict(const VerdictRecord& change) = 0;
+  // At most `limit` changes of `domain` with changed_at >= since, oldest first.
+  virtual std::vector<VerdictRecord> verdict_history(const std::string& domain, TimePoint since,
+                                                     size_t limit) = 0;
+  // The latest change of every domain, by domain: the verdicts a restarted collector resumes.
+  virtual std::vector<VerdictRecord> latest_verdicts() = 0;
 };
 
 class StorageError : public std::runtime_error {

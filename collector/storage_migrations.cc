@@ -48,8 +48,23 @@ CREATE TABLE targets_state (
 INSERT INTO targets_state (id, version) VALUES (1, 0);
 )sql";
 
+// Every change of a domain's verdict or scope. Two changes of one domain within one millisecond
+// keep the later (ON CONFLICT DO UPDATE): the state a reader should see.
+constexpr std::string_view kVersion2 = R"sql(
+CREATE TABLE verdict_changes (
+  domain TEXT NOT NULL CHECK (domain <> ''),
+  changed_at BIGINT NOT NULL,
+  verdict TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  previous_verdict TEXT NOT NULL,
+  state TEXT NOT NULL,
+  PRIMARY KEY (domain, changed_at)
+);
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, "results, agents, tokens, targets", kVersion1},
+    Migration{2, "verdict_changes", kVersion2},
 };
 
 }  // namespace

@@ -150,6 +150,40 @@ nlohmann::json cycle_document(const std::string& domain) {
   return to_json(cycle);
 }
 
+nlohmann::json cycle_document(const std::string& domain, Verdict verdict,
+                              std::chrono::system_clock::time_point started_at) {
+  CycleResult cycle;
+  cycle.domain = domain;
+  cycle.started_at = started_at;
+  cycle.duration = std::chrono::milliseconds(120);
+  const auto failed = [](Check check, const std::string& target, Failure failure) {
+    ProbeResult probe;
+    probe.check = check;
+    probe.target = target;
+    probe.failure = failure;
+    probe.phase = Phase::Connect;
+    return probe;
+  };
+  switch (verdict) {
+    case Verdict::RouteLoss:
+      cycle.results.push_back(
+          failed(Check::DnsAuthoritative, "203.0.113.53:53", Failure::NetUnreachable));
+      cycle.results.push_back(failed(Check::Tcp, "203.0.113.80:443", Failure::NetUnreachable));
+      break;
+    case Verdict::ServerDown:
+      cycle.results.push_back(failed(Check::Tcp, "203.0.113.80:443", Failure::ConnRefused));
+      break;
+    case Verdict::VantageIsolated:
+      cycle.results.push_back(failed(Check::Control, "198.51.100.10:53", Failure::Timeout));
+      break;
+    default:
+      break;
+  }
+  cycle.reading.verdict = verdict;
+  cycle.reading.summary = std::string(to_string(verdict));
+  return to_json(cycle);
+}
+
 nlohmann::json result_batch(const std::string& agent, const std::vector<uint64_t>& seqs,
                             const std::string& domain) {
   nlohmann::json results = nlohmann::json::array();
@@ -210,6 +244,8 @@ std::string CollectorFixture::create_token(const std::string& name, bool operato
 }
 
 void CollectorFixture::start() {
+  // A restart appends to the same log: read only what this run writes.
+  const size_t log_start = log().size();
   process_.emplace(
       "vantage-collector",
       std::vector<std::string>{collector_binary(), "serve", "--config", config_file().string()},
@@ -218,7 +254,7 @@ void CollectorFixture::start() {
   const bool listening = wait_until([&] {
     process_->expect_running();
     std::smatch match;
-    const std::string text = log();
+    const std::string text = log(log_start);
     if (!std::regex_search(text, match, kListening)) {
       return false;
     }

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -11,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "result.hh"
 #include "storage.hh"
 #include "support/process.hh"
 #include "support/temp_dir.hh"
@@ -44,6 +46,11 @@ std::string gzip(std::string_view text);
 
 // A cycle document as an agent sends it, valid for cycle_from_json.
 nlohmann::json cycle_document(const std::string& domain);
+// A cycle with the agent's reading `verdict` and the failed probes that go with it (ROUTE_LOSS:
+// authoritative and TCP NetUnreachable; SERVER_DOWN: TCP ConnRefused; VANTAGE_ISOLATED: the
+// control targets time out), started at `started_at`.
+nlohmann::json cycle_document(const std::string& domain, Verdict verdict,
+                              std::chrono::system_clock::time_point started_at);
 // {"schema_version":1,"agent":AGENT,"results":[{"seq":S,"cycle":...} for S in seqs]}.
 nlohmann::json result_batch(const std::string& agent, const std::vector<uint64_t>& seqs,
                             const std::string& domain = "social.example");

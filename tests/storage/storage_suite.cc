@@ -387,6 +387,43 @@ TEST_CASE("results filter by domain, agent and since, oldest first, at most limi
   CHECK(storage->results("", "vp-9", origin, 100).empty());
 }
 
+TEST_CASE("verdict changes read back per domain, oldest first, and the latest of each domain",
+          "[storage][verdicts]") {
+  auto storage = fresh_migrated();
+  CHECK(storage->latest_verdicts().empty());
+  const auto change = [](const std::string& domain, int64_t at_ms, const std::string& verdict,
+                         const std::string& scope, const std::string& previous) {
+    return VerdictRecord{.domain = domain,
+                         .changed_at = test_epoch() + milliseconds(at_ms),
+                         .verdict = verdict,
+                         .scope = scope,
+                         .previous_verdict = previous,
+                         .state = R"({"evidence":["Tcp 203.0.113.80:443 NetUnreachable"]})"};
+  };
+  const auto social_down = change("social.example", 1000, "ROUTE_LOSS", "global", "OK");
+  const auto social_up = change("social.example", 5000, "OK", "", "ROUTE_LOSS");
+  const auto shop_partial = change("shop.example", 2000, "SERVER_DOWN", "partial", "OK");
+  storage->record_verdict(social_down);
+  storage->record_verdict(shop_partial);
+  storage->record_verdict(social_up);
+
+  CHECK(storage->verdict_history("social.example", test_epoch(), 100) ==
+        std::vector<VerdictRecord>{social_down, social_up});
+  CHECK(storage->verdict_history("social.example", test_epoch() + milliseconds(1001), 100) ==
+        std::vector<VerdictRecord>{social_up});
+  CHECK(storage->verdict_history("social.example", test_epoch(), 1) ==
+        std::vector<VerdictRecord>{social_down});
+  CHECK(storage->verdict_history("nothing.example", test_epoch(), 100).empty());
+  CHECK(storage->latest_verdicts() == std::vector<VerdictRecord>{shop_partial, social_up});
+
+  // The same domain and millisecond again: the later state replaces the first.
+  auto shop_global = shop_partial;
+  shop_global.scope = "global";
+  storage->record_verdict(shop_global);
+  CHECK(storage->verdict_history("shop.example", test_epoch(), 100) ==
+        std::vector<VerdictRecord>{shop_global});
+}
+
 TEST_CASE("agents upsert by name, replacing every field", "[storage][agents]") {
   auto storage = fresh_migrated();
   CHECK(storage->agents().empty());

@@ -122,6 +122,7 @@ class Pair {
            read_text(dir_ / "collector.log").substr(0, 4000);
   }
   const fs::path& dir() const { return dir_.path(); }
+  std::string collector_url() const { return fmt::format("http://127.0.0.1:{}", port_); }
 
  private:
   static std::string last_line(const std::string& text) {
@@ -216,4 +217,49 @@ TEST_CASE("a collector down for many intervals gets every result when it returns
   drain(pair);
   pair.stop_collector();
   require_exactly_once(pair);
+}
+
+TEST_CASE("a target added on the collector reaches a running agent, and its removal too",
+          "[targets]") {
+  Pair pair;
+  pair.write_agent_config(0);
+  const auto op = run_command({VANTAGE_COLLECTOR_PATH, "token", "create", "ops", "--operator",
+                               "--config", (pair.dir() / "collector.yaml").string()});
+  REQUIRE(op.exit_code == 0);
+  const std::string token_env = "VANTAGE_TOKEN=" + op.out.substr(0, op.out.find('\n'));
+  pair.start_collector();
+  pair.start_agent();
+  const auto url = pair.collector_url();
+  const auto stored_for = [&](const std::string& domain) {
+    size_t count = 0;
+    for (const auto& result : pair.stored()) {
+      count += result.domain == domain ? 1 : 0;
+    }
+    return count;
+  };
+
+  const auto added = run_command({"/usr/bin/env", token_env, VANTAGE_COLLECTOR_PATH, "targets",
+                                  "add", "central.test", "--url", url});
+  REQUIRE(added.exit_code == 0);
+  // The agent polls every max(10 s, interval / 2); the first results follow within a cycle.
+  const bool arrived = wait_until([&] { return stored_for("central.test") > 0; }, {300, 100ms, 30s});
+  INFO(pair.logs());
+  REQUIRE(arrived);
+  CHECK_THAT(read_text(pair.dir() / "agent.log"),
+             Catch::Contains("collector targets: 1 (version 1)"));
+
+  const auto removed = run_command({"/usr/bin/env", token_env, VANTAGE_COLLECTOR_PATH, "targets",
+                                    "remove", "central.test", "--url", url});
+  REQUIRE(removed.exit_code == 0);
+  const bool gone = wait_until(
+      [&] { return read_text(pair.dir() / "agent.log").find("target central.test removed") !=
+                   std::string::npos; },
+      {300, 100ms, 30s});
+  REQUIRE(gone);
+  // Nothing new for it once the agent has let it go (a cycle in flight may still land).
+  std::this_thread::sleep_for(1s);
+  const size_t settled = stored_for("central.test");
+  std::this_thread::sleep_for(1s);
+  CHECK(stored_for("central.test") == settled);
+  pair.stop_agent();
 }

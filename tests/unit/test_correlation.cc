@@ -23,9 +23,18 @@ VantageCycle reading(const std::string& agent, int64_t asn, Verdict verdict,
   return cycle;
 }
 
-// Three vantages in two networks, one cycle each per call, `round` intervals after kStart.
+CorrelationConfig without_settle() {
+  CorrelationConfig config;
+  config.settle = std::chrono::milliseconds(0);
+  return config;
+}
+
+// Three vantages in two networks, one cycle each per call, `round` intervals after kStart. The
+// rules per vantage are easier to read without the domain-level settle time, which has tests of
+// its own below.
 struct Fleet {
-  Correlator correlator{CorrelationConfig{}};
+  explicit Fleet(CorrelationConfig config = without_settle()) : correlator(config) {}
+  Correlator correlator;
   int round = 0;
   std::vector<VerdictChange> changes;
 
@@ -190,4 +199,96 @@ TEST_CASE("the since time stays put while the verdict holds", "[correlation]") {
   const auto since = fleet.state().since;
   fleet.cycle(kLoss, kLoss, kLoss);
   CHECK(fleet.state().since == since);
+}
+
+TEST_CASE("a cycle uploaded twice counts once towards hysteresis", "[correlation]") {
+  Fleet fleet;
+  fleet.cycle(kOk, kOk, kOk);
+  fleet.cycle(kLoss, kLoss, kLoss);
+  // The agents' retried uploads of the same failing cycles: not a second failing round.
+  const auto retried_at = kStart + 30s;
+  for (const auto* agent : {"vp1", "vp2", "vp3"}) {
+    auto cycle = reading(agent, std::string(agent) == "vp3" ? 64502 : 64501, kLoss);
+    cycle.started_at = retried_at;
+    CHECK_FALSE(fleet.correlator.observe("social.example", cycle, retried_at + 1s));
+  }
+  CHECK(fleet.state().verdict == Verdict::Ok);
+  fleet.cycle(kLoss, kLoss, kLoss);
+  CHECK(fleet.state().verdict == Verdict::RouteLoss);
+}
+
+TEST_CASE("replayed cycles after a restore rebuild each vantage's reading", "[correlation]") {
+  Fleet fleet;
+  DomainState stored;
+  stored.domain = "social.example";
+  stored.verdict = Verdict::RouteLoss;
+  stored.scope = "global";
+  stored.since = kStart - 1h;
+  fleet.correlator.restore(stored);
+  CHECK(fleet.state().since == kStart - 1h);
+  // Replayed cycles rebuild each vantage's hysteresis (the collector compares the state after the
+  // replay, not the steps within it, with the stored one).
+  fleet.cycle(kLoss, kLoss, kLoss);
+  fleet.cycle(kLoss, kLoss, kLoss);
+  CHECK(fleet.state().verdict == Verdict::RouteLoss);
+  auto views = fleet.correlator.vantages("social.example", kStart + 1min);
+  REQUIRE(views.size() == 3);
+  CHECK(views[0].agent == "vp1");
+  CHECK(views[0].effective == Verdict::RouteLoss);
+  CHECK(views[0].fresh);
+  CHECK(views[0].failures.size() == 2);
+  CHECK(views[2].asn == 64502);
+}
+
+TEST_CASE("a partial verdict waits out settle; a global one is entered at once", "[correlation]") {
+  CorrelationConfig config;
+  config.settle = 45s;
+  Fleet fleet(config);
+  fleet.cycle(kOk, kOk, kOk);
+  fleet.cycle(kOk, kOk, kLoss);
+  fleet.cycle(kOk, kOk, kLoss);  // vp3 counts as failing from here: partial, pending
+  CHECK(fleet.state().verdict == Verdict::Ok);
+  fleet.cycle(kOk, kOk, kLoss);  // 30 s pending
+  CHECK(fleet.state().verdict == Verdict::Ok);
+  fleet.cycle(kOk, kOk, kLoss);  // 60 s pending
+  CHECK(fleet.state().verdict == Verdict::RouteLoss);
+  CHECK(fleet.state().scope == "partial");
+  CHECK(fleet.state().since == kStart + 2 * 30s);  // when it began, not when it was entered
+
+  Fleet everyone(config);
+  everyone.cycle(kOk, kOk, kOk);
+  everyone.cycle(kLoss, kLoss, kLoss);
+  everyone.cycle(kLoss, kLoss, kLoss);
+  CHECK(everyone.state().verdict == Verdict::RouteLoss);
+  CHECK(everyone.state().scope == "global");
+  REQUIRE(everyone.changes.size() == 2);  // UNKNOWN -> OK -> ROUTE_LOSS global, no partial step
+  CHECK(everyone.changes[1].before.verdict == Verdict::Ok);
+}
+
+TEST_CASE("vantages reporting one after another never page a partial step", "[correlation]") {
+  CorrelationConfig config;
+  config.settle = 30s;
+  Correlator correlator(config);
+  std::vector<VerdictChange> changes;
+  // vp1 reports at :00, vp2 at :10, vp3 at :20 of every 30 s interval.
+  for (int round = 0; round < 4; ++round) {
+    const auto verdict = round == 0 ? kOk : kLoss;
+    int offset = 0;
+    for (auto [agent, asn] : {std::pair{"vp1", 64501}, std::pair{"vp2", 64501},
+                              std::pair{"vp3", 64502}}) {
+      const auto now = kStart + round * 30s + offset * 10s;
+      auto cycle = reading(agent, asn, verdict);
+      cycle.started_at = now;
+      if (auto change = correlator.observe("social.example", cycle, now)) {
+        changes.push_back(*change);
+      }
+      for (auto& expired : correlator.expire(now + 5s)) {
+        changes.push_back(expired);
+      }
+      ++offset;
+    }
+  }
+  REQUIRE(changes.size() == 2);
+  CHECK(changes[1].after.verdict == Verdict::RouteLoss);
+  CHECK(changes[1].after.scope == "global");
 }

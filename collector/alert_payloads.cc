@@ -1,0 +1,138 @@
+#include "alert_payloads.hh"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "result_json.hh"
+
+namespace vantage {
+namespace {
+
+// A person reading the summary gains nothing from milliseconds; the JSON fields keep them.
+std::string format_time_to_seconds(TimePoint time) {
+  std::string text = format_time(time);  // "2026-11-25T07:00:00.123Z"
+  const auto dot = text.find('.');
+  if (dot != std::string::npos) {
+    text.erase(dot, text.size() - dot - 1);
+  }
+  return text;
+}
+
+std::string asn_name(int64_t asn) {
+  return asn == 0 ? std::string("unknown ASN") : fmt::format("AS{}", asn);
+}
+
+std::string join_asns(const std::vector<int64_t>& asns) {
+  std::vector<std::string> names;
+  names.reserve(asns.size());
+  for (const int64_t asn : asns) {
+    names.push_back(asn_name(asn));
+  }
+  return fmt::format("{}", fmt::join(names, ", "));
+}
+
+std::string join(const std::vector<std::string>& items, std::string_view separator) {
+  return fmt::format("{}", fmt::join(items, separator));
+}
+
+std::string resolution(const AlertEvent& event) {
+  return fmt::format("{} (now {})", format_time_to_seconds(*event.resolved_at),
+                     to_string(event.resolved_by));
+}
+
+}  // namespace
+
+std::string alert_summary(const AlertEvent& event) {
+  std::string line = fmt::format("{} {}", event.domain, to_string(event.verdict));
+  if (!event.scope.empty()) {
+    line += fmt::format(" ({})", event.scope);
+  }
+  line += " since " + format_time_to_seconds(event.since);
+  const size_t vantages = event.affected_vantages.size();
+  if (vantages > 0) {
+    line += fmt::format(": {} vantage{}", vantages, vantages == 1 ? "" : "s");
+    if (!event.affected_asns.empty()) {
+      line += " in " + join_asns(event.affected_asns);
+    }
+  } else if (!event.affected_asns.empty()) {
+    line += ": " + join_asns(event.affected_asns);
+  }
+  if (event.resolved_at) {
+    line += "; resolved " + resolution(event);
+  }
+  return line;
+}
+
+nlohmann::json webhook_payload(const AlertEvent& event) {
+  nlohmann::json body = {{"version", kWebhookPayloadVersion},
+                         {"status", event.resolved_at ? "resolved" : "firing"},
+                         {"domain", event.domain},
+                         {"verdict", to_string(event.verdict)},
+                         {"scope", event.scope},
+                         {"since", format_time(event.since)},
+                         {"affected_vantages", event.affected_vantages},
+                         {"affected_asns", event.affected_asns},
+                         {"evidence", event.evidence},
+                         {"summary", alert_summary(event)}};
+  if (event.resolved_at) {
+    body["resolved_at"] = format_time(*event.resolved_at);
+    body["resolved_by"] = to_string(event.resolved_by);
+  }
+  return body;
+}
+
+nlohmann::json slack_payload(const AlertEvent& event) {
+  const std::string summary = alert_summary(event);
+  const auto or_none = [](const std::string& text) {
+    return text.empty() ? std::string("none") : text;
+  };
+  nlohmann::json fields = nlohmann::json::array({
+      {{"title", "Scope"}, {"value", or_none(event.scope)}, {"short", true}},
+      {{"title", "Since"}, {"value", format_time_to_seconds(event.since)}, {"short", true}},
+      {{"title", "Vantages"},
+       {"value", or_none(join(event.affected_vantages, ", "))},
+       {"short", false}},
+      {{"title", "ASNs"}, {"value", or_none(join_asns(event.affected_asns))}, {"short", true}},
+  });
+  if (event.resolved_at) {
+    fields.push_back({{"title", "Resolved"}, {"value", resolution(event)}, {"short", true}});
+  }
+  nlohmann::json attachment = {
+      {"color", event.resolved_at ? "good" : "danger"},
+      {"fallback", summary},
+      {"title", fmt::format("{} {}", event.domain, to_string(event.verdict))},
+      {"text", join(event.evidence, "\n")},
+      {"fields", std::move(fields)}};
+  return {{"text", (event.resolved_at ? "[RESOLVED] " : "[FIRING] ") + summary},
+          {"attachments", nlohmann::json::array({std::move(attachment)})}};
+}
+
+nlohmann::json alertmanager_payload(const AlertEvent& event) {
+  nlohmann::json alert = {{"labels",
+                           {{"alertname", "VantageVerdict"},
+                            {"domain", event.domain},
+                            {"verdict", to_string(event.verdict)},
+                            {"scope", event.scope}}},
+                          {"annotations",
+                           {{"summary", alert_summary(event)},
+                            {"evidence", join(event.evidence, "\n")},
+                            {"vantages", join(event.affected_vantages, ", ")},
+                            {"asns", join_asns(event.affected_asns)}}},
+                          {"startsAt", format_time(event.since)}};
+  if (event.resolved_at) {
+    // Alertmanager rejects the whole post (400) when endsAt is before startsAt, as a clock step
+    // between the two events could make it.
+    alert["endsAt"] = format_time(std::max(*event.resolved_at, event.since));
+  }
+  return nlohmann::json::array({std::move(alert)});
+}
+
+std::string alertmanager_alerts_url(std::string_view base_url) {
+  while (!base_url.empty() && base_url.back() == '/') {
+    base_url.remove_suffix(1);
+  }
+  return fmt::format("{}/api/v2/alerts", base_url);
+}
+
+}  // namespace vantage

@@ -1,0 +1,45 @@
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+#include "alerts.hh"
+
+namespace vantage {
+
+// The bodies the alert receivers get: pure functions of one event, so that the formats are
+// tested without a network. Receivers are written against these; add fields, never rename.
+
+// The webhook body's "version"; a change that is not an addition bumps it.
+inline constexpr int kWebhookPayloadVersion = 1;
+
+// One human line, the same in every format:
+//   social.example ROUTE_LOSS (global) since 2026-11-25T07:00:00Z: 3 vantages in AS64510, AS64511
+// and, once resolved, with "; resolved 2026-11-25T07:30:00Z (now OK)" appended.
+std::string alert_summary(const AlertEvent& event);
+
+// Generic webhook, one POST per event (times RFC 3339 UTC with milliseconds; affected_asns 0 is an
+// unknown ASN; resolved_at and resolved_by only in resolved events):
+//   {"version": 1, "status": "firing" | "resolved", "domain": "social.example",
+//    "verdict": "ROUTE_LOSS", "scope": "global", "since": "2026-11-25T07:00:00.000Z",
+//    "resolved_at": "2026-11-25T07:30:00.000Z", "resolved_by": "OK",
+//    "affected_vantages": ["vp-1", ...], "affected_asns": [64510, ...],
+//    "evidence": ["DnsAuthoritative 203.0.113.53:53 NetUnreachable from 3 vantages ...", ...],
+//    "summary": "<alert_summary>"}
+nlohmann::json webhook_payload(const AlertEvent& event);
+
+// Slack incoming-webhook message: "text" is "[FIRING] " or "[RESOLVED] " and the summary; one
+// attachment (color "danger" or "good") holds the evidence lines and the fields Scope, Since,
+// Vantages, ASNs and, once resolved, Resolved.
+nlohmann::json slack_payload(const AlertEvent& event);
+
+// The body of POST /api/v2/alerts: an array of one alert whose labels (alertname
+// "VantageVerdict", domain, verdict, scope) identify it across re-sends; endsAt only once
+// resolved.
+nlohmann::json alertmanager_payload(const AlertEvent& event);
+
+// Where Alertmanager takes alerts, for the base URL of collector.yaml ("http://127.0.0.1:9093").
+std::string alertmanager_alerts_url(std::string_view base_url);
+
+}  // namespace vantage

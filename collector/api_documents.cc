@@ -1,0 +1,118 @@
+#include "api_documents.hh"
+
+#include <fmt/format.h>
+
+#include <stdexcept>
+
+#include "result_json.hh"
+
+namespace vantage {
+namespace {
+
+using nlohmann::json;
+
+json optional_time(const std::optional<TimePoint>& time) {
+  return time ? json(format_time(*time)) : json(nullptr);
+}
+
+template <typename T>
+T field(const json& document, const char* name) {
+  const auto found = document.find(name);
+  if (found == document.end()) {
+    throw std::invalid_argument(fmt::format("missing field \"{}\"", name));
+  }
+  return found->get<T>();
+}
+
+Verdict verdict_field(const json& document, const char* name) {
+  const auto text = field<std::string>(document, name);
+  const auto verdict = verdict_from_string(text);
+  if (!verdict) {
+    throw std::invalid_argument(fmt::format("{}: unknown verdict \"{}\"", name, text));
+  }
+  return *verdict;
+}
+
+}  // namespace
+
+json to_json(const DomainState& state) {
+  return {{"domain", state.domain},
+          {"verdict", to_string(state.verdict)},
+          {"scope", state.scope},
+          {"since", format_time(state.since)},
+          {"reporting", state.reporting},
+          {"healthy", state.healthy},
+          {"failing", state.failing},
+          {"affected_vantages", state.affected_vantages},
+          {"affected_asns", state.affected_asns},
+          {"isolated_vantages", state.isolated_vantages},
+          {"evidence", state.evidence}};
+}
+
+DomainState domain_state_from_json(const json& document) {
+  if (!document.is_object()) {
+    throw std::invalid_argument("a domain state must be an object");
+  }
+  DomainState state;
+  state.domain = field<std::string>(document, "domain");
+  state.verdict = verdict_field(document, "verdict");
+  state.scope = field<std::string>(document, "scope");
+  const auto since = parse_time(field<std::string>(document, "since"));
+  if (!since) {
+    throw std::invalid_argument("since: not an RFC 3339 time");
+  }
+  state.since = *since;
+  state.reporting = field<int>(document, "reporting");
+  state.healthy = field<int>(document, "healthy");
+  state.failing = field<int>(document, "failing");
+  state.affected_vantages = field<std::vector<std::string>>(document, "affected_vantages");
+  state.affected_asns = field<std::vector<int64_t>>(document, "affected_asns");
+  state.isolated_vantages = field<std::vector<std::string>>(document, "isolated_vantages");
+  state.evidence = field<std::vector<std::string>>(document, "evidence");
+  return state;
+}
+
+json to_json(const VantageView& vantage) {
+  json failures = json::array();
+  for (const auto& failure : vantage.failures) {
+    failures.push_back({{"check", to_string(failure.check)},
+                        {"target", failure.target},
+                        {"failure", to_string(failure.failure)}});
+  }
+  return {{"agent", vantage.agent},
+          {"asn", vantage.asn ? json(*vantage.asn) : json(nullptr)},
+          {"verdict", to_string(vantage.effective)},
+          {"latest_reading", to_string(vantage.latest)},
+          {"degraded", vantage.degraded},
+          {"fresh", vantage.fresh},
+          {"latest_at", format_time(vantage.latest_at)},
+          {"latency_ms", static_cast<double>(vantage.latency.count()) / 1000.0},
+          {"failures", failures}};
+}
+
+json to_json(const AlertView& alert) {
+  const AlertEvent& event = alert.event;
+  json deliveries = json::array();
+  for (const auto& delivery : alert.deliveries) {
+    deliveries.push_back({{"receiver", delivery.receiver},
+                          {"state", delivery.state},
+                          {"attempts", delivery.attempts},
+                          {"last_attempt", optional_time(delivery.last_attempt)},
+                          {"delivered_at", optional_time(delivery.delivered_at)},
+                          {"last_error", delivery.last_error}});
+  }
+  return {{"id", alert.id},
+          {"domain", event.domain},
+          {"verdict", to_string(event.verdict)},
+          {"scope", event.scope},
+          {"since", format_time(event.since)},
+          {"status", event.resolved_at ? "resolved" : "firing"},
+          {"resolved_at", optional_time(event.resolved_at)},
+          {"resolved_by", event.resolved_at ? json(to_string(event.resolved_by)) : json(nullptr)},
+          {"affected_vantages", event.affected_vantages},
+          {"affected_asns", event.affected_asns},
+          {"evidence", event.evidence},
+          {"deliveries", deliveries}};
+}
+
+}  // namespace vantage

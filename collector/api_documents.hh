@@ -1,0 +1,20 @@
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "alerts.hh"
+#include "correlation.hh"
+
+// The JSON documents of the read API (status, explain, history, alerts): stable field names that
+// scripts and the CLI's --json rely on. Times are RFC 3339 UTC text, ASNs numbers (0 = unknown).
+namespace vantage {
+
+nlohmann::json to_json(const DomainState& state);
+// The inverse of to_json(DomainState), for states stored with verdict changes. Throws
+// std::invalid_argument naming the field.
+DomainState domain_state_from_json(const nlohmann::json& document);
+
+nlohmann::json to_json(const VantageView& vantage);
+nlohmann::json to_json(const AlertView& alert);
+
+}  // namespace vantage

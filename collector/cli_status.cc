@@ -1,0 +1,257 @@
+// The client commands that read verdicts: status, explain, history, alerts.
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cli.hh"
+#include "cli_output.hh"
+#include "result.hh"
+
+namespace vantage {
+namespace {
+
+using nlohmann::json;
+
+// SPEC §2, in the words an on-call engineer needs first.
+std::string_view meaning_of(const std::string& verdict) {
+  static const std::pair<std::string_view, std::string_view> kMeanings[] = {
+      {"OK", "every layer is healthy from the healthy vantages"},
+      {"ROUTE_LOSS",
+       "the domain's networks are unreachable: BGP withdrawal or black-holing (DNS fails because "
+       "its servers cannot be reached, and the last known addresses are unreachable too)"},
+      {"DNS_FAILURE", "DNS is broken while the domain's networks are reachable"},
+      {"DOMAIN_VANISHED", "the name no longer exists (NXDOMAIN, or no delegation from the parent)"},
+      {"SERVER_DOWN", "DNS and routing are fine, but the service refuses connections"},
+      {"TLS_FAILURE", "TCP works, the TLS handshake or certificate fails"},
+      {"HTTP_ERROR", "TLS works, HTTP fails (status, timeout after connect, content check)"},
+      {"DEGRADED", "it works, but slower than its own baseline, or flapping"},
+      {"UNKNOWN", "too few healthy vantages reported recently to say"},
+  };
+  for (const auto& [name, meaning] : kMeanings) {
+    if (name == verdict) {
+      return meaning;
+    }
+  }
+  return "";
+}
+
+std::string verdict_with_scope(const json& document) {
+  const std::string verdict = text_of(document.value("verdict", json()));
+  const std::string scope = document.value("scope", std::string());
+  return scope.empty() ? verdict : fmt::format("{} ({})", verdict, scope);
+}
+
+std::string join(const json& values, std::string_view separator,
+                 std::string_view prefix = "") {
+  std::string text;
+  for (const auto& value : values) {
+    text += fmt::format("{}{}{}", text.empty() ? "" : separator, prefix, text_of(value));
+  }
+  return text;
+}
+
+std::string deliveries_of(const json& alert) {
+  std::string text;
+  for (const auto& delivery : alert.value("deliveries", json::array())) {
+    const std::string receiver = delivery.value("receiver", std::string());
+    const std::string kind = receiver.substr(0, receiver.find(' '));
+    std::string state = delivery.value("state", std::string());
+    const int attempts = delivery.value("attempts", 0);
+    if (attempts > 1) {
+      state += fmt::format(" after {} attempts", attempts);
+    }
+    if (state.rfind("delivered", 0) != 0 && !delivery.value("last_error", std::string()).empty()) {
+      state += ": " + delivery.value("last_error", std::string());
+    }
+    text += fmt::format("{}{} {}", text.empty() ? "" : "; ", kind, state);
+  }
+  return text.empty() ? "no receivers" : text;
+}
+
+}  // namespace
+
+int status_command(const ClientOptions& options, std::ostream& out) {
+  const ApiClient client = client_for(options);
+  const auto body = expect(client, client.request("GET", "/api/v1/status"), 200);
+  if (!body) {
+    return 1;
+  }
+  if (options.json) {
+    out << body->dump(2) << '\n';
+    return 0;
+  }
+  if (!body->is_array() || body->empty()) {
+    out << "no domains yet: add targets (targets add DOMAIN) and wait for the agents' results\n";
+    return 0;
+  }
+  Table rows;
+  for (const auto& domain : *body) {
+    const json since = domain.value("since", json());
+    rows.push_back({text_of(domain.value("domain", json())),
+                    text_of(domain.value("verdict", json())),
+                    domain.value("scope", std::string()).empty() ? "-"
+                                                                 : domain.value("scope", ""),
+                    text_of(since), age_of(since), text_of(domain.value("reporting", json())),
+                    text_of(domain.value("healthy", json())),
+                    text_of(domain.value("failing", json())),
+                    join(domain.value("affected_asns", json::array()), ",", "AS")});
+  }
+  print_table(out,
+              {"DOMAIN", "VERDICT", "SCOPE", "SINCE", "FOR", "REPORTING", "HEALTHY", "FAILING",
+               "AFFECTED_ASNS"},
+              rows);
+  return 0;
+}
+
+int explain_command(const ClientOptions& options, const std::string& domain, std::ostream& out) {
+  const ApiClient client = client_for(options);
+  const auto body = expect(
+      client, client.request("GET", "/api/v1/domains/" + percent_encode(domain)), 200);
+  if (!body) {
+    return 1;
+  }
+  if (options.json) {
+    out << body->dump(2) << '\n';
+    return 0;
+  }
+  const json& state = *body;
+  const json since = state.value("since", json());
+  out << fmt::format("{}: {} since {} ({})\n", text_of(state.value("domain", json())),
+                     verdict_with_scope(state), text_of(since), age_of(since));
+  out << fmt::format("  {}.\n", meaning_of(state.value("verdict", std::string())));
+  out << fmt::format("  {} vantages reporting, {} healthy, {} failing",
+                     text_of(state.value("reporting", json())),
+                     text_of(state.value("healthy", json())),
+                     text_of(state.value("failing", json())));
+  const json affected = state.value("affected_vantages", json::array());
+  if (!affected.empty()) {
+    out << fmt::format("; affected: {} in {}", join(affected, ", "),
+                       join(state.value("affected_asns", json::array()), ", ", "AS"));
+  }
+  const json isolated = state.value("isolated_vantages", json::array());
+  if (!isolated.empty()) {
+    out << fmt::format("; isolated (not counted): {}", join(isolated, ", "));
+  }
+  out << "\n";
+
+  const json evidence = state.value("evidence", json::array());
+  if (!evidence.empty()) {
+    out << "\nEvidence:\n";
+    for (const auto& line : evidence) {
+      out << "  " << text_of(line) << '\n';
+    }
+  }
+
+  const json vantages = state.value("vantages", json::array());
+  if (!vantages.empty()) {
+    out << "\nVantages:\n";
+    Table rows;
+    for (const auto& vantage : vantages) {
+      std::string failures;
+      for (const auto& failure : vantage.value("failures", json::array())) {
+        failures += fmt::format("{}{} {} {}", failures.empty() ? "" : "; ",
+                                text_of(failure.value("check", json())),
+                                text_of(failure.value("target", json())),
+                                text_of(failure.value("failure", json())));
+      }
+      std::string reading = text_of(vantage.value("verdict", json()));
+      if (vantage.value("degraded", false)) {
+        reading += " (slow)";
+      }
+      if (!vantage.value("fresh", true)) {
+        reading += " (stale)";
+      }
+      rows.push_back({text_of(vantage.value("agent", json())),
+                      text_of(vantage.value("asn", json())), reading,
+                      text_of(vantage.value("latest_reading", json())),
+                      age_of(vantage.value("latest_at", json())),
+                      fmt::format("{:.1f}", vantage.value("latency_ms", 0.0)),
+                      failures.empty() ? "-" : failures});
+    }
+    print_table(out, {"AGENT", "ASN", "COUNTS_AS", "LATEST", "AT", "MS", "FAILED_PROBES"}, rows);
+  }
+
+  const json alerts = state.value("alerts", json::array());
+  if (!alerts.empty()) {
+    out << "\nAlerts:\n";
+    for (const auto& alert : alerts) {
+      out << fmt::format("  #{} {} {} since {}: {}\n", text_of(alert.value("id", json())),
+                         text_of(alert.value("status", json())), verdict_with_scope(alert),
+                         text_of(alert.value("since", json())), deliveries_of(alert));
+    }
+  }
+
+  const json changes = state.value("recent_changes", json::array());
+  if (!changes.empty()) {
+    out << "\nRecent changes:\n";
+    for (const auto& change : changes) {
+      out << fmt::format("  {}  {} -> {}\n", text_of(change.value("changed_at", json())),
+                         text_of(change.value("previous_verdict", json())),
+                         verdict_with_scope(change));
+    }
+  }
+  return 0;
+}
+
+int history_command(const ClientOptions& options, const std::string& domain,
+                    const std::string& since, std::ostream& out) {
+  const ApiClient client = client_for(options);
+  const auto body = expect(client,
+                           client.request("GET", fmt::format("/api/v1/domains/{}/history?since={}",
+                                                             percent_encode(domain),
+                                                             percent_encode(since))),
+                           200);
+  if (!body) {
+    return 1;
+  }
+  if (options.json) {
+    out << body->dump(2) << '\n';
+    return 0;
+  }
+  const json changes = body->value("changes", json::array());
+  if (changes.empty()) {
+    out << fmt::format("{}: no verdict changes since {}\n", domain,
+                       text_of(body->value("since", json())));
+    return 0;
+  }
+  Table rows;
+  for (const auto& change : changes) {
+    const json state = change.value("state", json::object());
+    const json evidence =
+        state.is_object() ? state.value("evidence", json::array()) : json::array();
+    rows.push_back({text_of(change.value("changed_at", json())),
+                    text_of(change.value("previous_verdict", json())), verdict_with_scope(change),
+                    state.is_object() ? join(state.value("affected_asns", json::array()), ",", "AS")
+                                      : "",
+                    evidence.empty() ? "-" : text_of(evidence.front())});
+  }
+  print_table(out, {"CHANGED_AT", "FROM", "TO", "AFFECTED_ASNS", "FIRST_EVIDENCE"}, rows);
+  return 0;
+}
+
+int alerts_command(const ClientOptions& options, std::ostream& out) {
+  const ApiClient client = client_for(options);
+  const auto body = expect(client, client.request("GET", "/api/v1/alerts"), 200);
+  if (!body) {
+    return 1;
+  }
+  if (options.json) {
+    out << body->dump(2) << '\n';
+    return 0;
+  }
+  if (!body->is_array() || body->empty()) {
+    out << "no alerts since the collector started\n";
+    return 0;
+  }
+  Table rows;
+  for (const auto& alert : *body) {
+    rows.push_back({text_of(alert.value("id", json())), text_of(alert.value("status", json())),
+                    text_of(alert.value("domain", json())), verdict_with_scope(alert),
+                    age_of(alert.value("since", json())),
+                    age_of(alert.value("resolved_at", json())), deliveries_of(alert)});
+  }
+  print_table(out, {"ID", "STATUS", "DOMAIN", "VERDICT", "SINCE", "RESOLVED", "DELIVERY"}, rows);
+  return 0;
+}
+
+}  // namespace vantage

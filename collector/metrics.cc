@@ -1,0 +1,151 @@
+#include "metrics.hh"
+
+#include <fmt/format.h>
+
+#include <chrono>
+
+namespace vantage {
+namespace {
+
+double epoch_seconds(TimePoint time) {
+  return std::chrono::duration<double>(time.time_since_epoch()).count();
+}
+
+}  // namespace
+
+std::string escape_label_value(std::string_view value) {
+  std::string escaped;
+  escaped.reserve(value.size());
+  for (const char c : value) {
+    switch (c) {
+      case '\\':
+        escaped += "\\\\";
+        break;
+      case '"':
+        escaped += "\\\"";
+        break;
+      case '\n':
+        escaped += "\\n";
+        break;
+      default:
+        escaped += c;
+    }
+  }
+  return escaped;
+}
+
+void MetricsText::family(std::string_view name, std::string_view type, std::string_view help) {
+  text_ += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+}
+
+void MetricsText::sample(std::string_view name, const Labels& labels, double value) {
+  text_ += name;
+  if (!labels.empty()) {
+    text_ += '{';
+    for (size_t i = 0; i < labels.size(); ++i) {
+      text_ += fmt::format("{}{}=\"{}\"", i == 0 ? "" : ",", labels[i].first,
+                           escape_label_value(labels[i].second));
+    }
+    text_ += '}';
+  }
+  text_ += fmt::format(" {}\n", value);
+}
+
+void append_monitor_metrics(MetricsText& metrics, const Monitor& monitor,
+                            const std::vector<AgentRecord>& agents) {
+  const auto states = monitor.states();
+  metrics.family("vantage_domain_verdict", "gauge",
+                 "1 for each domain's current verdict and scope (SPEC verdict names).");
+  for (const auto& state : states) {
+    metrics.sample("vantage_domain_verdict",
+                   {{"domain", state.domain},
+                    {"verdict", std::string(to_string(state.verdict))},
+                    {"scope", state.scope}},
+                   1);
+  }
+  metrics.family("vantage_domain_ok", "gauge", "1 when the domain's verdict is OK, else 0.");
+  for (const auto& state : states) {
+    metrics.sample("vantage_domain_ok", {{"domain", state.domain}},
+                   state.verdict == Verdict::Ok ? 1 : 0);
+  }
+  metrics.family("vantage_domain_verdict_since_timestamp_seconds", "gauge",
+                 "When the domain's current verdict began.");
+  for (const auto& state : states) {
+    metrics.sample("vantage_domain_verdict_since_timestamp_seconds", {{"domain", state.domain}},
+                   epoch_seconds(state.since));
+  }
+  metrics.family("vantage_domain_vantages", "gauge",
+                 "Vantages with a fresh reading of the domain: reporting, healthy (not isolated), "
+                 "failing.");
+  for (const auto& state : states) {
+    metrics.sample("vantage_domain_vantages", {{"domain", state.domain}, {"state", "reporting"}},
+                   state.reporting);
+    metrics.sample("vantage_domain_vantages", {{"domain", state.domain}, {"state", "healthy"}},
+                   state.healthy);
+    metrics.sample("vantage_domain_vantages", {{"domain", state.domain}, {"state", "failing"}},
+                   state.failing);
+  }
+
+  const auto isolated = monitor.isolated_agents();
+  const auto now = std::chrono::system_clock::now();
+  size_t seen = 0;
+  for (const auto& agent : agents) {
+    seen += agent.last_seen >= now - monitor.config().freshness ? 1 : 0;
+  }
+  metrics.family("vantage_agents", "gauge",
+                 "Agents known (a heartbeat ever), seen (a heartbeat within the freshness "
+                 "window) and isolated (their control targets fail).");
+  metrics.sample("vantage_agents", {{"state", "known"}}, static_cast<double>(agents.size()));
+  metrics.sample("vantage_agents", {{"state", "seen"}}, static_cast<double>(seen));
+  metrics.sample("vantage_agents", {{"state", "isolated"}}, static_cast<double>(isolated.size()));
+  metrics.family("vantage_agent_last_seen_timestamp_seconds", "gauge",
+                 "The agent's latest heartbeat.");
+  for (const auto& agent : agents) {
+    metrics.sample("vantage_agent_last_seen_timestamp_seconds", {{"agent", agent.name}},
+                   epoch_seconds(agent.last_seen));
+  }
+  metrics.family("vantage_agent_isolated", "gauge", "1 when the agent's control targets fail.");
+  for (const auto& agent : agents) {
+    metrics.sample("vantage_agent_isolated", {{"agent", agent.name}},
+                   isolated.contains(agent.name) ? 1 : 0);
+  }
+  metrics.family("vantage_agent_spool_depth", "gauge",
+                 "Results waiting in the agent's spool, as of its latest heartbeat.");
+  for (const auto& agent : agents) {
+    metrics.sample("vantage_agent_spool_depth", {{"agent", agent.name}},
+                   static_cast<double>(agent.spool_depth));
+  }
+
+  const MonitorCounters counters = monitor.counters();
+  metrics.family("vantage_correlated_cycles_total", "counter", "Cycles fed to correlation.");
+  metrics.sample("vantage_correlated_cycles_total", {},
+                 static_cast<double>(counters.cycles_observed));
+  metrics.family("vantage_verdict_changes_total", "counter", "Changes of a domain's verdict.");
+  metrics.sample("vantage_verdict_changes_total", {},
+                 static_cast<double>(counters.verdict_changes));
+  metrics.family("vantage_verdict_changes_not_stored_total", "counter",
+                 "Verdict changes the store failed to record (logged).");
+  metrics.sample("vantage_verdict_changes_not_stored_total", {},
+                 static_cast<double>(counters.verdicts_not_stored));
+}
+
+void append_alert_metrics(MetricsText& metrics, const AlertDispatcher& alerts) {
+  size_t active = 0;
+  for (const auto& alert : alerts.alerts()) {
+    active += alert.event.resolved_at ? 0 : 1;
+  }
+  metrics.family("vantage_alerts_active", "gauge", "Alerts firing now.");
+  metrics.sample("vantage_alerts_active", {}, static_cast<double>(active));
+  const AlertCounters counters = alerts.counters();
+  metrics.family("vantage_alert_deliveries_total", "counter",
+                 "Alert posts to receivers, by outcome (each retry and re-send counts).");
+  metrics.sample("vantage_alert_deliveries_total", {{"outcome", "ok"}},
+                 static_cast<double>(counters.deliveries_ok));
+  metrics.sample("vantage_alert_deliveries_total", {{"outcome", "failed"}},
+                 static_cast<double>(counters.deliveries_failed));
+  metrics.family("vantage_alerts_given_up_total", "counter",
+                 "Alert events abandoned after the last retry (logged).");
+  metrics.sample("vantage_alerts_given_up_total", {}, static_cast<double>(counters.given_up));
+}
+
+}  // namespace vantage

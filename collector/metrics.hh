@@ -1,0 +1,38 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "alerts.hh"
+#include "monitor.hh"
+#include "storage.hh"
+
+namespace vantage {
+
+// The Prometheus text exposition format (version 0.0.4), written family by family.
+class MetricsText {
+ public:
+  using Labels = std::vector<std::pair<std::string_view, std::string>>;
+
+  // "# HELP" and "# TYPE" lines; call before the family's samples.
+  void family(std::string_view name, std::string_view type, std::string_view help);
+  void sample(std::string_view name, const Labels& labels, double value);
+  const std::string& text() const { return text_; }
+
+ private:
+  std::string text_;
+};
+
+// Label values escaped as the format wants: backslash, double quote and newline.
+std::string escape_label_value(std::string_view value);
+
+// Verdict per domain, vantages per domain, agents seen and isolated, correlation counters.
+void append_monitor_metrics(MetricsText& metrics, const Monitor& monitor,
+                            const std::vector<AgentRecord>& agents);
+// Active alerts and delivery counters.
+void append_alert_metrics(MetricsText& metrics, const AlertDispatcher& alerts);
+
+}  // namespace vantage

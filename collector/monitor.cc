@@ -1,0 +1,246 @@
+#include "monitor.hh"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+
+#include "api_documents.hh"
+#include "result_json.hh"
+
+namespace vantage {
+namespace {
+
+// Replaying more than this many results at start would hold up serving for long; the newest
+// cycles matter most, but results() reads oldest first, so the window is what bounds it.
+constexpr size_t kMaxReplayedResults = 500'000;
+constexpr auto kAgeOutPeriod = std::chrono::seconds(1);
+
+bool same_verdict(const DomainState& a, const DomainState& b) {
+  return a.verdict == b.verdict && a.scope == b.scope;
+}
+
+AlertEvent firing_event(const DomainState& state) {
+  return AlertEvent{.domain = state.domain,
+                    .verdict = state.verdict,
+                    .scope = state.scope,
+                    .since = state.since,
+                    .resolved_at = std::nullopt,
+                    .resolved_by = Verdict::Ok,
+                    .affected_vantages = state.affected_vantages,
+                    .affected_asns = state.affected_asns,
+                    .evidence = state.evidence};
+}
+
+std::string describe(const DomainState& state) {
+  return state.scope.empty() ? std::string(to_string(state.verdict))
+                             : fmt::format("{} ({})", to_string(state.verdict), state.scope);
+}
+
+}  // namespace
+
+Monitor::Monitor(Storage& storage, CorrelationConfig config, AlertDispatcher* alerts,
+                 const AsnDatabase* asn_database)
+    : storage_(storage),
+      config_(config),
+      alerts_(alerts),
+      asn_database_(asn_database),
+      correlator_(config) {}
+
+Monitor::~Monitor() {
+  {
+    std::lock_guard lock(stop_mutex_);
+    stopping_ = true;
+  }
+  stop_signal_.notify_all();
+  if (ageing_.joinable()) {
+    ageing_.join();
+  }
+}
+
+std::optional<int64_t> Monitor::lookup_asn(const std::string& address) const {
+  return asn_database_ != nullptr ? asn_database_->lookup(address) : std::nullopt;
+}
+
+void Monitor::resume() {
+  const auto now = std::chrono::system_clock::now();
+  std::lock_guard lock(mutex_);
+  for (const auto& agent : storage_.agents()) {
+    asns_[agent.name] = agent.asn ? agent.asn : lookup_asn(agent.address);
+  }
+
+  std::map<std::string, DomainState> stored;
+  for (const auto& record : storage_.latest_verdicts()) {
+    try {
+      DomainState state = domain_state_from_json(nlohmann::json::parse(record.state));
+      state.since = record.changed_at;
+      correlator_.restore(state);
+      stored[state.domain] = state;
+    } catch (const std::exception& error) {
+      spdlog::warn("ignoring the stored verdict of {} at {}: {}", record.domain,
+                   format_time(record.changed_at), error.what());
+    }
+  }
+
+  const auto results =
+      storage_.results("", "", now - 2 * config_.freshness, kMaxReplayedResults);
+  size_t replayed = 0;
+  for (const auto& result : results) {
+    try {
+      const CycleResult cycle = cycle_from_json(nlohmann::json::parse(result.document));
+      const auto asn = asns_.contains(result.agent) ? asns_[result.agent] : std::nullopt;
+      correlator_.observe(result.domain, summarize(result.agent, asn, cycle), now);
+      ++replayed;
+    } catch (const std::exception& error) {
+      spdlog::warn("not replaying result {}/{}: {}", result.agent, result.seq, error.what());
+    }
+  }
+
+  // Compare where the replay ended with what was stored, not the steps in between: a domain whose
+  // verdict held keeps its original since; one that changed while we were away is a change now.
+  for (const DomainState& current : correlator_.states()) {
+    const auto before = stored.find(current.domain);
+    if (before != stored.end() && same_verdict(before->second, current)) {
+      DomainState kept = current;
+      kept.since = before->second.since;
+      correlator_.restore(kept);
+      if (alerts_ != nullptr && raises_alert(kept.verdict)) {
+        alerts_->restore(firing_event(kept));
+        active_alerts_[kept.domain] = kept;
+      }
+      continue;
+    }
+    DomainState previous;
+    previous.domain = current.domain;
+    if (before != stored.end()) {
+      previous = before->second;
+      if (alerts_ != nullptr && raises_alert(previous.verdict)) {
+        alerts_->restore(firing_event(previous));
+        active_alerts_[previous.domain] = previous;
+      }
+    }
+    apply(VerdictChange{previous, current});
+  }
+  spdlog::info("resumed {} domain verdicts, replayed {} results of the last {} s", stored.size(),
+               replayed,
+               std::chrono::duration_cast<std::chrono::seconds>(2 * config_.freshness).count());
+  ageing_ = std::thread([this] { age_out_loop(); });
+}
+
+void Monitor::observe(const std::string& agent, const std::string& peer,
+                      const std::vector<VantageCycle>& cycles) {
+  const auto now = std::chrono::system_clock::now();
+  std::lock_guard lock(mutex_);
+  auto known = asns_.find(agent);
+  if (known == asns_.end()) {
+    known = asns_.emplace(agent, lookup_asn(peer)).first;
+  }
+  for (VantageCycle cycle : cycles) {
+    cycle.agent = agent;
+    cycle.asn = known->second;
+    ++counters_.cycles_observed;
+    const std::string domain = cycle.domain;
+    if (auto change = correlator_.observe(domain, std::move(cycle), now)) {
+      apply(*change);
+    }
+  }
+}
+
+void Monitor::heartbeat(const AgentRecord& agent) {
+  std::lock_guard lock(mutex_);
+  asns_[agent.name] = agent.asn ? agent.asn : lookup_asn(agent.address);
+}
+
+void Monitor::apply(const VerdictChange& change) {
+  const DomainState& after = change.after;
+  ++counters_.verdict_changes;
+  spdlog::log(after.verdict == Verdict::Ok ? spdlog::level::info : spdlog::level::warn,
+              "{}: {} -> {} ({} reporting, {} healthy, {} failing){}{}", after.domain,
+              describe(change.before), describe(after), after.reporting, after.healthy,
+              after.failing, after.evidence.empty() ? "" : ": ",
+              after.evidence.empty() ? "" : after.evidence.front());
+  try {
+    storage_.record_verdict(VerdictRecord{.domain = after.domain,
+                                          .changed_at = after.since,
+                                          .verdict = std::string(to_string(after.verdict)),
+                                          .scope = after.scope,
+                                          .previous_verdict =
+                                              std::string(to_string(change.before.verdict)),
+                                          .state = to_json(after).dump()});
+  } catch (const StorageError& error) {
+    // The verdict is still current in memory and still alerts; only its history row is missing.
+    ++counters_.verdicts_not_stored;
+    spdlog::error("verdict change of {} not stored: {}", after.domain, error.what());
+  }
+  alert_on(after);
+}
+
+// An alert is one (domain, verdict, scope). UNKNOWN neither fires nor resolves: too few vantages
+// can tell nothing, so an alert that was active stays active until vantages say otherwise.
+void Monitor::alert_on(const DomainState& state) {
+  if (alerts_ == nullptr || state.verdict == Verdict::Unknown) {
+    return;
+  }
+  const auto active = active_alerts_.find(state.domain);
+  if (raises_alert(state.verdict)) {
+    if (active == active_alerts_.end() || !same_verdict(active->second, state)) {
+      alerts_->notify(firing_event(state));  // ends the previous alert of the domain, if any
+      active_alerts_[state.domain] = state;
+    }
+    return;
+  }
+  if (active != active_alerts_.end()) {
+    AlertEvent resolved = firing_event(active->second);
+    resolved.resolved_at = state.since;
+    resolved.resolved_by = state.verdict;
+    alerts_->notify(resolved);
+    active_alerts_.erase(active);
+  }
+}
+
+void Monitor::age_out_loop() {
+  std::unique_lock stop_lock(stop_mutex_);
+  while (!stop_signal_.wait_for(stop_lock, kAgeOutPeriod, [this] { return stopping_; })) {
+    const auto now = std::chrono::system_clock::now();
+    std::lock_guard lock(mutex_);
+    for (const auto& change : correlator_.expire(now)) {
+      apply(change);
+    }
+  }
+}
+
+std::vector<DomainState> Monitor::states() const {
+  std::lock_guard lock(mutex_);
+  return correlator_.states();
+}
+
+std::optional<Explanation> Monitor::explain(const std::string& domain) const {
+  std::lock_guard lock(mutex_);
+  auto state = correlator_.state(domain);
+  if (!state) {
+    return std::nullopt;
+  }
+  return Explanation{*state, correlator_.vantages(domain, std::chrono::system_clock::now())};
+}
+
+std::set<std::string> Monitor::isolated_agents() const {
+  std::lock_guard lock(mutex_);
+  std::set<std::string> isolated;
+  for (const auto& state : correlator_.states()) {
+    isolated.insert(state.isolated_vantages.begin(), state.isolated_vantages.end());
+  }
+  return isolated;
+}
+
+std::optional<int64_t> Monitor::asn_of(const std::string& agent) const {
+  std::lock_guard lock(mutex_);
+  const auto found = asns_.find(agent);
+  return found != asns_.end() ? found->second : std::nullopt;
+}
+
+MonitorCounters Monitor::counters() const {
+  std::lock_guard lock(mutex_);
+  return counters_;
+}
+
+}  // namespace vantage

@@ -1,0 +1,91 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "alerts.hh"
+#include "asn_database.hh"
+#include "correlation.hh"
+#include "storage.hh"
+
+namespace vantage {
+
+struct MonitorCounters {
+  uint64_t cycles_observed = 0;
+  uint64_t verdict_changes = 0;
+  uint64_t verdicts_not_stored = 0;  // the store failed; the change was logged and alerted anyway
+};
+
+// A domain's verdict with every vantage's part in it: what `explain` shows.
+struct Explanation {
+  DomainState state;
+  std::vector<VantageView> vantages;
+};
+
+// The collector's live view: correlates every stored cycle as it arrives (so a verdict is current
+// as soon as the deciding upload is acknowledged), ages out silent vantages once a second, stores
+// every verdict change with its evidence and hands alert-worthy ones to the dispatcher. Safe to
+// call from the HTTP server's threads.
+class Monitor {
+ public:
+  // `alerts` and `asn_database` may be null (no receivers; no ASN lookup).
+  Monitor(Storage& storage, CorrelationConfig config, AlertDispatcher* alerts,
+          const AsnDatabase* asn_database);
+  ~Monitor();
+  Monitor(const Monitor&) = delete;
+  Monitor& operator=(const Monitor&) = delete;
+
+  // After a restart: takes up the stored verdicts (keeping their `since`), replays the results of
+  // the last two freshness windows to rebuild each vantage's hysteresis and baseline, stores and
+  // alerts what changed while the collector was away, and restores the active alerts. Then starts
+  // the once-a-second ageing. Call once, before serving.
+  void resume();
+
+  // Cycles an agent uploaded and the store accepted. `peer` is the address it connected from.
+  void observe(const std::string& agent, const std::string& peer,
+               const std::vector<VantageCycle>& cycles);
+  // An agent's heartbeat: its configured ASN, or the ASN database's for its address.
+  void heartbeat(const AgentRecord& agent);
+
+  std::vector<DomainState> states() const;
+  std::optional<Explanation> explain(const std::string& domain) const;
+  // Agents whose latest fresh cycle of some domain found their own control targets failing.
+  std::set<std::string> isolated_agents() const;
+  // The ASN correlation uses for the agent: configured, else looked up; nullopt if neither.
+  std::optional<int64_t> asn_of(const std::string& agent) const;
+  MonitorCounters counters() const;
+  const CorrelationConfig& config() const { return config_; }
+
+ private:
+  void apply(const VerdictChange& change);
+  void alert_on(const DomainState& state);
+  std::optional<int64_t> lookup_asn(const std::string& address) const;
+  void age_out_loop();
+
+  Storage& storage_;
+  CorrelationConfig config_;
+  AlertDispatcher* alerts_;
+  const AsnDatabase* asn_database_;
+
+  mutable std::mutex mutex_;  // everything below
+  Correlator correlator_;
+  std::map<std::string, std::optional<int64_t>> asns_;  // per agent, once known
+  std::map<std::string, DomainState> active_alerts_;    // per domain
+  MonitorCounters counters_;
+
+  std::mutex stop_mutex_;
+  std::condition_variable stop_signal_;
+  bool stopping_ = false;
+  std::thread ageing_;
+};
+
+}  // namespace vantage

@@ -1,0 +1,36 @@
+#pragma once
+
+#include <string>
+
+#include "alerts.hh"
+#include "result_json.hh"
+
+namespace vantage::testing {
+
+inline TimePoint at(const std::string& rfc3339) {
+  return parse_time(rfc3339).value();
+}
+
+// social.example lost its routes, seen from three vantages in two networks.
+inline AlertEvent route_loss(const std::string& domain = "social.example",
+                             TimePoint since = at("2026-11-25T07:00:00.000Z")) {
+  AlertEvent event;
+  event.domain = domain;
+  event.verdict = Verdict::RouteLoss;
+  event.scope = "global";
+  event.since = since;
+  event.affected_vantages = {"vp-fra-1", "vp-fra-2", "vp-nyc-1"};
+  event.affected_asns = {64510, 64511};
+  event.evidence = {
+      "DnsAuthoritative 203.0.113.53:53 NetUnreachable from 3 vantages in AS64510, AS64511",
+      "Tcp 198.51.100.10:443 NetUnreachable from 3 vantages in AS64510, AS64511"};
+  return event;
+}
+
+inline AlertEvent resolved(AlertEvent event, TimePoint resolved_at, Verdict by = Verdict::Ok) {
+  event.resolved_at = resolved_at;
+  event.resolved_by = by;
+  return event;
+}
+
+}  // namespace vantage::testing

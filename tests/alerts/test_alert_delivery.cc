@@ -1,0 +1,352 @@
+// The dispatcher against receivers on 127.0.0.1: the tiny HttpReceiver for webhook, Slack and
+// a stand-in Alertmanager, a port nobody listens on, and a listener that never answers.
+#include <fmt/format.h>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "alert_payloads.hh"
+#include "alert_test_events.hh"
+#include "http_receiver.hh"
+#include "support/net.hh"
+
+namespace vantage::testing {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+using Kind = AlertReceiverConfig::Kind;
+using SteadyClock = std::chrono::steady_clock;
+
+AlertTimingConfig fast_timing() {
+  AlertTimingConfig timing;
+  timing.retry_initial = milliseconds(50);
+  timing.retry_max = milliseconds(200);
+  timing.max_attempts = 5;
+  timing.request_timeout = milliseconds(5000);
+  return timing;
+}
+
+// Waits (bounded) until alerts() satisfies `ready`.
+bool wait_for_alerts(const AlertDispatcher& dispatcher,
+                     const std::function<bool(const std::vector<AlertView>&)>& ready,
+                     milliseconds limit = milliseconds(10'000)) {
+  return wait_until([&] { return ready(dispatcher.alerts()); },
+                    WaitBudget{.attempts = 100'000, .interval = milliseconds(10), .limit = limit});
+}
+
+bool all_settled(const std::vector<AlertView>& alerts, size_t expected_alerts,
+                 const std::string& state) {
+  if (alerts.size() != expected_alerts) {
+    return false;
+  }
+  for (const AlertView& alert : alerts) {
+    for (const DeliveryState& delivery : alert.deliveries) {
+      if (delivery.state != state) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+std::vector<ReceivedRequest> requests_to(const HttpReceiver& receiver, const std::string& path) {
+  std::vector<ReceivedRequest> found;
+  for (const ReceivedRequest& request : receiver.requests()) {
+    if (request.path == path) {
+      found.push_back(request);
+    }
+  }
+  return found;
+}
+
+TEST_CASE("webhook and Slack receivers get the firing and then the resolved event as JSON",
+          "[loopback]") {
+  HttpReceiver receiver;
+  AlertDispatcher dispatcher(
+      {{Kind::Webhook, receiver.url("/hook")}, {Kind::Slack, receiver.url("/slack")}},
+      fast_timing());
+  const AlertEvent firing = route_loss();
+
+  dispatcher.notify(firing);
+  REQUIRE(wait_for_alerts(dispatcher,
+                          [](const auto& alerts) { return all_settled(alerts, 1, "delivered"); }));
+  auto hook = requests_to(receiver, "/hook");
+  auto slack = requests_to(receiver, "/slack");
+  REQUIRE(hook.size() == 1);
+  REQUIRE(slack.size() == 1);
+  CHECK(hook[0].method == "POST");
+  CHECK(hook[0].headers["content-type"] == "application/json");
+  CHECK_THAT(hook[0].headers["user-agent"], Catch::StartsWith("vantage-collector/"));
+  CHECK(json::parse(hook[0].body) == webhook_payload(firing));
+  CHECK(json::parse(slack[0].body) == slack_payload(firing));
+
+  const AlertEvent ended = resolved(firing, at("2026-11-25T07:30:00.000Z"));
+  dispatcher.notify(ended);
+  REQUIRE(wait_for_alerts(dispatcher, [](const auto& alerts) {
+    return all_settled(alerts, 1, "delivered") && alerts[0].event.resolved_at.has_value();
+  }));
+  hook = requests_to(receiver, "/hook");
+  slack = requests_to(receiver, "/slack");
+  REQUIRE(hook.size() == 2);
+  REQUIRE(slack.size() == 2);
+  CHECK(json::parse(hook[1].body) == webhook_payload(ended));
+  CHECK(json::parse(hook[1].body)["status"] == "resolved");
+  CHECK(json::parse(slack[1].body) == slack_payload(ended));
+
+  const auto alerts = dispatcher.alerts();
+  CHECK(alerts[0].id == 1);
+  CHECK(alerts[0].event.resolved_at == ended.resolved_at);
+  CHECK(alerts[0].deliveries[0].receiver == "webhook " + receiver.url("/hook"));
+  CHECK(alerts[0].deliveries[1].receiver == "slack " + receiver.url("/"));
+  CHECK(alerts[0].deliveries[0].attempts == 1);
+  CHECK(alerts[0].deliveries[0].delivered_at.has_value());
+  CHECK(dispatcher.counters().deliveries_ok == 4);
+  CHECK(dispatcher.counters().deliveries_failed == 0);
+}
+
+TEST_CASE("a receiver that answers 500 twice gets the event on the third attempt", "[loopback]") {
+  HttpReceiver receiver([](size_t index, const ReceivedRequest&) { return index < 2 ? 500 : 200; });
+  AlertDispatcher dispatcher({{Kind::Webhook, receiver.url("/hook")}}, fast_timing());
+
+  dispatcher.notify(route_loss());
+  REQUIRE(wait_for_alerts(dispatcher,
+                          [](const auto& alerts) { return all_settled(alerts, 1, "delivered"); }));
+  const DeliveryState delivery = dispatcher.alerts()[0].deliveries[0];
+  CHECK(delivery.attempts == 3);
+  CHECK(delivery.last_error == "HTTP 500");  // the last error on the way, kept for the operator
+  const auto requests = receiver.requests();
+  REQUIRE(requests.size() == 3);
+  CHECK(requests[0].body == requests[2].body);
+  const AlertCounters counters = dispatcher.counters();
+  CHECK(counters.deliveries_ok == 1);
+  CHECK(counters.deliveries_failed == 2);
+  CHECK(counters.given_up == 0);
+}
+
+TEST_CASE("a dead receiver ends failed after max_attempts, and notify never waits for it",
+          "[loopback]") {
+  AlertTimingConfig timing = fast_timing();
+  timing.retry_initial = milliseconds(10);
+  timing.retry_max = milliseconds(40);
+  timing.max_attempts = 3;
+  const std::string dead = fmt::format("http://127.0.0.1:{}/hook", unused_port());
+  AlertDispatcher dispatcher({{Kind::Webhook, dead}}, timing);
+
+  const auto start = SteadyClock::now();
+  for (int domain = 0; domain < 100; ++domain) {
+    dispatcher.notify(route_loss(fmt::format("d{}.example", domain)));
+  }
+  // A generous bound: queuing is in-memory work, while one post would take a connect attempt.
+  CHECK(SteadyClock::now() - start < milliseconds(500));
+
+  REQUIRE(wait_for_alerts(
+      dispatcher, [](const auto& alerts) { return all_settled(alerts, 100, "failed"); },
+      milliseconds(30'000)));
+  for (const AlertView& alert : dispatcher.alerts()) {
+    const DeliveryState& delivery = alert.deliveries[0];
+    CHECK(delivery.attempts == 3);
+    CHECK_THAT(delivery.last_error, Catch::StartsWith("curl 7:"));
+    CHECK_FALSE(delivery.delivered_at.has_value());
+  }
+  const AlertCounters counters = dispatcher.counters();
+  CHECK(counters.given_up == 100);
+  CHECK(counters.deliveries_failed == 300);
+  CHECK(counters.deliveries_ok == 0);
+}
+
+TEST_CASE("a receiver that never answers does not hold up the others", "[loopback]") {
+  SilentReceiver hung;
+  HttpReceiver healthy;
+  AlertDispatcher dispatcher(
+      {{Kind::Webhook, hung.url("/hook")}, {Kind::Webhook, healthy.url("/hook")}}, fast_timing());
+
+  dispatcher.notify(route_loss());
+  REQUIRE(wait_for_alerts(
+      dispatcher,
+      [](const auto& alerts) {
+        return alerts.size() == 1 && alerts[0].deliveries[1].state == "delivered";
+      },
+      milliseconds(2000)));  // well inside the hung post's request_timeout of 5 s
+  const DeliveryState stuck = dispatcher.alerts()[0].deliveries[0];
+  CHECK(stuck.state == "pending");
+  CHECK(stuck.attempts == 1);
+}
+
+TEST_CASE("destroying the dispatcher does not wait for a receiver that never answers",
+          "[loopback]") {
+  SilentReceiver hung;
+  AlertTimingConfig timing = fast_timing();
+  timing.request_timeout = milliseconds(30'000);
+  auto dispatcher = std::make_unique<AlertDispatcher>(
+      std::vector<AlertReceiverConfig>{{Kind::Webhook, hung.url("/hook")}}, timing);
+  dispatcher->notify(route_loss());
+  REQUIRE(wait_for_alerts(*dispatcher, [](const auto& alerts) {
+    return alerts.size() == 1 && alerts[0].deliveries[0].attempts == 1;
+  }));
+
+  const auto start = SteadyClock::now();
+  dispatcher.reset();
+  CHECK(SteadyClock::now() - start < milliseconds(1000));
+}
+
+TEST_CASE("a resolution supersedes the pending retries of the firing event", "[loopback]") {
+  // Firing posts fail, so they are being retried when the resolution comes.
+  HttpReceiver receiver([](size_t, const ReceivedRequest& request) {
+    return json::parse(request.body)["status"] == "resolved" ? 200 : 500;
+  });
+  AlertTimingConfig timing = fast_timing();
+  timing.max_attempts = 1000;
+  AlertDispatcher dispatcher({{Kind::Webhook, receiver.url("/hook")}}, timing);
+
+  dispatcher.notify(route_loss());
+  REQUIRE(receiver.wait_for_requests(2));
+  dispatcher.notify(resolved(route_loss(), at("2026-11-25T07:30:00.000Z")));
+  REQUIRE(wait_for_alerts(dispatcher,
+                          [](const auto& alerts) { return all_settled(alerts, 1, "delivered"); }));
+  const size_t after_resolution = receiver.requests().size();
+  // Longer than retry_max: a firing retry still scheduled would have been sent by now.
+  std::this_thread::sleep_for(timing.retry_max * 3);
+
+  const auto requests = receiver.requests();
+  CHECK(requests.size() == after_resolution);
+  CHECK(json::parse(requests.back().body)["status"] == "resolved");
+  const DeliveryState delivery = dispatcher.alerts()[0].deliveries[0];
+  CHECK(delivery.attempts == 1);  // the count starts again with the newer event
+  CHECK(delivery.last_error.empty());
+  CHECK(dispatcher.counters().given_up == 0);
+}
+
+TEST_CASE("a firing event for a domain with an active alert first resolves the old one",
+          "[loopback]") {
+  HttpReceiver receiver;
+  AlertDispatcher dispatcher({{Kind::Webhook, receiver.url("/hook")}}, fast_timing());
+  AlertEvent degraded = route_loss();
+  degraded.verdict = Verdict::Degraded;
+  degraded.scope = "partial";
+  dispatcher.notify(degraded);
+  REQUIRE(receiver.wait_for_requests(1));
+
+  const TimePoint changed_at = at("2026-11-25T07:10:00.000Z");
+  dispatcher.notify(route_loss("social.example", changed_at));
+  REQUIRE(wait_for_alerts(dispatcher,
+                          [](const auto& alerts) { return all_settled(alerts, 2, "delivered"); }));
+
+  const auto alerts = dispatcher.alerts();
+  CHECK(alerts[0].id == 2);
+  CHECK(alerts[0].event.verdict == Verdict::RouteLoss);
+  CHECK_FALSE(alerts[0].event.resolved_at.has_value());
+  CHECK(alerts[1].id == 1);
+  CHECK(alerts[1].event.resolved_at == changed_at);
+  CHECK(alerts[1].event.resolved_by == Verdict::RouteLoss);
+
+  std::vector<json> bodies;
+  for (const ReceivedRequest& request : receiver.requests()) {
+    bodies.push_back(json::parse(request.body));
+  }
+  REQUIRE(bodies.size() == 3);
+  // The two alerts travel independently, so only the first post's place is fixed.
+  CHECK(bodies[0]["verdict"] == "DEGRADED");
+  const auto resolution = std::find_if(
+      bodies.begin(), bodies.end(), [](const json& body) { return body["status"] == "resolved"; });
+  REQUIRE(resolution != bodies.end());
+  CHECK((*resolution)["verdict"] == "DEGRADED");
+  CHECK((*resolution)["resolved_by"] == "ROUTE_LOSS");
+  CHECK((*resolution)["resolved_at"] == "2026-11-25T07:10:00.000Z");
+  CHECK(std::count_if(bodies.begin(), bodies.end(), [](const json& body) {
+          return body["status"] == "firing" && body["verdict"] == "ROUTE_LOSS";
+        }) == 1);
+}
+
+TEST_CASE("a restored alert goes to Alertmanager again but not to webhooks, which saw it",
+          "[loopback]") {
+  HttpReceiver hook;
+  HttpReceiver alertmanager;
+  AlertDispatcher dispatcher(
+      {{Kind::Webhook, hook.url("/hook")}, {Kind::Alertmanager, alertmanager.url("/")}},
+      fast_timing());
+
+  dispatcher.restore(route_loss());
+  REQUIRE(wait_for_alerts(dispatcher,
+                          [](const auto& alerts) { return all_settled(alerts, 1, "delivered"); }));
+  const auto posts = alertmanager.requests();
+  REQUIRE(posts.size() == 1);
+  CHECK(posts[0].path == "/api/v2/alerts");
+  CHECK(json::parse(posts[0].body) == alertmanager_payload(route_loss()));
+
+  const AlertView alert = dispatcher.alerts()[0];
+  CHECK(alert.deliveries[0].attempts == 0);
+  CHECK(hook.requests().empty());
+
+  // Its end reaches both.
+  dispatcher.notify(resolved(route_loss(), at("2026-11-25T07:30:00.000Z")));
+  REQUIRE(hook.wait_for_requests(1));
+  CHECK(json::parse(hook.requests()[0].body)["status"] == "resolved");
+}
+
+TEST_CASE("alerts() lists active alerts newest first, then the last 200 ended ones newest first",
+          "[unit]") {
+  AlertDispatcher dispatcher({}, fast_timing());
+  for (int domain = 0; domain < 205; ++domain) {
+    const std::string name = fmt::format("ended{}.example", domain);
+    dispatcher.notify(route_loss(name));
+    dispatcher.notify(resolved(route_loss(name), at("2026-11-25T07:30:00.000Z")));
+  }
+  dispatcher.notify(route_loss("active-a.example"));
+  dispatcher.notify(route_loss("active-b.example"));
+
+  const auto alerts = dispatcher.alerts();
+  REQUIRE(alerts.size() == 202);
+  CHECK(alerts[0].event.domain == "active-b.example");
+  CHECK(alerts[1].event.domain == "active-a.example");
+  CHECK(alerts[2].event.domain == "ended204.example");
+  CHECK(alerts[201].event.domain == "ended5.example");
+  CHECK(alerts[2].deliveries.empty());
+}
+
+TEST_CASE("events that end nothing and raise nothing start no alert", "[unit]") {
+  AlertDispatcher dispatcher({}, fast_timing());
+  dispatcher.notify(resolved(route_loss(), at("2026-11-25T07:30:00.000Z")));
+  AlertEvent ok = route_loss();
+  ok.verdict = Verdict::Ok;
+  dispatcher.notify(ok);
+  AlertEvent isolated = route_loss();
+  isolated.verdict = Verdict::VantageIsolated;
+  dispatcher.notify(isolated);
+  CHECK(dispatcher.alerts().empty());
+}
+
+TEST_CASE("a firing event of the active alert's verdict and scope refreshes its details",
+          "[unit]") {
+  AlertDispatcher dispatcher({}, fast_timing());
+  dispatcher.notify(route_loss());
+  AlertEvent wider = route_loss("social.example", at("2026-11-25T07:05:00.000Z"));
+  wider.affected_vantages.push_back("vp-sin-1");
+  wider.evidence = {"Tcp 198.51.100.10:443 NetUnreachable from 4 vantages"};
+  dispatcher.notify(wider);
+
+  const auto alerts = dispatcher.alerts();
+  REQUIRE(alerts.size() == 1);
+  CHECK(alerts[0].id == 1);
+  CHECK(alerts[0].event.since == route_loss().since);  // still the same alert
+  CHECK(alerts[0].event.affected_vantages == wider.affected_vantages);
+  CHECK(alerts[0].event.evidence == wider.evidence);
+}
+
+TEST_CASE("an OK verdict ends the active alert, resolved by OK", "[unit]") {
+  AlertDispatcher dispatcher({}, fast_timing());
+  dispatcher.notify(route_loss());
+  AlertEvent ok;
+  ok.domain = "social.example";
+  ok.verdict = Verdict::Ok;
+  ok.since = at("2026-11-25T07:20:00.000Z");
+  dispatcher.notify(ok);
+
+  const auto alerts = dispatcher.alerts();
+  REQUIRE(alerts.size() == 1);
+  CHECK(alerts[0].event.resolved_at == ok.since);
+  CHECK(alerts[0].event.resolved_by == Verdict::Ok);
+}
+
+}  // namespace
+}  // namespace vantage::testing

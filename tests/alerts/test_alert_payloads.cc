@@ -1,0 +1,179 @@
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+
+#include "alert_payloads.hh"
+#include "alert_test_events.hh"
+
+namespace vantage::testing {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+
+const TimePoint kResolvedAt = at("2026-11-25T07:30:00.250Z");
+
+TEST_CASE("the summary names domain, verdict, scope, start, vantages and ASNs", "[unit]") {
+  CHECK(alert_summary(route_loss()) ==
+        "social.example ROUTE_LOSS (global) since 2026-11-25T07:00:00Z: 3 vantages in AS64510, "
+        "AS64511");
+  CHECK(alert_summary(resolved(route_loss(), kResolvedAt)) ==
+        "social.example ROUTE_LOSS (global) since 2026-11-25T07:00:00Z: 3 vantages in AS64510, "
+        "AS64511; resolved 2026-11-25T07:30:00Z (now OK)");
+
+  AlertEvent partial = route_loss();
+  partial.verdict = Verdict::ServerDown;
+  partial.scope = "partial";
+  partial.affected_vantages = {"vp-fra-1"};
+  partial.affected_asns = {0};
+  CHECK(alert_summary(partial) ==
+        "social.example SERVER_DOWN (partial) since 2026-11-25T07:00:00Z: 1 vantage in unknown "
+        "ASN");
+
+  AlertEvent bare = route_loss();
+  bare.scope.clear();
+  bare.affected_vantages.clear();
+  bare.affected_asns.clear();
+  CHECK(alert_summary(bare) == "social.example ROUTE_LOSS since 2026-11-25T07:00:00Z");
+}
+
+TEST_CASE("the webhook body of a firing alert has no resolved_at or resolved_by", "[unit]") {
+  CHECK(webhook_payload(route_loss()) == json::parse(R"({
+    "version": 1,
+    "status": "firing",
+    "domain": "social.example",
+    "verdict": "ROUTE_LOSS",
+    "scope": "global",
+    "since": "2026-11-25T07:00:00.000Z",
+    "affected_vantages": ["vp-fra-1", "vp-fra-2", "vp-nyc-1"],
+    "affected_asns": [64510, 64511],
+    "evidence": [
+      "DnsAuthoritative 203.0.113.53:53 NetUnreachable from 3 vantages in AS64510, AS64511",
+      "Tcp 198.51.100.10:443 NetUnreachable from 3 vantages in AS64510, AS64511"],
+    "summary": "social.example ROUTE_LOSS (global) since 2026-11-25T07:00:00Z: 3 vantages in AS64510, AS64511"
+  })"));
+}
+
+TEST_CASE("the webhook body of a resolved alert says when and into what", "[unit]") {
+  const json body = webhook_payload(resolved(route_loss(), kResolvedAt, Verdict::DnsFailure));
+  CHECK(body["status"] == "resolved");
+  CHECK(body["resolved_at"] == "2026-11-25T07:30:00.250Z");
+  CHECK(body["resolved_by"] == "DNS_FAILURE");
+  CHECK(body["verdict"] == "ROUTE_LOSS");
+  CHECK(body["since"] == "2026-11-25T07:00:00.000Z");
+  CHECK(body["summary"] ==
+        "social.example ROUTE_LOSS (global) since 2026-11-25T07:00:00Z: 3 vantages in AS64510, "
+        "AS64511; resolved 2026-11-25T07:30:00Z (now DNS_FAILURE)");
+  CHECK(body.size() == 12);
+}
+
+TEST_CASE("the Slack message is red while firing and green once resolved", "[unit]") {
+  CHECK(slack_payload(route_loss()) == json::parse(R"({
+    "text": "[FIRING] social.example ROUTE_LOSS (global) since 2026-11-25T07:00:00Z: 3 vantages in AS64510, AS64511",
+    "attachments": [{
+      "color": "danger",
+      "fallback": "social.example ROUTE_LOSS (global) since 2026-11-25T07:00:00Z: 3 vantages in AS64510, AS64511",
+      "title": "social.example ROUTE_LOSS",
+      "text": "DnsAuthoritative 203.0.113.53:53 NetUnreachable from 3 vantages in AS64510, AS64511\nTcp 198.51.100.10:443 NetUnreachable from 3 vantages in AS64510, AS64511",
+      "fields": [
+        {"title": "Scope", "value": "global", "short": true},
+        {"title": "Since", "value": "2026-11-25T07:00:00Z", "short": true},
+        {"title": "Vantages", "value": "vp-fra-1, vp-fra-2, vp-nyc-1", "short": false},
+        {"title": "ASNs", "value": "AS64510, AS64511", "short": true}
+      ]
+    }]
+  })"));
+
+  const json done = slack_payload(resolved(route_loss(), kResolvedAt));
+  CHECK_THAT(done["text"].get<std::string>(), Catch::StartsWith("[RESOLVED] social.example"));
+  CHECK(done["attachments"][0]["color"] == "good");
+  CHECK(done["attachments"][0]["fields"].back() ==
+        json({{"title", "Resolved"}, {"value", "2026-11-25T07:30:00Z (now OK)"}, {"short", true}}));
+}
+
+TEST_CASE("the Alertmanager alert carries the labels that identify it, endsAt once resolved",
+          "[unit]") {
+  CHECK(alertmanager_payload(route_loss()) == json::parse(R"([{
+    "labels": {"alertname": "VantageVerdict", "domain": "social.example",
+               "verdict": "ROUTE_LOSS", "scope": "global"},
+    "annotations": {
+      "summary": "social.example ROUTE_LOSS (global) since 2026-11-25T07:00:00Z: 3 vantages in AS64510, AS64511",
+      "evidence": "DnsAuthoritative 203.0.113.53:53 NetUnreachable from 3 vantages in AS64510, AS64511\nTcp 198.51.100.10:443 NetUnreachable from 3 vantages in AS64510, AS64511",
+      "vantages": "vp-fra-1, vp-fra-2, vp-nyc-1",
+      "asns": "AS64510, AS64511"
+    },
+    "startsAt": "2026-11-25T07:00:00.000Z"
+  }])"));
+
+  const json done = alertmanager_payload(resolved(route_loss(), kResolvedAt));
+  CHECK(done[0]["endsAt"] == "2026-11-25T07:30:00.250Z");
+  CHECK(done[0]["labels"] == alertmanager_payload(route_loss())[0]["labels"]);
+
+  // Alertmanager refuses an end before the start; a clock step must not lose the resolution.
+  const json stepped = alertmanager_payload(resolved(route_loss(), at("2026-11-25T06:59:00Z")));
+  CHECK(stepped[0]["endsAt"] == stepped[0]["startsAt"]);
+}
+
+TEST_CASE("the Alertmanager URL gets /api/v2/alerts however the base ends", "[unit]") {
+  CHECK(alertmanager_alerts_url("http://127.0.0.1:9093") == "http://127.0.0.1:9093/api/v2/alerts");
+  CHECK(alertmanager_alerts_url("http://127.0.0.1:9093/") == "http://127.0.0.1:9093/api/v2/alerts");
+  CHECK(alertmanager_alerts_url("http://am.example/prefix/") ==
+        "http://am.example/prefix/api/v2/alerts");
+}
+
+TEST_CASE("failing verdicts and DEGRADED raise alerts; OK, UNKNOWN and VANTAGE_ISOLATED never",
+          "[unit]") {
+  const auto [verdict, raises] = GENERATE(table<Verdict, bool>({
+      {Verdict::RouteLoss, true},
+      {Verdict::DnsFailure, true},
+      {Verdict::DomainVanished, true},
+      {Verdict::ServerDown, true},
+      {Verdict::TlsFailure, true},
+      {Verdict::HttpError, true},
+      {Verdict::Degraded, true},
+      {Verdict::Ok, false},
+      {Verdict::Unknown, false},
+      {Verdict::VantageIsolated, false},
+  }));
+  INFO(to_string(verdict));
+  CHECK(raises_alert(verdict) == raises);
+}
+
+TEST_CASE("the retry backoff doubles from retry_initial up to retry_max", "[unit]") {
+  AlertTimingConfig timing;
+  timing.retry_initial = milliseconds(1000);
+  timing.retry_max = milliseconds(300'000);
+  CHECK(retry_ceiling(timing, 1) == milliseconds(1000));
+  CHECK(retry_ceiling(timing, 2) == milliseconds(2000));
+  CHECK(retry_ceiling(timing, 3) == milliseconds(4000));
+  CHECK(retry_ceiling(timing, 9) == milliseconds(256'000));
+  CHECK(retry_ceiling(timing, 10) == milliseconds(300'000));
+  CHECK(retry_ceiling(timing, 1000) == milliseconds(300'000));  // no overflow
+
+  // Full jitter: anywhere from no wait to the ceiling, and not always the same.
+  std::mt19937_64 random(42);
+  std::set<milliseconds::rep> seen;
+  for (int draw = 0; draw < 200; ++draw) {
+    const milliseconds delay = retry_delay(timing, 3, random);
+    REQUIRE(delay >= milliseconds(0));
+    REQUIRE(delay <= milliseconds(4000));
+    seen.insert(delay.count());
+  }
+  CHECK(seen.size() > 100);
+}
+
+TEST_CASE("a receiver's name keeps scheme, host and path but no credentials", "[unit]") {
+  using Kind = AlertReceiverConfig::Kind;
+  CHECK(receiver_name({Kind::Webhook, "http://127.0.0.1:8080/hook"}) ==
+        "webhook http://127.0.0.1:8080/hook");
+  CHECK(receiver_name({Kind::Webhook, "https://user:secret@hooks.example/in?token=abc"}) ==
+        "webhook https://hooks.example/in");
+  CHECK(receiver_name({Kind::Slack, "https://hooks.slack.com/services/T0/B0/XXXX"}) ==
+        "slack https://hooks.slack.com/");
+  CHECK(receiver_name({Kind::Alertmanager, "http://127.0.0.1:9093"}) ==
+        "alertmanager http://127.0.0.1:9093/");
+}
+
+}  // namespace
+}  // namespace vantage::testing
