@@ -1,7 +1,10 @@
 // The client commands that read verdicts: status, explain, history, alerts.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
+#include <utility>
+#include <vector>
 
 #include "cli.hh"
 #include "cli_output.hh"
@@ -147,12 +150,24 @@ int explain_command(const ClientOptions& options, const std::string& domain, std
     out << "\nVantages:\n";
     Table rows;
     for (const auto& vantage : vantages) {
-      std::string failures;
+      // The same probe failing for several questions (A, AAAA, NS of one server) is one entry.
+      std::vector<std::pair<std::string, int>> counted;
       for (const auto& failure : vantage.value("failures", json::array())) {
-        failures += fmt::format("{}{} {} {}", failures.empty() ? "" : "; ",
-                                text_of(failure.value("check", json())),
-                                text_of(failure.value("target", json())),
-                                text_of(failure.value("failure", json())));
+        const std::string entry = fmt::format("{} {} {}", text_of(failure.value("check", json())),
+                                              text_of(failure.value("target", json())),
+                                              text_of(failure.value("failure", json())));
+        const auto seen = std::find_if(counted.begin(), counted.end(),
+                                       [&](const auto& known) { return known.first == entry; });
+        if (seen == counted.end()) {
+          counted.emplace_back(entry, 1);
+        } else {
+          ++seen->second;
+        }
+      }
+      std::string failures;
+      for (const auto& [entry, count] : counted) {
+        failures += fmt::format("{}{}{}", failures.empty() ? "" : "; ", entry,
+                                count > 1 ? fmt::format(" x{}", count) : "");
       }
       std::string reading = text_of(vantage.value("verdict", json()));
       if (vantage.value("degraded", false)) {

@@ -1,0 +1,223 @@
+// The whole system on the outage lab: three vantage-agent daemons (vp1 and vp2 in AS64510, vp3 in
+// AS64511), a vantage-collector and a real Prometheus Alertmanager, started by scripts/fleet. Each
+// step breaks the lab the way the Internet breaks and asserts what an operator sees through the
+// collector's CLI and in Alertmanager, within the time the design promises.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "lab.hh"
+
+namespace vantage::lab {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+// scripts/fleet's timings: agents probe every 5 s with a 2 s timeout, enter_after and exit_after
+// are 2, a partial verdict settles for 5 s. A verdict entered by the whole fleet must show within
+// enter_after x interval + timeout, plus one interval for the phase the break lands in and a few
+// seconds for uploads and the CLI.
+constexpr auto kInterval = 5s;
+constexpr auto kTimeout = 2s;
+constexpr auto kEnterBound = 2 * kInterval + kTimeout + kInterval + 3s;  // 20 s
+constexpr auto kPartialBound = kEnterBound + 5s;                        // + settle
+// Recovery also waits for BGP to converge and resolvers to answer again after scripts/lab fix.
+constexpr auto kRecoverBound = 2 * kInterval + kTimeout + kInterval + 10s;
+constexpr auto kAlertBound = 10s;
+
+std::string fleet_script() {
+  return (Lab::get().script().parent_path() / "fleet").string();
+}
+
+CommandResult fleet(const std::vector<std::string>& args, std::chrono::seconds timeout = 60s) {
+  std::vector<std::string> argv = {fleet_script()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run(argv, timeout);
+}
+
+json fleet_json(const std::vector<std::string>& args) {
+  const auto result = fleet(args);
+  INFO(result.out << result.err);
+  REQUIRE(result.exit_code == 0);
+  return json::parse(result.out, nullptr, false);
+}
+
+json domain_status() {
+  for (const auto& entry : fleet_json({"cli", "status", "--json"})) {
+    if (entry.value("domain", "") == kDomain) {
+      return entry;
+    }
+  }
+  return json::object();
+}
+
+// Polls `ready` every 0.5 s until it holds or `bound` has passed; returns the seconds it took, or
+// a negative number if it never held.
+template <typename Ready>
+double seconds_until(Ready ready, std::chrono::seconds bound) {
+  const auto start = Clock::now();
+  while (Clock::now() - start < bound) {
+    if (ready()) {
+      return std::chrono::duration<double>(Clock::now() - start).count();
+    }
+    std::this_thread::sleep_for(500ms);
+  }
+  return -1;
+}
+
+bool verdict_is(const std::string& verdict, const std::string& scope) {
+  const json state = domain_status();
+  return state.value("verdict", "") == verdict && state.value("scope", "") == scope;
+}
+
+// The alerts Alertmanager holds for the domain, as "VERDICT/scope".
+std::vector<std::string> alertmanager_alerts() {
+  std::vector<std::string> held;
+  for (const auto& alert : fleet_json({"alertmanager"})) {
+    const json labels = alert.value("labels", json::object());
+    if (labels.value("domain", "") == kDomain && labels.value("alertname", "") == "VantageVerdict") {
+      held.push_back(labels.value("verdict", "") + "/" + labels.value("scope", ""));
+    }
+  }
+  return held;
+}
+
+size_t firing_alerts() {
+  size_t firing = 0;
+  for (const auto& alert : fleet_json({"cli", "alerts", "--json"})) {
+    firing += alert.value("status", "") == "firing" ? 1 : 0;
+  }
+  return firing;
+}
+
+void record(const std::string& scenario, const std::string& reading, double to_verdict,
+            double back_to_ok) {
+  ScenarioTiming timing;
+  timing.scenario = "fleet: " + scenario;
+  timing.readings = reading;
+  timing.probe_s = to_verdict;
+  timing.back_to_ok_s = back_to_ok;
+  record_timing(timing);
+}
+
+// Fixes the lab and waits until the collector reads OK again with no alert firing.
+double fix_and_recover(Breakage& breakage) {
+  REQUIRE(breakage.fix().exit_code == 0);
+  const double took = seconds_until([] { return verdict_is("OK", ""); }, kRecoverBound);
+  CHECK(took >= 0);
+  CHECK(seconds_until([] { return firing_alerts() == 0; }, kAlertBound) >= 0);
+  return took;
+}
+
+class Fleet {
+ public:
+  Fleet() {
+    setenv("VANTAGE_COLLECTOR", VANTAGE_COLLECTOR_PATH, 1);
+    setenv("VANTAGE_AGENT", Lab::get().agent().c_str(), 1);
+    const auto up = fleet({"up"}, 90s);
+    INFO(up.out << up.err);
+    REQUIRE(up.exit_code == 0);
+  }
+  ~Fleet() { fleet({"down"}); }
+  Fleet(const Fleet&) = delete;
+  Fleet& operator=(const Fleet&) = delete;
+};
+
+}  // namespace
+
+TEST_CASE("the fleet tells route loss, isolation, partial loss and a dead server apart",
+          "[fleet]") {
+  Fleet running;
+  REQUIRE(seconds_until([] { return verdict_is("OK", ""); }, 40s) >= 0);
+  const json agents = fleet_json({"cli", "agents", "--json"});
+  REQUIRE(agents.size() == 3);
+  CHECK(agents[2]["name"] == "vp3");
+  CHECK(agents[2]["asn"] == 64511);  // from the lab's MaxMind database: vp3.yaml has no asn
+  CHECK(agents[2]["asn_source"] == "lookup");
+
+  SECTION("route withdrawal: ROUTE_LOSS global and an alert in Alertmanager, then resolved") {
+    Breakage withdrawal({"route-withdrawal"});
+    const double entered = seconds_until([] { return verdict_is("ROUTE_LOSS", "global"); },
+                                         kEnterBound);
+    INFO("bound " << kEnterBound.count() << " s");
+    REQUIRE(entered >= 0);
+    const json state = domain_status();
+    CHECK(state["affected_asns"] == json({64510, 64511}));
+    CHECK_THAT(state["evidence"][0].get<std::string>(),
+               Catch::Matches("DnsAuthoritative .* NetUnreachable from [23] vantages in AS64510, "
+                              "AS64511"));
+    CHECK(seconds_until(
+              [] { return alertmanager_alerts() == std::vector<std::string>{"ROUTE_LOSS/global"}; },
+              kAlertBound) >= 0);
+    const auto explained = fleet({"cli", "explain", std::string(kDomain)});
+    CHECK_THAT(explained.out, Catch::Contains("ROUTE_LOSS (global)"));
+    CHECK_THAT(explained.out, Catch::Contains("BGP withdrawal"));
+
+    const double recovered = fix_and_recover(withdrawal);
+    // Resolved alerts leave Alertmanager's list.
+    CHECK(seconds_until([] { return alertmanager_alerts().empty(); }, kAlertBound) >= 0);
+    const json alerts = fleet_json({"cli", "alerts", "--json"});
+    REQUIRE(alerts.size() == 1);
+    CHECK(alerts[0]["status"] == "resolved");
+    CHECK(alerts[0]["resolved_by"] == "OK");
+    for (const auto& delivery : alerts[0]["deliveries"]) {
+      CHECK(delivery["state"] == "delivered");
+    }
+    record("route-withdrawal", "ROUTE_LOSS global", entered, recovered);
+  }
+
+  SECTION("one vantage's uplink cut: that vantage isolated, the domain OK, no alert") {
+    Breakage isolation({"isolate-vantage", "vp3"});
+    const double isolated = seconds_until(
+        [] {
+          for (const auto& agent : fleet_json({"cli", "agents", "--json"})) {
+            if (agent["name"] == "vp3") {
+              return agent["isolated"] == true;
+            }
+          }
+          return false;
+        },
+        kEnterBound);
+    REQUIRE(isolated >= 0);
+    const json state = domain_status();
+    CHECK(state["verdict"] == "OK");
+    CHECK(state["isolated_vantages"] == json({"vp3"}));
+    CHECK(state["healthy"] == 2);
+    std::this_thread::sleep_for(kInterval);  // another cycle: still nothing fires
+    CHECK(firing_alerts() == 0);
+    CHECK(alertmanager_alerts().empty());
+    record("isolate-vantage vp3", "vp3 isolated, OK", isolated, fix_and_recover(isolation));
+  }
+
+  SECTION("a route lost by one vantage network only: partial, naming its ASN") {
+    Breakage partial({"partial", "vp3"});
+    const double entered =
+        seconds_until([] { return verdict_is("ROUTE_LOSS", "partial"); }, kPartialBound);
+    REQUIRE(entered >= 0);
+    const json state = domain_status();
+    CHECK(state["affected_vantages"] == json({"vp3"}));
+    CHECK(state["affected_asns"] == json({64511}));
+    CHECK(seconds_until(
+              [] { return alertmanager_alerts() == std::vector<std::string>{"ROUTE_LOSS/partial"}; },
+              kAlertBound) >= 0);
+    record("partial vp3", "ROUTE_LOSS partial AS64511", entered, fix_and_recover(partial));
+  }
+
+  SECTION("the web server stopped: SERVER_DOWN global") {
+    Breakage down({"server-down"});
+    const double entered =
+        seconds_until([] { return verdict_is("SERVER_DOWN", "global"); }, kEnterBound);
+    REQUIRE(entered >= 0);
+    CHECK_THAT(domain_status()["evidence"][0].get<std::string>(),
+               Catch::Matches(".*:443 ConnRefused from [23] vantages in AS64510, AS64511"));
+    record("server-down", "SERVER_DOWN global", entered, fix_and_recover(down));
+  }
+}
+
+}  // namespace vantage::lab
