@@ -8,8 +8,8 @@
 #include <cctype>
 #include <charconv>
 #include <limits>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "api_documents.hh"
 #include "api_input.hh"
@@ -391,15 +391,16 @@ HttpResponse Api::delete_target(HttpRequest& request) {
 }
 
 HttpResponse Api::get_agents(HttpRequest& /*request*/) {
-  const auto isolated =
-      monitor_ != nullptr ? monitor_->isolated_agents() : std::set<std::string>{};
+  const auto isolated = monitor_ != nullptr ? monitor_->isolated_agents() : std::set<std::string>{};
   json agents = json::array();
   for (const auto& agent : storage_.agents()) {
     json document = to_json(agent);
     const auto looked_up =
         !agent.asn && monitor_ != nullptr ? monitor_->asn_of(agent.name) : std::nullopt;
     document["asn"] = agent.asn ? json(*agent.asn) : looked_up ? json(*looked_up) : json(nullptr);
-    document["asn_source"] = agent.asn ? json("config") : looked_up ? json("lookup") : json(nullptr);
+    document["asn_source"] = agent.asn   ? json("config")
+                             : looked_up ? json("lookup")
+                                         : json(nullptr);
     document["isolated"] = isolated.contains(agent.name);
     agents.push_back(std::move(document));
   }

@@ -7,8 +7,8 @@
 #include <mutex>
 #include <string>
 
-#include "api_rate_limit.hh"
 #include "alerts.hh"
+#include "api_rate_limit.hh"
 #include "http_server.hh"
 #include "monitor.hh"
 #include "storage.hh"

@@ -143,19 +143,16 @@ int agents_command(const ClientOptions& options, std::ostream& out) {
   for (const auto& agent : *body) {
     const json last_seen = agent.value("last_seen", json());
     const json source = agent.value("asn_source", json());
-    rows.push_back({text_of(agent.value("name", json())), text_of(last_seen), age_of(last_seen),
-                    agent.value("isolated", false) ? "ISOLATED" : "ok",
-                    text_of(agent.value("asn", json())) +
-                        (source == "lookup" ? " (looked up)" : ""),
-                    text_of(agent.value("address", json())),
-                    text_of(agent.value("version", json())),
-                    text_of(agent.value("uptime_s", json())),
-                    text_of(agent.value("spool_depth", json()))});
+    rows.push_back(
+        {text_of(agent.value("name", json())), text_of(last_seen), age_of(last_seen),
+         agent.value("isolated", false) ? "ISOLATED" : "ok",
+         text_of(agent.value("asn", json())) + (source == "lookup" ? " (looked up)" : ""),
+         text_of(agent.value("address", json())), text_of(agent.value("version", json())),
+         text_of(agent.value("uptime_s", json())), text_of(agent.value("spool_depth", json()))});
   }
-  print_table(out,
-              {"NAME", "LAST_SEEN", "AGE", "STATE", "ASN", "ADDRESS", "VERSION", "UPTIME_S",
-               "SPOOL"},
-              rows);
+  print_table(
+      out, {"NAME", "LAST_SEEN", "AGE", "STATE", "ASN", "ADDRESS", "VERSION", "UPTIME_S", "SPOOL"},
+      rows);
   return 0;
 }
 

@@ -44,8 +44,7 @@ std::string verdict_with_scope(const json& document) {
   return scope.empty() ? verdict : fmt::format("{} ({})", verdict, scope);
 }
 
-std::string join(const json& values, std::string_view separator,
-                 std::string_view prefix = "") {
+std::string join(const json& values, std::string_view separator, std::string_view prefix = "") {
   std::string text;
   for (const auto& value : values) {
     text += fmt::format("{}{}{}", text.empty() ? "" : separator, prefix, text_of(value));
@@ -90,14 +89,12 @@ int status_command(const ClientOptions& options, std::ostream& out) {
   Table rows;
   for (const auto& domain : *body) {
     const json since = domain.value("since", json());
-    rows.push_back({text_of(domain.value("domain", json())),
-                    text_of(domain.value("verdict", json())),
-                    domain.value("scope", std::string()).empty() ? "-"
-                                                                 : domain.value("scope", ""),
-                    text_of(since), age_of(since), text_of(domain.value("reporting", json())),
-                    text_of(domain.value("healthy", json())),
-                    text_of(domain.value("failing", json())),
-                    join(domain.value("affected_asns", json::array()), ",", "AS")});
+    rows.push_back(
+        {text_of(domain.value("domain", json())), text_of(domain.value("verdict", json())),
+         domain.value("scope", std::string()).empty() ? "-" : domain.value("scope", ""),
+         text_of(since), age_of(since), text_of(domain.value("reporting", json())),
+         text_of(domain.value("healthy", json())), text_of(domain.value("failing", json())),
+         join(domain.value("affected_asns", json::array()), ",", "AS")});
   }
   print_table(out,
               {"DOMAIN", "VERDICT", "SCOPE", "SINCE", "FOR", "REPORTING", "HEALTHY", "FAILING",
@@ -108,8 +105,8 @@ int status_command(const ClientOptions& options, std::ostream& out) {
 
 int explain_command(const ClientOptions& options, const std::string& domain, std::ostream& out) {
   const ApiClient client = client_for(options);
-  const auto body = expect(
-      client, client.request("GET", "/api/v1/domains/" + percent_encode(domain)), 200);
+  const auto body =
+      expect(client, client.request("GET", "/api/v1/domains/" + percent_encode(domain)), 200);
   if (!body) {
     return 1;
   }
@@ -122,10 +119,9 @@ int explain_command(const ClientOptions& options, const std::string& domain, std
   out << fmt::format("{}: {} since {} ({})\n", text_of(state.value("domain", json())),
                      verdict_with_scope(state), text_of(since), age_of(since));
   out << fmt::format("  {}.\n", meaning_of(state.value("verdict", std::string())));
-  out << fmt::format("  {} vantages reporting, {} healthy, {} failing",
-                     text_of(state.value("reporting", json())),
-                     text_of(state.value("healthy", json())),
-                     text_of(state.value("failing", json())));
+  out << fmt::format(
+      "  {} vantages reporting, {} healthy, {} failing", text_of(state.value("reporting", json())),
+      text_of(state.value("healthy", json())), text_of(state.value("failing", json())));
   const json affected = state.value("affected_vantages", json::array());
   if (!affected.empty()) {
     out << fmt::format("; affected: {} in {}", join(affected, ", "),
@@ -211,11 +207,11 @@ int explain_command(const ClientOptions& options, const std::string& domain, std
 int history_command(const ClientOptions& options, const std::string& domain,
                     const std::string& since, std::ostream& out) {
   const ApiClient client = client_for(options);
-  const auto body = expect(client,
-                           client.request("GET", fmt::format("/api/v1/domains/{}/history?since={}",
-                                                             percent_encode(domain),
-                                                             percent_encode(since))),
-                           200);
+  const auto body =
+      expect(client,
+             client.request("GET", fmt::format("/api/v1/domains/{}/history?since={}",
+                                               percent_encode(domain), percent_encode(since))),
+             200);
   if (!body) {
     return 1;
   }
@@ -234,11 +230,11 @@ int history_command(const ClientOptions& options, const std::string& domain,
     const json state = change.value("state", json::object());
     const json evidence =
         state.is_object() ? state.value("evidence", json::array()) : json::array();
-    rows.push_back({text_of(change.value("changed_at", json())),
-                    text_of(change.value("previous_verdict", json())), verdict_with_scope(change),
-                    state.is_object() ? join(state.value("affected_asns", json::array()), ",", "AS")
-                                      : "",
-                    evidence.empty() ? "-" : text_of(evidence.front())});
+    rows.push_back(
+        {text_of(change.value("changed_at", json())),
+         text_of(change.value("previous_verdict", json())), verdict_with_scope(change),
+         state.is_object() ? join(state.value("affected_asns", json::array()), ",", "AS") : "",
+         evidence.empty() ? "-" : text_of(evidence.front())});
   }
   print_table(out, {"CHANGED_AT", "FROM", "TO", "AFFECTED_ASNS", "FIRST_EVIDENCE"}, rows);
   return 0;

@@ -101,8 +101,7 @@ StorageConfig read_storage(const ConfigNode& node) {
 }
 
 CorrelationConfig read_correlation(const ConfigNode& node) {
-  node.allow_only(
-      {"quorum", "min_vantages", "enter_after", "exit_after", "freshness", "settle"});
+  node.allow_only({"quorum", "min_vantages", "enter_after", "exit_after", "freshness", "settle"});
   CorrelationConfig correlation;
   if (auto quorum = node.optional_child("quorum")) {
     correlation.quorum = as_number(*quorum, 0, 1);
@@ -117,12 +116,14 @@ CorrelationConfig read_correlation(const ConfigNode& node) {
     correlation.exit_after = static_cast<int>(exit->as_int(1, 1000));
   }
   if (auto settle = node.optional_child("settle")) {
-    correlation.settle = settle->as_string() == "0s"
-                             ? std::chrono::milliseconds(0)
-                             : duration_in(*settle, std::chrono::milliseconds(0), std::chrono::hours(1));
+    correlation.settle =
+        settle->as_string() == "0s"
+            ? std::chrono::milliseconds(0)
+            : duration_in(*settle, std::chrono::milliseconds(0), std::chrono::hours(1));
   }
   if (auto freshness = node.optional_child("freshness")) {
-    correlation.freshness = duration_in(*freshness, std::chrono::seconds(1), std::chrono::hours(24));
+    correlation.freshness =
+        duration_in(*freshness, std::chrono::seconds(1), std::chrono::hours(24));
   }
   return correlation;
 }

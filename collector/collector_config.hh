@@ -20,7 +20,6 @@ struct StorageConfig {
   std::string location;  // the SQLite file, or the PostgreSQL conninfo (may hold a password)
 };
 
-
 struct AlertReceiverConfig {
   enum class Kind : uint8_t { Webhook, Slack, Alertmanager };
   Kind kind = Kind::Webhook;

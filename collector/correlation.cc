@@ -277,8 +277,7 @@ void Correlator::restore(const DomainState& state) {
   domain.state = state;
 }
 
-std::vector<VantageView> Correlator::vantages(const std::string& name,
-                                              CorrelationTime now) const {
+std::vector<VantageView> Correlator::vantages(const std::string& name, CorrelationTime now) const {
   std::vector<VantageView> views;
   const auto found = domains_.find(name);
   if (found == domains_.end()) {

@@ -131,8 +131,7 @@ void on_mhd_log(void* /*cls*/, const char* format, va_list args) {
 }
 
 // MHD_KeyValueIterator
-MHD_Result collect_argument(void* cls, MHD_ValueKind /*kind*/, const char* key,
-                            const char* value) {
+MHD_Result collect_argument(void* cls, MHD_ValueKind /*kind*/, const char* key, const char* value) {
   auto* arguments = static_cast<std::vector<std::pair<std::string, std::string>>*>(cls);
   arguments->emplace_back(key, value != nullptr ? value : "");
   return MHD_YES;

@@ -82,8 +82,7 @@ void Monitor::resume() {
     }
   }
 
-  const auto results =
-      storage_.results("", "", now - 2 * config_.freshness, kMaxReplayedResults);
+  const auto results = storage_.results("", "", now - 2 * config_.freshness, kMaxReplayedResults);
   size_t replayed = 0;
   for (const auto& result : results) {
     try {
@@ -160,13 +159,13 @@ void Monitor::apply(const VerdictChange& change) {
               after.failing, after.evidence.empty() ? "" : ": ",
               after.evidence.empty() ? "" : after.evidence.front());
   try {
-    storage_.record_verdict(VerdictRecord{.domain = after.domain,
-                                          .changed_at = after.since,
-                                          .verdict = std::string(to_string(after.verdict)),
-                                          .scope = after.scope,
-                                          .previous_verdict =
-                                              std::string(to_string(change.before.verdict)),
-                                          .state = to_json(after).dump()});
+    storage_.record_verdict(
+        VerdictRecord{.domain = after.domain,
+                      .changed_at = after.since,
+                      .verdict = std::string(to_string(after.verdict)),
+                      .scope = after.scope,
+                      .previous_verdict = std::string(to_string(change.before.verdict)),
+                      .state = to_json(after).dump()});
   } catch (const StorageError& error) {
     // The verdict is still current in memory and still alerts; only its history row is missing.
     ++counters_.verdicts_not_stored;

@@ -1,7 +1,7 @@
 // Correlation inside the running collector: agents upload cycles, operators read verdicts through
 // the API and the CLI, and a restart keeps them.
-#include <catch2/catch.hpp>
 #include <fmt/format.h>
+#include <catch2/catch.hpp>
 
 #include <chrono>
 #include <nlohmann/json.hpp>
@@ -34,10 +34,13 @@ struct Fleet {
   }
 
   void heartbeats() {
-    for (const auto& [agent, asn] : {std::pair{"vp1", 64510}, std::pair{"vp2", 64510},
-                                     std::pair{"vp3", 64511}}) {
-      const json beat = {
-          {"agent", agent}, {"version", "0.1.0"}, {"uptime_s", 5}, {"spool_depth", 0}, {"asn", asn}};
+    for (const auto& [agent, asn] :
+         {std::pair{"vp1", 64510}, std::pair{"vp2", 64510}, std::pair{"vp3", 64511}}) {
+      const json beat = {{"agent", agent},
+                         {"version", "0.1.0"},
+                         {"uptime_s", 5},
+                         {"spool_depth", 0},
+                         {"asn", asn}};
       REQUIRE(collector.post("/api/v1/heartbeat", tokens[agent], beat.dump()).status == 200);
     }
   }
@@ -46,14 +49,13 @@ struct Fleet {
   // show that it is current as soon as the deciding upload was acknowledged.
   void round(Verdict vp1, Verdict vp2, Verdict vp3) {
     round_at += 5s;
-    for (const auto& [agent, verdict] : {std::pair{"vp1", vp1}, std::pair{"vp2", vp2},
-                                         std::pair{"vp3", vp3}}) {
-      const json batch = {
-          {"schema_version", 1},
-          {"agent", agent},
-          {"results",
-           {{{"seq", ++seqs[agent]},
-             {"cycle", cycle_document("social.example", verdict, round_at)}}}}};
+    for (const auto& [agent, verdict] :
+         {std::pair{"vp1", vp1}, std::pair{"vp2", vp2}, std::pair{"vp3", vp3}}) {
+      const json batch = {{"schema_version", 1},
+                          {"agent", agent},
+                          {"results",
+                           {{{"seq", ++seqs[agent]},
+                             {"cycle", cycle_document("social.example", verdict, round_at)}}}}};
       const auto reply = collector.post("/api/v1/results", tokens[agent], batch.dump());
       REQUIRE(reply.status == 200);
     }
@@ -164,7 +166,8 @@ TEST_CASE("an isolated vantage is listed as such and never turns a healthy domai
   CHECK_THAT(collector.get("/metrics").body,
              Catch::Contains("vantage_agent_isolated{agent=\"vp3\"} 1"));
 
-  const auto table = collector.cli({"agents", "--url", collector.url()}, {"VANTAGE_TOKEN=" + fleet.op});
+  const auto table =
+      collector.cli({"agents", "--url", collector.url()}, {"VANTAGE_TOKEN=" + fleet.op});
   REQUIRE(table.exit_code == 0);
   CHECK_THAT(table.out, Catch::Matches(R"((.|\n)*vp3 +\S+ +\S+ ago +ISOLATED +64511(.|\n)*)"));
 }
@@ -190,8 +193,10 @@ TEST_CASE("a route lost from one network only is partial and names that ASN", "[
   const auto table =
       collector.cli({"status", "--url", collector.url()}, {"VANTAGE_TOKEN=" + fleet.op});
   REQUIRE(table.exit_code == 0);
-  CHECK_THAT(table.out,
-             Catch::Matches(R"((.|\n)*social\.example +ROUTE_LOSS +partial +\S+ +\S+ ago +3 +3 +1 +AS64511\n)"));
+  CHECK_THAT(
+      table.out,
+      Catch::Matches(
+          R"((.|\n)*social\.example +ROUTE_LOSS +partial +\S+ +\S+ ago +3 +3 +1 +AS64511\n)"));
 }
 
 TEST_CASE("a restarted collector keeps the verdict and its since, and explains it", "[verdicts]") {

@@ -26,7 +26,7 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kInterval = 5s;
 constexpr auto kTimeout = 2s;
 constexpr auto kEnterBound = 2 * kInterval + kTimeout + kInterval + 3s;  // 20 s
-constexpr auto kPartialBound = kEnterBound + 5s;                        // + settle
+constexpr auto kPartialBound = kEnterBound + 5s;                         // + settle
 // Recovery also waits for BGP to converge and resolvers to answer again after scripts/lab fix.
 constexpr auto kRecoverBound = 2 * kInterval + kTimeout + kInterval + 10s;
 constexpr auto kAlertBound = 10s;
@@ -81,7 +81,8 @@ std::vector<std::string> alertmanager_alerts() {
   std::vector<std::string> held;
   for (const auto& alert : fleet_json({"alertmanager"})) {
     const json labels = alert.value("labels", json::object());
-    if (labels.value("domain", "") == kDomain && labels.value("alertname", "") == "VantageVerdict") {
+    if (labels.value("domain", "") == kDomain &&
+        labels.value("alertname", "") == "VantageVerdict") {
       held.push_back(labels.value("verdict", "") + "/" + labels.value("scope", ""));
     }
   }
@@ -143,8 +144,8 @@ TEST_CASE("the fleet tells route loss, isolation, partial loss and a dead server
 
   SECTION("route withdrawal: ROUTE_LOSS global and an alert in Alertmanager, then resolved") {
     Breakage withdrawal({"route-withdrawal"});
-    const double entered = seconds_until([] { return verdict_is("ROUTE_LOSS", "global"); },
-                                         kEnterBound);
+    const double entered =
+        seconds_until([] { return verdict_is("ROUTE_LOSS", "global"); }, kEnterBound);
     INFO("bound " << kEnterBound.count() << " s");
     REQUIRE(entered >= 0);
     const json state = domain_status();
@@ -203,9 +204,10 @@ TEST_CASE("the fleet tells route loss, isolation, partial loss and a dead server
     const json state = domain_status();
     CHECK(state["affected_vantages"] == json({"vp3"}));
     CHECK(state["affected_asns"] == json({64511}));
-    CHECK(seconds_until(
-              [] { return alertmanager_alerts() == std::vector<std::string>{"ROUTE_LOSS/partial"}; },
-              kAlertBound) >= 0);
+    CHECK(
+        seconds_until(
+            [] { return alertmanager_alerts() == std::vector<std::string>{"ROUTE_LOSS/partial"}; },
+            kAlertBound) >= 0);
     record("partial vp3", "ROUTE_LOSS partial AS64511", entered, fix_and_recover(partial));
   }
 

@@ -242,7 +242,8 @@ TEST_CASE("a target added on the collector reaches a running agent, and its remo
                                   "add", "central.test", "--url", url});
   REQUIRE(added.exit_code == 0);
   // The agent polls every max(10 s, interval / 2); the first results follow within a cycle.
-  const bool arrived = wait_until([&] { return stored_for("central.test") > 0; }, {300, 100ms, 30s});
+  const bool arrived =
+      wait_until([&] { return stored_for("central.test") > 0; }, {300, 100ms, 30s});
   INFO(pair.logs());
   REQUIRE(arrived);
   CHECK_THAT(read_text(pair.dir() / "agent.log"),
@@ -252,8 +253,10 @@ TEST_CASE("a target added on the collector reaches a running agent, and its remo
                                     "remove", "central.test", "--url", url});
   REQUIRE(removed.exit_code == 0);
   const bool gone = wait_until(
-      [&] { return read_text(pair.dir() / "agent.log").find("target central.test removed") !=
-                   std::string::npos; },
+      [&] {
+        return read_text(pair.dir() / "agent.log").find("target central.test removed") !=
+               std::string::npos;
+      },
       {300, 100ms, 30s});
   REQUIRE(gone);
   // Nothing new for it once the agent has let it go (a cycle in flight may still land).

@@ -274,8 +274,8 @@ TEST_CASE("vantages reporting one after another never page a partial step", "[co
   for (int round = 0; round < 4; ++round) {
     const auto verdict = round == 0 ? kOk : kLoss;
     int offset = 0;
-    for (auto [agent, asn] : {std::pair{"vp1", 64501}, std::pair{"vp2", 64501},
-                              std::pair{"vp3", 64502}}) {
+    for (auto [agent, asn] :
+         {std::pair{"vp1", 64501}, std::pair{"vp2", 64501}, std::pair{"vp3", 64502}}) {
       const auto now = kStart + round * 30s + offset * 10s;
       auto cycle = reading(agent, asn, verdict);
       cycle.started_at = now;
