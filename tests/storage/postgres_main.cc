@@ -61,6 +61,15 @@ PostgresServer& server() {
 
 }  // namespace
 
+PostgresServer& postgres_server() {
+  return *the_server;
+}
+
+std::string create_database(const std::string& name) {
+  run_sql(the_server->conninfo("postgres"), "CREATE DATABASE " + name);
+  return the_server->conninfo(name);
+}
+
 StorageBackend& storage_backend() {
   static PostgresBackend backend;
   return backend;
