@@ -6,6 +6,7 @@
 #include <regex>
 
 #include "config_node.hh"
+#include "domain_name.hh"
 
 namespace vantage {
 namespace {
@@ -62,12 +63,6 @@ Endpoint read_endpoint(const ConfigNode& node, uint16_t default_port) {
 }
 
 }  // namespace
-
-bool is_domain_name(const std::string& name) {
-  static const std::regex kName(
-      R"(^([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)*[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.?$)");
-  return !name.empty() && name.size() <= 253 && std::regex_match(name, kName);
-}
 
 AgentConfig load_agent_config(const std::string& file) {
   const ConfigNode root = ConfigNode::load(file);

@@ -41,7 +41,4 @@ struct AgentConfig {
 // Reads and checks agent.yaml; throws ConfigError "FILE:LINE: KEY: problem" on the first mistake.
 AgentConfig load_agent_config(const std::string& file);
 
-// True for a syntactically valid DNS name ("social.example", optional trailing dot).
-bool is_domain_name(const std::string& name);
-
 }  // namespace vantage

@@ -8,6 +8,7 @@
 #include "agent_config.hh"
 #include "cycle.hh"
 #include "cycle_table.hh"
+#include "domain_name.hh"
 #include "duration.hh"
 #include "event_loop.hh"
 #include "last_known.hh"

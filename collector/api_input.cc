@@ -10,6 +10,7 @@
 #include <optional>
 #include <regex>
 
+#include "domain_name.hh"
 #include "result_json.hh"
 
 namespace vantage {
@@ -212,7 +213,7 @@ ResultBatch parse_result_batch(const json& body, const std::string& caller, Time
       // document is just as much the sender's mistake.
       throw ApiError(422, fmt::format("{}.cycle: {}", where, error.what()));
     }
-    if (!is_valid_domain_name(cycle.domain)) {
+    if (!is_domain_name(cycle.domain)) {
       throw ApiError(
           422, fmt::format("{}.cycle.domain: \"{}\" is not a domain name", where, cycle.domain));
     }
@@ -273,7 +274,7 @@ TargetRecord parse_target(const json& body) {
   }
   TargetRecord target;
   const std::string domain = string_field(body, "", "domain");
-  if (!is_valid_domain_name(domain)) {
+  if (!is_domain_name(domain)) {
     throw ApiError(422, fmt::format("domain: \"{}\" is not a domain name", domain));
   }
   target.domain = normalize_domain(domain);
@@ -320,14 +321,6 @@ TargetRecord parse_target(const json& body) {
     }
   }
   return target;
-}
-
-bool is_valid_domain_name(std::string_view name) {
-  // The rule of agent.yaml (agent/agent_config.cc), so a target the collector accepts is one
-  // every agent accepts too.
-  static const std::regex kName(
-      R"(^([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)*[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.?$)");
-  return !name.empty() && name.size() <= 253 && std::regex_match(name.begin(), name.end(), kName);
 }
 
 std::string normalize_domain(std::string_view name) {

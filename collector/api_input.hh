@@ -59,8 +59,6 @@ AgentRecord parse_heartbeat(const nlohmann::json& body, const std::string& calle
 // trailing dot, so that one domain is one target however it was typed. 422 naming the field.
 TargetRecord parse_target(const nlohmann::json& body);
 
-// A DNS name such as "social.example" (an optional trailing dot), by the same rule as agent.yaml.
-bool is_valid_domain_name(std::string_view name);
 // Lower-cased, without a trailing dot.
 std::string normalize_domain(std::string_view name);
 

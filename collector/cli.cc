@@ -58,15 +58,11 @@ std::string read_client_token(const std::string& token_file) {
 }
 
 int targets_list_command(const ClientOptions& options, std::ostream& out) {
-  const ApiClient client = client_for(options);
-  const auto body = expect(client, client.request("GET", "/api/v1/targets"), 200);
-  if (!body) {
-    return 1;
+  const Fetched fetched = fetch_for_humans(options, "/api/v1/targets", out);
+  if (!fetched.document) {
+    return fetched.exit_code;
   }
-  if (options.json) {
-    out << body->dump(2) << '\n';
-    return 0;
-  }
+  const auto& body = fetched.document;
   Table rows;
   for (const auto& target : body->value("targets", json::array())) {
     rows.push_back({text_of(target.value("domain", json())), text_of(target.value("port", json())),
@@ -126,15 +122,11 @@ int targets_remove_command(const ClientOptions& options, const std::string& doma
 }
 
 int agents_command(const ClientOptions& options, std::ostream& out) {
-  const ApiClient client = client_for(options);
-  const auto body = expect(client, client.request("GET", "/api/v1/agents"), 200);
-  if (!body) {
-    return 1;
+  const Fetched fetched = fetch_for_humans(options, "/api/v1/agents", out);
+  if (!fetched.document) {
+    return fetched.exit_code;
   }
-  if (options.json) {
-    out << body->dump(2) << '\n';
-    return 0;
-  }
+  const auto& body = fetched.document;
   if (!body->is_array() || body->empty()) {
     out << "no agents have reported yet\n";
     return 0;

@@ -69,6 +69,19 @@ std::optional<json> expect(const ApiClient& client, const ApiReply& reply, long 
   return body;
 }
 
+Fetched fetch_for_humans(const ClientOptions& options, const std::string& path, std::ostream& out) {
+  const ApiClient client = client_for(options);
+  auto body = expect(client, client.request("GET", path), 200);
+  if (!body) {
+    return Fetched{1, std::nullopt};
+  }
+  if (options.json) {
+    out << body->dump(2) << '\n';
+    return Fetched{0, std::nullopt};
+  }
+  return Fetched{0, std::move(body)};
+}
+
 std::string age_of(const json& rfc3339) {
   if (rfc3339.is_null()) {
     return "-";

@@ -73,15 +73,11 @@ std::string deliveries_of(const json& alert) {
 }  // namespace
 
 int status_command(const ClientOptions& options, std::ostream& out) {
-  const ApiClient client = client_for(options);
-  const auto body = expect(client, client.request("GET", "/api/v1/status"), 200);
-  if (!body) {
-    return 1;
+  const Fetched fetched = fetch_for_humans(options, "/api/v1/status", out);
+  if (!fetched.document) {
+    return fetched.exit_code;
   }
-  if (options.json) {
-    out << body->dump(2) << '\n';
-    return 0;
-  }
+  const auto& body = fetched.document;
   if (!body->is_array() || body->empty()) {
     out << "no domains yet: add targets (targets add DOMAIN) and wait for the agents' results\n";
     return 0;
@@ -104,16 +100,12 @@ int status_command(const ClientOptions& options, std::ostream& out) {
 }
 
 int explain_command(const ClientOptions& options, const std::string& domain, std::ostream& out) {
-  const ApiClient client = client_for(options);
-  const auto body =
-      expect(client, client.request("GET", "/api/v1/domains/" + percent_encode(domain)), 200);
-  if (!body) {
-    return 1;
+  const Fetched fetched =
+      fetch_for_humans(options, "/api/v1/domains/" + percent_encode(domain), out);
+  if (!fetched.document) {
+    return fetched.exit_code;
   }
-  if (options.json) {
-    out << body->dump(2) << '\n';
-    return 0;
-  }
+  const auto& body = fetched.document;
   const json& state = *body;
   const json since = state.value("since", json());
   out << fmt::format("{}: {} since {} ({})\n", text_of(state.value("domain", json())),
@@ -206,19 +198,15 @@ int explain_command(const ClientOptions& options, const std::string& domain, std
 
 int history_command(const ClientOptions& options, const std::string& domain,
                     const std::string& since, std::ostream& out) {
-  const ApiClient client = client_for(options);
-  const auto body =
-      expect(client,
-             client.request("GET", fmt::format("/api/v1/domains/{}/history?since={}",
-                                               percent_encode(domain), percent_encode(since))),
-             200);
-  if (!body) {
-    return 1;
+  const Fetched fetched =
+      fetch_for_humans(options,
+                       fmt::format("/api/v1/domains/{}/history?since={}", percent_encode(domain),
+                                   percent_encode(since)),
+                       out);
+  if (!fetched.document) {
+    return fetched.exit_code;
   }
-  if (options.json) {
-    out << body->dump(2) << '\n';
-    return 0;
-  }
+  const auto& body = fetched.document;
   const json changes = body->value("changes", json::array());
   if (changes.empty()) {
     out << fmt::format("{}: no verdict changes since {}\n", domain,
@@ -241,15 +229,11 @@ int history_command(const ClientOptions& options, const std::string& domain,
 }
 
 int alerts_command(const ClientOptions& options, std::ostream& out) {
-  const ApiClient client = client_for(options);
-  const auto body = expect(client, client.request("GET", "/api/v1/alerts"), 200);
-  if (!body) {
-    return 1;
+  const Fetched fetched = fetch_for_humans(options, "/api/v1/alerts", out);
+  if (!fetched.document) {
+    return fetched.exit_code;
   }
-  if (options.json) {
-    out << body->dump(2) << '\n';
-    return 0;
-  }
+  const auto& body = fetched.document;
   if (!body->is_array() || body->empty()) {
     out << "no alerts since the collector started\n";
     return 0;
