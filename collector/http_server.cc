@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <chrono>
 #include <condition_variable>
 #include <cstdarg>
 #include <cstdio>
@@ -119,7 +120,9 @@ struct HttpServer::Impl {
 namespace {
 
 // MHD_OPTION_EXTERNAL_LOGGER: libmicrohttpd's own complaints (bad TLS handshakes, malformed
-// requests it answers itself) go to the same log as ours.
+// requests it answers itself) go to the same log as ours, one warning a minute at most: a TCP
+// health check or a port scan of the TLS port makes one per connection, and would bury
+// everything else. The rest go to debug and are counted in the next warning.
 void on_mhd_log(void* /*cls*/, const char* format, va_list args) {
   char text[512];
   std::vsnprintf(text, sizeof(text), format, args);
@@ -127,7 +130,26 @@ void on_mhd_log(void* /*cls*/, const char* format, va_list args) {
   while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) {
     line.remove_suffix(1);
   }
-  spdlog::warn("libmicrohttpd: {}", line);
+  constexpr auto kWarningInterval = std::chrono::minutes(1);
+  static std::mutex mutex;
+  static std::chrono::steady_clock::time_point last_warning;
+  static uint64_t quieted = 0;
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mutex);
+  if (last_warning != std::chrono::steady_clock::time_point{} &&
+      now - last_warning < kWarningInterval) {
+    ++quieted;
+    spdlog::debug("libmicrohttpd: {}", line);
+    return;
+  }
+  last_warning = now;
+  if (quieted > 0) {
+    spdlog::warn("libmicrohttpd: {} ({} more such messages in the last minute, at debug level)",
+                 line, quieted);
+    quieted = 0;
+  } else {
+    spdlog::warn("libmicrohttpd: {}", line);
+  }
 }
 
 // MHD_KeyValueIterator
