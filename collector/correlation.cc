@@ -247,19 +247,47 @@ std::optional<VerdictChange> Correlator::settle(Domain& domain, DomainState next
   return change;
 }
 
-std::optional<VerdictChange> Correlator::observe(const std::string& name, VantageCycle cycle,
-                                                 CorrelationTime now) {
-  auto& domain = domains_[name];
+bool Correlator::take(Domain& domain, const std::string& name, VantageCycle cycle,
+                      CorrelationTime now) {
   if (domain.state.domain.empty()) {
     domain.state.domain = name;
     domain.state.since = now;
   }
   auto& track = domain.vantages[cycle.agent];
   if (!track.recent.empty() && cycle.started_at <= track.recent.back().started_at) {
-    return std::nullopt;
+    return false;
   }
   update_vantage(track, std::move(cycle));
+  return true;
+}
+
+std::optional<VerdictChange> Correlator::observe(const std::string& name, VantageCycle cycle,
+                                                 CorrelationTime now) {
+  auto& domain = domains_[name];
+  if (!take(domain, name, std::move(cycle), now)) {
+    return std::nullopt;
+  }
   return settle(domain, evaluate(name, domain, now), now);
+}
+
+void Correlator::record(const std::string& name, VantageCycle cycle) {
+  auto& domain = domains_[name];
+  // The domain's first `since` is only a placeholder until evaluate_pending() decides it.
+  if (take(domain, name, std::move(cycle), std::chrono::system_clock::now())) {
+    pending_.insert(name);
+  }
+}
+
+std::vector<VerdictChange> Correlator::evaluate_pending(CorrelationTime now) {
+  std::vector<VerdictChange> changes;
+  for (const auto& name : pending_) {
+    auto& domain = domains_[name];
+    if (auto change = settle(domain, evaluate(name, domain, now), now)) {
+      changes.push_back(std::move(*change));
+    }
+  }
+  pending_.clear();
+  return changes;
 }
 
 std::vector<VerdictChange> Correlator::expire(CorrelationTime now) {

@@ -5,6 +5,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -100,6 +101,12 @@ class Correlator {
   // restart) is ignored, so that it never counts twice towards hysteresis.
   std::optional<VerdictChange> observe(const std::string& domain, VantageCycle cycle,
                                        CorrelationTime now);
+  // Feeds one cycle (with the same rule for old ones) without deciding the domain's verdict yet:
+  // evaluate_pending() does, once for all the cycles fed since. Deciding is O(vantages of the
+  // domain); once per cycle that is O(vantages²) per domain and interval, too much for a fleet.
+  void record(const std::string& domain, VantageCycle cycle);
+  // Decides every domain fed by record() since the last call; their changes of verdict or scope.
+  std::vector<VerdictChange> evaluate_pending(CorrelationTime now);
   // Re-evaluates every domain against the clock (vantages gone silent age out).
   std::vector<VerdictChange> expire(CorrelationTime now);
 
@@ -132,8 +139,12 @@ class Correlator {
   DomainState evaluate(const std::string& name, const Domain& domain, CorrelationTime now) const;
   std::optional<VerdictChange> settle(Domain& domain, DomainState next, CorrelationTime now);
 
+  // True when the cycle was taken (newer than the vantage's latest for the domain).
+  bool take(Domain& domain, const std::string& name, VantageCycle cycle, CorrelationTime now);
+
   CorrelationConfig config_;
   std::map<std::string, Domain> domains_;
+  std::set<std::string> pending_;  // domains record() fed since the last evaluate_pending()
 };
 
 }  // namespace vantage

@@ -51,7 +51,7 @@ void MetricsText::sample(std::string_view name, const Labels& labels, double val
   text_ += fmt::format(" {}\n", value);
 }
 
-void append_monitor_metrics(MetricsText& metrics, const Monitor& monitor,
+void append_monitor_metrics(MetricsText& metrics, Monitor& monitor,
                             const std::vector<AgentRecord>& agents) {
   const auto states = monitor.states();
   metrics.family("vantage_domain_verdict", "gauge",

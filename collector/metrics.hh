@@ -30,7 +30,7 @@ class MetricsText {
 std::string escape_label_value(std::string_view value);
 
 // Verdict per domain, vantages per domain, agents seen and isolated, correlation counters.
-void append_monitor_metrics(MetricsText& metrics, const Monitor& monitor,
+void append_monitor_metrics(MetricsText& metrics, Monitor& monitor,
                             const std::vector<AgentRecord>& agents);
 // Active alerts and delivery counters.
 void append_alert_metrics(MetricsText& metrics, const AlertDispatcher& alerts);

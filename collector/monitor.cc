@@ -14,7 +14,11 @@ namespace {
 // Replaying more than this many results at start would hold up serving for long; the newest
 // cycles matter most, but results() reads oldest first, so the window is what bounds it.
 constexpr size_t kMaxReplayedResults = 500'000;
-constexpr auto kAgeOutPeriod = std::chrono::seconds(1);
+// Uploads are correlated in passes this often (and before every read), which keeps a verdict
+// current within a fraction of a second while deciding each domain once per pass, not once per
+// cycle; silent vantages are aged out every kAgeOutEvery passes.
+constexpr auto kPassPeriod = std::chrono::milliseconds(200);
+constexpr int kAgeOutEvery = 5;
 
 bool same_verdict(const DomainState& a, const DomainState& b) {
   return a.verdict == b.verdict && a.scope == b.scope;
@@ -88,13 +92,14 @@ void Monitor::resume() {
     try {
       const CycleResult cycle = cycle_from_json(nlohmann::json::parse(result.document));
       const auto asn = asns_.contains(result.agent) ? asns_[result.agent] : std::nullopt;
-      correlator_.observe(result.domain, summarize(result.agent, asn, cycle), now);
+      correlator_.record(result.domain, summarize(result.agent, asn, cycle));
       ++replayed;
     } catch (const std::exception& error) {
       spdlog::warn("not replaying result {}/{}: {}", result.agent, result.seq, error.what());
     }
   }
 
+  correlator_.evaluate_pending(now);
   // Compare where the replay ended with what was stored, not the steps in between: a domain whose
   // verdict held keeps its original since; one that changed while we were away is a change now.
   for (const DomainState& current : correlator_.states()) {
@@ -123,12 +128,11 @@ void Monitor::resume() {
   spdlog::info("resumed {} domain verdicts, replayed {} results of the last {} s", stored.size(),
                replayed,
                std::chrono::duration_cast<std::chrono::seconds>(2 * config_.freshness).count());
-  ageing_ = std::thread([this] { age_out_loop(); });
+  ageing_ = std::thread([this] { pass_loop(); });
 }
 
 void Monitor::observe(const std::string& agent, const std::string& peer,
                       const std::vector<VantageCycle>& cycles) {
-  const auto now = std::chrono::system_clock::now();
   std::lock_guard lock(mutex_);
   auto known = asns_.find(agent);
   if (known == asns_.end()) {
@@ -139,9 +143,13 @@ void Monitor::observe(const std::string& agent, const std::string& peer,
     cycle.asn = known->second;
     ++counters_.cycles_observed;
     const std::string domain = cycle.domain;
-    if (auto change = correlator_.observe(domain, std::move(cycle), now)) {
-      apply(*change);
-    }
+    correlator_.record(domain, std::move(cycle));
+  }
+}
+
+void Monitor::decide_pending() {
+  for (const auto& change : correlator_.evaluate_pending(std::chrono::system_clock::now())) {
+    apply(change);
   }
 }
 
@@ -197,24 +205,29 @@ void Monitor::alert_on(const DomainState& state) {
   }
 }
 
-void Monitor::age_out_loop() {
+void Monitor::pass_loop() {
   std::unique_lock stop_lock(stop_mutex_);
-  while (!stop_signal_.wait_for(stop_lock, kAgeOutPeriod, [this] { return stopping_; })) {
-    const auto now = std::chrono::system_clock::now();
+  int pass = 0;
+  while (!stop_signal_.wait_for(stop_lock, kPassPeriod, [this] { return stopping_; })) {
     std::lock_guard lock(mutex_);
-    for (const auto& change : correlator_.expire(now)) {
-      apply(change);
+    decide_pending();
+    if (++pass % kAgeOutEvery == 0) {
+      for (const auto& change : correlator_.expire(std::chrono::system_clock::now())) {
+        apply(change);
+      }
     }
   }
 }
 
-std::vector<DomainState> Monitor::states() const {
+std::vector<DomainState> Monitor::states() {
   std::lock_guard lock(mutex_);
+  decide_pending();
   return correlator_.states();
 }
 
-std::optional<Explanation> Monitor::explain(const std::string& domain) const {
+std::optional<Explanation> Monitor::explain(const std::string& domain) {
   std::lock_guard lock(mutex_);
+  decide_pending();
   auto state = correlator_.state(domain);
   if (!state) {
     return std::nullopt;
@@ -222,8 +235,9 @@ std::optional<Explanation> Monitor::explain(const std::string& domain) const {
   return Explanation{*state, correlator_.vantages(domain, std::chrono::system_clock::now())};
 }
 
-std::set<std::string> Monitor::isolated_agents() const {
+std::set<std::string> Monitor::isolated_agents() {
   std::lock_guard lock(mutex_);
+  decide_pending();
   std::set<std::string> isolated;
   for (const auto& state : correlator_.states()) {
     isolated.insert(state.isolated_vantages.begin(), state.isolated_vantages.end());

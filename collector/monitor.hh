@@ -31,10 +31,11 @@ struct Explanation {
   std::vector<VantageView> vantages;
 };
 
-// The collector's live view: correlates every stored cycle as it arrives (so a verdict is current
-// as soon as the deciding upload is acknowledged), ages out silent vantages once a second, stores
-// every verdict change with its evidence and hands alert-worthy ones to the dispatcher. Safe to
-// call from the HTTP server's threads.
+// The collector's live view: correlates the stored cycles in passes five times a second and
+// before every read (so what status, explain and /metrics show is current, and a change is
+// stored and alerted within 200 ms of the deciding upload), ages out silent vantages once a
+// second, stores every verdict change with its evidence and hands alert-worthy ones to the
+// dispatcher. Safe to call from the HTTP server's threads.
 class Monitor {
  public:
   // `alerts` and `asn_database` may be null (no receivers; no ASN lookup).
@@ -56,10 +57,11 @@ class Monitor {
   // An agent's heartbeat: its configured ASN, or the ASN database's for its address.
   void heartbeat(const AgentRecord& agent);
 
-  std::vector<DomainState> states() const;
-  std::optional<Explanation> explain(const std::string& domain) const;
+  // The reads decide the cycles still pending first, hence not const.
+  std::vector<DomainState> states();
+  std::optional<Explanation> explain(const std::string& domain);
   // Agents whose latest fresh cycle of some domain found their own control targets failing.
-  std::set<std::string> isolated_agents() const;
+  std::set<std::string> isolated_agents();
   // The ASN correlation uses for the agent: configured, else looked up; nullopt if neither.
   std::optional<int64_t> asn_of(const std::string& agent) const;
   MonitorCounters counters() const;
@@ -69,7 +71,8 @@ class Monitor {
   void apply(const VerdictChange& change);
   void alert_on(const DomainState& state);
   std::optional<int64_t> lookup_asn(const std::string& address) const;
-  void age_out_loop();
+  void decide_pending();  // mutex_ held
+  void pass_loop();
 
   Storage& storage_;
   CorrelationConfig config_;
@@ -85,7 +88,7 @@ class Monitor {
   std::mutex stop_mutex_;
   std::condition_variable stop_signal_;
   bool stopping_ = false;
-  std::thread ageing_;
+  std::thread ageing_;  // runs pass_loop()
 };
 
 }  // namespace vantage

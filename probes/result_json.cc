@@ -37,6 +37,16 @@ T field(const json& object, const char* name) {
   }
 }
 
+// A member that is itself JSON (an object or a list), by reference: field<json> would copy the
+// whole subtree, which for a cycle's "results" is most of the document.
+const json& member(const json& object, const char* name) {
+  const auto found = object.find(name);
+  if (found == object.end()) {
+    throw std::invalid_argument(fmt::format("missing field \"{}\"", name));
+  }
+  return *found;
+}
+
 template <typename T>
 T field_or(const json& object, const char* name, T fallback) {
   return object.contains(name) ? field<T>(object, name) : fallback;
@@ -198,9 +208,9 @@ ProbeResult probe_result_from_json(const json& in) {
     details.rcode = field<int>(dns, "rcode");
     details.authoritative = field<bool>(dns, "aa");
     details.truncated = field_or<bool>(dns, "tc", false);
-    details.answers = records_from_json(field<json>(dns, "answers"));
-    details.authority = records_from_json(field<json>(dns, "authority"));
-    details.additional = records_from_json(field<json>(dns, "additional"));
+    details.answers = records_from_json(member(dns, "answers"));
+    details.authority = records_from_json(member(dns, "authority"));
+    details.additional = records_from_json(member(dns, "additional"));
     result.dns = std::move(details);
   }
   if (in.contains("tls")) {
@@ -269,12 +279,12 @@ CycleResult cycle_from_json(const json& in) {
   }
   cycle.started_at = *started;
   cycle.duration = std::chrono::microseconds(field<int64_t>(in, "duration_us"));
-  const auto& reading = field<json>(in, "reading");
+  const auto& reading = member(in, "reading");
   cycle.reading.verdict = enum_field<Verdict>(reading, "verdict", &verdict_from_string);
   cycle.reading.summary = field_or<std::string>(reading, "summary", "");
   cycle.reading.evidence = field_or<std::vector<std::string>>(reading, "evidence", {});
   cycle.reading.warnings = field_or<std::vector<std::string>>(reading, "warnings", {});
-  const auto& addresses = field<json>(in, "addresses");
+  const auto& addresses = member(in, "addresses");
   cycle.recursive_addresses = field_or<std::vector<std::string>>(addresses, "recursive", {});
   cycle.authoritative_addresses =
       field_or<std::vector<std::string>>(addresses, "authoritative", {});
@@ -282,7 +292,7 @@ CycleResult cycle_from_json(const json& in) {
   cycle.nameservers = nameservers_from_json(field_or<json>(in, "nameservers", json::array()));
   cycle.last_known_used.nameservers =
       nameservers_from_json(field_or<json>(in, "last_known_nameservers", json::array()));
-  for (const auto& item : field<json>(in, "results")) {
+  for (const auto& item : member(in, "results")) {
     cycle.results.push_back(probe_result_from_json(item));
   }
   return cycle;

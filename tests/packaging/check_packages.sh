@@ -123,7 +123,7 @@ check_package "$agent_deb" vantage-agent agent.yaml \
   'libc-ares2' 'libcurl4' 'libssl3' 'libyaml-cpp0\.[0-9]+' 'libspdlog1(\.[0-9]+)?(-fmt[0-9]+)?' \
   'libfmt[0-9]+' 'libstdc\+\+6'
 check_package "$collector_deb" vantage-collector collector.yaml \
-  'libcurl4' 'libssl3' 'libmicrohttpd12' 'libpq5' 'libsqlite3-0' 'libmaxminddb0' 'zlib1g' \
+  'libcurl4' 'libssl3' 'libmicrohttpd12' 'libpq5' 'libsqlite3-0' 'libmaxminddb0' 'zlib1g' 'libjemalloc2' \
   'libyaml-cpp0\.[0-9]+' 'libspdlog1(\.[0-9]+)?(-fmt[0-9]+)?' 'libfmt[0-9]+' 'libstdc\+\+6'
 
 # The samples are valid configs, given what the host provides at run time.

@@ -292,3 +292,27 @@ TEST_CASE("vantages reporting one after another never page a partial step", "[co
   CHECK(changes[1].after.verdict == Verdict::RouteLoss);
   CHECK(changes[1].after.scope == "global");
 }
+
+TEST_CASE("cycles recorded in bulk are decided once, with the same outcome as one by one",
+          "[correlation]") {
+  Correlator bulk{without_settle()};
+  Fleet one_by_one;
+  for (int round = 0; round < 3; ++round) {
+    const auto verdict = round == 0 ? kOk : kLoss;
+    one_by_one.cycle(verdict, verdict, verdict);
+    const auto now = kStart + round * 30s;
+    for (auto [agent, asn] :
+         {std::pair{"vp1", 64501}, std::pair{"vp2", 64501}, std::pair{"vp3", 64502}}) {
+      auto cycle = reading(agent, asn, verdict);
+      cycle.started_at = now;
+      bulk.record("social.example", cycle);
+      bulk.record("social.example", cycle);  // a retried upload: still one cycle
+    }
+    const auto changes = bulk.evaluate_pending(now);
+    CHECK(changes.size() == (round == 1 ? 0U : 1U));  // round 1: one failing cycle only
+    CHECK(bulk.evaluate_pending(now).empty());        // nothing new: nothing to decide
+  }
+  CHECK(bulk.state("social.example")->verdict == Verdict::RouteLoss);
+  CHECK(bulk.state("social.example")->scope == "global");
+  CHECK(bulk.state("social.example")->evidence == one_by_one.state().evidence);
+}
