@@ -1,0 +1,1155 @@
+// vantage-ingest-bench: the client side of bench/ingest. It posts realistic result batches from
+// many simulated agents to a running vantage-collector, and measures the raw batched-insert rate
+// of the same rows into the same schema without the collector, so that bench/ingest can report
+// the collector's rate as a ratio against that peer. Prints one line of key=value pairs on stdout.
+//
+//   vantage-ingest-bench tokens --sqlite DB --agents 1000 --out tokens.txt
+//   vantage-ingest-bench load --url http://127.0.0.1:PORT --tokens tokens.txt --seconds 40
+//   vantage-ingest-bench raw-sqlite --db raw.db --agents 1000 --results 100000
+//   vantage-ingest-bench raw-postgres --conninfo "host=/tmp/x dbname=raw" --results 100000
+//   vantage-ingest-bench count --sqlite DB            (or --postgres CONNINFO)
+//   vantage-ingest-bench phases --results 20000       (where the collector's CPU goes, in-process)
+//
+// Every mode sends or inserts the same rows: batch k belongs to the k-th agent in turn (an agent
+// never has two batches in flight), each agent numbers its results 1, 2, 3, ..., and result seq
+// of an agent carries the cycle document of one of kDomains domains, a healthy cycle of eight
+// probes as the engine writes it.
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <libpq-fe.h>
+#include <sqlite3.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+
+#include "api_input.hh"
+#include "reading.hh"
+#include "result_json.hh"
+#include "storage.hh"
+#include "tokens.hh"
+
+namespace {
+
+using namespace std::chrono_literals;
+using vantage::Check;
+using vantage::CycleResult;
+using vantage::DnsDetails;
+using vantage::Phase;
+using vantage::ProbeResult;
+using vantage::TimePoint;
+using vantage::TlsDetails;
+using Clock = std::chrono::steady_clock;
+
+constexpr size_t kDomains = 64;
+
+// ---------------------------------------------------------------------------------------------
+// The rows: what every mode sends or inserts.
+
+// A healthy cycle as the engine records it: recursive DNS (A), the delegation, two authoritative
+// servers, TCP and HTTPS to the IPv4 and the IPv6 address.
+CycleResult healthy_cycle(const std::string& domain, TimePoint started_at, int variant) {
+  const std::string v4 = fmt::format("192.0.2.{}", 10 + variant % 200);
+  const std::string v6 = fmt::format("2001:db8::{:x}", 0x10 + variant);
+  const std::string ns1 = "ns1.dns-provider.example";
+  const std::string ns2 = "ns2.dns-provider.example";
+  auto us = [](int64_t n) { return std::chrono::microseconds(n); };
+
+  CycleResult cycle;
+  cycle.domain = domain;
+  cycle.started_at = started_at;
+  cycle.duration = us(48'213 + variant * 17);
+  cycle.recursive_addresses = {v4, v6};
+  cycle.authoritative_addresses = {v4, v6};
+  cycle.nameservers = {{ns1, {"198.51.100.53", "2001:db8:53::1"}},
+                       {ns2, {"203.0.113.53", "2001:db8:53::2"}}};
+  cycle.last_known_used.addresses = {v4, v6};
+  cycle.last_known_used.nameservers = cycle.nameservers;
+
+  ProbeResult recursive;
+  recursive.check = Check::DnsRecursive;
+  recursive.target = "127.0.0.53:53";
+  recursive.subject = domain + " A";
+  recursive.native_kind = "rcode";
+  recursive.detail = "NOERROR, 1 A record";
+  recursive.timings.resolve = us(1'204);
+  recursive.timings.total = us(1'204);
+  recursive.dns = DnsDetails{domain, 1, 0, false, false, {{domain, 1, 300, v4}}, {}, {}};
+
+  ProbeResult delegation;
+  delegation.check = Check::DnsParent;
+  delegation.target = "192.0.2.200:53";
+  delegation.subject = domain + " NS @a.nic.example";
+  delegation.native_kind = "rcode";
+  delegation.detail = "delegated to 2 nameservers";
+  delegation.timings.resolve = us(9'871);
+  delegation.timings.total = us(9'871);
+  delegation.dns = DnsDetails{domain,
+                              2,
+                              0,
+                              false,
+                              false,
+                              {},
+                              {{domain, 2, 172800, ns1}, {domain, 2, 172800, ns2}},
+                              {{ns1, 1, 172800, "198.51.100.53"},
+                               {ns1, 28, 172800, "2001:db8:53::1"},
+                               {ns2, 1, 172800, "203.0.113.53"},
+                               {ns2, 28, 172800, "2001:db8:53::2"}}};
+
+  auto authoritative = [&](const std::string& ns, const std::string& address, int64_t took) {
+    ProbeResult result;
+    result.check = Check::DnsAuthoritative;
+    result.target = address + ":53";
+    result.subject = fmt::format("{} A @{}", domain, ns);
+    result.native_kind = "rcode";
+    result.detail = "authoritative, 1 A record";
+    result.timings.resolve = us(took);
+    result.timings.total = us(took);
+    result.dns = DnsDetails{domain, 1, 0, true, false, {{domain, 1, 300, v4}}, {}, {}};
+    return result;
+  };
+
+  auto tcp = [&](const std::string& target, int64_t took) {
+    ProbeResult result;
+    result.check = Check::Tcp;
+    result.target = target;
+    result.subject = "tcp connect " + target;
+    result.phase = Phase::Connect;
+    result.native_kind = "errno";
+    result.timings.connect = us(took);
+    result.timings.total = us(took);
+    return result;
+  };
+
+  auto https = [&](const std::string& target, int64_t connect) {
+    ProbeResult result;
+    result.check = Check::Https;
+    result.target = target;
+    result.subject = fmt::format("https://{}:443/", domain);
+    result.phase = Phase::Response;
+    result.native_code = 200;
+    result.native_kind = "http";
+    result.detail = "HTTP status 200";
+    result.timings.connect = us(connect);
+    result.timings.tls = us(11'532);
+    result.timings.first_byte = us(6'310);
+    result.timings.total = us(connect + 11'532 + 6'310 + 412);
+    result.tls = TlsDetails{"TLSv1.3", "CN=" + domain, "C=US, O=Let's Encrypt, CN=R3",
+                            "2027-02-17T08:14:02Z"};
+    result.http_status = 200;
+    return result;
+  };
+
+  cycle.results = {recursive,
+                   delegation,
+                   authoritative(ns1, "198.51.100.53", 7'702),
+                   authoritative(ns2, "203.0.113.53", 8'113),
+                   tcp(v4 + ":443", 5'301),
+                   tcp("[" + v6 + "]:443", 5'977),
+                   https(v4 + ":443", 5'288),
+                   https("[" + v6 + "]:443", 6'004)};
+  cycle.reading = vantage::read_cycle(cycle);
+  return cycle;
+}
+
+struct Document {
+  std::string domain;
+  int64_t started_at_ms = 0;
+  std::string verdict;
+  std::string text;  // compact JSON: what the agent sends and the collector stores
+};
+
+std::vector<Document> make_documents() {
+  // Cycles of the last few minutes: well inside the collector's accepted range.
+  const auto now =
+      std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  std::vector<Document> documents;
+  for (size_t i = 0; i < kDomains; ++i) {
+    const std::string domain = fmt::format("site-{:03}.example", i);
+    const TimePoint started = now - std::chrono::milliseconds(1000 * (i + 1) + 37 * i);
+    const CycleResult cycle = healthy_cycle(domain, started, static_cast<int>(i));
+    documents.push_back(Document{
+        domain,
+        std::chrono::duration_cast<std::chrono::milliseconds>(started.time_since_epoch()).count(),
+        std::string(vantage::to_string(cycle.reading.verdict)), vantage::to_json(cycle).dump()});
+  }
+  return documents;
+}
+
+// The document of result `seq` of agent number `agent`: agents probe the same domains, each
+// starting at a different one.
+const Document& document_for(const std::vector<Document>& documents, size_t agent, uint64_t seq) {
+  return documents[(agent * 7 + seq) % documents.size()];
+}
+
+std::string agent_name(size_t index) {
+  return fmt::format("bench-agent-{:04}", index + 1);
+}
+
+// One batch: `count` results of agent `agent`, seq first..first+count-1.
+struct Batch {
+  size_t agent = 0;
+  uint64_t first = 1;
+  size_t count = 0;
+};
+
+// Hands out batches in turn to agents that have none in flight, until `total` results are out.
+class Schedule {
+ public:
+  Schedule(size_t agents, size_t total, size_t batch, uint64_t first_seq = 1)
+      : total_(total), batch_(batch) {
+    next_seq_.assign(agents, first_seq);
+    for (size_t i = 0; i < agents; ++i) {
+      idle_.push_back(i);
+    }
+  }
+  std::optional<Batch> next() {
+    if (issued_ >= total_ || idle_.empty()) {
+      return std::nullopt;
+    }
+    Batch batch;
+    batch.agent = idle_.front();
+    idle_.pop_front();
+    batch.first = next_seq_[batch.agent];
+    batch.count = std::min(batch_, total_ - issued_);
+    next_seq_[batch.agent] += batch.count;
+    issued_ += batch.count;
+    return batch;
+  }
+  void done(size_t agent) { idle_.push_back(agent); }
+  bool finished() const { return issued_ >= total_; }
+
+ private:
+  size_t total_;
+  size_t batch_;
+  size_t issued_ = 0;
+  std::vector<uint64_t> next_seq_;
+  std::deque<size_t> idle_;
+};
+
+// The body the agent daemon posts (agent/daemon.cc: upload), byte for byte as nlohmann's dump()
+// writes it: keys in sorted order, no spaces.
+void build_body(std::string& body, const std::string& agent, size_t agent_index, const Batch& batch,
+                const std::vector<Document>& documents) {
+  body.clear();
+  body += R"({"agent":")";
+  body += agent;
+  body += R"(","results":[)";
+  for (size_t i = 0; i < batch.count; ++i) {
+    const uint64_t seq = batch.first + i;
+    if (i > 0) {
+      body += ',';
+    }
+    body += R"({"cycle":)";
+    body += document_for(documents, agent_index, seq).text;
+    body += R"(,"seq":)";
+    body += std::to_string(seq);
+    body += '}';
+  }
+  body += R"(],"schema_version":1})";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measuring.
+
+struct Cpu {
+  double user_s = 0;
+  double sys_s = 0;
+};
+
+Cpu cpu_now() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  auto seconds = [](const timeval& tv) {
+    return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
+  };
+  return Cpu{seconds(ru.ru_utime), seconds(ru.ru_stime)};
+}
+
+double seconds_between(Clock::time_point from, Clock::time_point to) {
+  return std::chrono::duration<double>(to - from).count();
+}
+
+double percentile(std::vector<double> values, double p) {
+  if (values.empty()) {
+    return 0;
+  }
+  std::sort(values.begin(), values.end());
+  const auto index = static_cast<size_t>(std::lround(p * static_cast<double>(values.size() - 1)));
+  return values[std::min(index, values.size() - 1)];
+}
+
+// ---------------------------------------------------------------------------------------------
+// tokens, count
+
+struct StoreTarget {
+  std::string sqlite;
+  std::string postgres;
+};
+
+std::unique_ptr<vantage::Storage> open_store(const StoreTarget& target, bool fast_setup) {
+  if (!target.sqlite.empty()) {
+    // Setting up tokens is not what is measured: no fsync per token.
+    vantage::SqliteOptions options;
+    options.sync_every_commit = !fast_setup;
+    return vantage::open_sqlite_storage(target.sqlite, options);
+  }
+  return vantage::open_postgres_storage(target.postgres);
+}
+
+int run_tokens(const StoreTarget& target, size_t agents, const std::string& out_file) {
+  const auto started = Clock::now();
+  auto storage = open_store(target, true);
+  storage->migrate();
+  std::ofstream out(out_file, std::ios::trunc);
+  if (!out) {
+    throw std::runtime_error(fmt::format("cannot write {}", out_file));
+  }
+  for (size_t i = 0; i < agents; ++i) {
+    const std::string name = agent_name(i);
+    out << name << ' ' << vantage::create_token(*storage, name, vantage::kAgentToken) << '\n';
+  }
+  out.close();
+  if (!out) {
+    throw std::runtime_error(fmt::format("cannot write {}", out_file));
+  }
+  fmt::print("tokens={} seconds={:.2f}\n", agents, seconds_between(started, Clock::now()));
+  return 0;
+}
+
+int run_count(const StoreTarget& target) {
+  auto storage = open_store(target, false);
+  fmt::print("count={}\n", storage->count_results());
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// load: the collector's side, over HTTP.
+
+struct Agent {
+  std::string name;
+  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers{nullptr,
+                                                                      &curl_slist_free_all};
+};
+
+std::vector<Agent> read_agents(const std::string& file) {
+  std::ifstream in(file);
+  if (!in) {
+    throw std::runtime_error(fmt::format("cannot read {}", file));
+  }
+  std::vector<Agent> agents;
+  std::string name;
+  std::string token;
+  while (in >> name >> token) {
+    Agent agent;
+    agent.name = name;
+    // As the agent daemon sends them (agent/collector_client.cc).
+    for (const std::string& header :
+         {"Authorization: Bearer " + token, std::string("Content-Type: application/json"),
+          std::string("Expect:")}) {
+      agent.headers.reset(curl_slist_append(agent.headers.release(), header.c_str()));
+    }
+    agents.push_back(std::move(agent));
+  }
+  if (agents.empty()) {
+    throw std::runtime_error(fmt::format("{}: no \"NAME TOKEN\" lines", file));
+  }
+  return agents;
+}
+
+// One connection's worth of state: the easy handle is reused for every request it carries, so
+// its connection stays open (keep-alive), as an agent's does.
+struct Slot {
+  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> easy{curl_easy_init(), &curl_easy_cleanup};
+  std::string body;
+  std::string reply;
+  Batch batch;
+  Clock::time_point sent;
+  bool busy = false;
+
+  // CURLOPT_WRITEFUNCTION
+  static size_t on_body(char* data, size_t size, size_t count, void* self) {
+    static_cast<Slot*>(self)->reply.append(data, size * count);
+    return size * count;
+  }
+};
+
+struct LoadOptions {
+  std::string url;
+  std::string tokens_file;
+  size_t results = 300'000;
+  size_t batch = 100;
+  size_t connections = 32;
+  uint64_t first_seq = 1;  // a second load into the same store continues each agent's numbers
+  double seconds = 0;      // > 0: stop sending new batches after this long
+  int max_seconds = 600;
+};
+
+int run_load(const LoadOptions& options) {
+  std::vector<Agent> agents = read_agents(options.tokens_file);
+  const std::vector<Document> documents = make_documents();
+  Schedule schedule(agents.size(), options.results, options.batch, options.first_seq);
+  const std::string url = options.url + "/api/v1/results";
+
+  std::unique_ptr<CURLM, decltype(&curl_multi_cleanup)> multi(curl_multi_init(),
+                                                              &curl_multi_cleanup);
+  curl_multi_setopt(multi.get(), CURLMOPT_MAXCONNECTS, static_cast<long>(options.connections));
+  std::vector<Slot> slots(options.connections);
+
+  size_t requests = 0;
+  size_t accepted = 0;
+  size_t failures = 0;
+  size_t body_bytes = 0;
+  size_t sent = 0;
+  std::string first_failure;
+  std::vector<double> latencies_ms;
+  // Results acknowledged per whole second since the start: the sustained rate, second by second.
+  std::vector<size_t> per_second;
+
+  bool time_up = false;
+  Clock::time_point stop_sending;
+  auto start_request = [&](Slot& slot) {
+    if (options.seconds > 0 && Clock::now() >= stop_sending) {
+      time_up = true;
+      return;
+    }
+    const auto batch = schedule.next();
+    if (!batch) {
+      return;
+    }
+    Agent& agent = agents[batch->agent];
+    build_body(slot.body, agent.name, batch->agent, *batch, documents);
+    body_bytes += slot.body.size();
+    sent += batch->count;
+    slot.reply.clear();
+    slot.batch = *batch;
+    slot.busy = true;
+    CURL* easy = slot.easy.get();
+    curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, agent.headers.get());
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, slot.body.data());
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(slot.body.size()));
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &Slot::on_body);
+    curl_easy_setopt(easy, CURLOPT_WRITEDATA, &slot);
+    curl_easy_setopt(easy, CURLOPT_PRIVATE, &slot);
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, 60'000L);
+    curl_easy_setopt(easy, CURLOPT_USERAGENT, "vantage-ingest-bench");
+    slot.sent = Clock::now();
+    curl_multi_add_handle(multi.get(), easy);
+  };
+
+  auto fail = [&](std::string why) {
+    ++failures;
+    if (first_failure.empty()) {
+      first_failure = std::move(why);
+    }
+  };
+
+  auto finish_request = [&](Slot& slot, CURLcode code, Clock::time_point start) {
+    const auto now = Clock::now();
+    ++requests;
+    slot.busy = false;
+    latencies_ms.push_back(std::chrono::duration<double, std::milli>(now - slot.sent).count());
+    long status = 0;
+    curl_easy_getinfo(slot.easy.get(), CURLINFO_RESPONSE_CODE, &status);
+    const uint64_t last_seq = slot.batch.first + slot.batch.count - 1;
+    if (code != CURLE_OK) {
+      fail(fmt::format("curl error {} ({})", static_cast<int>(code), curl_easy_strerror(code)));
+    } else if (status != 200) {
+      fail(fmt::format("HTTP {}: {}", status, slot.reply));
+    } else {
+      const auto reply = nlohmann::json::parse(slot.reply, nullptr, false);
+      if (reply.is_discarded() || reply.value("accepted", size_t{0}) != slot.batch.count ||
+          reply.value("duplicates", size_t{1}) != 0 ||
+          reply.value("acked_seq", uint64_t{0}) != last_seq) {
+        fail(fmt::format("{} results seq {}..{} of {}: unexpected answer {}", slot.batch.count,
+                         slot.batch.first, last_seq, agents[slot.batch.agent].name, slot.reply));
+      } else {
+        accepted += slot.batch.count;
+        const auto second = static_cast<size_t>(seconds_between(start, now));
+        if (per_second.size() <= second) {
+          per_second.resize(second + 1, 0);
+        }
+        per_second[second] += slot.batch.count;
+      }
+    }
+    schedule.done(slot.batch.agent);
+  };
+
+  const Cpu cpu_before = cpu_now();
+  const auto start = Clock::now();
+  const auto deadline = start + std::chrono::seconds(options.max_seconds);
+  stop_sending = start + std::chrono::duration_cast<Clock::duration>(
+                             std::chrono::duration<double>(options.seconds));
+  for (Slot& slot : slots) {
+    start_request(slot);
+  }
+  for (;;) {
+    int running = 0;
+    curl_multi_perform(multi.get(), &running);
+    int queued = 0;
+    while (CURLMsg* message = curl_multi_info_read(multi.get(), &queued)) {
+      if (message->msg != CURLMSG_DONE) {
+        continue;
+      }
+      CURL* easy = message->easy_handle;
+      const CURLcode code = message->data.result;
+      Slot* slot = nullptr;
+      curl_easy_getinfo(easy, CURLINFO_PRIVATE, &slot);
+      curl_multi_remove_handle(multi.get(), easy);
+      finish_request(*slot, code, start);
+      start_request(*slot);
+    }
+    const bool any_busy =
+        std::any_of(slots.begin(), slots.end(), [](const Slot& slot) { return slot.busy; });
+    if (!any_busy && (schedule.finished() || time_up)) {
+      break;
+    }
+    if (Clock::now() > deadline) {
+      fail(fmt::format("gave up after {} s", options.max_seconds));
+      break;
+    }
+    curl_multi_poll(multi.get(), nullptr, 0, 100, nullptr);
+  }
+  const auto end = Clock::now();
+  const Cpu cpu_after = cpu_now();
+
+  const double wall = seconds_between(start, end);
+  // Whole seconds only: the last, partial one would understate the rate.
+  std::vector<double> full_seconds;
+  for (size_t i = 0; i + 1 < per_second.size(); ++i) {
+    full_seconds.push_back(static_cast<double>(per_second[i]));
+  }
+  std::string series;
+  for (const double count : full_seconds) {
+    series += fmt::format("{}{:.0f}", series.empty() ? "" : ",", count);
+  }
+  fmt::print(
+      "results={} accepted={} requests={} failures={} agents={} batch={} connections={} "
+      "wall_s={:.3f} results_per_s={:.0f} per_second_min={:.0f} per_second_median={:.0f} "
+      "latency_p50_ms={:.1f} latency_p99_ms={:.1f} client_cpu_s={:.2f} bytes_per_result={:.0f} "
+      "document_bytes={} per_second={}\n",
+      sent, accepted, requests, failures, agents.size(), options.batch, options.connections, wall,
+      static_cast<double>(accepted) / wall,
+      full_seconds.empty() ? 0.0 : *std::min_element(full_seconds.begin(), full_seconds.end()),
+      percentile(full_seconds, 0.5), percentile(latencies_ms, 0.5), percentile(latencies_ms, 0.99),
+      (cpu_after.user_s + cpu_after.sys_s) - (cpu_before.user_s + cpu_before.sys_s),
+      static_cast<double>(body_bytes) / static_cast<double>(std::max<size_t>(1, accepted)),
+      documents.front().text.size(), series.empty() ? "-" : series);
+  if (failures > 0) {
+    fmt::print(stderr, "vantage-ingest-bench: {} failed requests; the first: {}\n", failures,
+               first_failure);
+    return 1;
+  }
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// raw-sqlite: the same rows, the same table and statement, the same durability; no HTTP, no
+// JSON, no token, no collector.
+
+struct RawOptions {
+  std::string db;
+  std::string conninfo;
+  size_t agents = 1000;
+  size_t results = 300'000;
+  size_t batch = 100;
+  std::string method = "unnest";
+};
+
+// The batches in the order the load sends them when every request takes as long as the others.
+std::vector<Batch> all_batches(size_t agents, size_t results, size_t batch_size) {
+  Schedule schedule(agents, results, batch_size);
+  std::vector<Batch> batches;
+  while (auto batch = schedule.next()) {
+    batches.push_back(*batch);
+    schedule.done(batch->agent);
+  }
+  return batches;
+}
+
+class Sqlite {
+ public:
+  explicit Sqlite(const std::string& path) {
+    sqlite3* raw = nullptr;
+    const int code =
+        sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+    db_.reset(raw);
+    if (code != SQLITE_OK) {
+      throw std::runtime_error(fmt::format("sqlite {}: open: {}", path, sqlite3_errstr(code)));
+    }
+  }
+  sqlite3* get() const { return db_.get(); }
+  void exec(const char* sql) {
+    if (sqlite3_exec(db_.get(), sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
+      fail(sql);
+    }
+  }
+  [[noreturn]] void fail(std::string_view what) const {
+    throw std::runtime_error(fmt::format("sqlite: {}: {}", what, sqlite3_errmsg(db_.get())));
+  }
+
+ private:
+  std::unique_ptr<sqlite3, decltype(&sqlite3_close_v2)> db_{nullptr, &sqlite3_close_v2};
+};
+
+void print_raw(const char* backend, const RawOptions& options, size_t inserted, double wall,
+               const Cpu& before, const Cpu& after, const std::string& extra) {
+  fmt::print(
+      "backend={} results={} inserted={} batch={} wall_s={:.3f} results_per_s={:.0f} "
+      "cpu_s={:.2f}{}\n",
+      backend, options.results, inserted, options.batch, wall, static_cast<double>(inserted) / wall,
+      (after.user_s + after.sys_s) - (before.user_s + before.sys_s), extra);
+}
+
+int run_raw_sqlite(const RawOptions& options) {
+  // The collector's own migrations create the schema: the same table, key, index and CHECKs.
+  vantage::open_sqlite_storage(options.db)->migrate();
+  const std::vector<Document> documents = make_documents();
+  const std::vector<Batch> batches = all_batches(options.agents, options.results, options.batch);
+  std::vector<std::string> names;
+  for (size_t i = 0; i < options.agents; ++i) {
+    names.push_back(agent_name(i));
+  }
+
+  Sqlite db(options.db);
+  // The collector's settings (collector/sqlite_storage.cc): WAL, fsync at every commit.
+  db.exec("PRAGMA journal_mode=WAL");
+  db.exec("PRAGMA synchronous=FULL");
+  constexpr std::string_view kInsert =
+      "INSERT INTO results (agent, seq, domain, started_at, verdict, document, received_at) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (agent, seq) DO NOTHING";
+  sqlite3_stmt* raw_statement = nullptr;
+  if (sqlite3_prepare_v3(db.get(), kInsert.data(), static_cast<int>(kInsert.size()),
+                         SQLITE_PREPARE_PERSISTENT, &raw_statement, nullptr) != SQLITE_OK) {
+    db.fail("prepare");
+  }
+  const std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)> insert(raw_statement,
+                                                                          &sqlite3_finalize);
+  auto check = [&](int code) {
+    if (code != SQLITE_OK) {
+      db.fail("bind");
+    }
+  };
+
+  size_t inserted = 0;
+  const Cpu before = cpu_now();
+  const auto start = Clock::now();
+  for (const Batch& batch : batches) {
+    const int64_t received_at = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count();
+    db.exec("BEGIN IMMEDIATE");
+    const std::string& agent = names[batch.agent];
+    for (size_t i = 0; i < batch.count; ++i) {
+      const uint64_t seq = batch.first + i;
+      const Document& document = document_for(documents, batch.agent, seq);
+      check(sqlite3_bind_text64(insert.get(), 1, agent.data(), agent.size(), SQLITE_STATIC,
+                                SQLITE_UTF8));
+      check(sqlite3_bind_int64(insert.get(), 2, static_cast<int64_t>(seq)));
+      check(sqlite3_bind_text64(insert.get(), 3, document.domain.data(), document.domain.size(),
+                                SQLITE_STATIC, SQLITE_UTF8));
+      check(sqlite3_bind_int64(insert.get(), 4, document.started_at_ms));
+      check(sqlite3_bind_text64(insert.get(), 5, document.verdict.data(), document.verdict.size(),
+                                SQLITE_STATIC, SQLITE_UTF8));
+      check(sqlite3_bind_text64(insert.get(), 6, document.text.data(), document.text.size(),
+                                SQLITE_STATIC, SQLITE_UTF8));
+      check(sqlite3_bind_int64(insert.get(), 7, received_at));
+      if (sqlite3_step(insert.get()) != SQLITE_DONE) {
+        db.fail("insert");
+      }
+      inserted += static_cast<size_t>(sqlite3_changes64(db.get()));
+      sqlite3_reset(insert.get());
+    }
+    db.exec("COMMIT");
+  }
+  const auto end = Clock::now();
+  const Cpu after = cpu_now();
+  print_raw("sqlite", options, inserted, seconds_between(start, end), before, after,
+            " method=prepared-insert");
+  return inserted == options.results ? 0 : 1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// raw-postgres: the same rows into the same table over one libpq connection, as the collector
+// has; either the collector's own statement (one INSERT ... SELECT FROM unnest(binary arrays) per
+// batch) or one prepared INSERT per row, pipelined, in a transaction per batch.
+
+using PgResult = std::unique_ptr<PGresult, decltype(&PQclear)>;
+
+class Postgres {
+ public:
+  explicit Postgres(const std::string& conninfo) : conn_(PQconnectdb(conninfo.c_str()), &PQfinish) {
+    if (!conn_ || PQstatus(conn_.get()) != CONNECTION_OK) {
+      throw std::runtime_error(fmt::format("postgres: cannot connect: {}",
+                                           conn_ ? PQerrorMessage(conn_.get()) : "out of memory"));
+    }
+  }
+  PGconn* get() const { return conn_.get(); }
+  [[noreturn]] void fail(std::string_view what, const PGresult* result = nullptr) const {
+    throw std::runtime_error(fmt::format(
+        "postgres: {}: {}", what,
+        result != nullptr ? PQresultErrorMessage(result) : PQerrorMessage(conn_.get())));
+  }
+  void expect(PGresult* raw, ExecStatusType wanted, std::string_view what) const {
+    const PgResult result(raw, &PQclear);
+    if (PQresultStatus(result.get()) != wanted) {
+      fail(what, result.get());
+    }
+  }
+
+ private:
+  std::unique_ptr<PGconn, decltype(&PQfinish)> conn_;
+};
+
+constexpr Oid kInt8Oid = 20;
+constexpr Oid kTextOid = 25;
+
+// array_send's format: a header, then each element as a 32-bit length and its bytes.
+class BinaryArray {
+ public:
+  BinaryArray(Oid element_type, size_t count) {
+    put32(1);
+    put32(0);
+    put32(element_type);
+    put32(static_cast<uint32_t>(count));
+    put32(1);
+  }
+  void add(std::string_view text) {
+    put32(static_cast<uint32_t>(text.size()));
+    bytes_.append(text);
+  }
+  void add(int64_t value) {
+    put32(8);
+    const auto bits = static_cast<uint64_t>(value);
+    put32(static_cast<uint32_t>(bits >> 32));
+    put32(static_cast<uint32_t>(bits & 0xffffffffU));
+  }
+  const std::string& bytes() const { return bytes_; }
+
+ private:
+  void put32(uint32_t value) {
+    const uint32_t network = htonl(value);
+    bytes_.append(reinterpret_cast<const char*>(&network), sizeof network);
+  }
+  std::string bytes_;
+};
+
+std::string int8_binary(int64_t value) {
+  const auto bits = static_cast<uint64_t>(value);
+  const std::array<uint32_t, 2> words = {htonl(static_cast<uint32_t>(bits >> 32)),
+                                         htonl(static_cast<uint32_t>(bits & 0xffffffffU))};
+  return std::string(reinterpret_cast<const char*>(words.data()), sizeof words);
+}
+
+int run_raw_postgres(const RawOptions& options) {
+  vantage::open_postgres_storage(options.conninfo)->migrate();
+  const std::vector<Document> documents = make_documents();
+  const std::vector<Batch> batches = all_batches(options.agents, options.results, options.batch);
+  std::vector<std::string> names;
+  for (size_t i = 0; i < options.agents; ++i) {
+    names.push_back(agent_name(i));
+  }
+  Postgres pg(options.conninfo);
+  const bool unnest = options.method == "unnest";
+  if (unnest) {
+    constexpr std::array<Oid, 7> kTypes = {1009, 1016, 1009, 1016, 1009, 1009, kInt8Oid};
+    pg.expect(
+        PQprepare(pg.get(), "insert_batch",
+                  "INSERT INTO results (agent, seq, domain, started_at, verdict, document, "
+                  "received_at) SELECT b.agent, b.seq, b.domain, b.started_at, b.verdict, "
+                  "b.document, $7 FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], "
+                  "$5::text[], $6::text[]) AS b(agent, seq, domain, started_at, verdict, document) "
+                  "ORDER BY b.agent, b.seq ON CONFLICT (agent, seq) DO NOTHING",
+                  7, kTypes.data()),
+        PGRES_COMMAND_OK, "prepare");
+  } else {
+    constexpr std::array<Oid, 7> kTypes = {kTextOid, kInt8Oid, kTextOid, kInt8Oid,
+                                           kTextOid, kTextOid, kInt8Oid};
+    pg.expect(PQprepare(pg.get(), "insert_row",
+                        "INSERT INTO results (agent, seq, domain, started_at, verdict, document, "
+                        "received_at) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+                        "ON CONFLICT (agent, seq) DO NOTHING",
+                        7, kTypes.data()),
+              PGRES_COMMAND_OK, "prepare");
+  }
+
+  size_t inserted = 0;
+  auto count_tuples = [&](const PGresult* result) {
+    inserted +=
+        static_cast<size_t>(std::strtoull(PQcmdTuples(const_cast<PGresult*>(result)), nullptr, 10));
+  };
+  const std::array<int, 7> binary = {1, 1, 1, 1, 1, 1, 1};
+  const Cpu before = cpu_now();
+  const auto start = Clock::now();
+  if (!unnest && PQenterPipelineMode(pg.get()) != 1) {
+    pg.fail("pipeline mode");
+  }
+  for (const Batch& batch : batches) {
+    const int64_t received_at = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count();
+    const std::string received = int8_binary(received_at);
+    const std::string& agent = names[batch.agent];
+    if (unnest) {
+      BinaryArray agents(kTextOid, batch.count);
+      BinaryArray seqs(kInt8Oid, batch.count);
+      BinaryArray domains(kTextOid, batch.count);
+      BinaryArray started(kInt8Oid, batch.count);
+      BinaryArray verdicts(kTextOid, batch.count);
+      BinaryArray texts(kTextOid, batch.count);
+      for (size_t i = 0; i < batch.count; ++i) {
+        const uint64_t seq = batch.first + i;
+        const Document& document = document_for(documents, batch.agent, seq);
+        agents.add(agent);
+        seqs.add(static_cast<int64_t>(seq));
+        domains.add(document.domain);
+        started.add(document.started_at_ms);
+        verdicts.add(document.verdict);
+        texts.add(document.text);
+      }
+      const std::array<const BinaryArray*, 6> arrays = {&agents,  &seqs,     &domains,
+                                                        &started, &verdicts, &texts};
+      std::array<const char*, 7> values{};
+      std::array<int, 7> lengths{};
+      for (size_t i = 0; i < arrays.size(); ++i) {
+        values[i] = arrays[i]->bytes().data();
+        lengths[i] = static_cast<int>(arrays[i]->bytes().size());
+      }
+      values[6] = received.data();
+      lengths[6] = static_cast<int>(received.size());
+      const PgResult result(PQexecPrepared(pg.get(), "insert_batch", 7, values.data(),
+                                           lengths.data(), binary.data(), 0),
+                            &PQclear);
+      if (PQresultStatus(result.get()) != PGRES_COMMAND_OK) {
+        pg.fail("insert", result.get());
+      }
+      count_tuples(result.get());
+      continue;
+    }
+    // One round trip per batch: BEGIN, the rows, COMMIT and a sync, read back together.
+    if (PQsendQueryParams(pg.get(), "BEGIN", 0, nullptr, nullptr, nullptr, nullptr, 0) != 1) {
+      pg.fail("BEGIN");
+    }
+    std::vector<std::string> seq_bytes(batch.count);
+    std::vector<std::string> started_bytes(batch.count);
+    for (size_t i = 0; i < batch.count; ++i) {
+      const uint64_t seq = batch.first + i;
+      const Document& document = document_for(documents, batch.agent, seq);
+      seq_bytes[i] = int8_binary(static_cast<int64_t>(seq));
+      started_bytes[i] = int8_binary(document.started_at_ms);
+      const std::array<const char*, 7> values = {agent.data(),
+                                                 seq_bytes[i].data(),
+                                                 document.domain.data(),
+                                                 started_bytes[i].data(),
+                                                 document.verdict.data(),
+                                                 document.text.data(),
+                                                 received.data()};
+      const std::array<int, 7> lengths = {static_cast<int>(agent.size()),
+                                          8,
+                                          static_cast<int>(document.domain.size()),
+                                          8,
+                                          static_cast<int>(document.verdict.size()),
+                                          static_cast<int>(document.text.size()),
+                                          8};
+      if (PQsendQueryPrepared(pg.get(), "insert_row", 7, values.data(), lengths.data(),
+                              binary.data(), 0) != 1) {
+        pg.fail("insert");
+      }
+    }
+    if (PQsendQueryParams(pg.get(), "COMMIT", 0, nullptr, nullptr, nullptr, nullptr, 0) != 1 ||
+        PQpipelineSync(pg.get()) != 1) {
+      pg.fail("COMMIT");
+    }
+    // Each query's result is followed by a NULL; the sync ends the batch.
+    for (;;) {
+      PgResult result(PQgetResult(pg.get()), &PQclear);
+      if (!result) {
+        continue;
+      }
+      const ExecStatusType status = PQresultStatus(result.get());
+      if (status == PGRES_PIPELINE_SYNC) {
+        break;
+      }
+      if (status != PGRES_COMMAND_OK) {
+        pg.fail("pipelined batch", result.get());
+      }
+      if (std::string_view(PQcmdStatus(result.get())).starts_with("INSERT")) {
+        count_tuples(result.get());
+      }
+    }
+  }
+  const auto end = Clock::now();
+  const Cpu after = cpu_now();
+  print_raw("postgres", options, inserted, seconds_between(start, end), before, after,
+            unnest ? " method=unnest-insert" : " method=pipelined-row-inserts");
+  return inserted == options.results ? 0 : 1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// phases: what the collector does with one batch, step by step, in this process (no HTTP): the
+// JSON parse, the checks and re-serialisation of each cycle, the store. And two figures that
+// show what cheaper ways would cost: lexing the body without building a DOM (what a SAX-based
+// check pays at least), and the subtree copies that cycle_from_json makes (field<json> returns
+// a copy of "results", "reading", "addresses", "answers", ...).
+
+// A SAX handler that builds nothing: json::sax_parse with it costs the lexing alone.
+struct NullSax : nlohmann::json_sax<nlohmann::json> {
+  bool null() override { return true; }
+  bool boolean(bool /*value*/) override { return true; }
+  bool number_integer(number_integer_t /*value*/) override { return true; }
+  bool number_unsigned(number_unsigned_t /*value*/) override { return true; }
+  bool number_float(number_float_t /*value*/, const string_t& /*text*/) override { return true; }
+  bool string(string_t& /*value*/) override { return true; }
+  bool binary(binary_t& /*value*/) override { return true; }
+  bool start_object(std::size_t /*size*/) override { return true; }
+  bool key(string_t& /*value*/) override { return true; }
+  bool end_object() override { return true; }
+  bool start_array(std::size_t /*size*/) override { return true; }
+  bool end_array() override { return true; }
+  bool parse_error(std::size_t /*position*/, const std::string& /*token*/,
+                   const nlohmann::detail::exception& /*error*/) override {
+    return false;
+  }
+};
+
+// The copies cycle_from_json (probes/result_json.cc) makes through field<json>, made alike: the
+// copies are what is measured, so the variables are copies on purpose.
+size_t copy_subtrees(const nlohmann::json& cycle) {
+  size_t copied = 0;
+  for (const char* name : {"reading", "addresses", "nameservers", "last_known_nameservers"}) {
+    // NOLINTNEXTLINE(performance-unnecessary-copy-initialization)
+    const nlohmann::json copy = cycle.at(name);
+    copied += copy.size();
+  }
+  // NOLINTNEXTLINE(performance-unnecessary-copy-initialization)
+  const nlohmann::json results = cycle.at("results");
+  for (const auto& result : results) {
+    if (const auto dns = result.find("dns"); dns != result.end()) {
+      for (const char* name : {"answers", "authority", "additional"}) {
+        // NOLINTNEXTLINE(performance-unnecessary-copy-initialization)
+        const nlohmann::json copy = dns->at(name);
+        copied += copy.size();
+      }
+    }
+  }
+  return copied + results.size();
+}
+
+int run_phases(size_t results, size_t batch_size, const std::string& db) {
+  const std::vector<Document> documents = make_documents();
+  const std::vector<Batch> batches =
+      all_batches(std::max<size_t>(1, results / batch_size / 2), results, batch_size);
+  std::unique_ptr<vantage::Storage> storage;
+  if (!db.empty()) {
+    storage = vantage::open_sqlite_storage(db);
+    storage->migrate();
+  }
+  std::string body;
+  double build_s = 0;
+  double lex_s = 0;
+  double parse_s = 0;
+  double check_s = 0;
+  double cycle_s = 0;
+  double copies_s = 0;
+  double dump_s = 0;
+  double store_s = 0;
+  size_t count = 0;
+  size_t copied = 0;
+  const Cpu before = cpu_now();
+  for (const Batch& batch : batches) {
+    const std::string name = agent_name(batch.agent);
+    const auto t0 = Clock::now();
+    build_body(body, name, batch.agent, batch, documents);
+    const auto t1 = Clock::now();
+    NullSax sax;
+    if (!nlohmann::json::sax_parse(body, &sax)) {
+      throw std::runtime_error("the body does not lex");
+    }
+    const auto t2 = Clock::now();
+    const nlohmann::json parsed = vantage::parse_json_body(body);
+    const auto t3 = Clock::now();
+    const auto checked =
+        vantage::parse_result_batch(parsed, name, std::chrono::system_clock::now());
+    const auto t4 = Clock::now();
+    // Parts of parse_result_batch's work per result, measured apart.
+    for (const auto& item : parsed["results"]) {
+      const auto c0 = Clock::now();
+      const auto cycle = vantage::cycle_from_json(item["cycle"]);
+      const auto c1 = Clock::now();
+      copied += copy_subtrees(item["cycle"]);
+      const auto c2 = Clock::now();
+      const std::string text = item["cycle"].dump();
+      const auto c3 = Clock::now();
+      cycle_s += seconds_between(c0, c1);
+      copies_s += seconds_between(c1, c2);
+      dump_s += seconds_between(c2, c3);
+    }
+    const auto t5 = Clock::now();
+    if (storage) {
+      storage->store_results(checked.results);
+    }
+    const auto t6 = Clock::now();
+    build_s += seconds_between(t0, t1);
+    lex_s += seconds_between(t1, t2);
+    parse_s += seconds_between(t2, t3);
+    check_s += seconds_between(t3, t4);
+    store_s += seconds_between(t5, t6);
+    count += checked.results.size();
+  }
+  const Cpu after = cpu_now();
+  auto per = [&](double s) { return s * 1e6 / static_cast<double>(count); };
+  fmt::print(
+      "results={} batch={} document_bytes={} copied_nodes={} us_per_result: build_body={:.2f} "
+      "sax_lex_only={:.2f} json_parse={:.2f} parse_result_batch={:.2f} "
+      "cycle_from_json={:.2f} subtree_copies={:.2f} dump={:.2f} store_results={:.2f} "
+      "cpu_s={:.2f}\n",
+      count, batch_size, documents.front().text.size(), copied, per(build_s), per(lex_s),
+      per(parse_s), per(check_s), per(cycle_s), per(copies_s), per(dump_s), per(store_s),
+      (after.user_s + after.sys_s) - (before.user_s + before.sys_s));
+  return 0;
+}
+
+}  // namespace
+
+namespace {
+
+int run_main(int argc, char** argv) {
+  CLI::App app{
+      "Posts realistic result batches to a vantage-collector, or measures the raw "
+      "batched-insert rate of the same rows."};
+  app.require_subcommand(1);
+
+  StoreTarget tokens_store;
+  size_t token_agents = 1000;
+  std::string tokens_out;
+  auto* tokens = app.add_subcommand("tokens", "migrate a store and create agent tokens in it");
+  auto* tokens_sqlite = tokens->add_option("--sqlite", tokens_store.sqlite, "SQLite file");
+  tokens->add_option("--postgres", tokens_store.postgres, "libpq conninfo")
+      ->excludes(tokens_sqlite);
+  tokens->add_option("--agents", token_agents, "agents (one token each)")
+      ->check(CLI::Range(size_t{1}, size_t{100'000}));
+  tokens->add_option("--out", tokens_out, "file of NAME TOKEN lines")->required();
+
+  StoreTarget count_store;
+  auto* count = app.add_subcommand("count", "print the number of stored results");
+  auto* count_sqlite = count->add_option("--sqlite", count_store.sqlite, "SQLite file");
+  count->add_option("--postgres", count_store.postgres, "libpq conninfo")->excludes(count_sqlite);
+
+  LoadOptions load_options;
+  auto* load = app.add_subcommand("load", "post batches to a running collector");
+  load->add_option("--url", load_options.url, "collector base URL, http://127.0.0.1:PORT")
+      ->required();
+  load->add_option("--tokens", load_options.tokens_file, "file of NAME TOKEN lines")->required();
+  load->add_option("--seconds", load_options.seconds,
+                   "stop sending new batches after this long (then --results is a ceiling)")
+      ->check(CLI::Range(0.0, 3600.0));
+  load->add_option("--results", load_options.results, "results to post in all")
+      ->check(CLI::Range(size_t{1}, size_t{100'000'000}));
+  load->add_option("--batch", load_options.batch, "results per request")
+      ->check(CLI::Range(size_t{1}, vantage::kMaxResultsPerBatch));
+  load->add_option("--connections", load_options.connections, "keep-alive connections")
+      ->check(CLI::Range(size_t{1}, size_t{1000}));
+  load->add_option("--first-seq", load_options.first_seq,
+                   "each agent's first seq (continue an earlier load into the same store)")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 62));
+  load->add_option("--max-seconds", load_options.max_seconds, "give up after this long")
+      ->check(CLI::Range(1, 3600));
+
+  RawOptions raw_options;
+  auto add_raw = [&](CLI::App* raw) {
+    raw->add_option("--agents", raw_options.agents, "agents the rows belong to")
+        ->check(CLI::Range(size_t{1}, size_t{100'000}));
+    raw->add_option("--results", raw_options.results, "rows to insert")
+        ->check(CLI::Range(size_t{1}, size_t{100'000'000}));
+    raw->add_option("--batch", raw_options.batch, "rows per transaction")
+        ->check(CLI::Range(size_t{1}, vantage::kMaxResultsPerBatch));
+  };
+  auto* raw_sqlite = app.add_subcommand("raw-sqlite", "raw batched inserts into SQLite");
+  raw_sqlite->add_option("--db", raw_options.db, "SQLite file (created)")->required();
+  add_raw(raw_sqlite);
+  auto* raw_postgres = app.add_subcommand("raw-postgres", "raw batched inserts into PostgreSQL");
+  raw_postgres->add_option("--conninfo", raw_options.conninfo, "libpq conninfo")->required();
+  raw_postgres
+      ->add_option("--method", raw_options.method,
+                   "unnest: the collector's one-statement batch; rows: pipelined per-row INSERTs")
+      ->check(CLI::IsMember({"unnest", "rows"}));
+  add_raw(raw_postgres);
+
+  size_t phase_results = 20'000;
+  size_t phase_batch = 100;
+  std::string phase_db;
+  auto* phases = app.add_subcommand("phases", "time the collector's steps in-process");
+  phases->add_option("--results", phase_results, "results")
+      ->check(CLI::Range(size_t{1}, size_t{10'000'000}));
+  phases->add_option("--batch", phase_batch, "results per batch")
+      ->check(CLI::Range(size_t{1}, vantage::kMaxResultsPerBatch));
+  phases->add_option("--db", phase_db, "also time store_results into this SQLite file");
+
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    if (*tokens) {
+      if (tokens_store.sqlite.empty() && tokens_store.postgres.empty()) {
+        throw CLI::RequiredError("--sqlite or --postgres");
+      }
+      return run_tokens(tokens_store, token_agents, tokens_out);
+    }
+    if (*count) {
+      if (count_store.sqlite.empty() && count_store.postgres.empty()) {
+        throw CLI::RequiredError("--sqlite or --postgres");
+      }
+      return run_count(count_store);
+    }
+    if (*load) {
+      curl_global_init(CURL_GLOBAL_DEFAULT);
+      const int status = run_load(load_options);
+      curl_global_cleanup();
+      return status;
+    }
+    if (*raw_sqlite) {
+      return run_raw_sqlite(raw_options);
+    }
+    if (*raw_postgres) {
+      return run_raw_postgres(raw_options);
+    }
+    if (*phases) {
+      return run_phases(phase_results, phase_batch, phase_db);
+    }
+  } catch (const CLI::Error& error) {
+    return app.exit(error);
+  } catch (const std::exception& error) {
+    fmt::print(stderr, "vantage-ingest-bench: {}\n", error.what());
+    return 1;
+  }
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run_main(argc, argv);
+  } catch (...) {
+    std::fputs("vantage-ingest-bench: unexpected error\n", stderr);
+    return 1;
+  }
+}
