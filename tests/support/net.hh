@@ -34,6 +34,10 @@ std::optional<DnsReply> query_dns(std::string_view ip, uint16_t port, std::strin
                                   uint16_t qtype, bool recursion_desired,
                                   std::chrono::milliseconds timeout);
 
+// A TCP port on 127.0.0.1 that was free a moment ago (the kernel's pick), for a daemon whose
+// config needs its port before it starts. Another process may take it in between; rare enough.
+uint16_t free_loopback_port();
+
 // One TCP connect; true if it was accepted within `timeout`.
 bool tcp_accepts(std::string_view ip, uint16_t port, std::chrono::milliseconds timeout);
 

@@ -25,18 +25,6 @@ namespace {
 constexpr const char* kAgent = "vp-crash";
 constexpr int kTargets = 5;
 
-uint16_t free_loopback_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  socklen_t length = sizeof address;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  close(fd);
-  return ntohs(address.sin_port);
-}
-
 // A collector on SQLite and one agent whose targets fail fast at DNS (its resolver is a closed
 // loopback port), so it produces a result every few milliseconds without leaving the machine.
 class Pair {
