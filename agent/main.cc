@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "agent_config.hh"
+#include "command_line.hh"
 #include "config_node.hh"
 #include "daemon.hh"
 #include "probe_command.hh"
@@ -20,17 +21,8 @@ int run(int argc, char** argv) {
   check_app->add_option("--config", config_file, "agent.yaml")->required();
   auto* run_app = app.add_subcommand("run", "Run the agent daemon");
   run_app->add_option("--config", config_file, "agent.yaml")->required();
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& help) {
-    return app.exit(help);
-  } catch (const CLI::CallForAllHelp& help) {
-    return app.exit(help);
-  } catch (const CLI::CallForVersion& version) {
-    return app.exit(version);
-  } catch (const CLI::ParseError& error) {
-    app.exit(error);
-    return 2;  // SPEC §6: 2 is a usage error, whatever CLI11's own code for it
+  if (const auto exit_code = vantage::parse_command_line(app, argc, argv)) {
+    return *exit_code;
   }
   try {
     if (probe_app->parsed()) {

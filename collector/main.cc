@@ -8,6 +8,7 @@
 
 #include "cli.hh"
 #include "cli_client.hh"
+#include "command_line.hh"
 #include "config_node.hh"
 #include "storage.hh"
 
@@ -90,17 +91,8 @@ int run(int argc, char** argv) {
   auto* alerts = app.add_subcommand("alerts", "Alerts and their delivery to each receiver");
   add_client_options(alerts, client);
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& help) {
-    return app.exit(help);
-  } catch (const CLI::CallForAllHelp& help) {
-    return app.exit(help);
-  } catch (const CLI::CallForVersion& version) {
-    return app.exit(version);
-  } catch (const CLI::ParseError& error) {
-    app.exit(error);
-    return 2;  // SPEC §6: 2 is a usage error, whatever CLI11's own code for it
+  if (const auto exit_code = vantage::parse_command_line(app, argc, argv)) {
+    return *exit_code;
   }
 
   try {
