@@ -5,8 +5,8 @@
 namespace vantage {
 namespace {
 
-constexpr std::array kCheckNames = {"DnsRecursive", "DnsParent", "DnsAuthoritative",
-                                    "Tcp",          "Https",     "Control"};
+constexpr std::array kCheckNames = {"DnsRecursive", "DnsParent", "DnsAuthoritative", "Tcp",
+                                    "Https",        "Control",   "Liveness",         "Path"};
 constexpr std::array kPhaseNames = {"Resolve", "Connect", "Tls", "Request", "Response"};
 constexpr std::array kFailureNames = {
     "None",         "Timeout",         "NetUnreachable", "HostUnreachable",
@@ -18,7 +18,7 @@ constexpr std::array kVerdictNames = {
     "OK",          "ROUTE_LOSS", "DNS_FAILURE", "DOMAIN_VANISHED", "SERVER_DOWN",
     "TLS_FAILURE", "HTTP_ERROR", "DEGRADED",    "UNKNOWN",         "VANTAGE_ISOLATED"};
 
-static_assert(kCheckNames.size() == static_cast<size_t>(Check::Control) + 1);
+static_assert(kCheckNames.size() == static_cast<size_t>(Check::Path) + 1);
 static_assert(kPhaseNames.size() == static_cast<size_t>(Phase::Response) + 1);
 static_assert(kFailureNames.size() == static_cast<size_t>(Failure::Internal) + 1);
 static_assert(kVerdictNames.size() == static_cast<size_t>(Verdict::VantageIsolated) + 1);

@@ -10,8 +10,19 @@
 namespace vantage {
 
 // Which probe produced a result. The order is the order of the network stack, bottom up after
-// the DNS layers, and the reading walks it in that order.
-enum class Check : uint8_t { DnsRecursive, DnsParent, DnsAuthoritative, Tcp, Https, Control };
+// the DNS layers, and the reading walks it in that order. Liveness and Path are the evidence a
+// cycle gathers only when a probe met silence: does the host answer anything, and where does the
+// path to it stop.
+enum class Check : uint8_t {
+  DnsRecursive,
+  DnsParent,
+  DnsAuthoritative,
+  Tcp,
+  Https,
+  Control,
+  Liveness,
+  Path
+};
 
 // Where a probe stopped: the last phase it entered.
 enum class Phase : uint8_t { Resolve, Connect, Tls, Request, Response };
@@ -101,6 +112,28 @@ struct TlsDetails {
   bool operator==(const TlsDetails&) const = default;
 };
 
+// One TTL of a traceroute: who answered a probe sent with that TTL, if anyone.
+struct PathHop {
+  int ttl = 0;
+  std::string address;  // the router or host that answered; empty for silence ("*")
+  std::optional<std::chrono::microseconds> rtt;
+  std::optional<int64_t> asn;  // from the ASN database, when one is configured
+  int icmp_type = 0;           // what came back (IPv4 numbering, IPv6 mapped to it):
+  int icmp_code = 0;           // 11/0 time exceeded, 3/3 port unreachable, 3/0 net unreachable
+  bool operator==(const PathHop&) const = default;
+};
+
+// Where the path from this vantage to one silent address goes, and where it stops.
+struct PathDetails {
+  std::string destination;  // the address traced
+  std::string network;      // its routed prefix: "203.0.113.0/24", "2001:db8:500::/48"
+  std::optional<int64_t> destination_asn;
+  std::vector<PathHop> hops;      // by TTL from 1, up to the last TTL sent
+  bool reached_destination = false;  // the destination itself answered
+  bool reached_network = false;      // a hop inside `network` (or the destination's AS) answered
+  bool operator==(const PathDetails&) const = default;
+};
+
 struct ProbeResult {
   Check check = Check::Tcp;
   std::string target;   // the server or address probed, "ip:port"
@@ -114,6 +147,7 @@ struct ProbeResult {
   std::optional<DnsDetails> dns;
   std::optional<TlsDetails> tls;
   std::optional<int> http_status;
+  std::optional<PathDetails> path;  // Check::Path only
 
   bool ok() const { return failure == Failure::None; }
 };
