@@ -70,7 +70,8 @@ AgentConfig load_agent_config(const std::string& file) {
   AgentConfig config;
 
   const auto agent = root.child("agent");
-  agent.allow_only({"name", "state_dir", "asn", "spool_max_bytes", "max_concurrent_probes"});
+  agent.allow_only(
+      {"name", "state_dir", "asn", "asn_database", "spool_max_bytes", "max_concurrent_probes"});
   const auto name = agent.child("name");
   config.name = name.as_string();
   static const std::regex kAgentName(R"(^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$)");
@@ -80,6 +81,13 @@ AgentConfig load_agent_config(const std::string& file) {
   config.state_dir = agent.child("state_dir").as_string();
   if (auto asn = agent.optional_child("asn")) {
     config.asn = static_cast<uint32_t>(asn->as_int(1, 4294967294));
+  }
+  if (auto database = agent.optional_child("asn_database")) {
+    try {
+      config.asn_database = std::make_shared<const AsnDatabase>(database->as_string());
+    } catch (const std::runtime_error& error) {
+      database->fail(error.what());
+    }
   }
   if (auto spool = agent.optional_child("spool_max_bytes")) {
     config.spool_max_bytes = static_cast<uint64_t>(spool->as_int(1 << 20, int64_t{1} << 40));

@@ -3,10 +3,12 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "asn_database.hh"
 #include "endpoint.hh"
 
 namespace vantage {
@@ -26,6 +28,8 @@ struct AgentConfig {
   std::string name;
   std::filesystem::path state_dir;
   std::optional<uint32_t> asn;
+  // Names the AS and network of every hop when a cycle traces the path to a silent address.
+  std::shared_ptr<const AsnDatabase> asn_database;
   std::string collector_url;
   std::string token_file;
   std::string collector_ca_file;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "duration.hh"
+#include "network_evidence.hh"
 
 namespace vantage {
 namespace {
@@ -44,6 +45,14 @@ std::string render_cycle_table(const CycleResult& cycle) {
   for (const auto& row : rows) {
     out += fmt::format("{:<{}}  {:<{}}  {:<{}}  {:<{}}  {:>{}}\n", row[0], widths[0], row[1],
                        widths[1], row[2], widths[2], row[3], widths[3], row[4], widths[4]);
+  }
+  bool first_path = true;
+  for (const auto& result : cycle.results) {
+    if (result.check == Check::Path && result.path) {
+      out += first_path ? "\npaths to the silent addresses:\n" : "";
+      out += fmt::format("  {}: {}\n", result.target, describe_path(*result.path));
+      first_path = false;
+    }
   }
   out += fmt::format("\n{} {} in {}\n", cycle.domain, to_string(cycle.reading.verdict),
                      format_duration(cycle.duration));

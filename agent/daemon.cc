@@ -24,6 +24,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
+// The upload envelope (POST /api/v1/results) has a version of its own: each cycle inside it
+// carries its own schema_version, so a new cycle field never breaks an older collector's batch.
+constexpr int kUploadSchemaVersion = 1;
 constexpr size_t kMaxBatchResults = 500;
 constexpr size_t kMaxBatchBytes = 4 << 20;
 constexpr milliseconds kBackoffBase{1000};
@@ -127,6 +130,7 @@ class AgentDaemon {
       config_.control_targets = std::move(fresh.control_targets);
       config_.timeout = fresh.timeout;
       config_.interval = fresh.interval;
+      config_.asn_database = std::move(fresh.asn_database);
       if (interval_changed) {
         for (auto& [domain, scheduled] : schedule_) {
           loop_.cancel_timer(scheduled.timer);
@@ -232,6 +236,7 @@ class AgentDaemon {
     options.timeout = config_.timeout;
     options.last_known = scheduled.last_known;
     options.control_targets = config_.control_targets;
+    options.network_lookup = network_lookup(config_.asn_database);
     return options;
   }
 
@@ -255,7 +260,7 @@ class AgentDaemon {
       return;
     }
     const auto entries = spool_.oldest(batch_size_, kMaxBatchBytes);
-    nlohmann::json batch = {{"schema_version", kCycleSchemaVersion},
+    nlohmann::json batch = {{"schema_version", kUploadSchemaVersion},
                             {"agent", config_.name},
                             {"results", nlohmann::json::array()}};
     for (const auto& entry : entries) {
@@ -334,7 +339,8 @@ class AgentDaemon {
                            {"version", VANTAGE_VERSION},
                            {"uptime_s", uptime},
                            {"spool_depth", spool_.depth()},
-                           {"spool_dropped", spool_.dropped()}};
+                           {"spool_dropped", spool_.dropped()},
+                           {"interval_ms", config_.interval.count()}};
     if (config_.asn) {
       beat["asn"] = *config_.asn;
     }

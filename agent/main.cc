@@ -1,4 +1,5 @@
 #include <fmt/format.h>
+#include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 
@@ -9,6 +10,17 @@
 #include "probe_command.hh"
 
 namespace {
+
+// Every probe holds its sockets on the one event loop, and a trace to a silent address holds one
+// per TTL in flight: with hundreds of probes at once the default soft limit of 1024 descriptors
+// is too few. The hard limit is ours to take without privilege.
+void raise_descriptor_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
 
 int run(int argc, char** argv) {
   CLI::App app{"vantage-agent: layer-by-layer reachability probes from this vantage"};
@@ -24,6 +36,7 @@ int run(int argc, char** argv) {
   if (const auto exit_code = vantage::parse_command_line(app, argc, argv)) {
     return *exit_code;
   }
+  raise_descriptor_limit();
   try {
     if (probe_app->parsed()) {
       return vantage::run_probe_command(probe);

@@ -6,6 +6,7 @@
 #include <regex>
 
 #include "agent_config.hh"
+#include "asn_database.hh"
 #include "cycle.hh"
 #include "cycle_table.hh"
 #include "domain_name.hh"
@@ -20,6 +21,9 @@ namespace {
 constexpr int kExitOk = 0;
 constexpr int kExitNotOk = 1;
 constexpr int kExitUsage = 2;
+// This machine cannot probe anything: its own network is cut off (VANTAGE_ISOLATED). An error,
+// not a reading of the domain.
+constexpr int kExitIsolated = 3;
 
 int usage_error(const std::string& message) {
   fmt::print(stderr, "vantage-agent probe: {}\n", message);
@@ -49,6 +53,10 @@ CLI::App* add_probe_command(CLI::App& app, ProbeCommand& command) {
   probe->add_option("--body-regex", command.body_regex, "Regular expression the body must match");
   probe->add_option("--state-dir", command.state_dir,
                     "Read and update last known addresses and nameservers here");
+  probe
+      ->add_option("--asn-db", command.asn_database,
+                   "MaxMind ASN database naming the AS and network of each traced hop")
+      ->check(CLI::ExistingFile);
   probe->add_flag("--json", command.json, "Print the cycle document as JSON");
   return probe;
 }
@@ -95,6 +103,14 @@ int run_probe_command(const ProbeCommand& command) {
     }
     options.control_targets.push_back(*control);
   }
+  if (!command.asn_database.empty()) {
+    try {
+      options.network_lookup =
+          network_lookup(std::make_shared<const AsnDatabase>(command.asn_database));
+    } catch (const std::runtime_error& error) {
+      return usage_error(fmt::format("--asn-db: {}", error.what()));
+    }
+  }
   if (!command.state_dir.empty()) {
     options.last_known = load_last_known(command.state_dir, command.domain).value_or(LastKnown{});
   }
@@ -114,6 +130,10 @@ int run_probe_command(const ProbeCommand& command) {
     std::cout << to_json(cycle).dump(2) << "\n";
   } else {
     std::cout << render_cycle_table(cycle);
+  }
+  if (cycle.reading.verdict == Verdict::VantageIsolated) {
+    fmt::print(stderr, "vantage-agent probe: error: {}\n", cycle.reading.summary);
+    return kExitIsolated;
   }
   return cycle.reading.verdict == Verdict::Ok ? kExitOk : kExitNotOk;
 }

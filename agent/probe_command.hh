@@ -16,6 +16,7 @@ struct ProbeCommand {
   bool insecure = false;
   std::string timeout = "5s";
   std::string state_dir;
+  std::string asn_database;
   std::vector<int> expect_status;
   std::string body_regex;
   bool json = false;

@@ -60,7 +60,8 @@ struct Options {
   size_t warmup = 50;
   size_t concurrency = 16;
   size_t targets = 10000;
-  std::string dns;  // cycles: where the resolver and the nameservers are said to be
+  std::string dns;   // cycles, silence: where the resolver and the nameservers are said to be
+  std::string loud;  // silence: an address that refuses connections at once
   int timeout_ms = 10000;
   int max_seconds = 600;
 };
@@ -302,6 +303,35 @@ int bench_rss(const Options& options, const Endpoint& address) {
   return tally.ok > 0 ? 0 : 1;
 }
 
+// Runs `count` cycles at once (options from `make(i)`) and keeps each one's result in `held`;
+// exits the process if they do not all finish within --max-seconds.
+void run_at_once(EventLoop& loop, Engine& engine, const Options& options, size_t count,
+                 std::vector<vantage::CycleResult>& held,
+                 const std::function<vantage::CycleOptions(size_t)>& make) {
+  held.resize(count);
+  size_t finished = 0;
+  const auto watchdog = loop.add_timer(std::chrono::seconds(options.max_seconds), [&] {
+    std::fprintf(stderr, "vantage-bench: %zu of %zu cycles still running after %d s\n",
+                 count - finished, count, options.max_seconds);
+    std::fflush(stderr);
+    std::_Exit(1);
+  });
+  for (size_t i = 0; i < count; ++i) {
+    vantage::run_cycle(engine, make(i), [&, i](vantage::CycleResult result) {
+      held[i] = std::move(result);
+      if (++finished == count) {
+        loop.cancel_timer(watchdog);
+      }
+    });
+  }
+  loop.run();
+  if (finished != count) {
+    std::fprintf(stderr, "vantage-bench: the loop returned with %zu of %zu cycles unfinished\n",
+                 count - finished, count);
+    std::exit(1);
+  }
+}
+
 // Peak RSS with `targets` domains each run as a full cycle (run_cycle) at once, every CycleResult
 // held. The DNS endpoint is meant to be a closed loopback port: every DNS probe is refused at
 // once, as in an outage of the domains' DNS (the 2021 Facebook case), and each cycle goes on to
@@ -328,32 +358,10 @@ int bench_cycles(const Options& options, const Endpoint& address) {
     return cycle;
   };
 
-  // Runs `count` cycles at once and keeps each one's result in `held`.
   auto run_cycles = [&](size_t count, const std::string& suffix,
                         std::vector<vantage::CycleResult>& held) {
-    held.resize(count);
-    size_t finished = 0;
-    const auto watchdog = loop.add_timer(std::chrono::seconds(options.max_seconds), [&] {
-      std::fprintf(stderr, "vantage-bench: %zu of %zu cycles still running after %d s\n",
-                   count - finished, count, options.max_seconds);
-      std::fflush(stderr);
-      std::_Exit(1);
-    });
-    for (size_t i = 0; i < count; ++i) {
-      vantage::run_cycle(engine, cycle_options(fmt::format("t{:05}.{}", i + 1, suffix)),
-                         [&, i](vantage::CycleResult result) {
-                           held[i] = std::move(result);
-                           if (++finished == count) {
-                             loop.cancel_timer(watchdog);
-                           }
-                         });
-    }
-    loop.run();
-    if (finished != count) {
-      std::fprintf(stderr, "vantage-bench: the loop returned with %zu of %zu cycles unfinished\n",
-                   count - finished, count);
-      std::exit(1);
-    }
+    run_at_once(loop, engine, options, count, held,
+                [&](size_t i) { return cycle_options(fmt::format("t{:05}.{}", i + 1, suffix)); });
   };
 
   std::vector<vantage::CycleResult> warm;
@@ -394,14 +402,87 @@ int bench_cycles(const Options& options, const Endpoint& address) {
   return tally.tls13 == held.size() ? 0 : 1;
 }
 
+// "SERVER_DOWN:10,ROUTE_LOSS:2"
+std::string verdict_counts(const std::vector<vantage::CycleResult>& cycles) {
+  std::map<std::string, size_t> verdicts;
+  for (const auto& cycle : cycles) {
+    ++verdicts[std::string(vantage::to_string(cycle.reading.verdict))];
+  }
+  std::string text;
+  for (const auto& [name, n] : verdicts) {
+    text += fmt::format("{}{}:{}", text.empty() ? "" : ",", name, n);
+  }
+  return text;
+}
+
+// What silence costs. Two kinds of cycle, `targets` of each at once, both finding DNS refused (a
+// closed port) and going on to the address they remember: one remembers `--loud`, which refuses
+// the connection at once (SERVER_DOWN from the RST, nothing more to ask), the other `--address`,
+// which is silent, so the cycle also asks whether the host answers anything and traces the path
+// to it. The difference in CPU per cycle is the price of the evidence; the loud cycle runs the
+// same code as a cycle did before evidence existed.
+int bench_silence(const Options& options, const Endpoint& silent) {
+  const std::optional<Endpoint> dns = vantage::parse_endpoint(options.dns, 53);
+  const std::optional<Endpoint> loud = vantage::parse_endpoint(options.loud, 443);
+  if (!dns || !loud) {
+    std::fprintf(stderr, "vantage-bench: silence needs --dns ip:port and --loud ip:port\n");
+    return 2;
+  }
+  EventLoop loop;
+  Engine engine(loop, options.concurrency);
+  auto measure = [&](const Endpoint& address, const std::string& kind) {
+    std::vector<vantage::CycleResult> held;
+    const Usage before = usage_now();
+    run_at_once(loop, engine, options, options.targets, held, [&](size_t i) {
+      vantage::CycleOptions cycle;
+      cycle.domain = fmt::format("t{:05}.{}.{}", i + 1, kind, options.domain);
+      cycle.resolvers = {*dns};
+      cycle.port = address.port();
+      cycle.timeout = std::chrono::milliseconds(options.timeout_ms);
+      cycle.last_known.addresses = {address.ip()};
+      cycle.last_known.nameservers = {{"ns1." + cycle.domain, {dns->to_string()}}};
+      return cycle;
+    });
+    const Usage after = usage_now();
+    size_t probes = 0;
+    for (const auto& cycle : held) {
+      probes += cycle.results.size();
+    }
+    const double cpu_ms = (after.user_s - before.user_s + after.sys_s - before.sys_s) * 1000.0 /
+                          static_cast<double>(held.size());
+    const double wall_s = std::chrono::duration<double>(after.wall - before.wall).count();
+    std::printf(
+        "%s_cycles=%zu %s_verdicts=%s %s_results_per_cycle=%.1f %s_cpu_ms_per_cycle=%.4f "
+        "%s_wall_s=%.2f ",
+        kind.c_str(), held.size(), kind.c_str(), verdict_counts(held).c_str(), kind.c_str(),
+        static_cast<double>(probes) / static_cast<double>(held.size()), kind.c_str(), cpu_ms,
+        kind.c_str(), wall_s);
+    return cpu_ms;
+  };
+  std::vector<vantage::CycleResult> warm;
+  run_at_once(loop, engine, options, std::max<size_t>(1, options.warmup / 7), warm, [&](size_t i) {
+    vantage::CycleOptions cycle;
+    cycle.domain = fmt::format("w{:05}.{}", i + 1, options.domain);
+    cycle.resolvers = {*dns};
+    cycle.port = loud->port();
+    cycle.timeout = std::chrono::milliseconds(options.timeout_ms);
+    cycle.last_known.addresses = {loud->ip()};
+    return cycle;
+  });
+  const double loud_ms = measure(*loud, "loud");
+  const double silent_ms = measure(silent, "silent");
+  std::printf("extra_cpu_ms_per_silent_cycle=%.4f maxrss_kb=%ld build=%s\n", silent_ms - loud_ms,
+              usage_now().maxrss_kb, kBuildType);
+  return 0;
+}
 }  // namespace
 
 int main(int argc, char** argv) {
   Options options;
   CLI::App app{"Runs probes through the Vantage engine and reports their CPU and memory cost."};
-  app.add_option("mode", options.mode, "https, tcp, rss or cycles")
+  app.add_option("mode", options.mode, "https, tcp, rss, cycles or silence")
       ->required()
-      ->check(CLI::IsMember({"https", "tcp", "rss", "cycles"}));
+      ->check(CLI::IsMember({"https", "tcp", "rss", "cycles", "silence"}));
   app.add_option("--address", options.address, "the server, ip:port (loopback)")->required();
   app.add_option("--domain", options.domain, "SNI/Host name; rss: the suffix of target names");
   app.add_option("--ca", options.ca_file, "CA file for the server's certificate");
@@ -411,6 +492,7 @@ int main(int argc, char** argv) {
   app.add_option("--concurrency", options.concurrency, "the engine's bound on concurrent probes")
       ->check(CLI::Range(size_t{1}, size_t{100'000}));
   app.add_option("--dns", options.dns, "cycles: resolver and nameserver ip:port (a closed port)");
+  app.add_option("--loud", options.loud, "silence: an ip:port that refuses connections");
   app.add_option("--targets", options.targets, "targets held (rss, cycles)")
       ->check(CLI::Range(size_t{1}, size_t{1'000'000}));
   app.add_option("--timeout-ms", options.timeout_ms, "per-probe timeout")
@@ -430,6 +512,9 @@ int main(int argc, char** argv) {
   }
   if (options.mode == "cycles") {
     return bench_cycles(options, *address);
+  }
+  if (options.mode == "silence") {
+    return bench_silence(options, *address);
   }
   return bench_one_kind(options, *address);
 }

@@ -36,6 +36,12 @@ std::string join(const std::vector<std::string>& items, std::string_view separat
   return fmt::format("{}", fmt::join(items, separator));
 }
 
+// The networks scope was counted in; an event from before networks were kept names its ASNs.
+std::string networks_of(const AlertEvent& event) {
+  return event.affected_networks.empty() ? join_asns(event.affected_asns)
+                                         : join(event.affected_networks, ", ");
+}
+
 std::string resolution(const AlertEvent& event) {
   return fmt::format("{} (now {})", format_time_to_seconds(*event.resolved_at),
                      to_string(event.resolved_by));
@@ -52,11 +58,11 @@ std::string alert_summary(const AlertEvent& event) {
   const size_t vantages = event.affected_vantages.size();
   if (vantages > 0) {
     line += fmt::format(": {} vantage{}", vantages, vantages == 1 ? "" : "s");
-    if (!event.affected_asns.empty()) {
-      line += " in " + join_asns(event.affected_asns);
+    if (!networks_of(event).empty()) {
+      line += " in " + networks_of(event);
     }
-  } else if (!event.affected_asns.empty()) {
-    line += ": " + join_asns(event.affected_asns);
+  } else if (!networks_of(event).empty()) {
+    line += ": " + networks_of(event);
   }
   if (event.resolved_at) {
     line += "; resolved " + resolution(event);
@@ -73,6 +79,7 @@ nlohmann::json webhook_payload(const AlertEvent& event) {
                          {"since", format_time(event.since)},
                          {"affected_vantages", event.affected_vantages},
                          {"affected_asns", event.affected_asns},
+                         {"affected_networks", event.affected_networks},
                          {"evidence", event.evidence},
                          {"summary", alert_summary(event)}};
   if (event.resolved_at) {
@@ -93,7 +100,7 @@ nlohmann::json slack_payload(const AlertEvent& event) {
       {{"title", "Vantages"},
        {"value", or_none(join(event.affected_vantages, ", "))},
        {"short", false}},
-      {{"title", "ASNs"}, {"value", or_none(join_asns(event.affected_asns))}, {"short", true}},
+      {{"title", "Networks"}, {"value", or_none(networks_of(event))}, {"short", true}},
   });
   if (event.resolved_at) {
     fields.push_back({{"title", "Resolved"}, {"value", resolution(event)}, {"short", true}});
@@ -118,7 +125,8 @@ nlohmann::json alertmanager_payload(const AlertEvent& event) {
                            {{"summary", alert_summary(event)},
                             {"evidence", join(event.evidence, "\n")},
                             {"vantages", join(event.affected_vantages, ", ")},
-                            {"asns", join_asns(event.affected_asns)}}},
+                            {"asns", join_asns(event.affected_asns)},
+                            {"networks", networks_of(event)}}},
                           {"startsAt", format_time(event.since)}};
   if (event.resolved_at) {
     // Alertmanager rejects the whole post (400) when endsAt is before startsAt, as a clock step

@@ -20,18 +20,20 @@ inline constexpr int kWebhookPayloadVersion = 1;
 std::string alert_summary(const AlertEvent& event);
 
 // Generic webhook, one POST per event (times RFC 3339 UTC with milliseconds; affected_asns 0 is an
-// unknown ASN; resolved_at and resolved_by only in resolved events):
+// unknown ASN; affected_networks the ASNs, or the source /24 or /48 of vantages without one;
+// evidence the deciding probe first; resolved_at and resolved_by only in resolved events):
 //   {"version": 1, "status": "firing" | "resolved", "domain": "social.example",
 //    "verdict": "ROUTE_LOSS", "scope": "global", "since": "2026-11-25T07:00:00.000Z",
 //    "resolved_at": "2026-11-25T07:30:00.000Z", "resolved_by": "OK",
 //    "affected_vantages": ["vp-1", ...], "affected_asns": [64510, ...],
+//    "affected_networks": ["AS64510", "192.0.2.0/24", ...],
 //    "evidence": ["DnsAuthoritative 203.0.113.53:53 NetUnreachable from 3 vantages ...", ...],
 //    "summary": "<alert_summary>"}
 nlohmann::json webhook_payload(const AlertEvent& event);
 
 // Slack incoming-webhook message: "text" is "[FIRING] " or "[RESOLVED] " and the summary; one
 // attachment (color "danger" or "good") holds the evidence lines and the fields Scope, Since,
-// Vantages, ASNs and, once resolved, Resolved.
+// Vantages, Networks and, once resolved, Resolved.
 nlohmann::json slack_payload(const AlertEvent& event);
 
 // The body of POST /api/v2/alerts: an array of one alert whose labels (alertname

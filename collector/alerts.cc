@@ -187,6 +187,7 @@ struct AlertDispatcher::Impl {
         // show them; webhook and Slack receivers were told already.
         alert.event.affected_vantages = event.affected_vantages;
         alert.event.affected_asns = event.affected_asns;
+        alert.event.affected_networks = event.affected_networks;
         alert.event.evidence = event.evidence;
         return;
       }

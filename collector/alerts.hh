@@ -25,8 +25,9 @@ struct AlertEvent {
   std::optional<TimePoint> resolved_at;  // set: the alert has ended (domain OK or changed)
   Verdict resolved_by = Verdict::Ok;     // what the domain changed to, when resolved
   std::vector<std::string> affected_vantages;
-  std::vector<int64_t> affected_asns;  // 0 = unknown ASN
-  std::vector<std::string> evidence;   // one line per failed probe kind, as explain shows them
+  std::vector<int64_t> affected_asns;          // 0 = unknown ASN
+  std::vector<std::string> affected_networks;  // "AS64510", or "192.0.2.0/24" without an ASN
+  std::vector<std::string> evidence;  // as the domain's state has it: the deciding probe first
 };
 
 // Does this verdict raise an alert? The failing verdicts and DEGRADED do; OK, UNKNOWN and
@@ -75,8 +76,9 @@ struct AlertCounters {
 //   webhook       POST the event as JSON (README "Alert payloads"), one per event
 //   slack         POST {"text": ..., "attachments": [...]} (Slack incoming-webhook format)
 //   alertmanager  POST URL/api/v2/alerts [{labels:{alertname:"VantageVerdict", domain, verdict,
-//                 scope}, annotations:{summary, evidence, vantages, asns}, startsAt, endsAt?,
-//                 generatorURL}], re-sent every resend_interval while active; endsAt on resolve.
+//                 scope}, annotations:{summary, evidence, vantages, asns, networks}, startsAt,
+//                 endsAt?, generatorURL}], re-sent every resend_interval while active; endsAt on
+//                 resolve.
 // Failed posts (connection errors, non-2xx) are retried with backoff and jitter.
 class AlertDispatcher {
  public:

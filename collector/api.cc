@@ -343,9 +343,10 @@ HttpResponse Api::post_heartbeat(HttpRequest& request) {
   const json body = parse_json_body(request.body);
   const AgentRecord agent =
       parse_heartbeat(body, caller.token->name, request.peer, std::chrono::system_clock::now());
+  const auto interval = parse_heartbeat_interval(body);
   storage_.upsert_agent(agent);
   if (monitor_ != nullptr) {
-    monitor_->heartbeat(agent);
+    monitor_->heartbeat(agent, interval);
   }
   return json_response(200, {{"ok", true}});
 }
@@ -395,12 +396,23 @@ HttpResponse Api::get_agents(HttpRequest& /*request*/) {
   json agents = json::array();
   for (const auto& agent : storage_.agents()) {
     json document = to_json(agent);
-    const auto looked_up =
-        !agent.asn && monitor_ != nullptr ? monitor_->asn_of(agent.name) : std::nullopt;
-    document["asn"] = agent.asn ? json(*agent.asn) : looked_up ? json(*looked_up) : json(nullptr);
-    document["asn_source"] = agent.asn   ? json("config")
-                             : looked_up ? json("lookup")
-                                         : json(nullptr);
+    if (monitor_ != nullptr) {
+      const AgentStanding standing = monitor_->standing(agent.name, agent.last_seen);
+      document["asn"] = standing.asn ? json(*standing.asn) : json(nullptr);
+      document["asn_source"] =
+          standing.asn_source.empty() ? json(nullptr) : json(standing.asn_source);
+      document["network"] = standing.network.empty() ? json(nullptr) : json(standing.network);
+      document["interval_ms"] =
+          standing.interval ? json(standing.interval->count()) : json(nullptr);
+      document["stale_after_ms"] = standing.freshness.count();
+      // Stale outranks isolated: an agent not heard from has no current reading to be isolated by.
+      document["state"] = standing.stale                  ? "stale"
+                          : isolated.contains(agent.name) ? "isolated"
+                                                          : "ok";
+    } else {
+      document["asn_source"] = agent.asn ? json("config") : json(nullptr);
+      document["network"] = agent.asn ? json(network_name(agent.asn, "")) : json(nullptr);
+    }
     document["isolated"] = isolated.contains(agent.name);
     agents.push_back(std::move(document));
   }
@@ -437,6 +449,7 @@ HttpResponse Api::get_explanation(HttpRequest& request) {
     throw ApiError(404, fmt::format("no results for \"{}\" yet", domain));
   }
   json document = to_json(explanation->state);
+  document["min_vantages"] = monitor().config().min_vantages;
   json vantages = json::array();
   for (const auto& vantage : explanation->vantages) {
     vantages.push_back(to_json(vantage));

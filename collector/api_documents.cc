@@ -24,6 +24,13 @@ T field(const json& document, const char* name) {
   return found->get<T>();
 }
 
+// For fields that states stored by an older collector do not have.
+template <typename T>
+T field_or(const json& document, const char* name, T fallback) {
+  const auto found = document.find(name);
+  return found == document.end() ? fallback : found->get<T>();
+}
+
 Verdict verdict_field(const json& document, const char* name) {
   const auto text = field<std::string>(document, name);
   const auto verdict = verdict_from_string(text);
@@ -35,6 +42,7 @@ Verdict verdict_field(const json& document, const char* name) {
 
 }  // namespace
 
+// "healthy" is kept for the scripts that read it; "usable" says what it counts.
 json to_json(const DomainState& state) {
   return {{"domain", state.domain},
           {"verdict", to_string(state.verdict)},
@@ -42,10 +50,14 @@ json to_json(const DomainState& state) {
           {"since", format_time(state.since)},
           {"reporting", state.reporting},
           {"healthy", state.healthy},
+          {"usable", state.healthy},
           {"failing", state.failing},
           {"affected_vantages", state.affected_vantages},
           {"affected_asns", state.affected_asns},
+          {"affected_networks", state.affected_networks},
           {"isolated_vantages", state.isolated_vantages},
+          {"establishing_vantages", state.establishing_vantages},
+          {"stale_vantages", state.stale_vantages},
           {"evidence", state.evidence}};
 }
 
@@ -69,6 +81,15 @@ DomainState domain_state_from_json(const json& document) {
   state.affected_asns = field<std::vector<int64_t>>(document, "affected_asns");
   state.isolated_vantages = field<std::vector<std::string>>(document, "isolated_vantages");
   state.evidence = field<std::vector<std::string>>(document, "evidence");
+  using Names = std::vector<std::string>;
+  state.affected_networks = field_or<Names>(document, "affected_networks", {});
+  if (!document.contains("affected_networks")) {
+    for (const int64_t asn : state.affected_asns) {
+      state.affected_networks.push_back(asn == 0 ? "unknown network" : fmt::format("AS{}", asn));
+    }
+  }
+  state.establishing_vantages = field_or<Names>(document, "establishing_vantages", {});
+  state.stale_vantages = field_or<Names>(document, "stale_vantages", {});
   return state;
 }
 
@@ -79,15 +100,19 @@ json to_json(const VantageView& vantage) {
                         {"target", failure.target},
                         {"failure", to_string(failure.failure)}});
   }
+  // A vantage without an established reading counts as nothing yet: UNKNOWN, established false.
   return {{"agent", vantage.agent},
           {"asn", vantage.asn ? json(*vantage.asn) : json(nullptr)},
-          {"verdict", to_string(vantage.effective)},
+          {"network", vantage.network.empty() ? json(nullptr) : json(vantage.network)},
+          {"verdict", to_string(vantage.effective.value_or(Verdict::Unknown))},
+          {"established", vantage.effective.has_value()},
           {"latest_reading", to_string(vantage.latest)},
           {"degraded", vantage.degraded},
           {"fresh", vantage.fresh},
           {"latest_at", format_time(vantage.latest_at)},
           {"latency_ms", static_cast<double>(vantage.latency.count()) / 1000.0},
-          {"failures", failures}};
+          {"failures", failures},
+          {"evidence", vantage.evidence}};
 }
 
 json to_json(const AlertView& alert) {
@@ -111,6 +136,7 @@ json to_json(const AlertView& alert) {
           {"resolved_by", event.resolved_at ? json(to_string(event.resolved_by)) : json(nullptr)},
           {"affected_vantages", event.affected_vantages},
           {"affected_asns", event.affected_asns},
+          {"affected_networks", event.affected_networks},
           {"evidence", event.evidence},
           {"deliveries", deliveries}};
 }

@@ -261,6 +261,14 @@ AgentRecord parse_heartbeat(const json& body, const std::string& caller, const s
   return agent;
 }
 
+std::optional<std::chrono::milliseconds> parse_heartbeat_interval(const json& body) {
+  if (!body.is_object() || !body.contains("interval_ms") || body["interval_ms"].is_null()) {
+    return std::nullopt;
+  }
+  constexpr int64_t kDayMs = int64_t{24} * 3600 * 1000;
+  return std::chrono::milliseconds(integer_field(body, "", "interval_ms", 1, kDayMs));
+}
+
 TargetRecord parse_target(const json& body) {
   require_object(body, "the body");
   static constexpr std::array<std::string_view, 5> kKeys = {"domain", "port", "path",

@@ -2,8 +2,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -54,6 +56,10 @@ ResultBatch parse_result_batch(const nlohmann::json& body, const std::string& ca
 // POST /api/v1/heartbeat; same errors. The record's address is `peer`, its last_seen `now`.
 AgentRecord parse_heartbeat(const nlohmann::json& body, const std::string& caller,
                             const std::string& peer, TimePoint now);
+// The heartbeat's optional "interval_ms", the agent's probe interval (1 ms to a day); nullopt
+// when absent or null, as agents that do not send it leave it: the collector then derives the
+// interval from the spacing of their cycles. 422 for anything else.
+std::optional<std::chrono::milliseconds> parse_heartbeat_interval(const nlohmann::json& body);
 
 // POST /api/v1/targets: only `domain` is required; the domain comes back lower-cased, without a
 // trailing dot, so that one domain is one target however it was typed. 422 naming the field.

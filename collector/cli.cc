@@ -135,16 +135,27 @@ int agents_command(const ClientOptions& options, std::ostream& out) {
   for (const auto& agent : *body) {
     const json last_seen = agent.value("last_seen", json());
     const json source = agent.value("asn_source", json());
+    // STATE: stale (silent for more than two intervals: its readings no longer count), ISOLATED
+    // (its own control targets fail), or ok. A collector without "state" only knew isolation.
+    std::string state = agent.value("state", std::string());
+    if (state.empty()) {
+      state = agent.value("isolated", false) ? "isolated" : "ok";
+    }
+    const json interval = agent.value("interval_ms", json());
     rows.push_back(
         {text_of(agent.value("name", json())), text_of(last_seen), age_of(last_seen),
-         agent.value("isolated", false) ? "ISOLATED" : "ok",
+         state == "isolated" ? "ISOLATED" : state,
          text_of(agent.value("asn", json())) + (source == "lookup" ? " (looked up)" : ""),
-         text_of(agent.value("address", json())), text_of(agent.value("version", json())),
-         text_of(agent.value("uptime_s", json())), text_of(agent.value("spool_depth", json()))});
+         text_of(agent.value("network", json())) + (source == "prefix" ? " (source)" : ""),
+         text_of(agent.value("address", json())),
+         interval.is_number() ? fmt::format("{}s", interval.get<double>() / 1000.0) : "-",
+         text_of(agent.value("version", json())), text_of(agent.value("uptime_s", json())),
+         text_of(agent.value("spool_depth", json()))});
   }
-  print_table(
-      out, {"NAME", "LAST_SEEN", "AGE", "STATE", "ASN", "ADDRESS", "VERSION", "UPTIME_S", "SPOOL"},
-      rows);
+  print_table(out,
+              {"NAME", "LAST_SEEN", "AGE", "STATE", "ASN", "NETWORK", "ADDRESS", "INTERVAL",
+               "VERSION", "UPTIME_S", "SPOOL"},
+              rows);
   return 0;
 }
 

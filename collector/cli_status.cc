@@ -15,10 +15,10 @@ namespace {
 
 using nlohmann::json;
 
-// SPEC §2, in the words an on-call engineer needs first.
+// What each verdict means, in the words an on-call engineer needs first.
 std::string_view meaning_of(const std::string& verdict) {
   static const std::pair<std::string_view, std::string_view> kMeanings[] = {
-      {"OK", "every layer is healthy from the healthy vantages"},
+      {"OK", "every layer is healthy from the usable vantages"},
       {"ROUTE_LOSS",
        "the domain's networks are unreachable: BGP withdrawal or black-holing (DNS fails because "
        "its servers cannot be reached, and the last known addresses are unreachable too)"},
@@ -28,7 +28,7 @@ std::string_view meaning_of(const std::string& verdict) {
       {"TLS_FAILURE", "TCP works, the TLS handshake or certificate fails"},
       {"HTTP_ERROR", "TLS works, HTTP fails (status, timeout after connect, content check)"},
       {"DEGRADED", "it works, but slower than its own baseline, or flapping"},
-      {"UNKNOWN", "too few healthy vantages reported recently to say"},
+      {"UNKNOWN", "too few usable vantages reported recently to say"},
   };
   for (const auto& [name, meaning] : kMeanings) {
     if (name == verdict) {
@@ -48,6 +48,45 @@ std::string join(const json& values, std::string_view separator, std::string_vie
   std::string text;
   for (const auto& value : values) {
     text += fmt::format("{}{}{}", text.empty() ? "" : separator, prefix, text_of(value));
+  }
+  return text;
+}
+
+// The networks of a state or alert document; one stored before networks were kept has ASNs only.
+std::string networks_of(const json& document, std::string_view separator) {
+  if (document.contains("affected_networks")) {
+    return join(document.value("affected_networks", json::array()), separator);
+  }
+  return join(document.value("affected_asns", json::array()), separator, "AS");
+}
+
+std::string plural(int count, std::string_view noun) {
+  return fmt::format("{} {}{}", count, noun, count == 1 ? "" : "s");
+}
+
+// Why a domain is UNKNOWN, with the numbers behind it: "1 vantage reporting, 0 usable (1
+// isolated); min_vantages is 2".
+std::string unknown_because(const json& state) {
+  const int reporting = state.value("reporting", 0);
+  const int usable = state.value("usable", state.value("healthy", 0));
+  std::vector<std::string> not_counted;
+  if (const auto isolated = state.value("isolated_vantages", json::array()); !isolated.empty()) {
+    not_counted.push_back(fmt::format("{} isolated", isolated.size()));
+  }
+  if (const auto establishing = state.value("establishing_vantages", json::array());
+      !establishing.empty()) {
+    not_counted.push_back(
+        fmt::format("{} without an established reading yet", establishing.size()));
+  }
+  std::string text = fmt::format("{} reporting, {} usable", plural(reporting, "vantage"), usable);
+  if (!not_counted.empty()) {
+    text += fmt::format(" ({})", fmt::join(not_counted, ", "));
+  }
+  if (const auto stale = state.value("stale_vantages", json::array()); !stale.empty()) {
+    text += fmt::format(", {} stale", stale.size());
+  }
+  if (state.contains("min_vantages")) {
+    text += fmt::format("; min_vantages is {}", text_of(state["min_vantages"]));
   }
   return text;
 }
@@ -85,16 +124,18 @@ int status_command(const ClientOptions& options, std::ostream& out) {
   Table rows;
   for (const auto& domain : *body) {
     const json since = domain.value("since", json());
-    rows.push_back(
-        {text_of(domain.value("domain", json())), text_of(domain.value("verdict", json())),
-         domain.value("scope", std::string()).empty() ? "-" : domain.value("scope", ""),
-         text_of(since), age_of(since), text_of(domain.value("reporting", json())),
-         text_of(domain.value("healthy", json())), text_of(domain.value("failing", json())),
-         join(domain.value("affected_asns", json::array()), ",", "AS")});
+    rows.push_back({text_of(domain.value("domain", json())),
+                    text_of(domain.value("verdict", json())),
+                    domain.value("scope", std::string()).empty() ? "-" : domain.value("scope", ""),
+                    text_of(since), age_of(since), text_of(domain.value("reporting", json())),
+                    text_of(domain.value("usable", domain.value("healthy", json()))),
+                    text_of(domain.value("failing", json())), networks_of(domain, ",")});
   }
+  // REPORTING: a fresh reading; USABLE: of those, not isolated and with an established reading;
+  // FAILING: of those, not OK.
   print_table(out,
-              {"DOMAIN", "VERDICT", "SCOPE", "SINCE", "FOR", "REPORTING", "HEALTHY", "FAILING",
-               "AFFECTED_ASNS"},
+              {"DOMAIN", "VERDICT", "SCOPE", "SINCE", "FOR", "REPORTING", "USABLE", "FAILING",
+               "AFFECTED_NETWORKS"},
               rows);
   return 0;
 }
@@ -110,20 +151,30 @@ int explain_command(const ClientOptions& options, const std::string& domain, std
   const json since = state.value("since", json());
   out << fmt::format("{}: {} since {} ({})\n", text_of(state.value("domain", json())),
                      verdict_with_scope(state), text_of(since), age_of(since));
-  out << fmt::format("  {}.\n", meaning_of(state.value("verdict", std::string())));
-  out << fmt::format(
-      "  {} vantages reporting, {} healthy, {} failing", text_of(state.value("reporting", json())),
-      text_of(state.value("healthy", json())), text_of(state.value("failing", json())));
-  const json affected = state.value("affected_vantages", json::array());
-  if (!affected.empty()) {
-    out << fmt::format("; affected: {} in {}", join(affected, ", "),
-                       join(state.value("affected_asns", json::array()), ", ", "AS"));
+  const std::string verdict = state.value("verdict", std::string());
+  if (verdict == "UNKNOWN") {
+    out << fmt::format("  UNKNOWN: {}.\n", unknown_because(state));
+  } else {
+    out << fmt::format("  {}.\n", meaning_of(verdict));
+    out << fmt::format("  {} reporting, {} usable, {} failing",
+                       plural(state.value("reporting", 0), "vantage"),
+                       text_of(state.value("usable", state.value("healthy", json()))),
+                       text_of(state.value("failing", json())));
+    const json affected = state.value("affected_vantages", json::array());
+    if (!affected.empty()) {
+      out << fmt::format("; affected: {} in {}", join(affected, ", "), networks_of(state, ", "));
+    }
+    out << "\n";
   }
-  const json isolated = state.value("isolated_vantages", json::array());
-  if (!isolated.empty()) {
-    out << fmt::format("; isolated (not counted): {}", join(isolated, ", "));
+  for (const auto& [key, label] :
+       {std::pair{"isolated_vantages", "isolated (not counted)"},
+        std::pair{"establishing_vantages", "no established reading yet (not counted)"},
+        std::pair{"stale_vantages", "stale: silent for over two intervals (not counted)"}}) {
+    const json names = state.value(key, json::array());
+    if (!names.empty()) {
+      out << fmt::format("  {}: {}\n", label, join(names, ", "));
+    }
   }
-  out << "\n";
 
   const json evidence = state.value("evidence", json::array());
   if (!evidence.empty()) {
@@ -157,7 +208,9 @@ int explain_command(const ClientOptions& options, const std::string& domain, std
         failures += fmt::format("{}{}{}", failures.empty() ? "" : "; ", entry,
                                 count > 1 ? fmt::format(" x{}", count) : "");
       }
-      std::string reading = text_of(vantage.value("verdict", json()));
+      std::string reading = vantage.value("established", true)
+                                ? text_of(vantage.value("verdict", json()))
+                                : std::string("not yet");
       if (vantage.value("degraded", false)) {
         reading += " (slow)";
       }
@@ -165,13 +218,14 @@ int explain_command(const ClientOptions& options, const std::string& domain, std
         reading += " (stale)";
       }
       rows.push_back({text_of(vantage.value("agent", json())),
-                      text_of(vantage.value("asn", json())), reading,
+                      text_of(vantage.value("network", vantage.value("asn", json()))), reading,
                       text_of(vantage.value("latest_reading", json())),
                       age_of(vantage.value("latest_at", json())),
                       fmt::format("{:.1f}", vantage.value("latency_ms", 0.0)),
                       failures.empty() ? "-" : failures});
     }
-    print_table(out, {"AGENT", "ASN", "COUNTS_AS", "LATEST", "AT", "MS", "FAILED_PROBES"}, rows);
+    print_table(out, {"AGENT", "NETWORK", "COUNTS_AS", "LATEST", "AT", "MS", "FAILED_PROBES"},
+                rows);
   }
 
   const json alerts = state.value("alerts", json::array());
@@ -218,13 +272,12 @@ int history_command(const ClientOptions& options, const std::string& domain,
     const json state = change.value("state", json::object());
     const json evidence =
         state.is_object() ? state.value("evidence", json::array()) : json::array();
-    rows.push_back(
-        {text_of(change.value("changed_at", json())),
-         text_of(change.value("previous_verdict", json())), verdict_with_scope(change),
-         state.is_object() ? join(state.value("affected_asns", json::array()), ",", "AS") : "",
-         evidence.empty() ? "-" : text_of(evidence.front())});
+    rows.push_back({text_of(change.value("changed_at", json())),
+                    text_of(change.value("previous_verdict", json())), verdict_with_scope(change),
+                    state.is_object() ? networks_of(state, ",") : "",
+                    evidence.empty() ? "-" : text_of(evidence.front())});
   }
-  print_table(out, {"CHANGED_AT", "FROM", "TO", "AFFECTED_ASNS", "FIRST_EVIDENCE"}, rows);
+  print_table(out, {"CHANGED_AT", "FROM", "TO", "AFFECTED_NETWORKS", "FIRST_EVIDENCE"}, rows);
   return 0;
 }
 

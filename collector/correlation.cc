@@ -3,7 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <set>
+#include <tuple>
+
+#include "routed_prefix.hh"
 
 namespace vantage {
 namespace {
@@ -13,6 +17,12 @@ constexpr size_t kBaselineMinimum = 5;
 constexpr size_t kFlapWindow = 10;
 constexpr int kFlapChanges = 4;
 constexpr size_t kMaxEvidenceLines = 12;
+// An agent's interval is the median of its latest spacings; fewer than kMinSpacings tell too
+// little (a restarted agent's first cycle comes at a random offset into its interval).
+constexpr size_t kPaceSpacings = 16;
+constexpr size_t kMinSpacings = 3;
+// Vantages with neither an ASN nor a source address all count as this one network.
+constexpr std::string_view kUnknownNetwork = "unknown network";
 
 // Which failing verdict wins a tie: the lower layer explains the higher ones.
 int severity_rank(Verdict verdict) {
@@ -32,13 +42,47 @@ bool is_failing(Verdict verdict) {
          verdict != Verdict::VantageIsolated;
 }
 
-std::string asn_list(const std::set<int64_t>& asns) {
+std::string network_list(const std::set<std::string>& networks) {
   std::string text;
-  for (const auto asn : asns) {
+  for (const auto& network : networks) {
     text += text.empty() ? "" : ", ";
-    text += asn == 0 ? std::string("unknown AS") : fmt::format("AS{}", asn);
+    text += network.empty() ? kUnknownNetwork : network;
   }
   return text;
+}
+
+std::string network_of(const VantageCycle& cycle) {
+  return cycle.network.empty() && cycle.asn ? network_name(cycle.asn, "") : cycle.network;
+}
+
+// Does `word` occur in `text` from `from` on, not as part of a longer word?
+bool contains_word(std::string_view text, std::string_view word, size_t from) {
+  const auto is_word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; };
+  for (auto at = text.find(word, from); at != std::string_view::npos;
+       at = text.find(word, at + 1)) {
+    const size_t end = at + word.size();
+    if ((at == 0 || !is_word(text[at - 1])) && (end == text.size() || !is_word(text[end]))) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// The failed probe an evidence line describes: the agent writes "CHECK TARGET …: FAILURE (…)"
+// (probes' describe()); matched by its parts so that a later wording still matches.
+std::optional<ProbeFailure> described_probe(std::string_view line,
+                                            const std::vector<ProbeFailure>& failures) {
+  for (const auto& failure : failures) {
+    const std::string head = fmt::format("{} {}", to_string(failure.check), failure.target);
+    if (line.substr(0, head.size()) != head ||
+        (line.size() > head.size() && line[head.size()] != ' ' && line[head.size()] != ':')) {
+      continue;
+    }
+    if (contains_word(line, to_string(failure.failure), head.size())) {
+      return failure;
+    }
+  }
+  return std::nullopt;
 }
 
 std::chrono::microseconds median(std::vector<std::chrono::microseconds> values) {
@@ -48,6 +92,14 @@ std::chrono::microseconds median(std::vector<std::chrono::microseconds> values) 
 
 }  // namespace
 
+std::string network_name(std::optional<int64_t> asn, std::string_view address) {
+  if (asn) {
+    return fmt::format("AS{}", *asn);
+  }
+  const auto prefix = RoutedPrefix::covering(address);
+  return prefix ? prefix->to_string() : std::string();
+}
+
 VantageCycle summarize(const std::string& agent, std::optional<int64_t> asn,
                        const CycleResult& cycle) {
   VantageCycle summary;
@@ -55,6 +107,7 @@ VantageCycle summarize(const std::string& agent, std::optional<int64_t> asn,
   summary.agent = agent;
   summary.asn = asn;
   summary.started_at = cycle.started_at;
+  summary.duration = cycle.duration;
   summary.verdict = cycle.reading.verdict;
   summary.latency = cycle.duration;
   for (const auto& result : cycle.results) {
@@ -65,25 +118,52 @@ VantageCycle summarize(const std::string& agent, std::optional<int64_t> asn,
       summary.failures.push_back({result.check, result.target, result.failure});
     }
   }
+  for (const auto& line : cycle.reading.evidence) {
+    summary.evidence.push_back({line, described_probe(line, summary.failures)});
+  }
+  // The probes the reading names (the deciding one first) lead its list of failures too.
+  const auto rank = [&](const ProbeFailure& failure) {
+    const auto named =
+        std::find_if(summary.evidence.begin(), summary.evidence.end(),
+                     [&](const EvidenceLine& line) { return line.probe == failure; });
+    return named - summary.evidence.begin();
+  };
+  std::stable_sort(summary.failures.begin(), summary.failures.end(),
+                   [&](const ProbeFailure& a, const ProbeFailure& b) { return rank(a) < rank(b); });
   return summary;
 }
 
+// A vantage's first reading is not taken from its first cycle: it is established, like every
+// change, by `enter_after` or `exit_after` cycles in a row. Until then the vantage reports but
+// does not count. Starting from OK would show an OK that no cycle showed (a target down from the
+// start read UNKNOWN -> OK -> SERVER_DOWN); taking the first cycle as it is would page on one odd
+// cycle. Leaving isolation starts over the same way: what the vantage saw before is no guide.
 void Correlator::update_vantage(VantageTrack& track, VantageCycle cycle) const {
   const Verdict raw = cycle.verdict;
+  if (!track.recent.empty()) {
+    // Only the latest cycle's probes and evidence are ever read: do not keep twenty of them.
+    track.recent.back().failures = {};
+    track.recent.back().evidence = {};
+  }
   track.recent.push_back(std::move(cycle));
   if (track.recent.size() > kRecentCycles) {
     track.recent.pop_front();
   }
-  if (raw == Verdict::VantageIsolated || track.effective == Verdict::VantageIsolated) {
+  if (raw == Verdict::VantageIsolated) {
     track.effective = raw;
-  } else if (raw != track.effective) {
-    const int needed = raw == Verdict::Ok ? config_.exit_after : config_.enter_after;
-    int agreeing = 0;
-    for (auto it = track.recent.rbegin(); it != track.recent.rend() && it->verdict == raw; ++it) {
-      ++agreeing;
+  } else {
+    if (track.effective == Verdict::VantageIsolated) {
+      track.effective.reset();
     }
-    if (agreeing >= needed) {
-      track.effective = raw;
+    if (raw != track.effective) {
+      const int needed = raw == Verdict::Ok ? config_.exit_after : config_.enter_after;
+      int agreeing = 0;
+      for (auto it = track.recent.rbegin(); it != track.recent.rend() && it->verdict == raw; ++it) {
+        ++agreeing;
+      }
+      if (agreeing >= needed) {
+        track.effective = raw;
+      }
     }
   }
   track.degraded = track.effective == Verdict::Ok && is_degraded(track);
@@ -120,18 +200,147 @@ bool Correlator::is_degraded(const VantageTrack& track) const {
   return changes >= kFlapChanges;
 }
 
+bool Correlator::is_fresh(const std::string& agent, const VantageCycle& latest,
+                          CorrelationTime now) const {
+  // From the end of the cycle, when the vantage was last heard of: a cycle that ran long (path
+  // traces after a timeout) must not make its vantage look silent.
+  const auto ended = latest.started_at + latest.duration;
+  return ended >= now - freshness_of(agent);
+}
+
+namespace {
+
+// Where a line of domain evidence goes, in this order.
+enum class Rank : uint8_t {
+  Deciding,  // a probe a vantage's reading names before any other kind of line
+  Proof,     // a line that is not a probe: what proves the network's part
+  Backing,   // a probe a reading names after the proof
+  Other,     // a probe that failed but no reading names: a warning, never the cause
+};
+
+// One line of domain evidence in the making, and who saw it.
+struct Witnesses {
+  Rank rank = Rank::Other;
+  std::set<std::string> vantages;
+  std::set<std::string> networks;
+  size_t leading = 0;  // vantages whose reading names it first
+  size_t naming = 0;   // vantages whose reading names it at its best rank
+  size_t first_seen = 0;
+};
+
+std::string from_whom(const Witnesses& who) {
+  return fmt::format("from {} vantage{} in {}", who.vantages.size(),
+                     who.vantages.size() == 1 ? "" : "s", network_list(who.networks));
+}
+
+template <typename Key>
+Witnesses& witnesses(std::map<Key, Witnesses>& map, const Key& key, size_t& order) {
+  const auto [entry, added] = map.try_emplace(key);
+  if (added) {
+    entry->second.first_seen = order++;
+  }
+  return entry->second;
+}
+
+void named_at(Witnesses& who, Rank rank, bool first) {
+  if (rank < who.rank) {
+    who.rank = rank;
+    who.naming = 0;
+    who.leading = 0;
+  }
+  if (rank == who.rank) {
+    ++who.naming;
+    who.leading += first ? 1 : 0;
+  }
+}
+
+// The agreeing vantages' evidence, as their readings order it: the probes that decided (the one
+// most of them name first at the top), the lines that prove the network's part, the probes that
+// back them, then every other probe that failed. The same probe or line from several vantages is
+// one line naming how many and where. A vantage whose reading names no probe (an agent from
+// before readings had evidence) adds its failed probes to the last group.
+std::vector<std::string> domain_evidence(
+    const std::vector<std::pair<const std::string*, const VantageCycle*>>& agreeing) {
+  std::map<ProbeFailure, Witnesses> probes;
+  std::map<std::string, Witnesses> proofs;
+  size_t order = 0;
+  for (const auto& [agent, cycle] : agreeing) {
+    const std::string network = network_of(*cycle);
+    bool deciding = true;
+    std::set<ProbeFailure> named;
+    for (const auto& line : cycle->evidence) {
+      const bool first = &line == &cycle->evidence.front();
+      if (!line.probe) {
+        deciding = false;
+        Witnesses& who = witnesses(proofs, line.text, order);
+        named_at(who, Rank::Proof, first);
+        who.vantages.insert(*agent);
+        who.networks.insert(network);
+      } else if (named.insert(*line.probe).second) {
+        named_at(witnesses(probes, *line.probe, order), deciding ? Rank::Deciding : Rank::Backing,
+                 first);
+      }
+    }
+    for (const auto& failure : cycle->failures) {
+      Witnesses& who = witnesses(probes, failure, order);
+      who.vantages.insert(*agent);
+      who.networks.insert(network);
+    }
+  }
+
+  struct Line {
+    const Witnesses* who;
+    std::string text;
+  };
+  std::vector<Line> lines;
+  lines.reserve(probes.size() + proofs.size());
+  for (const auto& [probe, who] : probes) {
+    lines.push_back({&who, fmt::format("{} {} {} {}", to_string(probe.check), probe.target,
+                                       to_string(probe.failure), from_whom(who))});
+  }
+  for (const auto& [text, who] : proofs) {
+    lines.push_back({&who, fmt::format("{} ({})", text, from_whom(who))});
+  }
+  std::sort(lines.begin(), lines.end(), [](const Line& a, const Line& b) {
+    const auto key = [](const Line& line) {
+      const Witnesses& who = *line.who;
+      // Larger counts first, then the order the vantages named them in.
+      return std::make_tuple(who.rank, -static_cast<int64_t>(who.leading),
+                             -static_cast<int64_t>(who.naming),
+                             -static_cast<int64_t>(who.vantages.size()), who.first_seen);
+    };
+    return key(a) < key(b);
+  });
+  std::vector<std::string> evidence;
+  for (size_t i = 0; i < lines.size() && i < kMaxEvidenceLines; ++i) {
+    evidence.push_back(std::move(lines[i].text));
+  }
+  return evidence;
+}
+
+}  // namespace
+
 DomainState Correlator::evaluate(const std::string& name, const Domain& domain,
                                  CorrelationTime now) const {
   DomainState state;
   state.domain = name;
-  std::vector<std::pair<const std::string*, const VantageTrack*>> healthy;
+  using Entry = std::pair<const std::string*, const VantageTrack*>;
+  std::vector<Entry> healthy;
   for (const auto& [agent, track] : domain.vantages) {
-    if (track.recent.empty() || track.recent.back().started_at < now - config_.freshness) {
+    if (track.recent.empty()) {
+      continue;
+    }
+    if (!is_fresh(agent, track.recent.back(), now)) {
+      state.stale_vantages.push_back(agent);
       continue;
     }
     ++state.reporting;
     if (track.effective == Verdict::VantageIsolated) {
       state.isolated_vantages.push_back(agent);
+      continue;
+    }
+    if (!track.effective) {
+      state.establishing_vantages.push_back(agent);
       continue;
     }
     healthy.emplace_back(&agent, &track);
@@ -143,11 +352,12 @@ DomainState Correlator::evaluate(const std::string& name, const Domain& domain,
   }
 
   std::map<Verdict, int> votes;
-  std::vector<std::pair<const std::string*, const VantageTrack*>> failing, degraded;
+  std::vector<Entry> failing, degraded;
   for (const auto& entry : healthy) {
-    if (is_failing(entry.second->effective)) {
+    const Verdict effective = *entry.second->effective;
+    if (is_failing(effective)) {
       failing.push_back(entry);
-      ++votes[entry.second->effective];
+      ++votes[effective];
     } else if (entry.second->degraded) {
       degraded.push_back(entry);
     }
@@ -155,7 +365,7 @@ DomainState Correlator::evaluate(const std::string& name, const Domain& domain,
   state.failing = static_cast<int>(failing.size());
   const double needed = config_.quorum * state.healthy;
 
-  std::vector<std::pair<const std::string*, const VantageTrack*>> agreeing;
+  std::vector<Entry> agreeing;
   if (!failing.empty()) {
     state.verdict = std::max_element(votes.begin(), votes.end(), [](const auto& a, const auto& b) {
                       return a.second != b.second ? a.second < b.second
@@ -175,42 +385,29 @@ DomainState Correlator::evaluate(const std::string& name, const Domain& domain,
   }
 
   std::set<int64_t> asns;
+  std::set<std::string> networks;
+  std::vector<std::pair<const std::string*, const VantageCycle*>> latest;
   for (const auto& [agent, track] : agreeing) {
+    const VantageCycle& cycle = track->recent.back();
     state.affected_vantages.push_back(*agent);
-    asns.insert(track->recent.back().asn.value_or(0));
+    asns.insert(cycle.asn.value_or(0));
+    networks.insert(network_of(cycle));
+    latest.emplace_back(agent, &cycle);
   }
   state.affected_asns.assign(asns.begin(), asns.end());
+  for (const auto& network : networks) {
+    state.affected_networks.push_back(network.empty() ? std::string(kUnknownNetwork) : network);
+  }
+  // Global takes a quorum in more than one network: an ASN, or for vantages without one the /24
+  // or /48 they connect from. Vantages of unknown network all count as one.
   const bool quorum = static_cast<double>(agreeing.size()) >= needed;
-  state.scope = quorum && asns.size() > 1 ? "global" : "partial";
+  state.scope = quorum && networks.size() > 1 ? "global" : "partial";
 
-  // Evidence: the same failed probe seen from several vantages is one line naming them all.
-  std::map<std::tuple<Check, std::string, Failure>,
-           std::pair<std::set<std::string>, std::set<int64_t>>>
-      seen;
-  for (const auto& [agent, track] : agreeing) {
-    for (const auto& failure : track->recent.back().failures) {
-      auto& [vantages, failure_asns] = seen[{failure.check, failure.target, failure.failure}];
-      vantages.insert(*agent);
-      failure_asns.insert(track->recent.back().asn.value_or(0));
-    }
-  }
-  std::vector<std::pair<size_t, std::string>> lines;
-  for (const auto& [key, who] : seen) {
-    const auto& [check, target, failure] = key;
-    lines.emplace_back(who.first.size(),
-                       fmt::format("{} {} {} from {} vantage{} in {}", to_string(check), target,
-                                   to_string(failure), who.first.size(),
-                                   who.first.size() == 1 ? "" : "s", asn_list(who.second)));
-  }
-  std::stable_sort(lines.begin(), lines.end(),
-                   [](const auto& a, const auto& b) { return a.first > b.first; });
-  for (size_t i = 0; i < lines.size() && i < kMaxEvidenceLines; ++i) {
-    state.evidence.push_back(lines[i].second);
-  }
+  state.evidence = domain_evidence(latest);
   if (state.verdict == Verdict::Degraded && state.evidence.empty()) {
     state.evidence.push_back(
         fmt::format("slower than their own baseline or flapping: {} of {} "
-                    "healthy vantages",
+                    "usable vantages",
                     agreeing.size(), state.healthy));
   }
   return state;
@@ -254,11 +451,47 @@ bool Correlator::take(Domain& domain, const std::string& name, VantageCycle cycl
     domain.state.since = now;
   }
   auto& track = domain.vantages[cycle.agent];
-  if (!track.recent.empty() && cycle.started_at <= track.recent.back().started_at) {
-    return false;
+  if (!track.recent.empty()) {
+    if (cycle.started_at <= track.recent.back().started_at) {
+      return false;
+    }
+    auto& spacings = paces_[cycle.agent].spacings;
+    spacings.push_back(std::chrono::duration_cast<std::chrono::milliseconds>(
+        cycle.started_at - track.recent.back().started_at));
+    if (spacings.size() > kPaceSpacings) {
+      spacings.pop_front();
+    }
   }
   update_vantage(track, std::move(cycle));
   return true;
+}
+
+void Correlator::report_interval(const std::string& agent, std::chrono::milliseconds interval) {
+  paces_[agent].reported = interval;
+}
+
+std::optional<std::chrono::milliseconds> Correlator::interval_of(const std::string& agent) const {
+  const auto found = paces_.find(agent);
+  if (found == paces_.end()) {
+    return std::nullopt;
+  }
+  const Pace& pace = found->second;
+  if (pace.reported) {
+    return pace.reported;
+  }
+  if (pace.spacings.size() < kMinSpacings) {
+    return std::nullopt;
+  }
+  // The median: a skipped cycle (spacing 2x) or a restart (a shorter one) does not move it.
+  std::vector<std::chrono::milliseconds> sorted(pace.spacings.begin(), pace.spacings.end());
+  std::nth_element(sorted.begin(), sorted.begin() + static_cast<long>(sorted.size() / 2),
+                   sorted.end());
+  return sorted[sorted.size() / 2];
+}
+
+std::chrono::milliseconds Correlator::freshness_of(const std::string& agent) const {
+  const auto interval = interval_of(agent);
+  return interval ? std::min(config_.freshness, 2 * *interval) : config_.freshness;
 }
 
 std::optional<VerdictChange> Correlator::observe(const std::string& name, VantageCycle cycle,
@@ -316,15 +549,21 @@ std::vector<VantageView> Correlator::vantages(const std::string& name, Correlati
       continue;
     }
     const VantageCycle& latest = track.recent.back();
+    std::vector<std::string> evidence;
+    for (const auto& line : latest.evidence) {
+      evidence.push_back(line.text);
+    }
     views.push_back(VantageView{.agent = agent,
                                 .asn = latest.asn,
+                                .network = network_of(latest),
                                 .effective = track.effective,
                                 .latest = latest.verdict,
                                 .degraded = track.degraded,
-                                .fresh = latest.started_at >= now - config_.freshness,
+                                .fresh = is_fresh(agent, latest, now),
                                 .latest_at = latest.started_at,
                                 .latency = latest.latency,
-                                .failures = latest.failures});
+                                .failures = latest.failures,
+                                .evidence = std::move(evidence)});
   }
   return views;
 }
@@ -343,17 +582,6 @@ std::optional<DomainState> Correlator::state(const std::string& name) const {
     return std::nullopt;
   }
   return found->second.state;
-}
-
-std::map<std::string, Verdict> Correlator::vantage_readings(const std::string& name) const {
-  std::map<std::string, Verdict> readings;
-  const auto found = domains_.find(name);
-  if (found != domains_.end()) {
-    for (const auto& [agent, track] : found->second.vantages) {
-      readings[agent] = track.effective;
-    }
-  }
-  return readings;
 }
 
 }  // namespace vantage

@@ -7,6 +7,8 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "cycle.hh"
@@ -21,7 +23,9 @@ struct CorrelationConfig {
   int min_vantages = 2;  // fewer healthy vantages reporting: UNKNOWN
   int enter_after = 2;   // consecutive failing cycles before a vantage counts as failing
   int exit_after = 2;    // consecutive OK cycles before it counts as recovered
-  std::chrono::milliseconds freshness{150'000};  // older readings no longer count
+  // A vantage's reading counts for two of its agent's probe intervals, never longer than this,
+  // and this long while the interval is not known yet.
+  std::chrono::milliseconds freshness{150'000};
   double degraded_factor = 3.0;  // latency above factor x the vantage's own median...
   std::chrono::milliseconds degraded_floor{100};  // ...and at least this much above it
   // How long a partial, DEGRADED or UNKNOWN verdict must hold before it is entered. Vantages
@@ -37,6 +41,17 @@ struct ProbeFailure {
   std::string target;
   Failure failure = Failure::None;
   bool operator==(const ProbeFailure&) const = default;
+  bool operator<(const ProbeFailure& other) const {
+    return std::tie(check, target, failure) < std::tie(other.check, other.target, other.failure);
+  }
+};
+
+// One line of the agent's own reading.evidence: the facts that decided its verdict, deciding
+// probe first, then lines that prove or qualify it ("203.0.113.53 answered DNS in the same /24:
+// route present").
+struct EvidenceLine {
+  std::string text;                   // as the agent wrote it
+  std::optional<ProbeFailure> probe;  // the failed probe it describes, if it describes one
 };
 
 // What correlation keeps of one vantage's cycle.
@@ -44,11 +59,19 @@ struct VantageCycle {
   std::string domain;
   std::string agent;
   std::optional<int64_t> asn;
+  // The network the vantage counts in for scope: "AS64510", or for a vantage without an ASN the
+  // /24 or /48 it connects from ("192.0.2.0/24"); "" when neither is known. network_name().
+  std::string network;
   CorrelationTime started_at;
-  Verdict verdict = Verdict::Ok;         // the vantage's own reading
-  std::chrono::microseconds latency{0};  // the cycle's HTTPS total, else its duration
-  std::vector<ProbeFailure> failures;    // the probes behind a non-OK reading
+  std::chrono::microseconds duration{0};  // the vantage was last heard of at started_at + this
+  Verdict verdict = Verdict::Ok;          // the vantage's own reading
+  std::chrono::microseconds latency{0};   // the cycle's HTTPS total, else its duration
+  std::vector<ProbeFailure> failures;     // every failed probe, those its evidence names first
+  std::vector<EvidenceLine> evidence;     // its reading's evidence, in the agent's order
 };
+
+// "AS64510" for a known ASN, else the routed prefix (/24, /48) holding `address`, else "".
+std::string network_name(std::optional<int64_t> asn, std::string_view address);
 
 VantageCycle summarize(const std::string& agent, std::optional<int64_t> asn,
                        const CycleResult& cycle);
@@ -60,26 +83,32 @@ struct DomainState {
   std::string scope;  // "global", "partial", or "" for OK and UNKNOWN
   CorrelationTime since;
   int reporting = 0;  // vantages with a fresh reading
-  int healthy = 0;    // reporting and not isolated
-  int failing = 0;    // healthy and not OK
+  int healthy = 0;    // usable: reporting, not isolated, and with an established reading
+  int failing = 0;    // usable and not OK
   std::vector<std::string> affected_vantages;
-  std::vector<int64_t> affected_asns;
+  std::vector<int64_t> affected_asns;          // 0 for a vantage without a known ASN
+  std::vector<std::string> affected_networks;  // "AS64510", "192.0.2.0/24": what scope counts
   std::vector<std::string> isolated_vantages;
-  std::vector<std::string> evidence;  // "DnsAuthoritative 203.0.113.53:53 NetUnreachable from 3
-                                      // vantages in AS64501, AS64502"
+  std::vector<std::string> establishing_vantages;  // reporting, but no reading established yet
+  std::vector<std::string> stale_vantages;         // reported once, silent for too long since
+  // The agreeing vantages' deciding probes first ("Tcp 203.0.113.80:443 ConnRefused from 3
+  // vantages in AS64501, AS64502"), then the lines that back them, then other failed probes.
+  std::vector<std::string> evidence;
 };
 
 // One vantage's part in a domain's verdict, as explain shows it.
 struct VantageView {
   std::string agent;
   std::optional<int64_t> asn;
-  Verdict effective = Verdict::Ok;  // after hysteresis: what counts
-  Verdict latest = Verdict::Ok;     // its latest cycle's own reading
+  std::string network;
+  std::optional<Verdict> effective;  // after hysteresis: what counts; none established yet
+  Verdict latest = Verdict::Ok;      // its latest cycle's own reading
   bool degraded = false;
-  bool fresh = false;  // its latest cycle is within the freshness window
+  bool fresh = false;  // its latest cycle is within the vantage's freshness window
   CorrelationTime latest_at;
   std::chrono::microseconds latency{0};
-  std::vector<ProbeFailure> failures;  // of its latest cycle
+  std::vector<ProbeFailure> failures;  // of its latest cycle, those its evidence names first
+  std::vector<std::string> evidence;   // its latest reading's evidence lines
 };
 
 struct VerdictChange {
@@ -87,11 +116,12 @@ struct VerdictChange {
   DomainState after;
 };
 
-// Correlates vantages' readings per domain into SPEC §2 verdicts. Hysteresis lives per vantage:
-// a vantage's reading changes only after `enter_after` (into a failure) or `exit_after` (back to
-// OK) consecutive cycles agree, so one odd cycle never pages anyone. Isolation applies at once:
-// an isolated vantage must never be the cause of an alert. Not thread-safe: the caller
-// serialises.
+// Correlates vantages' readings per domain into verdicts (docs/collector.md). Hysteresis lives
+// per vantage: a vantage's reading is established, and changes, only after `enter_after` (a
+// failure) or `exit_after` (OK) consecutive cycles agree, so one odd cycle never pages anyone and
+// a vantage that has just started counts for nothing rather than for OK. Isolation applies at
+// once: an isolated vantage must never be the cause of an alert. A vantage silent for more than
+// two of its probe intervals stops counting. Not thread-safe: the caller serialises.
 class Correlator {
  public:
   explicit Correlator(CorrelationConfig config) : config_(config) {}
@@ -116,16 +146,30 @@ class Correlator {
 
   std::vector<DomainState> states() const;
   std::optional<DomainState> state(const std::string& domain) const;
-  // The effective (hysteresis-filtered) reading of each vantage for `domain`.
-  std::map<std::string, Verdict> vantage_readings(const std::string& domain) const;
   // Every vantage that ever reported the domain, by name.
   std::vector<VantageView> vantages(const std::string& domain, CorrelationTime now) const;
+
+  // An agent's probe interval as it said it (a heartbeat's interval_ms); it takes precedence
+  // over the one derived from the spacing of its cycles.
+  void report_interval(const std::string& agent, std::chrono::milliseconds interval);
+  // The agent's probe interval: reported, else the median spacing of its recent cycles of each
+  // domain; nullopt until a few cycles have been seen.
+  std::optional<std::chrono::milliseconds> interval_of(const std::string& agent) const;
+  // How long the agent's latest reading counts, and how long it may stay silent before it is
+  // stale: two of its intervals, never more than `freshness`; `freshness` while the interval is
+  // unknown.
+  std::chrono::milliseconds freshness_of(const std::string& agent) const;
 
  private:
   struct VantageTrack {
     std::deque<VantageCycle> recent;
-    Verdict effective = Verdict::Ok;
+    std::optional<Verdict> effective;  // none until enough cycles agree
     bool degraded = false;
+  };
+  // What the collector learns of an agent's probe interval.
+  struct Pace {
+    std::deque<std::chrono::milliseconds> spacings;  // between its consecutive cycles of a domain
+    std::optional<std::chrono::milliseconds> reported;
   };
   struct Domain {
     DomainState state;
@@ -135,6 +179,7 @@ class Correlator {
   };
 
   void update_vantage(VantageTrack& track, VantageCycle cycle) const;
+  bool is_fresh(const std::string& agent, const VantageCycle& latest, CorrelationTime now) const;
   bool is_degraded(const VantageTrack& track) const;
   DomainState evaluate(const std::string& name, const Domain& domain, CorrelationTime now) const;
   std::optional<VerdictChange> settle(Domain& domain, DomainState next, CorrelationTime now);
@@ -144,7 +189,8 @@ class Correlator {
 
   CorrelationConfig config_;
   std::map<std::string, Domain> domains_;
-  std::set<std::string> pending_;  // domains record() fed since the last evaluate_pending()
+  std::set<std::string> pending_;      // domains record() fed since the last evaluate_pending()
+  std::map<std::string, Pace> paces_;  // per agent
 };
 
 }  // namespace vantage

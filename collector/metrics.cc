@@ -55,7 +55,7 @@ void append_monitor_metrics(MetricsText& metrics, Monitor& monitor,
                             const std::vector<AgentRecord>& agents) {
   const auto states = monitor.states();
   metrics.family("vantage_domain_verdict", "gauge",
-                 "1 for each domain's current verdict and scope (SPEC verdict names).");
+                 "1 for each domain's current verdict and scope.");
   for (const auto& state : states) {
     metrics.sample("vantage_domain_verdict",
                    {{"domain", state.domain},
@@ -75,8 +75,8 @@ void append_monitor_metrics(MetricsText& metrics, Monitor& monitor,
                    epoch_seconds(state.since));
   }
   metrics.family("vantage_domain_vantages", "gauge",
-                 "Vantages with a fresh reading of the domain: reporting, healthy (not isolated), "
-                 "failing.");
+                 "Vantages with a fresh reading of the domain: reporting, healthy (usable: not "
+                 "isolated, reading established), failing.");
   for (const auto& state : states) {
     metrics.sample("vantage_domain_vantages", {{"domain", state.domain}, {"state", "reporting"}},
                    state.reporting);

@@ -33,6 +33,7 @@ AlertEvent firing_event(const DomainState& state) {
                     .resolved_by = Verdict::Ok,
                     .affected_vantages = state.affected_vantages,
                     .affected_asns = state.affected_asns,
+                    .affected_networks = state.affected_networks,
                     .evidence = state.evidence};
 }
 
@@ -66,11 +67,44 @@ std::optional<int64_t> Monitor::lookup_asn(const std::string& address) const {
   return asn_database_ != nullptr ? asn_database_->lookup(address) : std::nullopt;
 }
 
+void Monitor::place(const std::string& agent, const std::string& address,
+                    std::optional<int64_t> configured) {
+  Placement placement;
+  placement.address = address;
+  if (configured) {
+    placement.asn = configured;
+    placement.asn_source = "config";
+  } else if ((placement.asn = lookup_asn(address))) {
+    placement.asn_source = "lookup";
+  }
+  placement.network = network_name(placement.asn, address);
+  if (!placement.asn) {
+    placement.asn_source = placement.network.empty() ? "" : "prefix";
+    // Scope counts networks: say once how this agent is counted, and again if that changes.
+    const auto warned = warned_.find(agent);
+    if (warned == warned_.end() || warned->second != placement.network) {
+      warned_[agent] = placement.network;
+      const char* why = asn_database_ != nullptr ? "not in the ASN database" : "no ASN database";
+      if (placement.network.empty()) {
+        spdlog::warn(
+            "agent {} has no ASN (no agent.asn, {}) and no source address to group it "
+            "by (\"{}\"): it counts in one unknown network with every such agent",
+            agent, why, address);
+      } else {
+        spdlog::warn("agent {} has no ASN (no agent.asn, {}): grouping it by its source network {}",
+                     agent, why, placement.network);
+      }
+    }
+  }
+  placements_[agent] = std::move(placement);
+}
+
 void Monitor::resume() {
   const auto now = std::chrono::system_clock::now();
   std::lock_guard lock(mutex_);
   for (const auto& agent : storage_.agents()) {
-    asns_[agent.name] = agent.asn ? agent.asn : lookup_asn(agent.address);
+    place(agent.name, agent.address, agent.asn);
+    last_heard_[agent.name] = agent.last_seen;
   }
 
   std::map<std::string, DomainState> stored;
@@ -91,8 +125,16 @@ void Monitor::resume() {
   for (const auto& result : results) {
     try {
       const CycleResult cycle = cycle_from_json(nlohmann::json::parse(result.document));
-      const auto asn = asns_.contains(result.agent) ? asns_[result.agent] : std::nullopt;
-      correlator_.record(result.domain, summarize(result.agent, asn, cycle));
+      const auto placed = placements_.find(result.agent);
+      VantageCycle summary = summarize(
+          result.agent, placed != placements_.end() ? placed->second.asn : std::nullopt, cycle);
+      if (placed != placements_.end()) {
+        summary.network = placed->second.network;
+      }
+      const auto ended = cycle.started_at + cycle.duration;
+      auto& heard = last_heard_[result.agent];
+      heard = std::max(heard, std::chrono::time_point_cast<TimePoint::duration>(ended));
+      correlator_.record(result.domain, std::move(summary));
       ++replayed;
     } catch (const std::exception& error) {
       spdlog::warn("not replaying result {}/{}: {}", result.agent, result.seq, error.what());
@@ -134,13 +176,17 @@ void Monitor::resume() {
 void Monitor::observe(const std::string& agent, const std::string& peer,
                       const std::vector<VantageCycle>& cycles) {
   std::lock_guard lock(mutex_);
-  auto known = asns_.find(agent);
-  if (known == asns_.end()) {
-    known = asns_.emplace(agent, lookup_asn(peer)).first;
+  auto known = placements_.find(agent);
+  if (known == placements_.end() || known->second.address != peer) {
+    const bool configured = known != placements_.end() && known->second.asn_source == "config";
+    place(agent, peer, configured ? known->second.asn : std::nullopt);
+    known = placements_.find(agent);
   }
+  last_heard_[agent] = std::chrono::system_clock::now();
   for (VantageCycle cycle : cycles) {
     cycle.agent = agent;
-    cycle.asn = known->second;
+    cycle.asn = known->second.asn;
+    cycle.network = known->second.network;
     ++counters_.cycles_observed;
     const std::string domain = cycle.domain;
     correlator_.record(domain, std::move(cycle));
@@ -153,16 +199,21 @@ void Monitor::decide_pending() {
   }
 }
 
-void Monitor::heartbeat(const AgentRecord& agent) {
+void Monitor::heartbeat(const AgentRecord& agent,
+                        std::optional<std::chrono::milliseconds> interval) {
   std::lock_guard lock(mutex_);
-  asns_[agent.name] = agent.asn ? agent.asn : lookup_asn(agent.address);
+  place(agent.name, agent.address, agent.asn);
+  last_heard_[agent.name] = std::max(last_heard_[agent.name], agent.last_seen);
+  if (interval) {
+    correlator_.report_interval(agent.name, *interval);
+  }
 }
 
 void Monitor::apply(const VerdictChange& change) {
   const DomainState& after = change.after;
   ++counters_.verdict_changes;
   spdlog::log(after.verdict == Verdict::Ok ? spdlog::level::info : spdlog::level::warn,
-              "{}: {} -> {} ({} reporting, {} healthy, {} failing){}{}", after.domain,
+              "{}: {} -> {} ({} reporting, {} usable, {} failing){}{}", after.domain,
               describe(change.before), describe(after), after.reporting, after.healthy,
               after.failing, after.evidence.empty() ? "" : ": ",
               after.evidence.empty() ? "" : after.evidence.front());
@@ -245,10 +296,22 @@ std::set<std::string> Monitor::isolated_agents() {
   return isolated;
 }
 
-std::optional<int64_t> Monitor::asn_of(const std::string& agent) const {
+AgentStanding Monitor::standing(const std::string& agent, TimePoint last_seen) {
   std::lock_guard lock(mutex_);
-  const auto found = asns_.find(agent);
-  return found != asns_.end() ? found->second : std::nullopt;
+  AgentStanding standing;
+  if (const auto placed = placements_.find(agent); placed != placements_.end()) {
+    standing.asn = placed->second.asn;
+    standing.asn_source = placed->second.asn_source;
+    standing.network = placed->second.network;
+  }
+  standing.interval = correlator_.interval_of(agent);
+  standing.freshness = correlator_.freshness_of(agent);
+  TimePoint heard = last_seen;
+  if (const auto found = last_heard_.find(agent); found != last_heard_.end()) {
+    heard = std::max(heard, found->second);
+  }
+  standing.stale = heard < std::chrono::system_clock::now() - standing.freshness;
+  return standing;
 }
 
 MonitorCounters Monitor::counters() const {

@@ -31,6 +31,16 @@ struct Explanation {
   std::vector<VantageView> vantages;
 };
 
+// Where an agent counts, and whether it still does: what `agents` shows beside its heartbeat.
+struct AgentStanding {
+  std::optional<int64_t> asn;
+  std::string asn_source;  // "config" (agent.asn), "lookup" (ASN database), "prefix" or "" (none)
+  std::string network;     // "AS64510", or the source /24 or /48 without an ASN; "" if neither
+  std::optional<std::chrono::milliseconds> interval;  // its probe interval, once known
+  std::chrono::milliseconds freshness{0};             // silent longer than this: stale
+  bool stale = false;  // nothing heard from it for longer than `freshness`
+};
+
 // The collector's live view: correlates the stored cycles in passes five times a second and
 // before every read (so what status, explain and /metrics show is current, and a change is
 // stored and alerted within 200 ms of the deciding upload), ages out silent vantages once a
@@ -54,16 +64,19 @@ class Monitor {
   // Cycles an agent uploaded and the store accepted. `peer` is the address it connected from.
   void observe(const std::string& agent, const std::string& peer,
                const std::vector<VantageCycle>& cycles);
-  // An agent's heartbeat: its configured ASN, or the ASN database's for its address.
-  void heartbeat(const AgentRecord& agent);
+  // An agent's heartbeat: its configured ASN, or the ASN database's for its address, or its
+  // source network; and its probe interval if it sent one.
+  void heartbeat(const AgentRecord& agent,
+                 std::optional<std::chrono::milliseconds> interval = std::nullopt);
 
   // The reads decide the cycles still pending first, hence not const.
   std::vector<DomainState> states();
   std::optional<Explanation> explain(const std::string& domain);
   // Agents whose latest fresh cycle of some domain found their own control targets failing.
   std::set<std::string> isolated_agents();
-  // The ASN correlation uses for the agent: configured, else looked up; nullopt if neither.
-  std::optional<int64_t> asn_of(const std::string& agent) const;
+  // How the agent counts now; `last_seen` is its latest heartbeat, for an agent this collector
+  // has not heard from since it started.
+  AgentStanding standing(const std::string& agent, TimePoint last_seen);
   MonitorCounters counters() const;
   const CorrelationConfig& config() const { return config_; }
 
@@ -71,6 +84,10 @@ class Monitor {
   void apply(const VerdictChange& change);
   void alert_on(const DomainState& state);
   std::optional<int64_t> lookup_asn(const std::string& address) const;
+  // Places the agent in a network (mutex_ held): its configured ASN, else the ASN database's for
+  // `address`, else the /24 or /48 of `address`, which it says once in the log.
+  void place(const std::string& agent, const std::string& address,
+             std::optional<int64_t> configured);
   void decide_pending();  // mutex_ held
   void pass_loop();
 
@@ -81,8 +98,16 @@ class Monitor {
 
   mutable std::mutex mutex_;  // everything below
   Correlator correlator_;
-  std::map<std::string, std::optional<int64_t>> asns_;  // per agent, once known
-  std::map<std::string, DomainState> active_alerts_;    // per domain
+  struct Placement {
+    std::optional<int64_t> asn;
+    std::string asn_source;
+    std::string network;
+    std::string address;
+  };
+  std::map<std::string, Placement> placements_;       // per agent, once it was heard from
+  std::map<std::string, TimePoint> last_heard_;       // per agent: latest upload or heartbeat
+  std::map<std::string, std::string> warned_;         // per agent: the network the log named
+  std::map<std::string, DomainState> active_alerts_;  // per domain
   MonitorCounters counters_;
 
   std::mutex stop_mutex_;

@@ -22,7 +22,7 @@ struct StoredResult {
   uint64_t seq = 0;    // at most INT64_MAX (both databases store a signed 64-bit integer)
   std::string domain;  // not empty
   TimePoint started_at;
-  std::string verdict;   // the vantage's reading, SPEC §2 name
+  std::string verdict;   // the vantage's reading, a verdict name (docs/verdicts.md)
   std::string document;  // the cycle document (JSON text, schema_version 1)
   bool operator==(const StoredResult&) const = default;
 };
@@ -65,7 +65,7 @@ struct TargetRecord {
 struct VerdictRecord {
   std::string domain;  // not empty
   TimePoint changed_at;
-  std::string verdict;  // SPEC §2 name
+  std::string verdict;  // a verdict name (docs/verdicts.md)
   std::string scope;    // "global", "partial" or ""
   std::string previous_verdict;
   std::string state;  // the domain's state after the change (JSON: counts, vantages, evidence)

@@ -11,6 +11,8 @@
 #include "dns_recursive.hh"
 #include "event_loop.hh"
 #include "https.hh"
+#include "liveness.hh"
+#include "path_trace.hh"
 #include "reading.hh"
 #include "tcp_connect.hh"
 
@@ -148,7 +150,10 @@ class Cycle : public std::enable_shared_from_this<Cycle> {
         break;
       case Stage::Tcp:
         stage_ = Stage::Https;
+        begin_stage();
+        start_evidence();
         start_https_stage();
+        end_stage();
         break;
       case Stage::Https:
         finish();
@@ -204,6 +209,52 @@ class Cycle : public std::enable_shared_from_this<Cycle> {
       });
     }
     end_stage();
+  }
+
+  // Every address that met silence (a TCP connect or an authoritative query that timed out) is
+  // asked whether it answers anything at all, and traced: silence alone cannot tell a lost route
+  // from a firewall or a dead server. Loud failures carry their own proof, and an OK cycle pays
+  // nothing here.
+  void start_evidence() {
+    std::vector<Endpoint> silent;
+    for (const auto& result : result_.results) {
+      const bool traced = result.check == Check::Tcp || result.check == Check::DnsAuthoritative;
+      if (!traced || result.failure != Failure::Timeout) {
+        continue;
+      }
+      const auto endpoint = parse_endpoint(result.target, 0);
+      const bool seen = endpoint && std::any_of(silent.begin(), silent.end(), [&](const auto& e) {
+                          return e.ip() == endpoint->ip();
+                        });
+      if (endpoint && !seen) {
+        silent.push_back(*endpoint);
+      }
+    }
+    for (const auto& address : silent) {
+      begin_stage();
+      engine_.limiter().acquire([self = shared_from_this(), address] {
+        // Another common port than the service's: a live host answers it with an RST.
+        const uint16_t other_port = address.port() == 80 ? 443 : 80;
+        probe_liveness(self->engine_.loop(), address, other_port, self->options_.timeout,
+                       [self](std::vector<ProbeResult> results) {
+                         self->engine_.limiter().release();
+                         for (auto& result : results) {
+                           self->result_.results.push_back(std::move(result));
+                         }
+                         self->end_stage();
+                       });
+      });
+      begin_stage();
+      engine_.limiter().acquire([self = shared_from_this(), address] {
+        PathOptions path;
+        path.timeout = self->options_.timeout;
+        path.lookup = self->options_.network_lookup;
+        probe_path(self->engine_.loop(), address, std::move(path), [self](ProbeResult result) {
+          self->engine_.limiter().release();
+          self->record(std::move(result));
+        });
+      });
+    }
   }
 
   void finish() {

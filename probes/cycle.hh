@@ -8,6 +8,7 @@
 
 #include "endpoint.hh"
 #include "limiter.hh"
+#include "path_trace.hh"
 #include "result.hh"
 
 namespace vantage {
@@ -39,9 +40,10 @@ struct CycleOptions {
   std::chrono::milliseconds timeout{5000};  // per probe
   LastKnown last_known;
   std::vector<Endpoint> control_targets;  // TCP connects that must work for this vantage
+  NetworkLookup network_lookup;           // ASN and covering network of an address; may be empty
 };
 
-// This vantage's own reading of one cycle, using the verdict names of SPEC §2.
+// This vantage's own reading of one cycle, in the verdict names of the README's verdict table.
 struct Reading {
   Verdict verdict = Verdict::Ok;
   std::string summary;                // one line for humans

@@ -4,6 +4,11 @@
 
 #include <algorithm>
 #include <functional>
+#include <optional>
+
+#include "endpoint.hh"
+#include "network_evidence.hh"
+#include "routed_prefix.hh"
 
 namespace vantage {
 namespace {
@@ -52,18 +57,32 @@ Failure common_failure(const Results& results) {
   return static_cast<Failure>(std::max_element(counts.begin(), counts.end()) - counts.begin());
 }
 
+void add_unique(std::vector<std::string>& lines, std::string line) {
+  if (std::find(lines.begin(), lines.end(), line) == lines.end()) {
+    lines.push_back(std::move(line));
+  }
+}
+
 void add_failures(std::vector<std::string>& lines, const Results& results) {
   for (const auto* result : results) {
     if (!result->ok()) {
-      lines.push_back(describe(*result));
+      add_unique(lines, describe(*result));
     }
   }
 }
+
+// How the silent addresses of one layer read, given what the cycle proves about their networks.
+struct Silence {
+  std::vector<std::string> lost;      // proof that the route to an address is gone
+  std::vector<std::string> present;   // proof that it exists: the service is silent
+  std::vector<std::string> unproven;  // addresses with no evidence either way
+};
 
 class Reader {
  public:
   explicit Reader(const CycleResult& cycle)
       : cycle_(cycle),
+        evidence_(cycle.results),
         recursive_(of_check(cycle, Check::DnsRecursive)),
         parent_(of_check(cycle, Check::DnsParent)),
         authoritative_(of_check(cycle, Check::DnsAuthoritative)),
@@ -72,13 +91,8 @@ class Reader {
         control_(of_check(cycle, Check::Control)) {}
 
   Reading read() {
-    // A refused control connection still proves the uplink works; only unreachable ones isolate.
-    if (all_network_failures(control_)) {
-      return verdict(Verdict::VantageIsolated,
-                     fmt::format("this vantage cannot reach its {} control target{}: its own "
-                                 "network is broken, not {}",
-                                 control_.size(), control_.size() == 1 ? "" : "s", cycle_.domain),
-                     {&control_});
+    if (const auto isolated = isolation()) {
+      return *isolated;
     }
     if (vanished()) {
       return verdict(Verdict::DomainVanished,
@@ -87,22 +101,36 @@ class Reader {
                                  cycle_.domain),
                      {&parent_, &recursive_});
     }
-    if (all_network_failures(tcp_)) {
-      const bool dns_too = authoritative_.empty() || all_network_failures(authoritative_);
+    // Silence is read against the network evidence: only a router's unreachable or a path that
+    // dies before the destination's network, with nothing in that network answering, is a lost
+    // route. Silence from a host whose network answers is the service's own fault.
+    const Silence web = all_network_failures(tcp_) ? read_silence(tcp_) : Silence{};
+    const Silence dns =
+        all_network_failures(authoritative_) ? read_silence(authoritative_) : Silence{};
+    if (!web.lost.empty()) {
       return verdict(
           Verdict::RouteLoss,
-          fmt::format(
-              "all {} address{} of {} unreachable ({}){}", tcp_.size(),
-              tcp_.size() == 1 ? "" : "es", cycle_.domain, to_string(common_failure(tcp_)),
-              dns_too && !authoritative_.empty() ? ", and every authoritative server too" : ""),
-          {&authoritative_, &tcp_, &recursive_});
+          fmt::format("all {} address{} of {} unreachable ({}): the route is gone", tcp_.size(),
+                      tcp_.size() == 1 ? "" : "es", cycle_.domain, to_string(common_failure(tcp_))),
+          {&tcp_}, web.lost, {&authoritative_, &recursive_});
     }
-    if (all_network_failures(authoritative_)) {
+    if (!dns.lost.empty()) {
       return verdict(Verdict::RouteLoss,
-                     fmt::format("all {} authoritative server queries for {} unreachable ({})",
+                     fmt::format("all {} authoritative server queries for {} unreachable ({}): "
+                                 "the route is gone",
                                  authoritative_.size(), cycle_.domain,
                                  to_string(common_failure(authoritative_))),
-                     {&authoritative_, &tcp_, &recursive_});
+                     {&authoritative_}, dns.lost, {&tcp_, &recursive_});
+    }
+    if (!dns.present.empty()) {
+      return verdict(Verdict::DnsFailure,
+                     fmt::format("the authoritative servers of {} are silent while their "
+                                 "network answers",
+                                 cycle_.domain),
+                     {&authoritative_}, dns.present, {&recursive_});
+    }
+    if (!dns.unproven.empty()) {
+      return unproven(authoritative_, dns.unproven);
     }
     if (!authoritative_.empty() && !any_ok(authoritative_)) {
       return verdict(Verdict::DnsFailure,
@@ -123,6 +151,16 @@ class Reader {
                                  cycle_.domain),
                      {&recursive_, &authoritative_, &parent_});
     }
+    if (!web.present.empty()) {
+      return verdict(Verdict::ServerDown,
+                     fmt::format("{} resolves and its network answers, but every address is "
+                                 "silent on port {}",
+                                 cycle_.domain, port_of(tcp_.front()->target)),
+                     {&tcp_}, web.present, {});
+    }
+    if (!web.unproven.empty()) {
+      return unproven(tcp_, web.unproven);
+    }
     if (!any_ok(tcp_)) {
       return verdict(Verdict::ServerDown,
                      fmt::format("{} resolves and its network answers, but no address accepts "
@@ -137,6 +175,55 @@ class Reader {
   }
 
  private:
+  // A refused control connection still proves the uplink works; only unreachable ones isolate.
+  // Without control targets, a vantage that hears nothing from anyone, its own resolvers
+  // included, is cut off itself: that is never the domain's fault.
+  std::optional<Reading> isolation() {
+    if (all_network_failures(control_)) {
+      return verdict(Verdict::VantageIsolated,
+                     fmt::format("this vantage cannot reach its {} control target{}: its own "
+                                 "network is broken, not {}",
+                                 control_.size(), control_.size() == 1 ? "" : "s", cycle_.domain),
+                     {&control_});
+    }
+    if (control_.empty() && !cycle_.results.empty() && !evidence_.any_answer()) {
+      return verdict(Verdict::VantageIsolated,
+                     fmt::format("nothing answered this vantage, not even its resolvers: its "
+                                 "own network is broken, not {}",
+                                 cycle_.domain),
+                     {&recursive_, &parent_});
+    }
+    return std::nullopt;
+  }
+
+  Silence read_silence(const Results& failed) const {
+    Silence silence;
+    for (const auto* result : failed) {
+      const std::string address = address_of(result->target);
+      if (auto lost = evidence_.route_lost(address)) {
+        add_unique(silence.lost, std::move(*lost));
+      } else if (auto present = evidence_.route_present(address)) {
+        add_unique(silence.present, std::move(*present));
+      } else {
+        add_unique(silence.unproven, address);
+      }
+    }
+    return silence;
+  }
+
+  // Silence with no evidence about the network either way: naming a layer would be a guess.
+  Reading unproven(const Results& silent, const std::vector<std::string>& addresses) {
+    std::string list;
+    for (const auto& address : addresses) {
+      list += (list.empty() ? "" : ", ") + address;
+    }
+    return verdict(Verdict::Unknown,
+                   fmt::format("{} silent, and nothing shows whether the route or the host is at "
+                               "fault (no liveness or path evidence)",
+                               list),
+                   {&silent});
+  }
+
   bool vanished() const {
     const bool parent_says_gone =
         std::any_of(parent_.begin(), parent_.end(),
@@ -161,10 +248,11 @@ class Reader {
           fmt::format("connections are cut before TLS completes ({})", to_string(failure)),
           {&https_});
     }
+    // The TCP probe was just accepted by these addresses: the route is there, the server is not.
     if (is_network_failure(failure) && common_phase(https_) == Phase::Connect) {
-      return verdict(Verdict::RouteLoss,
-                     fmt::format("addresses stopped answering between the TCP and the HTTPS probe "
-                                 "({})",
+      return verdict(Verdict::ServerDown,
+                     fmt::format("addresses accepted the TCP probe, then went silent before the "
+                                 "HTTPS probe connected ({})",
                                  to_string(failure)),
                      {&https_});
     }
@@ -181,12 +269,27 @@ class Reader {
     return results.empty() ? Phase::Connect : results.front()->phase;
   }
 
+  static std::string port_of(const std::string& target) {
+    const auto endpoint = parse_endpoint(target, 0);
+    return endpoint ? std::to_string(endpoint->port()) : "?";
+  }
+
+  // The evidence is ordered for a person reading it at 3 a.m.: the probes that decided first,
+  // then the proof about the network, then the other failures that back it.
   Reading verdict(Verdict verdict, std::string summary,
-                  std::initializer_list<const Results*> evidence_from) {
+                  std::initializer_list<const Results*> deciding,
+                  const std::vector<std::string>& proof = {},
+                  std::initializer_list<const Results*> backing = {}) {
     Reading reading;
     reading.verdict = verdict;
     reading.summary = std::move(summary);
-    for (const Results* results : evidence_from) {
+    for (const Results* results : deciding) {
+      add_failures(reading.evidence, *results);
+    }
+    for (const auto& line : proof) {
+      add_unique(reading.evidence, line);
+    }
+    for (const Results* results : backing) {
       add_failures(reading.evidence, *results);
     }
     // Whatever failed but did not make the verdict is still worth a look.
@@ -201,6 +304,7 @@ class Reader {
   }
 
   const CycleResult& cycle_;
+  NetworkEvidence evidence_;
   Results recursive_, parent_, authoritative_, tcp_, https_, control_;
 };
 

@@ -50,7 +50,7 @@ enum class Failure : uint8_t {
   Internal,
 };
 
-// The verdict names of SPEC §2; scripts and alert receivers depend on their spelling.
+// The verdict names (docs/verdicts.md); scripts and alert receivers depend on their spelling.
 enum class Verdict : uint8_t {
   Ok,
   RouteLoss,
@@ -128,7 +128,7 @@ struct PathDetails {
   std::string destination;  // the address traced
   std::string network;      // its routed prefix: "203.0.113.0/24", "2001:db8:500::/48"
   std::optional<int64_t> destination_asn;
-  std::vector<PathHop> hops;      // by TTL from 1, up to the last TTL sent
+  std::vector<PathHop> hops;         // by TTL from 1, up to the last TTL sent
   bool reached_destination = false;  // the destination itself answered
   bool reached_network = false;      // a hop inside `network` (or the destination's AS) answered
   bool operator==(const PathDetails&) const = default;

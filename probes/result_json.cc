@@ -79,6 +79,58 @@ const std::pair<const char*, std::optional<std::chrono::microseconds> Timings::*
      {"first_byte", &Timings::first_byte},
      {"total", &Timings::total}};
 
+json to_json(const PathDetails& path) {
+  json hops = json::array();
+  for (const auto& hop : path.hops) {
+    json item = {{"ttl", hop.ttl},
+                 {"address", hop.address},
+                 {"icmp_type", hop.icmp_type},
+                 {"icmp_code", hop.icmp_code}};
+    if (hop.rtt) {
+      item["rtt_us"] = hop.rtt->count();
+    }
+    if (hop.asn) {
+      item["asn"] = *hop.asn;
+    }
+    hops.push_back(std::move(item));
+  }
+  json out = {{"destination", path.destination},
+              {"network", path.network},
+              {"reached_destination", path.reached_destination},
+              {"reached_network", path.reached_network},
+              {"hops", std::move(hops)}};
+  if (path.destination_asn) {
+    out["destination_asn"] = *path.destination_asn;
+  }
+  return out;
+}
+
+PathDetails path_from_json(const json& in) {
+  PathDetails path;
+  path.destination = field<std::string>(in, "destination");
+  path.network = field_or<std::string>(in, "network", "");
+  path.reached_destination = field<bool>(in, "reached_destination");
+  path.reached_network = field<bool>(in, "reached_network");
+  if (in.contains("destination_asn")) {
+    path.destination_asn = field<int64_t>(in, "destination_asn");
+  }
+  for (const auto& item : member(in, "hops")) {
+    PathHop hop;
+    hop.ttl = field<int>(item, "ttl");
+    hop.address = field_or<std::string>(item, "address", "");
+    hop.icmp_type = field_or<int>(item, "icmp_type", 0);
+    hop.icmp_code = field_or<int>(item, "icmp_code", 0);
+    if (item.contains("rtt_us")) {
+      hop.rtt = std::chrono::microseconds(field<int64_t>(item, "rtt_us"));
+    }
+    if (item.contains("asn")) {
+      hop.asn = field<int64_t>(item, "asn");
+    }
+    path.hops.push_back(std::move(hop));
+  }
+  return path;
+}
+
 json nameservers_to_json(const std::vector<LastKnown::Nameserver>& nameservers) {
   json list = json::array();
   for (const auto& server : nameservers) {
@@ -176,6 +228,9 @@ json to_json(const ProbeResult& result) {
   if (result.http_status) {
     out["http_status"] = *result.http_status;
   }
+  if (result.path) {
+    out["path"] = to_json(*result.path);
+  }
   return out;
 }
 
@@ -222,6 +277,9 @@ ProbeResult probe_result_from_json(const json& in) {
   if (in.contains("http_status")) {
     result.http_status = field<int>(in, "http_status");
   }
+  if (in.contains("path")) {
+    result.path = path_from_json(in["path"]);
+  }
   return result;
 }
 
@@ -267,9 +325,10 @@ CycleResult cycle_from_json(const json& in) {
     throw std::invalid_argument("a cycle must be an object");
   }
   const int version = field<int>(in, "schema_version");
-  if (version != kCycleSchemaVersion) {
-    throw std::invalid_argument(fmt::format("unsupported schema_version {} (this build reads {})",
-                                            version, kCycleSchemaVersion));
+  if (version < kOldestCycleSchemaVersion || version > kCycleSchemaVersion) {
+    throw std::invalid_argument(
+        fmt::format("unsupported schema_version {} (this build reads {} to {})", version,
+                    kOldestCycleSchemaVersion, kCycleSchemaVersion));
   }
   CycleResult cycle;
   cycle.domain = field<std::string>(in, "domain");

@@ -7,9 +7,12 @@
 
 namespace vantage {
 
-// The versioned JSON form of a cycle (README: "The cycle document"). Readers reject a document
-// whose schema_version they do not know rather than guess.
-inline constexpr int kCycleSchemaVersion = 1;
+// The versioned JSON form of a cycle (docs/api.md, "The cycle document"). Readers reject a
+// document whose schema_version they do not know rather than guess. Version 2 added the Liveness
+// and Path checks (with "path" on a Path result); a version 1 document is a version 2 document
+// without them, so both are read.
+inline constexpr int kCycleSchemaVersion = 2;
+inline constexpr int kOldestCycleSchemaVersion = 1;
 
 nlohmann::json to_json(const ProbeResult& result);
 nlohmann::json to_json(const CycleResult& cycle);

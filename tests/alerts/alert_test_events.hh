@@ -21,6 +21,7 @@ inline AlertEvent route_loss(const std::string& domain = "social.example",
   event.since = since;
   event.affected_vantages = {"vp-fra-1", "vp-fra-2", "vp-nyc-1"};
   event.affected_asns = {64510, 64511};
+  event.affected_networks = {"AS64510", "AS64511"};
   event.evidence = {
       "DnsAuthoritative 203.0.113.53:53 NetUnreachable from 3 vantages in AS64510, AS64511",
       "Tcp 198.51.100.10:443 NetUnreachable from 3 vantages in AS64510, AS64511"};

@@ -322,6 +322,7 @@ TEST_CASE("a firing event of the active alert's verdict and scope refreshes its 
   dispatcher.notify(route_loss());
   AlertEvent wider = route_loss("social.example", at("2026-11-25T07:05:00.000Z"));
   wider.affected_vantages.push_back("vp-sin-1");
+  wider.affected_networks.push_back("192.0.2.0/24");
   wider.evidence = {"Tcp 198.51.100.10:443 NetUnreachable from 4 vantages"};
   dispatcher.notify(wider);
 
@@ -330,6 +331,7 @@ TEST_CASE("a firing event of the active alert's verdict and scope refreshes its 
   CHECK(alerts[0].id == 1);
   CHECK(alerts[0].event.since == route_loss().since);  // still the same alert
   CHECK(alerts[0].event.affected_vantages == wider.affected_vantages);
+  CHECK(alerts[0].event.affected_networks == wider.affected_networks);
   CHECK(alerts[0].event.evidence == wider.evidence);
 }
 

@@ -14,7 +14,7 @@ using std::chrono::milliseconds;
 
 const TimePoint kResolvedAt = at("2026-11-25T07:30:00.250Z");
 
-TEST_CASE("the summary names domain, verdict, scope, start, vantages and ASNs", "[unit]") {
+TEST_CASE("the summary names domain, verdict, scope, start, vantages and networks", "[unit]") {
   CHECK(alert_summary(route_loss()) ==
         "social.example ROUTE_LOSS (global) since 2026-11-25T07:00:00Z: 3 vantages in AS64510, "
         "AS64511");
@@ -27,14 +27,21 @@ TEST_CASE("the summary names domain, verdict, scope, start, vantages and ASNs", 
   partial.scope = "partial";
   partial.affected_vantages = {"vp-fra-1"};
   partial.affected_asns = {0};
+  partial.affected_networks.clear();  // an event from before networks were kept
   CHECK(alert_summary(partial) ==
         "social.example SERVER_DOWN (partial) since 2026-11-25T07:00:00Z: 1 vantage in unknown "
         "ASN");
+  // A vantage without an ASN is named by the network it connects from.
+  partial.affected_networks = {"192.0.2.0/24"};
+  CHECK(alert_summary(partial) ==
+        "social.example SERVER_DOWN (partial) since 2026-11-25T07:00:00Z: 1 vantage in "
+        "192.0.2.0/24");
 
   AlertEvent bare = route_loss();
   bare.scope.clear();
   bare.affected_vantages.clear();
   bare.affected_asns.clear();
+  bare.affected_networks.clear();
   CHECK(alert_summary(bare) == "social.example ROUTE_LOSS since 2026-11-25T07:00:00Z");
 }
 
@@ -48,6 +55,7 @@ TEST_CASE("the webhook body of a firing alert has no resolved_at or resolved_by"
     "since": "2026-11-25T07:00:00.000Z",
     "affected_vantages": ["vp-fra-1", "vp-fra-2", "vp-nyc-1"],
     "affected_asns": [64510, 64511],
+    "affected_networks": ["AS64510", "AS64511"],
     "evidence": [
       "DnsAuthoritative 203.0.113.53:53 NetUnreachable from 3 vantages in AS64510, AS64511",
       "Tcp 198.51.100.10:443 NetUnreachable from 3 vantages in AS64510, AS64511"],
@@ -65,7 +73,7 @@ TEST_CASE("the webhook body of a resolved alert says when and into what", "[unit
   CHECK(body["summary"] ==
         "social.example ROUTE_LOSS (global) since 2026-11-25T07:00:00Z: 3 vantages in AS64510, "
         "AS64511; resolved 2026-11-25T07:30:00Z (now DNS_FAILURE)");
-  CHECK(body.size() == 12);
+  CHECK(body.size() == 13);
 }
 
 TEST_CASE("the Slack message is red while firing and green once resolved", "[unit]") {
@@ -80,7 +88,7 @@ TEST_CASE("the Slack message is red while firing and green once resolved", "[uni
         {"title": "Scope", "value": "global", "short": true},
         {"title": "Since", "value": "2026-11-25T07:00:00Z", "short": true},
         {"title": "Vantages", "value": "vp-fra-1, vp-fra-2, vp-nyc-1", "short": false},
-        {"title": "ASNs", "value": "AS64510, AS64511", "short": true}
+        {"title": "Networks", "value": "AS64510, AS64511", "short": true}
       ]
     }]
   })"));
@@ -101,7 +109,8 @@ TEST_CASE("the Alertmanager alert carries the labels that identify it, endsAt on
       "summary": "social.example ROUTE_LOSS (global) since 2026-11-25T07:00:00Z: 3 vantages in AS64510, AS64511",
       "evidence": "DnsAuthoritative 203.0.113.53:53 NetUnreachable from 3 vantages in AS64510, AS64511\nTcp 198.51.100.10:443 NetUnreachable from 3 vantages in AS64510, AS64511",
       "vantages": "vp-fra-1, vp-fra-2, vp-nyc-1",
-      "asns": "AS64510, AS64511"
+      "asns": "AS64510, AS64511",
+      "networks": "AS64510, AS64511"
     },
     "startsAt": "2026-11-25T07:00:00.000Z"
   }])"));

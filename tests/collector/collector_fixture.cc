@@ -9,6 +9,7 @@
 #include <regex>
 #include <stdexcept>
 
+#include "reading.hh"
 #include "result_json.hh"
 #include "support/net.hh"
 
@@ -80,6 +81,10 @@ Reply send(const Request& request) {
   if (!request.ca_file.empty()) {
     curl_easy_setopt(curl, CURLOPT_CAINFO, request.ca_file.c_str());
   }
+  const std::string interface = "host!" + request.source_address;
+  if (!request.source_address.empty()) {
+    curl_easy_setopt(curl, CURLOPT_INTERFACE, interface.c_str());
+  }
   std::vector<std::string> headers = request.headers;
   if (!request.token.empty()) {
     headers.push_back("Authorization: Bearer " + request.token);
@@ -150,37 +155,48 @@ nlohmann::json cycle_document(const std::string& domain) {
   return to_json(cycle);
 }
 
+ProbeResult failed_probe(Check check, const std::string& target, Failure failure) {
+  ProbeResult probe;
+  probe.check = check;
+  probe.target = target;
+  probe.failure = failure;
+  probe.phase = Phase::Connect;
+  return probe;
+}
+
 nlohmann::json cycle_document(const std::string& domain, Verdict verdict,
-                              std::chrono::system_clock::time_point started_at) {
+                              std::chrono::system_clock::time_point started_at,
+                              const std::vector<ProbeResult>& warnings) {
   CycleResult cycle;
   cycle.domain = domain;
   cycle.started_at = started_at;
   cycle.duration = std::chrono::milliseconds(120);
-  const auto failed = [](Check check, const std::string& target, Failure failure) {
-    ProbeResult probe;
-    probe.check = check;
-    probe.target = target;
-    probe.failure = failure;
-    probe.phase = Phase::Connect;
-    return probe;
-  };
   switch (verdict) {
     case Verdict::RouteLoss:
       cycle.results.push_back(
-          failed(Check::DnsAuthoritative, "203.0.113.53:53", Failure::NetUnreachable));
-      cycle.results.push_back(failed(Check::Tcp, "203.0.113.80:443", Failure::NetUnreachable));
+          failed_probe(Check::DnsAuthoritative, "203.0.113.53:53", Failure::NetUnreachable));
+      cycle.results.push_back(
+          failed_probe(Check::Tcp, "203.0.113.80:443", Failure::NetUnreachable));
       break;
     case Verdict::ServerDown:
-      cycle.results.push_back(failed(Check::Tcp, "203.0.113.80:443", Failure::ConnRefused));
+      cycle.results.push_back(failed_probe(Check::Tcp, "203.0.113.80:443", Failure::ConnRefused));
       break;
     case Verdict::VantageIsolated:
-      cycle.results.push_back(failed(Check::Control, "198.51.100.10:53", Failure::Timeout));
+      cycle.results.push_back(failed_probe(Check::Control, "198.51.100.10:53", Failure::Timeout));
       break;
     default:
       break;
   }
   cycle.reading.verdict = verdict;
   cycle.reading.summary = std::string(to_string(verdict));
+  // The agent's reading names the probes that decided it, first, and the rest as warnings.
+  for (const auto& result : cycle.results) {
+    cycle.reading.evidence.push_back(describe(result));
+  }
+  for (const auto& warning : warnings) {
+    cycle.results.push_back(warning);
+    cycle.reading.warnings.push_back(describe(warning));
+  }
   return to_json(cycle);
 }
 
@@ -303,6 +319,20 @@ Reply CollectorFixture::post(const std::string& path, const std::string& token,
   request.token = token;
   request.body = body;
   request.headers = std::move(headers);
+  if (tls_) {
+    request.ca_file = ca_file().string();
+  }
+  return send(request);
+}
+
+Reply CollectorFixture::post_from(const std::string& source_address, const std::string& path,
+                                  const std::string& token, const std::string& body) const {
+  Request request;
+  request.method = "POST";
+  request.url = url() + path;
+  request.token = token;
+  request.body = body;
+  request.source_address = source_address;
   if (tls_) {
     request.ca_file = ca_file().string();
   }

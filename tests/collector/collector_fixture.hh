@@ -36,7 +36,8 @@ struct Request {
   std::string body;
   std::vector<std::string> headers;  // "Name: value"
   std::string ca_file;
-  bool chunked = false;  // send the body without a Content-Length
+  bool chunked = false;        // send the body without a Content-Length
+  std::string source_address;  // connect from this local address ("127.0.2.1"), not the default
 };
 
 Reply send(const Request& request);
@@ -48,9 +49,13 @@ std::string gzip(std::string_view text);
 nlohmann::json cycle_document(const std::string& domain);
 // A cycle with the agent's reading `verdict` and the failed probes that go with it (ROUTE_LOSS:
 // authoritative and TCP NetUnreachable; SERVER_DOWN: TCP ConnRefused; VANTAGE_ISOLATED: the
-// control targets time out), started at `started_at`.
+// control targets time out), started at `started_at`. Its reading's evidence names those probes
+// as an agent does; `warnings` are more failed probes that did not decide the verdict.
 nlohmann::json cycle_document(const std::string& domain, Verdict verdict,
-                              std::chrono::system_clock::time_point started_at);
+                              std::chrono::system_clock::time_point started_at,
+                              const std::vector<ProbeResult>& warnings = {});
+// A failed probe, for cycle_document's warnings.
+ProbeResult failed_probe(Check check, const std::string& target, Failure failure);
 // {"schema_version":1,"agent":AGENT,"results":[{"seq":S,"cycle":...} for S in seqs]}.
 nlohmann::json result_batch(const std::string& agent, const std::vector<uint64_t>& seqs,
                             const std::string& domain = "social.example");
@@ -80,6 +85,9 @@ class CollectorFixture {
   Reply get(const std::string& path, const std::string& token = "") const;
   Reply post(const std::string& path, const std::string& token, const std::string& body,
              std::vector<std::string> headers = {}) const;
+  // The same from another loopback address, as an agent in another network would connect.
+  Reply post_from(const std::string& source_address, const std::string& path,
+                  const std::string& token, const std::string& body) const;
 
   // The collector's stderr so far, or from `offset` (a size of an earlier log()).
   std::string log(size_t offset = 0) const;

@@ -131,6 +131,19 @@ TEST_CASE("a heartbeat becomes the agent's record; out-of-range values are 422",
   CHECK(refusal([&] { parse_heartbeat(body, "vp-2", "::1", kNow); }).first == 403);
 }
 
+TEST_CASE("a heartbeat may state the agent's probe interval; agents that do not are fine",
+          "[unit]") {
+  CHECK_FALSE(parse_heartbeat_interval({{"agent", "vp-1"}}));
+  CHECK_FALSE(parse_heartbeat_interval({{"agent", "vp-1"}, {"interval_ms", nullptr}}));
+  CHECK(parse_heartbeat_interval({{"agent", "vp-1"}, {"interval_ms", 30000}}) ==
+        std::chrono::seconds(30));
+  CHECK(refusal([&] {
+          parse_heartbeat_interval({{"interval_ms", 0}});
+        }) ==
+        std::pair<int, std::string>{422, "interval_ms: must be a whole number from 1 to 86400000"});
+  CHECK(refusal([&] { parse_heartbeat_interval({{"interval_ms", "30s"}}); }).first == 422);
+}
+
 TEST_CASE("a target is checked field by field and its domain normalised", "[unit]") {
   const auto target = parse_target({{"domain", "Social.Example."},
                                     {"port", 8443},

@@ -20,6 +20,7 @@ using std::string;
 // busy machine: nothing in the lab should ever time out.
 constexpr std::string_view kProbeTimeout = "3s";
 constexpr auto kAgentDeadline = std::chrono::seconds(60);
+constexpr std::string_view kDropTable = "vantage_silence";
 
 string text_field(const nlohmann::json& object, const char* key) {
   if (!object.is_object() || !object.contains(key))
@@ -181,6 +182,10 @@ ProbeLab::ProbeLab() : dir_("vantage-lab") {
 }
 
 ProbeLab::~ProbeLab() {
+  if (dropping_) {
+    // The network namespace outlives this lab: the next case must start without the firewall.
+    run_command({"/usr/sbin/nft", "delete", "table", "inet", string(kDropTable)});
+  }
   // Explicitly, and in reverse order of dependency, before the temp dir holding their files goes.
   resolver_.reset();
   web_.reset();
@@ -287,6 +292,22 @@ void ProbeLab::set_delegation(bool present) {
     }
   }
   restart_resolver();
+}
+
+void ProbeLab::drop_silently(const std::string& match) {
+  const string table = string(kDropTable);
+  const std::vector<std::vector<string>> commands = {
+      {"/usr/sbin/nft", "add", "table", "inet", table},
+      {"/usr/sbin/nft", "add", "chain", "inet", table, "input",
+       "{ type filter hook input priority 0 ; policy accept ; }"},
+      {"/usr/sbin/nft", "add", "rule", "inet", table, "input", match, "drop"}};
+  dropping_ = true;
+  for (const auto& command : commands) {
+    const auto result = run_command(command);
+    if (result.exit_code != 0) {
+      throw std::runtime_error("nft failed: " + result.err);
+    }
+  }
 }
 
 ProbeRun ProbeLab::probe(const ProbeOptions& options) {

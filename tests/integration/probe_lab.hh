@@ -97,6 +97,10 @@ class ProbeLab {
   void web_listens_on(std::vector<std::string> addresses);
   void set_child_zone(ChildZone state);
   void set_delegation(bool present);
+  // Drops without a word (no RST, no ICMP error) every packet that matches `match`, an nft
+  // expression such as "ip daddr 192.0.2.10 tcp dport 443": a firewall, or an overloaded server.
+  // Undone when the lab stops.
+  void drop_silently(const std::string& match);
 
   ProbeRun probe(const ProbeOptions& options = {});
 
@@ -127,6 +131,7 @@ class ProbeLab {
   std::optional<ChildProcess> web_;
   std::optional<ChildProcess> resolver_;
   int probe_count_ = 0;
+  bool dropping_ = false;
 };
 
 }  // namespace vantage::testing

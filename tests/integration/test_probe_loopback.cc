@@ -438,3 +438,69 @@ TEST_CASE(
     CHECK(status_at(run, "Tcp", target(web, 443)) == "ok");
   }
 }
+
+namespace {
+
+bool has_evidence(const ProbeRun& run, std::string_view part) {
+  for (const auto& line : strings_at(run.doc, "reading", "evidence")) {
+    if (line.find(part) != string::npos)
+      return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("a web port that drops SYNs silently reads SERVER_DOWN, with the host's answers as proof",
+          "[silence][loopback]") {
+  ProbeLab lab;
+  lab.drop_silently("ip daddr " + string(kWebV4) + " tcp dport 443");
+  lab.drop_silently("ip6 daddr " + string(kWebV6) + " tcp dport 443");
+  const ProbeRun run = lab.probe();
+  INFO(run.describe());
+  check_reading(run, "SERVER_DOWN");
+  for (const auto web : {kWebV4, kWebV6}) {
+    CHECK(status_at(run, "Tcp", target(web, 443)) == "Timeout at Connect");
+    // Asked on silence: the host answers an echo and an RST on another port.
+    CHECK(status_at(run, "Liveness", string(web), "icmp echo") == "ok");
+    CHECK(status_at(run, "Liveness", target(web, 80)) == "ok");
+    CHECK(run.result("Path", string(web)).has_value());
+  }
+  const auto evidence = strings_at(run.doc, "reading", "evidence");
+  REQUIRE_FALSE(evidence.empty());
+  CHECK(evidence[0].rfind("Tcp ", 0) == 0);
+  CHECK(has_evidence(run, string(kWebV4) + " answers icmp echo: route present"));
+}
+
+TEST_CASE("a web address that drops everything reads SERVER_DOWN: its nameserver's /24 answers",
+          "[silence][loopback]") {
+  ProbeLab lab;
+  lab.drop_silently("ip daddr " + string(kWebV4));
+  lab.drop_silently("ip6 daddr " + string(kWebV6));
+  const ProbeRun run = lab.probe();
+  INFO(run.describe());
+  check_reading(run, "SERVER_DOWN");
+  CHECK(status_at(run, "Liveness", string(kWebV4), "icmp echo") == "Timeout at Connect");
+  CHECK(has_evidence(run, "answered DNS (NOERROR), in the same 192.0.2.0/24: route present"));
+}
+
+TEST_CASE("nameservers silent on DNS while their /24 serves the web read DNS_FAILURE",
+          "[silence][loopback]") {
+  ProbeLab lab;
+  ProbeOptions remembered;
+  remembered.state = "remembered";
+  {
+    const ProbeRun before = lab.probe(remembered);
+    INFO(before.describe());
+    check_reading(before, "OK");
+  }
+  lab.drop_silently("ip daddr " + string(kChildV4) + " meta l4proto { tcp, udp } th dport 53");
+  lab.drop_silently("ip6 daddr " + string(kChildV6) + " meta l4proto { tcp, udp } th dport 53");
+  const ProbeRun run = lab.probe(remembered);
+  INFO(run.describe());
+  check_reading(run, "DNS_FAILURE");
+  for (const auto& query : run.results("DnsAuthoritative")) {
+    CHECK(status_of(query) == "Timeout at Resolve");
+  }
+  CHECK(has_evidence(run, "route present"));
+}

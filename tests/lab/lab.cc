@@ -64,6 +64,62 @@ std::vector<ScenarioTiming> timings;
 
 }  // namespace
 
+const std::vector<std::string>& EvidenceWords::web_route_present() {
+  static const std::vector<std::string> kWords = {"same 203.0.113.0/24", "same /24", "203.0.113.53",
+                                                  "203.0.113.54"};
+  return kWords;
+}
+
+const std::vector<std::string>& EvidenceWords::web_port_route_present() {
+  static const std::vector<std::string> kWords = {
+      "same 203.0.113.0/24",  "same /24",
+      "203.0.113.53",         "203.0.113.54",
+      "203.0.113.80 answers", "2001:db8:500::80 answers",
+  };
+  return kWords;
+}
+
+const std::vector<std::string>& EvidenceWords::dns_route_present() {
+  static const std::vector<std::string> kWords = {"same 203.0.113.0/24", "same /24", "203.0.113.80",
+                                                  "route present"};
+  return kWords;
+}
+
+const std::vector<std::string>& EvidenceWords::route_lost() {
+  static const std::vector<std::string> kWords = {"route lost", "before 203.0.113.0/24",
+                                                  "before 2001:db8:500::/48"};
+  return kWords;
+}
+
+std::string first_mention(const nlohmann::json& lines, const std::vector<std::string>& words) {
+  if (!lines.is_array()) {
+    return {};
+  }
+  for (const auto& line : lines) {
+    if (!line.is_string()) {
+      continue;
+    }
+    const auto text = line.get<std::string>();
+    for (const auto& word : words) {
+      if (text.find(word) != std::string::npos) {
+        return text;
+      }
+    }
+  }
+  return {};
+}
+
+std::string address_of(std::string_view target) {
+  if (!target.empty() && target.front() == '[') {
+    const auto close = target.find(']');
+    return std::string(target.substr(1, close == std::string_view::npos ? target.npos : close - 1));
+  }
+  if (std::count(target.begin(), target.end(), ':') == 1) {
+    return std::string(target.substr(0, target.find(':')));
+  }
+  return std::string(target);
+}
+
 const std::vector<Vantage>& vantages() {
   static const std::vector<Vantage> kVantages = {
       {"vp1", "192.0.2.2", "2001:db8:a1::2"},
@@ -189,6 +245,29 @@ std::set<std::string> ProbeRun::addresses(std::string_view kind) const {
   return found;
 }
 
+std::vector<nlohmann::json> ProbeRun::results_for(std::string_view check,
+                                                  std::string_view address) const {
+  std::vector<nlohmann::json> selected;
+  for (const auto& result : results(check)) {
+    if (address_of(result.value("target", "")) == address) {
+      selected.push_back(result);
+    }
+  }
+  return selected;
+}
+
+nlohmann::json ProbeRun::evidence() const {
+  nlohmann::json lines = nlohmann::json::array();
+  if (doc.is_object() && doc.contains("reading")) {
+    const auto& reading = doc["reading"];
+    lines.push_back(reading.value("summary", ""));
+    for (const auto& line : reading.value("evidence", nlohmann::json::array())) {
+      lines.push_back(line);
+    }
+  }
+  return lines;
+}
+
 std::string ProbeRun::describe() const {
   std::ostringstream text;
   text << "from " << vantage << ": " << join(command) << "\n"
@@ -204,12 +283,25 @@ std::string ProbeRun::describe() const {
   const auto& reading = doc["reading"];
   text << "reading: " << reading.value("verdict", "?") << ": " << reading.value("summary", "")
        << "\n";
+  for (const auto& line : reading.value("evidence", nlohmann::json::array())) {
+    text << "  evidence: " << (line.is_string() ? line.get<std::string>() : line.dump()) << "\n";
+  }
   for (const auto& result : doc["results"]) {
     text << "  " << result.value("check", "?") << " " << result.value("target", "?") << " "
          << result.value("subject", "") << ": " << result.value("failure", "?");
     if (!result.value("native_kind", "").empty()) {
       text << " (" << result.value("native_kind", "") << " " << result.value("native_code", 0)
            << ", " << result.value("detail", "") << ")";
+    }
+    if (result.contains("path") && result["path"].is_object()) {
+      text << " path:";
+      for (const auto& hop : result["path"].value("hops", nlohmann::json::array())) {
+        const std::string address = hop.value("address", "");
+        text << " " << (address.empty() ? "*" : address);
+      }
+      text << (result["path"].value("reached_destination", false) ? " (reached the destination)"
+               : result["path"].value("reached_network", false)   ? " (reached its network)"
+                                                                  : "");
     }
     text << "\n";
   }

@@ -21,8 +21,38 @@ inline constexpr std::string_view kDomain = "social.example";
 // Addresses from scripts/lab's topology that the assertions name.
 inline constexpr std::string_view kWebV4 = "203.0.113.80";
 inline constexpr std::string_view kWebV6 = "2001:db8:500::80";
+inline constexpr std::string_view kNs1V4 = "203.0.113.53";
+inline constexpr std::string_view kNs1V6 = "2001:db8:500::53";
+inline constexpr std::string_view kNs2V4 = "203.0.113.54";
+inline constexpr std::string_view kNs2V6 = "2001:db8:500::54";
+// The origin's border router (vlab-origin), in front of its servers (vlab-origin-lan): the last hop
+// that answers a traceroute to a server its firewall drops.
+inline constexpr std::string_view kOriginRouterV4 = "203.0.113.1";
 inline constexpr std::string_view kControlRoot = "198.51.100.10:53";
 inline constexpr std::string_view kControlTld = "198.51.100.20:53";
+
+// The words the reading's evidence (and the collector's) uses for each proof. The agent's wording
+// may still change: a line passes when it contains any one of a list's substrings, so adjusting
+// the expectation means editing these lists only.
+struct EvidenceWords {
+  // Silence from the web server while something else in its routed prefix answered: "203.0.113.53
+  // answered DNS (NOERROR), in the same 203.0.113.0/24: route present".
+  static const std::vector<std::string>& web_route_present();
+  // Silence on the web port only: the host's own answer to another probe proves the route as well
+  // as a neighbour's does ("203.0.113.80 answers icmp echo: route present"); either passes.
+  static const std::vector<std::string>& web_port_route_present();
+  // Silence from the nameservers while the web server in their prefix (or the hosts themselves)
+  // answered: "203.0.113.80 accepted TCP on port 443, in the same 203.0.113.0/24: route present".
+  static const std::vector<std::string>& dns_route_present();
+  // Silence with a path that dies before the origin's network: "vantage → * * *: silent from the
+  // first hop, before 203.0.113.0/24; nothing in 203.0.113.0/24 answered: route lost".
+  static const std::vector<std::string>& route_lost();
+};
+// The first line of `lines` (strings, or a JSON array of strings) holding any of `words`; empty
+// when none does.
+std::string first_mention(const nlohmann::json& lines, const std::vector<std::string>& words);
+// "203.0.113.80" from "203.0.113.80", "203.0.113.80:443" or "[2001:db8:500::80]:443".
+std::string address_of(std::string_view target);
 
 struct Vantage {
   std::string name;  // vp1, vp2, vp3: the namespace is vlab-<name>
@@ -56,6 +86,10 @@ struct ProbeRun {
   // The failure classes ("None" for a success) of every result of one check; empty if none ran.
   std::set<std::string> failures(std::string_view check) const;
   std::set<std::string> addresses(std::string_view kind) const;  // recursive, last_known, ...
+  // The results of one check whose target is `address` (with or without a port).
+  std::vector<nlohmann::json> results_for(std::string_view check, std::string_view address) const;
+  // The reading's summary and evidence lines, as one JSON array of strings.
+  nlohmann::json evidence() const;
   // What a reader of a failed assertion needs: the command, its exit, the reading, and one line
   // per result.
   std::string describe() const;

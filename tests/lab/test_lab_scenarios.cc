@@ -69,6 +69,36 @@ bool all_errno(const ProbeRun& run, std::string_view check, int expected) {
   });
 }
 
+// Every result of `check` for `address`.
+Classes failures_for(const ProbeRun& run, std::string_view check, std::string_view address) {
+  Classes classes;
+  for (const auto& result : run.results_for(check, address)) {
+    classes.insert(result.value("failure", "?"));
+  }
+  return classes;
+}
+
+// The evidence a silent address triggers: what it answers (Liveness) and where the path to it
+// stops (Path).
+size_t silence_evidence(const ProbeRun& run, std::string_view address) {
+  return run.results_for("Liveness", address).size() + run.results_for("Path", address).size();
+}
+
+// The addresses that answered the traceroute to `address` (one Path result), in TTL order.
+std::vector<std::string> path_hops(const ProbeRun& run, std::string_view address) {
+  std::vector<std::string> hops;
+  for (const auto& result : run.results_for("Path", address)) {
+    if (result.contains("path")) {
+      for (const auto& hop : result["path"].value("hops", nlohmann::json::array())) {
+        if (!hop.value("address", "").empty()) {
+          hops.push_back(hop.value("address", ""));
+        }
+      }
+    }
+  }
+  return hops;
+}
+
 // One scenario: a healthy baseline, scripts/lab break, the assertions in `probe_and_check`
 // (which returns the readings it saw), scripts/lab fix, and every vantage back to OK.
 void run_scenario(const std::vector<std::string>& breakage,
@@ -170,6 +200,20 @@ TEST_CASE("a black-holed route reads ROUTE_LOSS with timeouts", "[lab]") {
       CHECK(run.failures("DnsAuthoritative") == Classes{"Timeout"});
       CHECK(run.failures("Tcp") == Classes{"Timeout"});
       CHECK(run.failures("Control") == Classes{"None"});
+      // Silence alone is not route loss: the proof is a path that dies before the origin's
+      // network (the ISP drops every packet, so nothing past it answers) while nothing in the
+      // origin's /24 answers anything.
+      const auto paths = run.results("Path");
+      CHECK(!paths.empty());
+      for (const auto& path : paths) {
+        INFO(path.dump());
+        CHECK(path.value("failure", "None") != "None");
+      }
+      CHECK(failures_for(run, "Path", kWebV4).count("None") == 0);
+      CHECK(path_hops(run, kWebV4).empty());
+      CHECK(failures_for(run, "Liveness", kWebV4).count("None") == 0);
+      CHECK(failures_for(run, "Liveness", kNs1V4).count("None") == 0);
+      CHECK_FALSE(first_mention(run.evidence(), EvidenceWords::route_lost()).empty());
     }
 
     // Without their caches the resolvers cannot reach the nameservers either: they time out
@@ -185,6 +229,84 @@ TEST_CASE("a black-holed route reads ROUTE_LOSS with timeouts", "[lab]") {
     CHECK(run.addresses("last_known") == Classes{std::string(kWebV4), std::string(kWebV6)});
     CHECK(run.failures("Tcp") == Classes{"Timeout"});
     return readings(runs) + "; after flush vp1 " + run.verdict();
+  });
+}
+
+TEST_CASE(
+    "a web port dropped silently reads SERVER_DOWN: the host and its /24 answer, the route is "
+    "present",
+    "[lab]") {
+  run_scenario({"silent-web-port"}, [] {
+    const auto runs = Lab::get().probe_all();
+    for (const auto& run : runs) {
+      INFO(run.describe());
+      CHECK(run.verdict() == "SERVER_DOWN");
+      CHECK(run.failures("DnsRecursive") == Classes{"None"});
+      CHECK(run.failures("DnsAuthoritative") == Classes{"None"});
+      CHECK(run.failures("Control") == Classes{"None"});
+      // No RST, no ICMP: the connects meet silence.
+      CHECK(failures_for(run, "Tcp", kWebV4) == Classes{"Timeout"});
+      CHECK(failures_for(run, "Tcp", kWebV6) == Classes{"Timeout"});
+      // The silence triggered evidence, and the host itself answers something else (an echo,
+      // a port unreachable, port 80).
+      CHECK(silence_evidence(run, kWebV4) > 0);
+      CHECK(failures_for(run, "Liveness", kWebV4).count("None") == 1);
+      // The reading proves the route present: the host answers other probes, and the nameservers
+      // in the same /24 answer too.
+      CHECK_FALSE(first_mention(run.evidence(), EvidenceWords::web_port_route_present()).empty());
+    }
+    return readings(runs);
+  });
+}
+
+TEST_CASE("a web host dropped silently, ICMP too, reads SERVER_DOWN: the rest of its /24 answers",
+          "[lab]") {
+  run_scenario({"silent-web-host"}, [] {
+    const auto runs = Lab::get().probe_all();
+    for (const auto& run : runs) {
+      INFO(run.describe());
+      CHECK(run.verdict() == "SERVER_DOWN");
+      CHECK(run.failures("DnsRecursive") == Classes{"None"});
+      CHECK(run.failures("DnsAuthoritative") == Classes{"None"});
+      CHECK(failures_for(run, "Tcp", kWebV4) == Classes{"Timeout"});
+      CHECK(failures_for(run, "Tcp", kWebV6) == Classes{"Timeout"});
+      // The host answers nothing at all ...
+      CHECK(silence_evidence(run, kWebV4) > 0);
+      CHECK(failures_for(run, "Liveness", kWebV4).count("None") == 0);
+      // ... but the path reaches the origin's own router before the silence, and the
+      // nameservers in the same /24 answer.
+      const auto hops = path_hops(run, kWebV4);
+      CHECK(std::find(hops.begin(), hops.end(), kOriginRouterV4) != hops.end());
+      CHECK(std::find(hops.begin(), hops.end(), kWebV4) == hops.end());
+      CHECK_FALSE(first_mention(run.evidence(), EvidenceWords::web_route_present()).empty());
+    }
+    return readings(runs);
+  });
+}
+
+TEST_CASE(
+    "nameservers dropping DNS silently read DNS_FAILURE while the web server in their /24 serves",
+    "[lab]") {
+  run_scenario({"silent-dns"}, [] {
+    const auto runs = Lab::get().probe_all();
+    for (const auto& run : runs) {
+      INFO(run.describe());
+      CHECK(run.verdict() == "DNS_FAILURE");
+      const auto recursive = run.failures("DnsRecursive");
+      CHECK((recursive == Classes{"Timeout"} || recursive == Classes{"ServFail"} ||
+             recursive == Classes{"ServFail", "Timeout"}));
+      CHECK(run.failures("DnsParent") == Classes{"None"});
+      CHECK(run.failures("DnsAuthoritative") == Classes{"Timeout"});
+      // The web server's addresses, remembered from the last good cycle, still serve.
+      CHECK(run.addresses("last_known") == Classes{std::string(kWebV4), std::string(kWebV6)});
+      CHECK(run.failures("Tcp") == Classes{"None"});
+      CHECK(run.failures("Https") == Classes{"None"});
+      // The nameservers' silence triggered evidence; the hosts themselves answer an echo.
+      CHECK(silence_evidence(run, kNs1V4) > 0);
+      CHECK(failures_for(run, "Liveness", kNs1V4).count("None") == 1);
+      CHECK_FALSE(first_mention(run.evidence(), EvidenceWords::dns_route_present()).empty());
+    }
+    return readings(runs);
   });
 }
 

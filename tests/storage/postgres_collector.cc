@@ -87,14 +87,24 @@ TEST_CASE(
   INFO(read_text(dir / "collector.log"));
   REQUIRE(decided);
   CHECK_THAT(verdict, Catch::EndsWith(" global"));  // both vantages, two ASNs
-  const auto before = store->verdict_history("pg.example", TimePoint{}, 100);
   CHECK(store->count_results() >= 4);
   const auto agents = store->agents();
   REQUIRE(agents.size() == 2);
   CHECK(agents[0].asn == 64510);
 
+  // Enough cycles for the collector to tell the agents' interval from their spacing.
+  REQUIRE(wait_until([&] { return store->count_results() >= 12; }, {300, 100ms, 30s}));
   vp_a.stop();
   vp_b.stop();
+  // Stopped agents stop voting: silent for two of their intervals, the domain goes UNKNOWN.
+  const bool unknown = wait_until(
+      [&] {
+        const auto latest = store->latest_verdicts();
+        return !latest.empty() && latest.front().verdict == "UNKNOWN";
+      },
+      {300, 100ms, 30s});
+  REQUIRE(unknown);
+  const auto before = store->verdict_history("pg.example", TimePoint{}, 100);
   const uint64_t stored = store->count_results();
   collector.stop();
   collector = start_collector();

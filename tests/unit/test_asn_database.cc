@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -199,6 +200,28 @@ TEST_CASE("a database whose record is corrupt gives no ASN instead of throwing",
   const AsnDatabase db(maxmind_file("GeoIP2-City-Test-Broken-Double-Format.mmdb"));
   CHECK_FALSE(db.lookup("81.2.69.160").has_value());
   CHECK(db.organization("81.2.69.160").empty());
+}
+
+TEST_CASE("the network a database holds an address in is the announced prefix", "[asn]") {
+  const AsnDatabase db(maxmind_file("GeoLite2-ASN-Test.mmdb"));
+  CHECK(db.network("1.0.0.1") == "1.0.0.0/24");
+  CHECK(db.network("15.255.255.255") == "15.0.0.0/8");
+  CHECK(db.network("2001:1700::1") == "2001:1700::/27");
+  CHECK_FALSE(db.network("192.0.2.1").has_value());
+  CHECK_FALSE(db.network("not an address").has_value());
+}
+
+TEST_CASE("a path trace's lookup gives AS and network together, and nothing without a database",
+          "[asn]") {
+  const auto lookup =
+      network_lookup(std::make_shared<const AsnDatabase>(maxmind_file("GeoLite2-ASN-Test.mmdb")));
+  REQUIRE(lookup);
+  const auto info = lookup("1.0.0.1");
+  REQUIRE(info.has_value());
+  CHECK(info->asn == 15169);
+  CHECK(info->network == "1.0.0.0/24");
+  CHECK_FALSE(lookup("192.0.2.1").has_value());
+  CHECK_FALSE(network_lookup(nullptr));
 }
 
 TEST_CASE("a database from scripts/write-asn-db gives the lab ranges' ASNs and organizations",

@@ -50,6 +50,11 @@ struct Fleet {
     }
     ++round;
   }
+  // Two OK rounds: every vantage's reading established as OK (exit_after), the domain OK.
+  void warm_up() {
+    cycle(Verdict::Ok, Verdict::Ok, Verdict::Ok);
+    cycle(Verdict::Ok, Verdict::Ok, Verdict::Ok);
+  }
   DomainState state() const { return *correlator.state("social.example"); }
 };
 
@@ -60,7 +65,7 @@ constexpr auto kLoss = Verdict::RouteLoss;
 
 TEST_CASE("every vantage OK reads OK with no scope", "[correlation]") {
   Fleet fleet;
-  fleet.cycle(kOk, kOk, kOk);
+  fleet.warm_up();
   CHECK(fleet.state().verdict == Verdict::Ok);
   CHECK(fleet.state().scope.empty());
   CHECK(fleet.state().reporting == 3);
@@ -70,7 +75,7 @@ TEST_CASE("every vantage OK reads OK with no scope", "[correlation]") {
 TEST_CASE("route loss seen by every vantage in two ASNs is ROUTE_LOSS global after enter_after",
           "[correlation]") {
   Fleet fleet;
-  fleet.cycle(kOk, kOk, kOk);
+  fleet.warm_up();
   fleet.cycle(kLoss, kLoss, kLoss);
   CHECK(fleet.state().verdict == Verdict::Ok);  // one failing cycle is not an outage yet
   fleet.cycle(kLoss, kLoss, kLoss);
@@ -79,6 +84,7 @@ TEST_CASE("route loss seen by every vantage in two ASNs is ROUTE_LOSS global aft
   CHECK(state.scope == "global");
   CHECK(state.failing == 3);
   CHECK(state.affected_asns == std::vector<int64_t>{64501, 64502});
+  CHECK(state.affected_networks == std::vector<std::string>{"AS64501", "AS64502"});
   REQUIRE_FALSE(state.evidence.empty());
   CHECK(state.evidence[0] ==
         "DnsAuthoritative 203.0.113.53:53 NetUnreachable from 3 vantages in AS64501, AS64502");
@@ -86,7 +92,7 @@ TEST_CASE("route loss seen by every vantage in two ASNs is ROUTE_LOSS global aft
 
 TEST_CASE("recovery returns to OK only after exit_after OK cycles", "[correlation]") {
   Fleet fleet;
-  fleet.cycle(kOk, kOk, kOk);
+  fleet.warm_up();
   REQUIRE(fleet.changes.size() == 1);  // UNKNOWN -> OK: the domain's first verdict
   fleet.changes.clear();
   fleet.cycle(kLoss, kLoss, kLoss);
@@ -104,7 +110,7 @@ TEST_CASE("recovery returns to OK only after exit_after OK cycles", "[correlatio
 
 TEST_CASE("a single failing cycle never changes the verdict", "[correlation]") {
   Fleet fleet;
-  fleet.cycle(kOk, kOk, kOk);
+  fleet.warm_up();
   fleet.changes.clear();
   fleet.cycle(kLoss, kLoss, kLoss);
   fleet.cycle(kOk, kOk, kOk);
@@ -114,6 +120,7 @@ TEST_CASE("a single failing cycle never changes the verdict", "[correlation]") {
 
 TEST_CASE("vantages flapping between OK and failing read DEGRADED", "[correlation]") {
   Fleet fleet;
+  fleet.warm_up();
   for (int i = 0; i < 3; ++i) {
     fleet.cycle(kOk, kOk, kOk);
     fleet.cycle(kLoss, kLoss, kLoss);
@@ -123,6 +130,7 @@ TEST_CASE("vantages flapping between OK and failing read DEGRADED", "[correlatio
 
 TEST_CASE("a failure seen from one network only is partial and names that ASN", "[correlation]") {
   Fleet fleet;
+  fleet.warm_up();
   fleet.cycle(kOk, kOk, kLoss);
   fleet.cycle(kOk, kOk, kLoss);
   const auto state = fleet.state();
@@ -134,6 +142,7 @@ TEST_CASE("a failure seen from one network only is partial and names that ASN", 
 
 TEST_CASE("a quorum inside one ASN is still partial", "[correlation]") {
   Fleet fleet;
+  fleet.warm_up();
   fleet.cycle(kLoss, kLoss, kOk);
   fleet.cycle(kLoss, kLoss, kOk);
   CHECK(fleet.state().verdict == Verdict::RouteLoss);
@@ -143,7 +152,7 @@ TEST_CASE("a quorum inside one ASN is still partial", "[correlation]") {
 
 TEST_CASE("an isolated vantage is excluded at once and causes no verdict", "[correlation]") {
   Fleet fleet;
-  fleet.cycle(kOk, kOk, kOk);
+  fleet.warm_up();
   fleet.changes.clear();
   fleet.cycle(kOk, kOk, Verdict::VantageIsolated);
   fleet.cycle(kOk, kOk, Verdict::VantageIsolated);
@@ -156,23 +165,27 @@ TEST_CASE("an isolated vantage is excluded at once and causes no verdict", "[cor
 
 TEST_CASE("too few healthy vantages is UNKNOWN", "[correlation]") {
   Fleet fleet;
+  fleet.warm_up();
   fleet.cycle(kOk, Verdict::VantageIsolated, Verdict::VantageIsolated);
   CHECK(fleet.state().verdict == Verdict::Unknown);
   CHECK(fleet.state().healthy == 1);
+  CHECK(fleet.state().isolated_vantages == std::vector<std::string>{"vp2", "vp3"});
 }
 
 TEST_CASE("vantages that stop reporting age out to UNKNOWN", "[correlation]") {
   Fleet fleet;
-  fleet.cycle(kOk, kOk, kOk);
+  fleet.warm_up();
   CHECK(fleet.state().verdict == Verdict::Ok);
   const auto changes = fleet.correlator.expire(kStart + 10min);
   REQUIRE(changes.size() == 1);
   CHECK(changes[0].after.verdict == Verdict::Unknown);
   CHECK(changes[0].after.reporting == 0);
+  CHECK(changes[0].after.stale_vantages == std::vector<std::string>{"vp1", "vp2", "vp3"});
 }
 
 TEST_CASE("the lower layer wins a tie between failing verdicts", "[correlation]") {
   Fleet fleet;
+  fleet.warm_up();
   for (int i = 0; i < 2; ++i) {
     fleet.cycle(Verdict::HttpError, kLoss, kOk);
   }
@@ -194,6 +207,7 @@ TEST_CASE("latency far above each vantage's own baseline is DEGRADED, one slow c
 
 TEST_CASE("the since time stays put while the verdict holds", "[correlation]") {
   Fleet fleet;
+  fleet.warm_up();
   fleet.cycle(kLoss, kLoss, kLoss);
   fleet.cycle(kLoss, kLoss, kLoss);
   const auto since = fleet.state().since;
@@ -203,10 +217,10 @@ TEST_CASE("the since time stays put while the verdict holds", "[correlation]") {
 
 TEST_CASE("a cycle uploaded twice counts once towards hysteresis", "[correlation]") {
   Fleet fleet;
-  fleet.cycle(kOk, kOk, kOk);
+  fleet.warm_up();
   fleet.cycle(kLoss, kLoss, kLoss);
   // The agents' retried uploads of the same failing cycles: not a second failing round.
-  const auto retried_at = kStart + 30s;
+  const auto retried_at = kStart + 2 * 30s;
   for (const auto* agent : {"vp1", "vp2", "vp3"}) {
     auto cycle = reading(agent, std::string(agent) == "vp3" ? 64502 : 64501, kLoss);
     cycle.started_at = retried_at;
@@ -235,6 +249,7 @@ TEST_CASE("replayed cycles after a restore rebuild each vantage's reading", "[co
   REQUIRE(views.size() == 3);
   CHECK(views[0].agent == "vp1");
   CHECK(views[0].effective == Verdict::RouteLoss);
+  CHECK(views[0].network == "AS64501");
   CHECK(views[0].fresh);
   CHECK(views[0].failures.size() == 2);
   CHECK(views[2].asn == 64502);
@@ -244,7 +259,8 @@ TEST_CASE("a partial verdict waits out settle; a global one is entered at once",
   CorrelationConfig config;
   config.settle = 45s;
   Fleet fleet(config);
-  fleet.cycle(kOk, kOk, kOk);
+  fleet.warm_up();  // OK is a complete picture: entered at once, no settle
+  CHECK(fleet.state().verdict == Verdict::Ok);
   fleet.cycle(kOk, kOk, kLoss);
   fleet.cycle(kOk, kOk, kLoss);  // vp3 counts as failing from here: partial, pending
   CHECK(fleet.state().verdict == Verdict::Ok);
@@ -253,10 +269,10 @@ TEST_CASE("a partial verdict waits out settle; a global one is entered at once",
   fleet.cycle(kOk, kOk, kLoss);  // 60 s pending
   CHECK(fleet.state().verdict == Verdict::RouteLoss);
   CHECK(fleet.state().scope == "partial");
-  CHECK(fleet.state().since == kStart + 2 * 30s);  // when it began, not when it was entered
+  CHECK(fleet.state().since == kStart + 3 * 30s);  // when it began, not when it was entered
 
   Fleet everyone(config);
-  everyone.cycle(kOk, kOk, kOk);
+  everyone.warm_up();
   everyone.cycle(kLoss, kLoss, kLoss);
   everyone.cycle(kLoss, kLoss, kLoss);
   CHECK(everyone.state().verdict == Verdict::RouteLoss);
@@ -270,9 +286,9 @@ TEST_CASE("vantages reporting one after another never page a partial step", "[co
   config.settle = 30s;
   Correlator correlator(config);
   std::vector<VerdictChange> changes;
-  // vp1 reports at :00, vp2 at :10, vp3 at :20 of every 30 s interval.
-  for (int round = 0; round < 4; ++round) {
-    const auto verdict = round == 0 ? kOk : kLoss;
+  // vp1 reports at :00, vp2 at :10, vp3 at :20 of every 30 s interval; OK twice, then failing.
+  for (int round = 0; round < 5; ++round) {
+    const auto verdict = round < 2 ? kOk : kLoss;
     int offset = 0;
     for (auto [agent, asn] :
          {std::pair{"vp1", 64501}, std::pair{"vp2", 64501}, std::pair{"vp3", 64502}}) {
@@ -288,7 +304,8 @@ TEST_CASE("vantages reporting one after another never page a partial step", "[co
       ++offset;
     }
   }
-  REQUIRE(changes.size() == 2);
+  REQUIRE(changes.size() == 2);  // UNKNOWN -> OK, OK -> ROUTE_LOSS global
+  CHECK(changes[0].after.verdict == Verdict::Ok);
   CHECK(changes[1].after.verdict == Verdict::RouteLoss);
   CHECK(changes[1].after.scope == "global");
 }
@@ -297,8 +314,8 @@ TEST_CASE("cycles recorded in bulk are decided once, with the same outcome as on
           "[correlation]") {
   Correlator bulk{without_settle()};
   Fleet one_by_one;
-  for (int round = 0; round < 3; ++round) {
-    const auto verdict = round == 0 ? kOk : kLoss;
+  for (int round = 0; round < 4; ++round) {
+    const auto verdict = round < 2 ? kOk : kLoss;
     one_by_one.cycle(verdict, verdict, verdict);
     const auto now = kStart + round * 30s;
     for (auto [agent, asn] :
@@ -309,10 +326,204 @@ TEST_CASE("cycles recorded in bulk are decided once, with the same outcome as on
       bulk.record("social.example", cycle);  // a retried upload: still one cycle
     }
     const auto changes = bulk.evaluate_pending(now);
-    CHECK(changes.size() == (round == 1 ? 0U : 1U));  // round 1: one failing cycle only
-    CHECK(bulk.evaluate_pending(now).empty());        // nothing new: nothing to decide
+    // Round 0: no reading established yet; round 2: one failing cycle only.
+    CHECK(changes.size() == (round == 1 || round == 3 ? 1U : 0U));
+    CHECK(bulk.evaluate_pending(now).empty());  // nothing new: nothing to decide
   }
   CHECK(bulk.state("social.example")->verdict == Verdict::RouteLoss);
   CHECK(bulk.state("social.example")->scope == "global");
   CHECK(bulk.state("social.example")->evidence == one_by_one.state().evidence);
+}
+
+namespace {
+
+// A SERVER_DOWN cycle as an agent reads it: the refused TCP probe decided it and leads the
+// reading's evidence; the parent server that refused a DNS query is only a warning.
+VantageCycle server_down(const std::string& agent, int64_t asn, CorrelationTime at) {
+  CycleResult cycle;
+  cycle.domain = "social.example";
+  cycle.started_at = at;
+  const auto failed = [](Check check, std::string target, Failure failure) {
+    ProbeResult probe;
+    probe.check = check;
+    probe.target = std::move(target);
+    probe.failure = failure;
+    return probe;
+  };
+  cycle.results.push_back(failed(Check::DnsParent, "192.0.2.53:53", Failure::ConnRefused));
+  cycle.results.push_back(failed(Check::Tcp, "203.0.113.80:443", Failure::ConnRefused));
+  cycle.reading.verdict = Verdict::ServerDown;
+  cycle.reading.evidence = {"Tcp 203.0.113.80:443 social.example: ConnRefused (errno 111)",
+                            "203.0.113.53 answered DNS in the same /24: route present"};
+  cycle.reading.warnings = {"DnsParent 192.0.2.53:53 social.example NS: ConnRefused (errno 111)"};
+  return summarize(agent, asn, cycle);
+}
+
+}  // namespace
+
+TEST_CASE("the probe that decided the vantages' verdict is the first evidence, warnings last",
+          "[correlation]") {
+  Correlator correlator{without_settle()};
+  for (int round = 0; round < 2; ++round) {
+    const auto now = kStart + round * 30s;
+    for (auto [agent, asn] :
+         {std::pair{"vp1", 64501}, std::pair{"vp2", 64501}, std::pair{"vp3", 64502}}) {
+      correlator.observe("social.example", server_down(agent, asn, now), now);
+    }
+  }
+  const auto state = *correlator.state("social.example");
+  CHECK(state.verdict == Verdict::ServerDown);
+  CHECK(state.scope == "global");
+  CHECK(state.evidence ==
+        std::vector<std::string>{
+            "Tcp 203.0.113.80:443 ConnRefused from 3 vantages in AS64501, AS64502",
+            "203.0.113.53 answered DNS in the same /24: route present (from 3 vantages in "
+            "AS64501, AS64502)",
+            "DnsParent 192.0.2.53:53 ConnRefused from 3 vantages in AS64501, AS64502"});
+  // Each vantage's own list of failed probes leads with the one its reading named.
+  const auto views = correlator.vantages("social.example", kStart + 30s);
+  REQUIRE(views.size() == 3);
+  CHECK(views[0].failures.front().check == Check::Tcp);
+  CHECK(views[0].evidence.size() == 2);
+}
+
+TEST_CASE("an evidence line is matched to its probe by check, target and failure",
+          "[correlation]") {
+  CycleResult cycle;
+  cycle.reading.verdict = Verdict::DnsFailure;
+  ProbeResult refused;
+  refused.check = Check::DnsAuthoritative;
+  refused.target = "203.0.113.53:53";
+  refused.failure = Failure::Refused;
+  cycle.results = {refused};
+  cycle.reading.evidence = {"DnsAuthoritative 203.0.113.53:53 social.example A: Refused (rcode 5)",
+                            "DnsAuthoritative 203.0.113.5:53 social.example A: Refused",
+                            "DnsAuthoritative 203.0.113.53:53 answered: RefusedLater"};
+  const auto summary = summarize("vp1", 64501, cycle);
+  REQUIRE(summary.evidence.size() == 3);
+  CHECK(summary.evidence[0].probe ==
+        ProbeFailure{Check::DnsAuthoritative, "203.0.113.53:53", Failure::Refused});
+  CHECK_FALSE(summary.evidence[1].probe);  // another server
+  CHECK_FALSE(summary.evidence[2].probe);  // not the failure's name, only a word that starts so
+}
+
+TEST_CASE("a vantage failing from its first cycle never passes through OK", "[correlation]") {
+  CorrelationConfig config = without_settle();
+  config.min_vantages = 1;
+  Correlator correlator(config);
+  std::vector<VerdictChange> changes;
+  for (int round = 0; round < 3; ++round) {
+    const auto now = kStart + round * 30s;
+    auto cycle = reading("vp1", 64501, Verdict::ServerDown);
+    cycle.started_at = now;
+    if (auto change = correlator.observe("social.example", cycle, now)) {
+      changes.push_back(*change);
+    }
+    if (round == 0) {
+      // One cycle establishes nothing: the vantage reports, but counts neither as OK nor down.
+      const auto state = *correlator.state("social.example");
+      CHECK(state.verdict == Verdict::Unknown);
+      CHECK(state.reporting == 1);
+      CHECK(state.healthy == 0);
+      CHECK(state.establishing_vantages == std::vector<std::string>{"vp1"});
+      const auto views = correlator.vantages("social.example", now);
+      REQUIRE(views.size() == 1);
+      CHECK_FALSE(views[0].effective);
+    }
+  }
+  REQUIRE(changes.size() == 1);
+  CHECK(changes[0].before.verdict == Verdict::Unknown);
+  CHECK(changes[0].after.verdict == Verdict::ServerDown);
+}
+
+TEST_CASE("a vantage back from isolation counts again only after its cycles agree",
+          "[correlation]") {
+  Fleet fleet;
+  fleet.warm_up();
+  fleet.cycle(kOk, kOk, Verdict::VantageIsolated);
+  fleet.cycle(kOk, kOk, kLoss);  // one odd cycle on the way back: not a failing vantage
+  CHECK(fleet.state().verdict == Verdict::Ok);
+  CHECK(fleet.state().establishing_vantages == std::vector<std::string>{"vp3"});
+  CHECK(fleet.state().healthy == 2);
+  fleet.cycle(kOk, kOk, kOk);
+  fleet.cycle(kOk, kOk, kOk);
+  CHECK(fleet.state().healthy == 3);
+  CHECK(fleet.state().establishing_vantages.empty());
+}
+
+TEST_CASE(
+    "an agent's interval comes from the spacing of its cycles, and two of them silent is "
+    "stale",
+    "[correlation]") {
+  Correlator correlator{without_settle()};
+  CHECK_FALSE(correlator.interval_of("vp1"));
+  CHECK(correlator.freshness_of("vp1") == CorrelationConfig{}.freshness);
+  // vp1 every 10 s (a restart once, 3 s after a cycle), vp2 and vp3 every 30 s.
+  const std::vector<std::chrono::seconds> vp1_at = {0s, 10s, 13s, 23s, 33s, 43s, 53s};
+  for (const auto at : vp1_at) {
+    auto cycle = reading("vp1", 64501, kOk);
+    cycle.started_at = kStart + at;
+    correlator.observe("social.example", cycle, kStart + at);
+  }
+  for (const auto at : {0s, 30s, 60s}) {
+    for (auto [agent, asn] : {std::pair{"vp2", 64501}, std::pair{"vp3", 64502}}) {
+      auto cycle = reading(agent, asn, kOk);
+      cycle.started_at = kStart + at;
+      correlator.observe("social.example", cycle, kStart + at);
+    }
+  }
+  CHECK(correlator.interval_of("vp1") == 10s);
+  CHECK(correlator.freshness_of("vp1") == 20s);
+  CHECK_FALSE(correlator.interval_of("vp2"));  // two spacings are not enough to tell
+  CHECK(correlator.state("social.example")->reporting == 3);
+
+  // vp1 was last heard of at :53; at 1:14 that is more than two of its intervals ago.
+  const auto changes = correlator.expire(kStart + 74s);
+  CHECK(correlator.state("social.example")->reporting == 2);
+  CHECK(correlator.state("social.example")->stale_vantages == std::vector<std::string>{"vp1"});
+  CHECK(changes.empty());  // vp2 and vp3 still read OK
+  const auto views = correlator.vantages("social.example", kStart + 74s);
+  CHECK_FALSE(views[0].fresh);
+  CHECK(views[1].fresh);
+
+  // An interval the agent states wins over the one derived, but never beyond `freshness`.
+  correlator.report_interval("vp2", 5min);
+  CHECK(correlator.interval_of("vp2") == 5min);
+  CHECK(correlator.freshness_of("vp2") == CorrelationConfig{}.freshness);
+}
+
+TEST_CASE("vantages without an ASN count by their source network: two /24s are global",
+          "[correlation]") {
+  CHECK(network_name(64510, "192.0.2.7") == "AS64510");
+  CHECK(network_name(std::nullopt, "192.0.2.7") == "192.0.2.0/24");
+  CHECK(network_name(std::nullopt, "2001:db8:500:7::1") == "2001:db8:500::/48");
+  CHECK(network_name(std::nullopt, "?").empty());
+
+  const auto run = [](std::vector<std::pair<std::string, std::string>> vantages) {
+    Correlator correlator{without_settle()};
+    for (int round = 0; round < 4; ++round) {
+      const auto now = kStart + round * 30s;
+      for (const auto& [agent, address] : vantages) {
+        VantageCycle cycle;
+        cycle.agent = agent;
+        cycle.network = network_name(std::nullopt, address);
+        cycle.verdict = round < 2 ? kOk : kLoss;
+        cycle.failures = {{Check::Tcp, "203.0.113.10:443", Failure::NetUnreachable}};
+        cycle.started_at = now;
+        correlator.observe("social.example", cycle, now);
+      }
+    }
+    return *correlator.state("social.example");
+  };
+  const auto apart = run({{"vp1", "127.0.2.1"}, {"vp2", "127.0.3.1"}});
+  CHECK(apart.verdict == Verdict::RouteLoss);
+  CHECK(apart.scope == "global");
+  CHECK(apart.affected_asns == std::vector<int64_t>{0});
+  CHECK(apart.affected_networks == std::vector<std::string>{"127.0.2.0/24", "127.0.3.0/24"});
+  CHECK(apart.evidence[0] ==
+        "Tcp 203.0.113.10:443 NetUnreachable from 2 vantages in 127.0.2.0/24, 127.0.3.0/24");
+
+  const auto together = run({{"vp1", "127.0.2.1"}, {"vp2", "127.0.2.2"}});
+  CHECK(together.scope == "partial");
+  CHECK(together.affected_networks == std::vector<std::string>{"127.0.2.0/24"});
 }

@@ -36,7 +36,27 @@ CycleResult sample_cycle() {
   https.native_kind = "x509";
   https.timings.connect = 100us;
   https.tls = TlsDetails{"", "CN=social.test", "CN=Lab CA", "2020-01-02T00:00:00Z"};
-  cycle.results = {dns, https};
+  ProbeResult path;
+  path.check = Check::Path;
+  path.target = "192.0.2.10";
+  path.subject = "traceroute udp";
+  path.failure = Failure::Timeout;
+  path.phase = Phase::Connect;
+  PathDetails details;
+  details.destination = "192.0.2.10";
+  details.network = "192.0.2.0/24";
+  details.destination_asn = 64500;
+  PathHop router;
+  router.ttl = 1;
+  router.address = "198.51.100.129";
+  router.rtt = 310us;
+  router.asn = 64496;
+  router.icmp_type = 11;
+  PathHop silent;
+  silent.ttl = 2;
+  details.hops = {router, silent};
+  path.path = details;
+  cycle.results = {dns, https, path};
   return cycle;
 }
 
@@ -45,7 +65,7 @@ CycleResult sample_cycle() {
 TEST_CASE("a cycle survives the JSON round trip unchanged", "[json]") {
   const auto original = sample_cycle();
   const auto json = to_json(original);
-  CHECK(json["schema_version"] == 1);
+  CHECK(json["schema_version"] == 2);
   CHECK(json["started_at"] == "2025-11-25T04:00:00.123Z");
   CHECK(json["reading"]["verdict"] == "TLS_FAILURE");
   CHECK(json["results"][1]["failure"] == "CertExpired");
@@ -57,18 +77,29 @@ TEST_CASE("a cycle survives the JSON round trip unchanged", "[json]") {
   CHECK(back.duration == original.duration);
   CHECK(back.nameservers[0].addresses == original.nameservers[0].addresses);
   CHECK(back.reading.verdict == Verdict::TlsFailure);
-  REQUIRE(back.results.size() == 2);
+  REQUIRE(back.results.size() == 3);
   CHECK(back.results[0].dns == original.results[0].dns);
   CHECK(back.results[0].timings.resolve == 800us);
   CHECK(back.results[1].tls == original.results[1].tls);
   CHECK(back.results[1].failure == Failure::CertExpired);
+  CHECK(back.results[2].check == Check::Path);
+  CHECK(back.results[2].path == original.results[2].path);
   CHECK(to_json(back) == json);
 }
 
 TEST_CASE("a cycle document of an unknown schema version is rejected", "[json]") {
   auto json = to_json(sample_cycle());
-  json["schema_version"] = 2;
-  CHECK_THROWS_WITH(cycle_from_json(json), Catch::Contains("unsupported schema_version 2"));
+  json["schema_version"] = 3;
+  CHECK_THROWS_WITH(cycle_from_json(json), Catch::Contains("unsupported schema_version 3"));
+}
+
+TEST_CASE("a version 1 cycle document from an older agent is still read", "[json]") {
+  auto json = to_json(sample_cycle());
+  json["schema_version"] = 1;
+  json["results"].erase(2);
+  const auto back = cycle_from_json(json);
+  CHECK(back.results.size() == 2);
+  CHECK(back.reading.verdict == Verdict::TlsFailure);
 }
 
 TEST_CASE("an unknown failure name is rejected naming the field", "[json]") {
@@ -78,6 +109,10 @@ TEST_CASE("an unknown failure name is rejected naming the field", "[json]") {
 }
 
 TEST_CASE("every enum name parses back to itself", "[json]") {
+  for (int i = 0; i <= static_cast<int>(Check::Path); ++i) {
+    const auto check = static_cast<Check>(i);
+    CHECK(check_from_string(to_string(check)) == check);
+  }
   for (int i = 0; i <= static_cast<int>(Failure::Internal); ++i) {
     const auto failure = static_cast<Failure>(i);
     CHECK(failure_from_string(to_string(failure)) == failure);

@@ -1,6 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "reading.hh"
+#include "routed_prefix.hh"
 
 using namespace vantage;
 
@@ -55,14 +58,15 @@ TEST_CASE("resolver SERVFAIL, authoritative and last known addresses unreachable
   drop(cycle, Check::Https);
   const auto reading = read_cycle(cycle);
   CHECK(reading.verdict == Verdict::RouteLoss);
-  CHECK(reading.evidence.size() == 3);
+  REQUIRE(reading.evidence.size() >= 3);
+  CHECK(reading.evidence[0].rfind("Tcp 192.0.2.10:443", 0) == 0);
 }
 
 TEST_CASE("authoritative unreachable while the resolver still answers from cache is ROUTE_LOSS",
           "[reading]") {
   auto cycle = healthy();
-  set(cycle, Check::DnsAuthoritative, Failure::Timeout);
-  set(cycle, Check::Tcp, Failure::Timeout);
+  set(cycle, Check::DnsAuthoritative, Failure::NetUnreachable);
+  set(cycle, Check::Tcp, Failure::NetUnreachable);
   drop(cycle, Check::Https);
   CHECK(read_cycle(cycle).verdict == Verdict::RouteLoss);
 }
@@ -145,4 +149,207 @@ TEST_CASE("a control target that refuses the connection does not isolate the van
   const auto reading = read_cycle(cycle);
   CHECK(reading.verdict == Verdict::Ok);
   CHECK(reading.warnings.size() == 1);
+}
+
+// Silence against the network evidence: a cycle for social.test whose web address is
+// 203.0.113.80 and whose nameserver is 203.0.113.53, both in 203.0.113.0/24.
+namespace {
+
+constexpr const char* kWeb = "203.0.113.80:443";
+constexpr const char* kWebIp = "203.0.113.80";
+constexpr const char* kNs = "203.0.113.53:53";
+
+ProbeResult liveness(const std::string& target, const std::string& subject, Failure failure) {
+  auto result = probe(Check::Liveness, failure, target);
+  result.subject = subject;
+  return result;
+}
+
+// A traceroute to `destination`: routers at each of `routers` (empty = "*"), then the destination
+// itself when `reached`, or a router inside its network when `in_network`.
+ProbeResult path(const std::string& destination, const std::vector<std::string>& routers,
+                 bool reached = false, bool in_network = false) {
+  auto result =
+      probe(Check::Path, reached || in_network ? Failure::None : Failure::Timeout, destination);
+  result.subject = "traceroute udp";
+  PathDetails details;
+  details.destination = destination;
+  details.network = RoutedPrefix::covering(destination)->to_string();
+  int ttl = 0;
+  for (const auto& router : routers) {
+    PathHop hop;
+    hop.ttl = ++ttl;
+    hop.address = router;
+    hop.icmp_type = router.empty() ? 0 : 11;
+    details.hops.push_back(hop);
+  }
+  if (reached) {
+    PathHop hop;
+    hop.ttl = ++ttl;
+    hop.address = destination;
+    hop.icmp_type = 3;
+    hop.icmp_code = 3;
+    details.hops.push_back(hop);
+  }
+  details.reached_destination = reached;
+  details.reached_network = reached || in_network;
+  result.path = details;
+  return result;
+}
+
+// Resolver and parent answer; the nameserver and web address as given.
+CycleResult silent_cycle(Failure ns, Failure web, const char* ns_target = kNs,
+                         const char* web_target = kWeb) {
+  CycleResult cycle;
+  cycle.domain = "social.test";
+  cycle.nameservers = {{"ns1.social.test", {address_of(ns_target)}}};
+  cycle.results = {probe(Check::DnsRecursive, Failure::None, "127.0.0.1:53"),
+                   probe(Check::DnsParent, Failure::None, "198.51.100.20:53"),
+                   probe(Check::DnsAuthoritative, ns, ns_target),
+                   probe(Check::Tcp, web, web_target)};
+  if (web == Failure::None) {
+    cycle.results.push_back(probe(Check::Https, Failure::None, web_target));
+  }
+  return cycle;
+}
+
+struct SilenceCase {
+  const char* name;
+  CycleResult cycle;
+  Verdict verdict;
+  std::string first_evidence;  // the deciding probe's line starts with this
+  std::string proof;           // some evidence line contains this ("" = no check)
+};
+
+bool has_line(const std::vector<std::string>& lines, const std::string& part) {
+  return std::any_of(lines.begin(), lines.end(),
+                     [&](const std::string& line) { return line.find(part) != std::string::npos; });
+}
+
+std::vector<SilenceCase> silence_cases() {
+  std::vector<SilenceCase> cases;
+  {
+    auto cycle = silent_cycle(Failure::None, Failure::Timeout);
+    cycle.results.push_back(path(kWebIp, {"198.51.100.129"}));
+    cases.push_back({"web port silent, nameserver in the same /24 answers", cycle,
+                     Verdict::ServerDown, "Tcp 203.0.113.80:443",
+                     "203.0.113.53 answered DNS (NOERROR), in the same 203.0.113.0/24: route "
+                     "present"});
+  }
+  {
+    auto cycle = silent_cycle(Failure::None, Failure::Timeout);
+    for (const auto* subject : {"icmp echo", "udp 33434", "tcp connect 80"}) {
+      cycle.results.push_back(liveness(kWebIp, subject, Failure::Timeout));
+    }
+    cycle.results.push_back(path(kWebIp, {"198.51.100.129", ""}));
+    cases.push_back({"web host silent to everything, nameserver in the same /24 answers", cycle,
+                     Verdict::ServerDown, "Tcp 203.0.113.80:443", "in the same 203.0.113.0/24"});
+  }
+  {
+    auto cycle = silent_cycle(Failure::None, Failure::Timeout, "198.51.100.53:53");
+    cycle.results.push_back(liveness(kWebIp, "icmp echo", Failure::None));
+    cases.push_back({"web port silent, host answers ICMP echo", cycle, Verdict::ServerDown,
+                     "Tcp 203.0.113.80:443", "203.0.113.80 answers icmp echo: route present"});
+  }
+  {
+    auto cycle = silent_cycle(Failure::None, Failure::Timeout, "198.51.100.53:53");
+    cycle.results.push_back(path(kWebIp, {"198.51.100.129", "203.0.113.1"}, false, true));
+    cases.push_back({"web host silent behind a router of its own network that answers", cycle,
+                     Verdict::ServerDown, "Tcp 203.0.113.80:443",
+                     "reaches 203.0.113.0/24 at hop 2 (203.0.113.1): route present"});
+  }
+  {
+    auto cycle = silent_cycle(Failure::None, Failure::Timeout, "198.51.100.53:53");
+    cycle.results.push_back(liveness(kWebIp, "icmp echo", Failure::Timeout));
+    cycle.results.push_back(path(kWebIp, {"198.51.100.129", "", "", ""}));
+    cases.push_back({"path dies before the web's network and nothing there answers", cycle,
+                     Verdict::RouteLoss, "Tcp 203.0.113.80:443",
+                     "dies after hop 1 (198.51.100.129), before 203.0.113.0/24"});
+  }
+  {
+    auto cycle = silent_cycle(Failure::Timeout, Failure::None);
+    set(cycle, Check::DnsRecursive, Failure::ServFail);
+    cycle.results.push_back(path("203.0.113.53", {"198.51.100.129"}));
+    cases.push_back({"both nameservers silent while the web site in their /24 serves", cycle,
+                     Verdict::DnsFailure, "DnsAuthoritative 203.0.113.53:53",
+                     "203.0.113.80 accepted TCP on port 443, in the same 203.0.113.0/24"});
+  }
+  {
+    auto cycle = silent_cycle(Failure::Timeout, Failure::Timeout);
+    set(cycle, Check::DnsRecursive, Failure::ServFail);
+    cycle.results.push_back(path(kWebIp, {"", "", ""}));
+    cycle.results.push_back(path("203.0.113.53", {"", "", ""}));
+    cases.push_back({"black hole: the whole /24 silent and every path silent from hop 1", cycle,
+                     Verdict::RouteLoss, "Tcp 203.0.113.80:443",
+                     "silent from the first hop, before 203.0.113.0/24"});
+  }
+  {
+    auto cycle = silent_cycle(Failure::NetUnreachable, Failure::NetUnreachable);
+    cases.push_back({"a router's unreachable is route loss without a trace", cycle,
+                     Verdict::RouteLoss, "Tcp 203.0.113.80:443",
+                     "203.0.113.80:443 NetUnreachable: no route to 203.0.113.0/24"});
+  }
+  {
+    auto cycle = silent_cycle(Failure::None, Failure::Timeout, "198.51.100.53:53");
+    cases.push_back({"silence with no evidence about the network names no layer", cycle,
+                     Verdict::Unknown, "Tcp 203.0.113.80:443", ""});
+  }
+  {
+    auto cycle = silent_cycle(Failure::None, Failure::Timeout, "[2001:db8:500::53]:53",
+                              "[2001:db8:500::80]:443");
+    cases.push_back({"IPv6: web silent, nameserver in the same /48 answers", cycle,
+                     Verdict::ServerDown, "Tcp [2001:db8:500::80]:443",
+                     "in the same 2001:db8:500::/48"});
+  }
+  {
+    auto cycle = silent_cycle(Failure::None, Failure::Timeout, "[2001:db8:501::53]:53",
+                              "[2001:db8:500::80]:443");
+    cases.push_back({"IPv6: an answer from the next /48 proves nothing", cycle, Verdict::Unknown,
+                     "Tcp [2001:db8:500::80]:443", ""});
+  }
+  {
+    auto cycle = silent_cycle(Failure::None, Failure::None);
+    set(cycle, Check::Https, Failure::Timeout);
+    cycle.results.back().phase = Phase::Connect;
+    cases.push_back({"accepted TCP, then silent before HTTPS connected", cycle, Verdict::ServerDown,
+                     "Https 203.0.113.80:443", ""});
+  }
+  {
+    CycleResult cycle;
+    cycle.domain = "social.test";
+    cycle.results = {probe(Check::DnsRecursive, Failure::NetUnreachable, "192.0.2.2:53"),
+                     probe(Check::DnsParent, Failure::NetUnreachable, "192.0.2.2:53")};
+    cases.push_back({"no control targets and nothing answers at all, resolvers included", cycle,
+                     Verdict::VantageIsolated, "DnsRecursive 192.0.2.2:53", ""});
+  }
+  return cases;
+}
+
+}  // namespace
+
+TEST_CASE("silence is read against the network evidence", "[reading][silence]") {
+  for (const auto& c : silence_cases()) {
+    INFO(c.name);
+    const auto reading = read_cycle(c.cycle);
+    INFO(reading.summary);
+    for (const auto& line : reading.evidence) {
+      INFO(line);
+    }
+    CHECK(to_string(reading.verdict) == to_string(c.verdict));
+    REQUIRE_FALSE(reading.evidence.empty());
+    CHECK(reading.evidence[0].rfind(c.first_evidence, 0) == 0);
+    if (!c.proof.empty()) {
+      CHECK(has_line(reading.evidence, c.proof));
+    }
+  }
+}
+
+TEST_CASE("the deciding probe is the first evidence line, side failures come later", "[reading]") {
+  auto cycle = silent_cycle(Failure::None, Failure::ConnRefused);
+  set(cycle, Check::DnsParent, Failure::ConnRefused);
+  const auto reading = read_cycle(cycle);
+  CHECK(reading.verdict == Verdict::ServerDown);
+  REQUIRE_FALSE(reading.evidence.empty());
+  CHECK(reading.evidence[0].rfind("Tcp 203.0.113.80:443", 0) == 0);
+  CHECK(has_line(reading.warnings, "DnsParent"));
 }

@@ -11,6 +11,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "routed_prefix.hh"
+
 namespace vantage {
 
 namespace {
@@ -27,9 +29,9 @@ struct AsnDatabase::Impl {
 
   ~Impl() { MMDB_close(&mmdb); }
 
-  // The top-level `key` of the record holding `address`; nullopt when the address is not a
-  // literal, not in the database, or its record has no such key.
-  std::optional<MMDB_entry_data_s> value(std::string_view address, const char* key) const {
+  // The record holding `address`; nullopt when the address is not a literal or not in the
+  // database.
+  std::optional<MMDB_lookup_result_s> find(std::string_view address) const {
     // MMDB_lookup_string wants a C string; an embedded NUL would silently look up a prefix.
     if (address.empty() || address.find('\0') != std::string_view::npos) {
       return std::nullopt;
@@ -55,14 +57,24 @@ struct AsnDatabase::Impl {
     if (!result.found_entry) {
       return std::nullopt;
     }
+    return result;
+  }
+
+  // The top-level `key` of the record holding `address`; nullopt when the address is not a
+  // literal, not in the database, or its record has no such key.
+  std::optional<MMDB_entry_data_s> value(std::string_view address, const char* key) const {
+    auto result = find(address);
+    if (!result) {
+      return std::nullopt;
+    }
     MMDB_entry_data_s data{};
     const char* const path[] = {key, nullptr};
-    const int status = MMDB_aget_value(&result.entry, &data, path);
+    const int status = MMDB_aget_value(&result->entry, &data, path);
     if (status != MMDB_SUCCESS) {
       // The record exists but is not a map holding `key` (e.g. a City database): absent data,
       // not damage.
       if (status != MMDB_LOOKUP_PATH_DOES_NOT_MATCH_DATA_ERROR) {
-        spdlog::warn("ASN database: reading {} for {}: {}", key, literal, MMDB_strerror(status));
+        spdlog::warn("ASN database: reading {} for {}: {}", key, address, MMDB_strerror(status));
       }
       return std::nullopt;
     }
@@ -127,6 +139,39 @@ std::optional<int64_t> AsnDatabase::lookup(std::string_view address) const {
   spdlog::warn("ASN database: {} for {} is not a 32-bit unsigned number (type {})", kAsnKey,
                address, data->type);
   return std::nullopt;
+}
+
+std::optional<std::string> AsnDatabase::network(std::string_view address) const {
+  const auto result = impl_->find(address);
+  const auto prefix = RoutedPrefix::covering(address);
+  if (!result || !prefix) {
+    return std::nullopt;
+  }
+  // An IPv6 database keeps IPv4 in ::/96, so an IPv4 network's mask counts those 96 bits too.
+  int length = result->netmask;
+  const bool v4 = address.find(':') == std::string_view::npos;
+  if (v4 && impl_->mmdb.metadata.ip_version == 6) {
+    length -= 96;
+  }
+  const auto network = RoutedPrefix::parse(fmt::format("{}/{}", address, length));
+  if (!network) {
+    return std::nullopt;
+  }
+  return network->to_string();
+}
+
+NetworkLookup network_lookup(std::shared_ptr<const AsnDatabase> database) {
+  if (!database) {
+    return {};
+  }
+  return [database = std::move(database)](std::string_view address) -> std::optional<NetworkInfo> {
+    const auto asn = database->lookup(address);
+    const auto network = database->network(address);
+    if (!asn || !network) {
+      return std::nullopt;
+    }
+    return NetworkInfo{*asn, *network};
+  };
 }
 
 std::string AsnDatabase::organization(std::string_view address) const {

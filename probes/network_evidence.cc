@@ -1,0 +1,210 @@
+#include "network_evidence.hh"
+
+#include <fmt/format.h>
+
+#include "classify.hh"
+#include "endpoint.hh"
+#include "routed_prefix.hh"
+
+namespace vantage {
+namespace {
+
+constexpr size_t kStarsShown = 3;
+
+std::string port_of(const std::string& target) {
+  const auto endpoint = parse_endpoint(target, 0);
+  return endpoint && endpoint->port() != 0 ? std::to_string(endpoint->port()) : "?";
+}
+
+bool is_refusal(Failure failure) {
+  return failure == Failure::ConnRefused || failure == Failure::ConnReset;
+}
+
+// The failure classes only a DNS response can carry.
+bool answered_dns(Failure failure) {
+  return failure == Failure::NxDomain || failure == Failure::NoData ||
+         failure == Failure::ServFail || failure == Failure::Refused || failure == Failure::Lame ||
+         failure == Failure::BadResponse;
+}
+
+// What a result says the host behind its target answered, if anything. A refusal is an answer:
+// an RST or a port unreachable comes from the host itself, so the packets got there.
+std::optional<std::string> answer_of(const ProbeResult& result) {
+  switch (result.check) {
+    case Check::DnsRecursive:
+    case Check::DnsParent:
+    case Check::DnsAuthoritative:
+      if (result.dns) {
+        return fmt::format("answered DNS ({})", rcode_name(result.dns->rcode));
+      }
+      if (result.ok() || answered_dns(result.failure)) {
+        return fmt::format("answered DNS ({})",
+                           result.ok() ? std::string_view("NOERROR") : to_string(result.failure));
+      }
+      if (is_refusal(result.failure)) {
+        return std::string("refused DNS (port unreachable)");
+      }
+      return std::nullopt;
+    case Check::Tcp:
+    case Check::Control:
+      if (result.ok()) {
+        return fmt::format("accepted TCP on port {}", port_of(result.target));
+      }
+      if (is_refusal(result.failure)) {
+        return fmt::format("refused TCP on port {} (RST)", port_of(result.target));
+      }
+      return std::nullopt;
+    case Check::Https:
+      if (result.ok() || (result.phase != Phase::Connect && result.failure != Failure::Internal)) {
+        return std::string("answered HTTPS");
+      }
+      if (is_refusal(result.failure)) {
+        return std::string("cut the HTTPS connection (RST)");
+      }
+      return std::nullopt;
+    case Check::Liveness:
+      if (result.ok()) {
+        return fmt::format("answers {}", result.subject);
+      }
+      return std::nullopt;
+    case Check::Path:
+      if (result.path && result.path->reached_destination) {
+        return std::string("answers a traceroute");
+      }
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+std::string hop_text(const PathHop& hop) {
+  if (hop.address.empty()) {
+    return "*";
+  }
+  return hop.asn ? fmt::format("{} AS{}", hop.address, *hop.asn) : hop.address;
+}
+
+}  // namespace
+
+NetworkEvidence::NetworkEvidence(const std::vector<ProbeResult>& results) : results_(results) {
+  for (const auto& result : results_) {
+    if (auto how = answer_of(result)) {
+      answers_.push_back({address_of(result.target), std::move(*how)});
+    }
+  }
+}
+
+const ProbeResult* NetworkEvidence::path_to(std::string_view address) const {
+  for (const auto& result : results_) {
+    if (result.check == Check::Path && result.path && result.path->destination == address) {
+      return &result;
+    }
+  }
+  return nullptr;
+}
+
+std::string NetworkEvidence::network_of(std::string_view address) const {
+  if (const auto* path = path_to(address); path && !path->path->network.empty()) {
+    return path->path->network;
+  }
+  const auto prefix = RoutedPrefix::covering(address);
+  return prefix ? prefix->to_string() : std::string(address);
+}
+
+std::optional<std::string> NetworkEvidence::host_answer(std::string_view address) const {
+  for (const auto& answer : answers_) {
+    if (answer.address == address) {
+      return answer.how;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> NetworkEvidence::route_present(std::string_view address) const {
+  if (auto how = host_answer(address)) {
+    return fmt::format("{} {}: route present", address, *how);
+  }
+  const std::string network = network_of(address);
+  if (const auto prefix = RoutedPrefix::parse(network)) {
+    for (const auto& answer : answers_) {
+      if (prefix->contains(answer.address)) {
+        return fmt::format("{} {}, in the same {}: route present", answer.address, answer.how,
+                           network);
+      }
+    }
+  }
+  if (const auto* trace = path_to(address); trace && trace->path->reached_network) {
+    for (const auto& hop : trace->path->hops) {
+      if (!hop.address.empty()) {
+        const auto prefix = RoutedPrefix::parse(network);
+        if (prefix && prefix->contains(hop.address)) {
+          return fmt::format("the path to {} reaches {} at hop {} ({}): route present", address,
+                             network, hop.ttl, hop.address);
+        }
+      }
+    }
+    return fmt::format("the path to {} reaches {}: route present", address, network);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> NetworkEvidence::route_lost(std::string_view address) const {
+  const std::string network = network_of(address);
+  const auto present = route_present(address);
+  for (const auto& result : results_) {
+    if (address_of(result.target) != address) {
+      continue;
+    }
+    // A net unreachable (from this vantage's own table or from a router) always means no route.
+    // A host unreachable is what the last router says when the host itself is gone: with the
+    // network shown to answer, that is the host's fault, not the route's.
+    const bool no_route = result.failure == Failure::NetUnreachable ||
+                          (result.failure == Failure::HostUnreachable && !present);
+    if (no_route) {
+      return fmt::format("{} {}: no route to {}", result.target, to_string(result.failure),
+                         network);
+    }
+  }
+  if (present) {
+    return std::nullopt;
+  }
+  const auto* trace = path_to(address);
+  if (trace != nullptr && !trace->path->reached_network && !trace->path->reached_destination) {
+    return fmt::format("{}; nothing in {} answered: route lost", describe_path(*trace->path),
+                       network);
+  }
+  return std::nullopt;
+}
+
+std::string describe_path(const PathDetails& path) {
+  std::string line = "vantage";
+  const PathHop* last_answer = nullptr;
+  for (const auto& hop : path.hops) {
+    if (!hop.address.empty()) {
+      last_answer = &hop;
+    }
+  }
+  size_t stars = 0;
+  for (const auto& hop : path.hops) {
+    if (last_answer != nullptr && hop.ttl > last_answer->ttl && hop.address.empty() &&
+        ++stars > kStarsShown) {
+      break;
+    }
+    line += " → " + hop_text(hop);
+  }
+  if (path.reached_destination) {
+    return line + fmt::format(": reaches {}", path.destination);
+  }
+  if (path.reached_network) {
+    return line + fmt::format(": reaches {}, then silent", path.network);
+  }
+  if (last_answer == nullptr) {
+    return line + fmt::format(": silent from the first hop, before {}", path.network);
+  }
+  const std::string where =
+      last_answer->asn ? fmt::format("after AS{} (hop {}, {})", *last_answer->asn, last_answer->ttl,
+                                     last_answer->address)
+                       : fmt::format("after hop {} ({})", last_answer->ttl, last_answer->address);
+  return line + fmt::format(": dies {}, before {}", where, path.network);
+}
+
+}  // namespace vantage
