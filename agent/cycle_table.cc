@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "duration.hh"
-#include "network_evidence.hh"
 
 namespace vantage {
 namespace {
@@ -50,7 +49,7 @@ std::string render_cycle_table(const CycleResult& cycle) {
   for (const auto& result : cycle.results) {
     if (result.check == Check::Path && result.path) {
       out += first_path ? "\npaths to the silent addresses:\n" : "";
-      out += fmt::format("  {}: {}\n", result.target, describe_path(*result.path));
+      out += fmt::format("  {}: vantage → {}\n", result.target, result.detail);
       first_path = false;
     }
   }

@@ -24,11 +24,15 @@ std::string_view meaning_of(const std::string& verdict) {
        "its servers cannot be reached, and the last known addresses are unreachable too)"},
       {"DNS_FAILURE", "DNS is broken while the domain's networks are reachable"},
       {"DOMAIN_VANISHED", "the name no longer exists (NXDOMAIN, or no delegation from the parent)"},
-      {"SERVER_DOWN", "DNS and routing are fine, but the service refuses connections"},
+      {"SERVER_DOWN",
+       "DNS and routing are fine, but the service does not accept connections (refused, or silent "
+       "while its network answers)"},
       {"TLS_FAILURE", "TCP works, the TLS handshake or certificate fails"},
       {"HTTP_ERROR", "TLS works, HTTP fails (status, timeout after connect, content check)"},
       {"DEGRADED", "it works, but slower than its own baseline, or flapping"},
-      {"UNKNOWN", "too few usable vantages reported recently to say"},
+      {"UNKNOWN",
+       "nothing can be said: too few usable vantages, or silence with no evidence about the "
+       "network"},
   };
   for (const auto& [name, meaning] : kMeanings) {
     if (name == verdict) {

@@ -9,8 +9,6 @@
 namespace vantage {
 namespace {
 
-constexpr size_t kStarsShown = 3;
-
 std::string port_of(const std::string& target) {
   const auto endpoint = parse_endpoint(target, 0);
   return endpoint && endpoint->port() != 0 ? std::to_string(endpoint->port()) : "?";
@@ -74,13 +72,6 @@ std::optional<std::string> answer_of(const ProbeResult& result) {
       return std::nullopt;
   }
   return std::nullopt;
-}
-
-std::string hop_text(const PathHop& hop) {
-  if (hop.address.empty()) {
-    return "*";
-  }
-  return hop.asn ? fmt::format("{} AS{}", hop.address, *hop.asn) : hop.address;
 }
 
 }  // namespace
@@ -169,42 +160,10 @@ std::optional<std::string> NetworkEvidence::route_lost(std::string_view address)
   }
   const auto* trace = path_to(address);
   if (trace != nullptr && !trace->path->reached_network && !trace->path->reached_destination) {
-    return fmt::format("{}; nothing in {} answered: route lost", describe_path(*trace->path),
-                       network);
+    return fmt::format("the path to {}: {}; nothing in {} answered: route lost", address,
+                       trace->detail, network);
   }
   return std::nullopt;
-}
-
-std::string describe_path(const PathDetails& path) {
-  std::string line = "vantage";
-  const PathHop* last_answer = nullptr;
-  for (const auto& hop : path.hops) {
-    if (!hop.address.empty()) {
-      last_answer = &hop;
-    }
-  }
-  size_t stars = 0;
-  for (const auto& hop : path.hops) {
-    if (last_answer != nullptr && hop.ttl > last_answer->ttl && hop.address.empty() &&
-        ++stars > kStarsShown) {
-      break;
-    }
-    line += " → " + hop_text(hop);
-  }
-  if (path.reached_destination) {
-    return line + fmt::format(": reaches {}", path.destination);
-  }
-  if (path.reached_network) {
-    return line + fmt::format(": reaches {}, then silent", path.network);
-  }
-  if (last_answer == nullptr) {
-    return line + fmt::format(": silent from the first hop, before {}", path.network);
-  }
-  const std::string where =
-      last_answer->asn ? fmt::format("after AS{} (hop {}, {})", *last_answer->asn, last_answer->ttl,
-                                     last_answer->address)
-                       : fmt::format("after hop {} ({})", last_answer->ttl, last_answer->address);
-  return line + fmt::format(": dies {}, before {}", where, path.network);
 }
 
 }  // namespace vantage

@@ -45,7 +45,4 @@ class NetworkEvidence {
   std::vector<Answer> answers_;
 };
 
-// "vantage → 198.51.100.129 AS64496 → * * *: dies after AS64496, before 203.0.113.0/24"
-std::string describe_path(const PathDetails& path);
-
 }  // namespace vantage

@@ -263,7 +263,7 @@ TEST_CASE("a restarted collector keeps the verdict and its since, and explains i
                                        {"VANTAGE_TOKEN=" + fleet.op});
   REQUIRE(explained.exit_code == 0);
   CHECK_THAT(explained.out, Catch::StartsWith("social.example: SERVER_DOWN (global) since "));
-  CHECK_THAT(explained.out, Catch::Contains("the service refuses connections"));
+  CHECK_THAT(explained.out, Catch::Contains("the service does not accept connections"));
   CHECK_THAT(explained.out,
              Catch::Contains("Tcp 203.0.113.80:443 ConnRefused from 3 vantages in AS64510, "
                              "AS64511"));

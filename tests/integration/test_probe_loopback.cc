@@ -103,6 +103,17 @@ void check_reading(const ProbeRun& run, std::string_view verdict) {
   CHECK(run.outcome.exit_code == (verdict == "OK" ? 0 : 1));
 }
 
+// Options whose state directory remembers a healthy cycle: its addresses and nameservers are
+// the last known ones the next cycle falls back on.
+ProbeOptions remember_healthy_cycle(ProbeLab& lab) {
+  ProbeOptions remembered;
+  remembered.state = "remembered";
+  const ProbeRun before = lab.probe(remembered);
+  INFO(before.describe());
+  check_reading(before, "OK");
+  return remembered;
+}
+
 void check_exit_agrees(const ProbeRun& run) {
   REQUIRE_FALSE(run.outcome.timed_out);
   REQUIRE(run.doc.is_object());
@@ -420,13 +431,7 @@ TEST_CASE(
     "addresses are still probed",
     "[dns][state][loopback]") {
   ProbeLab lab;
-  ProbeOptions remembered;
-  remembered.state = "remembered";
-  {
-    const ProbeRun before = lab.probe(remembered);
-    INFO(before.describe());
-    check_reading(before, "OK");
-  }
+  const ProbeOptions remembered = remember_healthy_cycle(lab);
   lab.set_delegation(false);
   const ProbeRun run = lab.probe(remembered);
   INFO(run.describe());
@@ -487,13 +492,7 @@ TEST_CASE("a web address that drops everything reads SERVER_DOWN: its nameserver
 TEST_CASE("nameservers silent on DNS while their /24 serves the web read DNS_FAILURE",
           "[silence][loopback]") {
   ProbeLab lab;
-  ProbeOptions remembered;
-  remembered.state = "remembered";
-  {
-    const ProbeRun before = lab.probe(remembered);
-    INFO(before.describe());
-    check_reading(before, "OK");
-  }
+  const ProbeOptions remembered = remember_healthy_cycle(lab);
   lab.drop_silently("ip daddr " + string(kChildV4) + " meta l4proto { tcp, udp } th dport 53");
   lab.drop_silently("ip6 daddr " + string(kChildV6) + " meta l4proto { tcp, udp } th dport 53");
   const ProbeRun run = lab.probe(remembered);

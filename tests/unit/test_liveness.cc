@@ -13,33 +13,14 @@
 
 #include "event_loop.hh"
 #include "liveness.hh"
+#include "loopback_listener.hh"
 
 using namespace vantage;
+using vantage::testing::closed_loopback_port;
+using vantage::testing::LoopbackListener;
 using namespace std::chrono_literals;
 
 namespace {
-
-// A listening TCP socket on a kernel-chosen loopback port; closed on destruction.
-struct Listener {
-  explicit Listener(const char* literal) {
-    endpoint = *parse_endpoint(literal, 0);
-    fd = socket(endpoint.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
-    REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&endpoint.addr), endpoint.len) == 0);
-    REQUIRE(listen(fd, 16) == 0);
-    getsockname(fd, reinterpret_cast<sockaddr*>(&endpoint.addr), &endpoint.len);
-  }
-  ~Listener() { close(fd); }
-  Listener(const Listener&) = delete;
-  Listener& operator=(const Listener&) = delete;
-  int fd = -1;
-  Endpoint endpoint;
-};
-
-// A loopback TCP port nothing listens on (it did a moment ago).
-uint16_t closed_port(const char* literal) {
-  Listener gone(literal);
-  return gone.endpoint.port();
-}
 
 std::vector<ProbeResult> liveness_of(const char* literal, uint16_t other_port,
                                      std::chrono::milliseconds timeout = 2000ms) {
@@ -120,7 +101,7 @@ void check_echo(const ProbeResult& echo) {
 }  // namespace
 
 TEST_CASE("liveness of 127.0.0.1 gets an echo reply, a port unreachable and an RST", "[liveness]") {
-  const uint16_t port = closed_port("127.0.0.1");
+  const uint16_t port = closed_loopback_port("127.0.0.1");
   const auto results = liveness_of("127.0.0.1", port);
   check_echo(results[0]);
   CHECK(results[0].target == "127.0.0.1");
@@ -146,7 +127,7 @@ TEST_CASE("liveness of 127.0.0.1 gets an echo reply, a port unreachable and an R
 }
 
 TEST_CASE("liveness of ::1 gets an echo reply, a port unreachable and an RST", "[liveness]") {
-  const uint16_t port = closed_port("::1");
+  const uint16_t port = closed_loopback_port("::1");
   const auto results = liveness_of("::1", port);
   check_echo(results[0]);
   CHECK(results[0].target == "::1");
@@ -158,7 +139,7 @@ TEST_CASE("liveness of ::1 gets an echo reply, a port unreachable and an RST", "
 }
 
 TEST_CASE("liveness tcp to a listening port is a SYN-ACK: ok with a connect time", "[liveness]") {
-  Listener listener("127.0.0.1");
+  LoopbackListener listener("127.0.0.1");
   const auto results = liveness_of("127.0.0.1", listener.endpoint.port());
   const auto& tcp = results[2];
   CHECK(tcp.failure == Failure::None);
@@ -169,7 +150,7 @@ TEST_CASE("liveness tcp to a listening port is a SYN-ACK: ok with a connect time
 
 TEST_CASE("liveness echo without CAP_NET_RAW uses a ping socket, or is Internal saying why",
           "[liveness]") {
-  const uint16_t port = closed_port("127.0.0.1");
+  const uint16_t port = closed_loopback_port("127.0.0.1");
   WithoutNetRaw unprivileged;
   const auto results = liveness_of("127.0.0.1", port);
   const auto& echo = results[0];
@@ -197,14 +178,14 @@ TEST_CASE("liveness echo as root without a ping socket falls back to a raw socke
     WARN("not root, or ping sockets are allowed here: the raw fallback is not exercised");
     return;
   }
-  const auto results = liveness_of("127.0.0.1", closed_port("127.0.0.1"));
+  const auto results = liveness_of("127.0.0.1", closed_loopback_port("127.0.0.1"));
   CHECK(results[0].failure == Failure::None);
   CHECK_THAT(results[0].detail, Catch::EndsWith("(raw socket)"));
 }
 
 TEST_CASE("two liveness probes of one host at once each get their own echo reply", "[liveness]") {
   EventLoop loop;
-  const uint16_t port = closed_port("127.0.0.1");
+  const uint16_t port = closed_loopback_port("127.0.0.1");
   std::vector<std::vector<ProbeResult>> all;
   for (int i = 0; i < 2; ++i) {
     probe_liveness(loop, *parse_endpoint("127.0.0.1", 0), port, 2000ms,

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <fmt/format.h>
+
 #include <algorithm>
 
 #include "reading.hh"
@@ -193,6 +195,15 @@ ProbeResult path(const std::string& destination, const std::vector<std::string>&
   }
   details.reached_destination = reached;
   details.reached_network = reached || in_network;
+  // The probe's own sentence, as probe_path writes it.
+  const auto answered = std::find_if(routers.rbegin(), routers.rend(),
+                                     [](const std::string& router) { return !router.empty(); });
+  if (!reached && !in_network) {
+    result.detail = answered == routers.rend()
+                        ? fmt::format("* * *: silent from hop 1, before {}", details.network)
+                        : fmt::format("{} → * * *: dies after hop {}, before {}", *answered,
+                                      routers.rend() - answered, details.network);
+  }
   result.path = details;
   return result;
 }
@@ -264,7 +275,8 @@ std::vector<SilenceCase> silence_cases() {
     cycle.results.push_back(path(kWebIp, {"198.51.100.129", "", "", ""}));
     cases.push_back({"path dies before the web's network and nothing there answers", cycle,
                      Verdict::RouteLoss, "Tcp 203.0.113.80:443",
-                     "dies after hop 1 (198.51.100.129), before 203.0.113.0/24"});
+                     "the path to 203.0.113.80: 198.51.100.129 → * * *: dies after hop 1, before "
+                     "203.0.113.0/24; nothing in 203.0.113.0/24 answered: route lost"});
   }
   {
     auto cycle = silent_cycle(Failure::Timeout, Failure::None);
@@ -281,7 +293,7 @@ std::vector<SilenceCase> silence_cases() {
     cycle.results.push_back(path("203.0.113.53", {"", "", ""}));
     cases.push_back({"black hole: the whole /24 silent and every path silent from hop 1", cycle,
                      Verdict::RouteLoss, "Tcp 203.0.113.80:443",
-                     "silent from the first hop, before 203.0.113.0/24"});
+                     "silent from hop 1, before 203.0.113.0/24"});
   }
   {
     auto cycle = silent_cycle(Failure::NetUnreachable, Failure::NetUnreachable);

@@ -6,28 +6,14 @@
 #include <cerrno>
 
 #include "event_loop.hh"
+#include "loopback_listener.hh"
 #include "tcp_connect.hh"
 
 using namespace vantage;
+using vantage::testing::LoopbackListener;
 using namespace std::chrono_literals;
 
 namespace {
-
-// A listening socket on a kernel-chosen loopback port; closed on destruction.
-struct Listener {
-  explicit Listener(const char* literal) {
-    endpoint = *parse_endpoint(literal, 0);
-    fd = socket(endpoint.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
-    const int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&endpoint.addr), endpoint.len) == 0);
-    REQUIRE(listen(fd, 16) == 0);
-    getsockname(fd, reinterpret_cast<sockaddr*>(&endpoint.addr), &endpoint.len);
-  }
-  ~Listener() { close(fd); }
-  int fd = -1;
-  Endpoint endpoint;
-};
 
 ProbeResult connect_to(const Endpoint& target) {
   EventLoop loop;
@@ -45,7 +31,7 @@ ProbeResult connect_to(const Endpoint& target) {
 }  // namespace
 
 TEST_CASE("tcp connect to a listening port is ok with a connect time", "[tcp]") {
-  Listener listener("127.0.0.1");
+  LoopbackListener listener("127.0.0.1");
   const auto result = connect_to(listener.endpoint);
   CHECK(result.ok());
   CHECK(result.check == Check::Tcp);
@@ -55,7 +41,7 @@ TEST_CASE("tcp connect to a listening port is ok with a connect time", "[tcp]") 
 TEST_CASE("tcp connect to a closed port is ConnRefused at Connect", "[tcp]") {
   Endpoint closed;
   {
-    Listener gone("127.0.0.1");
+    LoopbackListener gone("127.0.0.1");
     closed = gone.endpoint;
   }
   const auto result = connect_to(closed);
@@ -66,7 +52,7 @@ TEST_CASE("tcp connect to a closed port is ConnRefused at Connect", "[tcp]") {
 }
 
 TEST_CASE("tcp connect over IPv6 to a listening port is ok", "[tcp]") {
-  Listener listener("::1");
+  LoopbackListener listener("::1");
   const auto result = connect_to(listener.endpoint);
   CHECK(result.ok());
   CHECK(result.target == listener.endpoint.to_string());
@@ -75,7 +61,7 @@ TEST_CASE("tcp connect over IPv6 to a listening port is ok", "[tcp]") {
 TEST_CASE("tcp connect over IPv6 to a closed port is ConnRefused", "[tcp]") {
   Endpoint closed;
   {
-    Listener gone("::1");
+    LoopbackListener gone("::1");
     closed = gone.endpoint;
   }
   CHECK(connect_to(closed).failure == Failure::ConnRefused);
