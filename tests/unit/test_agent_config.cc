@@ -53,6 +53,9 @@ TEST_CASE("every invalid agent.yaml names its file, line and key", "[config]") {
       {"invalid-token-file.yaml",
        ":4: collector.token_file: cannot read \"/nonexistent/agent.token\""},
       {"invalid-control.yaml", ":4: control_targets[0]: \"192.0.2.1\" is not IP:PORT"},
+      {"invalid-asn-database.yaml",
+       ":4: agent.asn_database: cannot open ASN database /nonexistent/GeoLite2-ASN.mmdb: Error "
+       "opening the specified MaxMind DB file: No such file or directory"},
   };
   for (const auto& [file, message] : cases) {
     INFO(file);
