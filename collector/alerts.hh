@@ -73,7 +73,7 @@ struct AlertCounters {
 
 // Sends alert events to the configured receivers from a thread of its own, so that a slow or
 // dead receiver never holds up ingest: notify() only queues. Formats:
-//   webhook       POST the event as JSON (README "Alert payloads"), one per event
+//   webhook       POST the event as JSON (docs/alerts.md), one per event
 //   slack         POST {"text": ..., "attachments": [...]} (Slack incoming-webhook format)
 //   alertmanager  POST URL/api/v2/alerts [{labels:{alertname:"VantageVerdict", domain, verdict,
 //                 scope}, annotations:{summary, evidence, vantages, asns, networks}, startsAt,

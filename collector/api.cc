@@ -47,7 +47,7 @@ struct RouteEntry {
 };
 
 // /metrics is open like /healthz, as Prometheus scrapes it; it holds domain names and verdicts,
-// so listen on an address only trusted networks reach (README "Metrics").
+// so listen on an address only trusted networks reach (docs/alerts.md, "Metrics").
 constexpr std::array<RouteEntry, 12> kRoutes = {{
     {"/healthz", "GET", Route::Health, Access::Anyone},
     {"/metrics", "GET", Route::Metrics, Access::Anyone},

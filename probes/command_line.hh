@@ -5,10 +5,10 @@
 
 namespace vantage {
 
-// Parses argv for both daemons' command lines with the exit codes the README documents: --help and
-// --version print and end with 0, any other parse error prints and ends with 2 (a usage error),
-// whatever CLI11's own code for it. nullopt: parsed, go on. Header-only: only the executables link
-// CLI11.
+// Parses argv for both daemons' command lines with the exit codes docs/cli.md and docs/probe.md
+// document: --help and --version print and end with 0, any other parse error prints and ends with
+// 2 (a usage error), whatever CLI11's own code for it. nullopt: parsed, go on. Header-only: only
+// the executables link CLI11.
 inline std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv) {
   try {
     app.parse(argc, argv);

@@ -43,7 +43,7 @@ struct CycleOptions {
   NetworkLookup network_lookup;           // ASN and covering network of an address; may be empty
 };
 
-// This vantage's own reading of one cycle, in the verdict names of the README's verdict table.
+// This vantage's own reading of one cycle, in the verdict names of docs/verdicts.md.
 struct Reading {
   Verdict verdict = Verdict::Ok;
   std::string summary;                // one line for humans
