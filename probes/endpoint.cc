@@ -44,6 +44,11 @@ Endpoint Endpoint::with_port(uint16_t new_port) const {
   return copy;
 }
 
+std::string port_text(std::string_view target) {
+  const auto endpoint = parse_endpoint(target, 0);
+  return endpoint && endpoint->port() != 0 ? std::to_string(endpoint->port()) : "?";
+}
+
 std::optional<Endpoint> parse_endpoint(std::string_view text, uint16_t default_port) {
   std::string host;
   std::string_view port_text;

@@ -9,15 +9,6 @@
 namespace vantage {
 namespace {
 
-std::string port_of(const std::string& target) {
-  const auto endpoint = parse_endpoint(target, 0);
-  return endpoint && endpoint->port() != 0 ? std::to_string(endpoint->port()) : "?";
-}
-
-bool is_refusal(Failure failure) {
-  return failure == Failure::ConnRefused || failure == Failure::ConnReset;
-}
-
 // The failure classes only a DNS response can carry.
 bool answered_dns(Failure failure) {
   return failure == Failure::NxDomain || failure == Failure::NoData ||
@@ -46,10 +37,10 @@ std::optional<std::string> answer_of(const ProbeResult& result) {
     case Check::Tcp:
     case Check::Control:
       if (result.ok()) {
-        return fmt::format("accepted TCP on port {}", port_of(result.target));
+        return fmt::format("accepted TCP on port {}", port_text(result.target));
       }
       if (is_refusal(result.failure)) {
-        return fmt::format("refused TCP on port {} (RST)", port_of(result.target));
+        return fmt::format("refused TCP on port {} (RST)", port_text(result.target));
       }
       return std::nullopt;
     case Check::Https:

@@ -43,10 +43,6 @@ bool is_tls_failure(Failure failure) {
          failure == Failure::CertUntrusted || failure == Failure::CertNameMismatch;
 }
 
-bool is_refusal(Failure failure) {
-  return failure == Failure::ConnRefused || failure == Failure::ConnReset;
-}
-
 // The failure class most of `results` share, for the summary line.
 Failure common_failure(const Results& results) {
   std::vector<int> counts(static_cast<size_t>(Failure::Internal) + 1, 0);
@@ -155,7 +151,7 @@ class Reader {
       return verdict(Verdict::ServerDown,
                      fmt::format("{} resolves and its network answers, but every address is "
                                  "silent on port {}",
-                                 cycle_.domain, port_of(tcp_.front()->target)),
+                                 cycle_.domain, port_text(tcp_.front()->target)),
                      {&tcp_}, web.present, {});
     }
     if (!web.unproven.empty()) {
@@ -267,11 +263,6 @@ class Reader {
 
   static Phase common_phase(const Results& results) {
     return results.empty() ? Phase::Connect : results.front()->phase;
-  }
-
-  static std::string port_of(const std::string& target) {
-    const auto endpoint = parse_endpoint(target, 0);
-    return endpoint ? std::to_string(endpoint->port()) : "?";
   }
 
   // The evidence is ordered for a person reading it at 3 a.m.: the probes that decided first,

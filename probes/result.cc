@@ -61,6 +61,10 @@ std::optional<Verdict> verdict_from_string(std::string_view name) {
   return lookup<Verdict>(kVerdictNames, name);
 }
 
+bool is_refusal(Failure failure) {
+  return failure == Failure::ConnRefused || failure == Failure::ConnReset;
+}
+
 bool is_network_failure(Failure failure) {
   return failure == Failure::Timeout || failure == Failure::NetUnreachable ||
          failure == Failure::HostUnreachable;

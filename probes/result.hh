@@ -79,6 +79,9 @@ std::optional<Verdict> verdict_from_string(std::string_view name);
 // black-holed route, as opposed to a host that answers with an error.
 bool is_network_failure(Failure failure);
 
+// True for an RST or a port unreachable: the host itself answered, and said no.
+bool is_refusal(Failure failure);
+
 struct Timings {
   std::optional<std::chrono::microseconds> resolve, connect, tls, first_byte, total;
 };
