@@ -2,9 +2,9 @@
 
 #include <fmt/format.h>
 
-#include <fstream>
 #include <regex>
 
+#include "config_file.hh"
 #include "config_node.hh"
 #include "domain_name.hh"
 
@@ -34,18 +34,16 @@ TargetConfig read_target(const ConfigNode& node) {
     }
   }
   if (auto ca = node.optional_child("ca_file")) {
-    target.ca_file = ca->as_string();
-    if (!std::ifstream(target.ca_file)) {
-      ca->fail(fmt::format("cannot read \"{}\"", target.ca_file));
-    }
+    target.ca_file = ca->as_readable_file(kMaxConfigFileBytes);
   }
   if (auto regex = node.optional_child("body_regex")) {
-    target.body_regex = regex->as_string();
-    try {
-      std::regex check(target.body_regex, std::regex::ECMAScript);
-    } catch (const std::regex_error&) {
-      regex->fail(fmt::format("\"{}\" is not a valid regular expression", target.body_regex));
+    const std::string text = regex->as_string();
+    auto compiled = BodyPattern::compile(text);
+    if (!compiled.error.empty()) {
+      regex->fail(fmt::format("\"{}\" is not a valid regular expression (RE2 syntax): {}", text,
+                              compiled.error));
     }
+    target.body_regex = std::move(compiled.pattern);
   }
   if (auto insecure = node.optional_child("insecure")) {
     target.insecure = insecure->as_bool();
@@ -83,8 +81,9 @@ AgentConfig load_agent_config(const std::string& file) {
     config.asn = static_cast<uint32_t>(asn->as_int(1, 4294967294));
   }
   if (auto database = agent.optional_child("asn_database")) {
+    const std::string path = database->as_readable_file(kMaxAsnDatabaseBytes);
     try {
-      config.asn_database = std::make_shared<const AsnDatabase>(database->as_string());
+      config.asn_database = std::make_shared<const AsnDatabase>(path);
     } catch (const std::runtime_error& error) {
       database->fail(error.what());
     }
@@ -107,16 +106,9 @@ AgentConfig load_agent_config(const std::string& file) {
   while (!config.collector_url.empty() && config.collector_url.back() == '/') {
     config.collector_url.pop_back();
   }
-  const auto token = collector.child("token_file");
-  config.token_file = token.as_string();
-  if (!std::ifstream(config.token_file)) {
-    token.fail(fmt::format("cannot read \"{}\"", config.token_file));
-  }
+  config.token_file = collector.child("token_file").as_readable_file(kMaxConfigFileBytes);
   if (auto ca = collector.optional_child("ca_file")) {
-    config.collector_ca_file = ca->as_string();
-    if (!std::ifstream(config.collector_ca_file)) {
-      ca->fail(fmt::format("cannot read \"{}\"", config.collector_ca_file));
-    }
+    config.collector_ca_file = ca->as_readable_file(kMaxConfigFileBytes);
   }
 
   if (auto dns = root.optional_child("dns")) {

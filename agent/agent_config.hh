@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "asn_database.hh"
+#include "body_pattern.hh"
 #include "endpoint.hh"
 
 namespace vantage {
@@ -19,7 +20,7 @@ struct TargetConfig {
   std::string path = "/";
   std::vector<int> expect_status;  // empty = any 2xx or 3xx
   std::string ca_file;
-  std::string body_regex;
+  BodyPattern body_regex;
   bool insecure = false;
   bool operator==(const TargetConfig&) const = default;
 };

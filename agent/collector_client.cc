@@ -83,7 +83,10 @@ void CollectorClient::request(const std::string& method, const std::string& path
   curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &Transfer::on_header);
   curl_easy_setopt(easy, CURLOPT_HEADERDATA, transfer.get());
   if (!ca_file_.empty()) {
+    // Pinned: libcurl's default CA directory (/etc/ssl/certs on Debian) would otherwise still be
+    // searched, and any CA the system trusts could vouch for the collector.
     curl_easy_setopt(easy, CURLOPT_CAINFO, ca_file_.c_str());
+    curl_easy_setopt(easy, CURLOPT_CAPATH, nullptr);
   }
   if (method == "POST") {
     curl_easy_setopt(easy, CURLOPT_POSTFIELDS, transfer->body.data());

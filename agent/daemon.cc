@@ -5,16 +5,19 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include <fstream>
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 
 #include "collector_client.hh"
+#include "config_file.hh"
 #include "config_node.hh"
 #include "cycle.hh"
 #include "event_loop.hh"
 #include "last_known.hh"
+#include "printable.hh"
 #include "result_json.hh"
 #include "spool.hh"
 
@@ -34,9 +37,13 @@ constexpr milliseconds kBackoffMax{60'000};
 constexpr milliseconds kTargetsPollMin{10'000};
 
 std::string read_token(const std::string& file) {
-  std::ifstream in(file);
   std::string token;
-  std::getline(in, token);
+  try {
+    token = read_config_file(file, kMaxConfigFileBytes);
+  } catch (const FileError& error) {
+    throw ConfigError(fmt::format("{}: cannot read the token file: {}", file, error.what()));
+  }
+  token.resize(std::min(token.find('\n'), token.size()));
   while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) {
     token.pop_back();
   }
@@ -46,13 +53,25 @@ std::string read_token(const std::string& file) {
   return token;
 }
 
-TargetConfig target_from_json(const nlohmann::json& json) {
+// A target from the collector, or nothing (with a warning) if its body_regex does not compile
+// here: a collector older than this agent may hold a pattern only its own engine accepted, and
+// one bad target must not cost the others.
+std::optional<TargetConfig> target_from_json(const nlohmann::json& json) {
   TargetConfig target;
   target.domain = json.at("domain").get<std::string>();
   target.port = json.value("port", 443);
   target.path = json.value("path", std::string("/"));
   target.expect_status = json.value("expect_status", std::vector<int>{});
-  target.body_regex = json.value("body_regex", std::string());
+  const auto regex = json.value("body_regex", std::string());
+  auto compiled = BodyPattern::compile(regex);
+  if (!compiled.error.empty()) {
+    spdlog::warn(
+        "collector target {} skipped: its body_regex \"{}\" is not a valid regular "
+        "expression (RE2 syntax): {}",
+        printable(target.domain), printable(regex), printable(compiled.error));
+    return std::nullopt;
+  }
+  target.body_regex = std::move(compiled.pattern);
   return target;
 }
 
@@ -296,14 +315,19 @@ class AgentDaemon {
       loop_.post([this] { upload(); });
       return;
     }
-    if (reply.curl_code == 0 && (reply.status == 400 || reply.status == 422)) {
+    // 409: the collector holds another cycle under that seq (this agent's spool was reset, or
+    // another agent uses its token). Retrying cannot help, and the collector stored nothing of
+    // the batch: set the one result aside like any other it refuses, and deliver the rest.
+    if (reply.curl_code == 0 &&
+        (reply.status == 400 || reply.status == 409 || reply.status == 422)) {
       if (count > 1) {
         batch_size_ = 1;  // find the result the collector rejects, pass the others
         loop_.post([this] { upload(); });
         return;
       }
-      spdlog::error("collector rejects result seq {} for good ({}): moved to {}/rejected",
-                    first_seq, reply.body, (config_.state_dir / "spool").string());
+      spdlog::error("collector rejects result seq {} for good (HTTP {}: {}): moved to {}/rejected",
+                    first_seq, reply.status, printable(reply.body),
+                    (config_.state_dir / "spool").string());
       spool_.quarantine(first_seq);
       loop_.post([this] { upload(); });
       return;
@@ -359,7 +383,9 @@ class AgentDaemon {
           const auto json = nlohmann::json::parse(reply.body);
           std::vector<TargetConfig> targets;
           for (const auto& item : json.at("targets")) {
-            targets.push_back(target_from_json(item));
+            if (auto target = target_from_json(item)) {
+              targets.push_back(std::move(*target));
+            }
           }
           collector_targets_ = std::move(targets);
           targets_etag_ = reply.etag;

@@ -3,10 +3,10 @@
 #include <fmt/format.h>
 
 #include <iostream>
-#include <regex>
 
 #include "agent_config.hh"
 #include "asn_database.hh"
+#include "body_pattern.hh"
 #include "cycle.hh"
 #include "cycle_table.hh"
 #include "domain_name.hh"
@@ -70,13 +70,12 @@ int run_probe_command(const ProbeCommand& command) {
     return usage_error(
         fmt::format("--timeout \"{}\" is not a duration like 5s or 500ms", command.timeout));
   }
-  if (!command.body_regex.empty()) {
-    try {
-      std::regex check(command.body_regex, std::regex::ECMAScript);
-    } catch (const std::regex_error&) {
-      return usage_error(
-          fmt::format("--body-regex \"{}\" is not a valid regular expression", command.body_regex));
-    }
+  auto body_regex = BodyPattern::compile(command.body_regex);
+  if (!body_regex.error.empty()) {
+    return usage_error(
+        fmt::format("--body-regex \"{}\" is not a valid regular expression (RE2 "
+                    "syntax): {}",
+                    command.body_regex, body_regex.error));
   }
 
   CycleOptions options;
@@ -88,7 +87,7 @@ int run_probe_command(const ProbeCommand& command) {
   options.insecure = command.insecure;
   options.timeout = *timeout;
   options.expect_status = command.expect_status;
-  options.body_regex = command.body_regex;
+  options.body_regex = std::move(body_regex.pattern);
   for (const auto& text : command.resolvers) {
     const auto resolver = parse_endpoint(text, 53);
     if (!resolver) {

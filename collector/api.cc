@@ -15,6 +15,7 @@
 #include "api_input.hh"
 #include "duration.hh"
 #include "metrics.hh"
+#include "printable.hh"
 #include "result_json.hh"
 #include "tokens.hh"
 
@@ -143,7 +144,9 @@ bool gzipped(const HttpRequest& request) {
 }
 
 HttpResponse json_response(int status, const json& body) {
-  return HttpResponse{status, body.dump(), "application/json", {}};
+  // Text from the request (a path decoded from %ff) need not be UTF-8; dump() would throw on it.
+  return HttpResponse{
+      status, body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json", {}};
 }
 
 std::optional<size_t> parse_count(std::string_view text) {
@@ -304,32 +307,75 @@ HttpResponse Api::reject(const HttpRequest& request, int status, const std::stri
 
 HttpResponse Api::fail(const HttpRequest& request, int status, const std::string& public_reason,
                        const std::string& reason) {
+  const Caller* caller = caller_of(request);
+  const bool known = caller != nullptr && caller->token;
   std::string who;
-  if (const Caller* caller = caller_of(request); caller != nullptr && caller->token) {
+  if (known) {
     who = fmt::format(" {} {}", caller->token->kind, caller->token->name);
   }
   {
     std::lock_guard lock(errors_mutex_);
     ++errors_by_status_[status];
   }
+  auto response = json_response(status, {{"error", public_reason}});
+  // Anyone can send requests without a token (or too many with one) as fast as the network
+  // carries them; a few lines per address (or token) and status a minute are enough to see it,
+  // and vantage_http_errors_total counts every one.
+  std::string held_back_note;
+  if (status < 500 && (!known || status == 429)) {
+    const std::string source = known ? caller->token->name : request.peer;
+    const auto held_back = error_log_.admit(fmt::format("{} {}", status, source));
+    if (!held_back) {
+      ++error_lines_held_back_;
+      return response;
+    }
+    if (*held_back > 0) {
+      held_back_note =
+          fmt::format(" ({} more HTTP {} from {} were not logged in the minute before)", *held_back,
+                      status, printable(source));
+    }
+  }
+  // Everything but the status came from outside: escaped, so that it cannot forge log lines.
   const auto level = status >= 500 ? spdlog::level::err : spdlog::level::warn;
-  spdlog::log(level, "HTTP {} {} {} from {}{}: {}", status, request.method, request.path,
-              request.peer, who, reason);
-  return json_response(status, {{"error", public_reason}});
+  spdlog::log(level, "HTTP {} {} {} from {}{}: {}{}", status, printable(request.method),
+              printable(request.path), printable(request.peer), who, printable(reason),
+              held_back_note);
+  return response;
 }
 
 HttpResponse Api::post_results(HttpRequest& request) {
   const Caller& caller = *caller_of(request);
   const json body = parse_json_body(request.body);
-  const auto batch = parse_result_batch(body, caller.token->name, std::chrono::system_clock::now());
+  const auto batch = parse_result_batch(body, caller.token->name, std::chrono::system_clock::now(),
+                                        options_.max_clock_skew);
   // One call, one transaction: the batch is stored whole or not at all, and only then is it
   // acknowledged, so an agent may drop from its spool exactly what a 200 names.
   const StoreOutcome outcome = storage_.store_results(batch.results);
+  if (outcome.conflicts > 0) {
+    results_conflict_ += outcome.conflicts;
+    const auto conflict =
+        std::find(outcome.fates.begin(), outcome.fates.end(), StoreFate::Conflict);
+    const auto index = static_cast<size_t>(conflict - outcome.fates.begin());
+    throw ApiError(
+        409,
+        fmt::format("results[{}]: seq {} is already stored with a different cycle document "
+                    "({} conflicting in this batch); nothing of this batch was stored. One seq "
+                    "is one cycle: was the agent's spool reset, or does another agent use "
+                    "this token?",
+                    index, batch.results[index].seq, outcome.conflicts));
+  }
   ++batches_stored_;
   results_stored_ += outcome.inserted;
   results_duplicate_ += outcome.duplicates;
   if (monitor_ != nullptr) {
-    monitor_->observe(caller.token->name, request.peer, batch.cycles);
+    // Only what was stored now counts: a duplicate was observed when it was first stored.
+    std::vector<VantageCycle> stored;
+    for (size_t i = 0; i < batch.cycles.size(); ++i) {
+      if (outcome.fates[i] == StoreFate::Stored) {
+        stored.push_back(batch.cycles[i]);
+      }
+    }
+    monitor_->observe(caller.token->name, request.peer, stored);
   }
   spdlog::debug("stored {} results from agent {} ({} duplicates)", outcome.inserted,
                 caller.token->name, outcome.duplicates);
@@ -374,8 +420,8 @@ HttpResponse Api::post_target(HttpRequest& request) {
   const bool changed = storage_.put_target(target);
   const int64_t version = storage_.targets_version();
   spdlog::info("operator {} {} target {} (port {}, path {}); targets version {}",
-               caller.token->name, changed ? "set" : "re-sent the unchanged", target.domain,
-               target.port, target.path, version);
+               caller.token->name, changed ? "set" : "re-sent the unchanged",
+               printable(target.domain), target.port, printable(target.path), version);
   return json_response(201, {{"version", version}});
 }
 
@@ -386,8 +432,8 @@ HttpResponse Api::delete_target(HttpRequest& request) {
     throw ApiError(404, fmt::format("no target \"{}\"", domain));
   }
   const int64_t version = storage_.targets_version();
-  spdlog::info("operator {} removed target {}; targets version {}", caller.token->name, domain,
-               version);
+  spdlog::info("operator {} removed target {}; targets version {}", caller.token->name,
+               printable(domain), version);
   return json_response(200, {{"version", version}});
 }
 
@@ -490,15 +536,16 @@ HttpResponse Api::get_history(HttpRequest& request) {
       since = *at;
     } else {
       throw ApiError(400, fmt::format("since: \"{}\" is neither a duration (1h, 30m) nor an "
-                                      "RFC 3339 time",
-                                      *text));
+                                      "RFC 3339 UTC time of a real date (2026-11-25T04:00:00Z)",
+                                      printable(*text)));
     }
   }
   size_t limit = 1000;
   if (const auto text = request.query_value("limit")) {
     const auto parsed = parse_count(*text);
     if (!parsed || *parsed < 1 || *parsed > 10000) {
-      throw ApiError(400, fmt::format("limit: \"{}\" is not a count from 1 to 10000", *text));
+      throw ApiError(400,
+                     fmt::format("limit: \"{}\" is not a count from 1 to 10000", printable(*text)));
     }
     limit = *parsed;
   }
@@ -534,6 +581,9 @@ HttpResponse Api::get_metrics(HttpRequest& /*request*/) {
   metrics.sample("vantage_ingest_results_total", {{"outcome", "stored"}}, results_stored_.load());
   metrics.sample("vantage_ingest_results_total", {{"outcome", "duplicate"}},
                  results_duplicate_.load());
+  metrics.family("vantage_ingest_conflicts_total", "counter",
+                 "Results refused (409) because their seq holds a different stored document.");
+  metrics.sample("vantage_ingest_conflicts_total", {}, results_conflict_.load());
   metrics.family("vantage_http_errors_total", "counter", "Requests answered with an error.");
   {
     std::lock_guard lock(errors_mutex_);
@@ -541,6 +591,11 @@ HttpResponse Api::get_metrics(HttpRequest& /*request*/) {
       metrics.sample("vantage_http_errors_total", {{"code", std::to_string(status)}}, count);
     }
   }
+  metrics.family("vantage_http_error_log_lines_held_back_total", "counter",
+                 "Error responses not logged: more than five a minute from one address (or token, "
+                 "for 429) with the same status.");
+  metrics.sample("vantage_http_error_log_lines_held_back_total", {},
+                 static_cast<double>(error_lines_held_back_.load()));
   if (monitor_ != nullptr) {
     append_monitor_metrics(metrics, *monitor_, storage_.agents());
   }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -18,6 +19,8 @@ namespace vantage {
 struct ApiOptions {
   size_t max_body_bytes = size_t{8} << 20;  // also the bound on an inflated gzip body
   double requests_per_second = 50;          // per token; the burst is twice this
+  // A cycle that starts (or ends) further ahead of the collector's clock is refused (422).
+  std::chrono::milliseconds max_clock_skew{std::chrono::minutes(5)};
 };
 
 // The collector's HTTP API, version 1:
@@ -73,8 +76,12 @@ class Api : public RequestHandler {
   std::atomic<uint64_t> batches_stored_{0};
   std::atomic<uint64_t> results_stored_{0};
   std::atomic<uint64_t> results_duplicate_{0};
+  std::atomic<uint64_t> results_conflict_{0};
   mutable std::mutex errors_mutex_;
   std::map<int, uint64_t> errors_by_status_;  // guarded by errors_mutex_
+  // Five lines a minute per address (or token) and status: enough for an operator's typos.
+  LogThrottle error_log_{std::chrono::minutes(1), 5};
+  std::atomic<uint64_t> error_lines_held_back_{0};
 };
 
 }  // namespace vantage

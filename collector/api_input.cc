@@ -8,9 +8,11 @@
 #include <cctype>
 #include <limits>
 #include <optional>
-#include <regex>
+#include <utility>
 
+#include "body_pattern.hh"
 #include "domain_name.hh"
+#include "printable.hh"
 #include "result_json.hh"
 
 namespace vantage {
@@ -23,9 +25,20 @@ constexpr size_t kMaxRegexLength = 1024;
 constexpr size_t kMaxExpectStatus = 32;
 constexpr size_t kMaxVersionLength = 64;
 // A cycle may come from a spool that waited days for the collector; but not from before this
-// project existed, nor from further ahead than any sane clock skew.
+// project existed.
 constexpr auto kEarliestStart = std::chrono::sys_days{std::chrono::year{2020} / 1 / 1};
-constexpr auto kMaxClockSkew = std::chrono::hours(24);
+
+// "45s", "12m30s", "23h0m": a clock difference as an operator reads it.
+std::string span_text(std::chrono::milliseconds span) {
+  const int64_t seconds = std::chrono::round<std::chrono::seconds>(span).count();
+  if (seconds < 120) {
+    return fmt::format("{}s", seconds);
+  }
+  if (seconds < 7200) {
+    return fmt::format("{}m{}s", seconds / 60, seconds % 60);
+  }
+  return fmt::format("{}h{}m", seconds / 3600, seconds % 3600 / 60);
+}
 
 // A JSON integer as int64, or nullopt for anything else (floats too: "443.0" is not a port).
 std::optional<int64_t> integer_of(const json& value) {
@@ -136,6 +149,11 @@ json parse_json_body(std::string_view body) {
     return json::parse(body);
   } catch (const json::parse_error& error) {
     throw ApiError(400, fmt::format("malformed JSON at byte {}", error.byte));
+  } catch (const json::out_of_range&) {
+    // nlohmann's 406: a number beyond a double, such as 1e400, is not a parse_error.
+    throw ApiError(400, "malformed JSON: a number is out of range (beyond a 64-bit float)");
+  } catch (const json::exception& error) {
+    throw ApiError(400, fmt::format("malformed JSON (nlohmann error {})", error.id));
   }
 }
 
@@ -172,7 +190,8 @@ std::string gunzip_bounded(std::string_view compressed, size_t max_bytes) {
   }
 }
 
-ResultBatch parse_result_batch(const json& body, const std::string& caller, TimePoint now) {
+ResultBatch parse_result_batch(const json& body, const std::string& caller, TimePoint now,
+                               std::chrono::milliseconds max_clock_skew) {
   require_object(body, "the body");
   const auto version = body.find("schema_version");
   if (version == body.end()) {
@@ -213,17 +232,34 @@ ResultBatch parse_result_batch(const json& body, const std::string& caller, Time
       // document is just as much the sender's mistake.
       throw ApiError(422, fmt::format("{}.cycle: {}", where, error.what()));
     }
-    if (!is_domain_name(cycle.domain)) {
-      throw ApiError(
-          422, fmt::format("{}.cycle.domain: \"{}\" is not a domain name", where, cycle.domain));
+    const auto domain = canonical_domain_name(cycle.domain);
+    if (!domain) {
+      throw ApiError(422, fmt::format("{}.cycle.domain: \"{}\" is not a domain name", where,
+                                      printable(cycle.domain)));
     }
-    if (cycle.started_at < kEarliestStart || cycle.started_at > now + kMaxClockSkew) {
-      throw ApiError(422, fmt::format("{}.cycle.started_at: {} is out of range (2020 to a day "
-                                      "from now; is the agent's clock right?)",
+    cycle.domain = *domain;
+    if (cycle.started_at < kEarliestStart) {
+      throw ApiError(422, fmt::format("{}.cycle.started_at: {} is before 2020; is the agent's "
+                                      "clock right?",
                                       where, format_time(cycle.started_at)));
     }
-    if (cycle.duration.count() < 0) {
-      throw ApiError(422, fmt::format("{}.cycle.duration_us: must not be negative", where));
+    if (cycle.duration.count() < 0 || cycle.duration > std::chrono::hours(24)) {
+      throw ApiError(
+          422, fmt::format("{}.cycle.duration_us: must be from 0 to a day (86400000000)", where));
+    }
+    // The end too: a long duration would otherwise keep the vantage fresh into the future.
+    for (const auto& [field, at] :
+         {std::pair{"started_at", cycle.started_at},
+          std::pair{"end (started_at + duration_us)", cycle.started_at + cycle.duration}}) {
+      if (at > now + max_clock_skew) {
+        const auto ahead = std::chrono::duration_cast<std::chrono::milliseconds>(at - now);
+        throw ApiError(
+            422, fmt::format("{}.cycle.{}: {} is {} ahead of the collector's clock ({}); at most "
+                             "{} is accepted (limits.max_clock_skew): check the agent's clock "
+                             "(NTP)",
+                             where, field, format_time(at), span_text(ahead), format_time(now),
+                             span_text(max_clock_skew)));
+      }
     }
     batch.max_seq = std::max(batch.max_seq, seq);
     batch.cycles.push_back(summarize(caller, std::nullopt, cycle));
@@ -282,22 +318,23 @@ TargetRecord parse_target(const json& body) {
   }
   TargetRecord target;
   const std::string domain = string_field(body, "", "domain");
-  if (!is_domain_name(domain)) {
-    throw ApiError(422, fmt::format("domain: \"{}\" is not a domain name", domain));
+  const auto canonical = canonical_domain_name(domain);
+  if (!canonical) {
+    throw ApiError(422, fmt::format("domain: \"{}\" is not a domain name", printable(domain)));
   }
-  target.domain = normalize_domain(domain);
+  target.domain = *canonical;
   if (body.contains("port")) {
     target.port = static_cast<int>(integer_field(body, "", "port", 1, 65535));
   }
   if (body.contains("path")) {
     target.path = string_field(body, "", "path");
-    const bool printable = std::all_of(target.path.begin(), target.path.end(), [](char c) {
+    const bool visible = std::all_of(target.path.begin(), target.path.end(), [](char c) {
       return static_cast<unsigned char>(c) > 0x20 && c != 0x7f;
     });
-    if (target.path.empty() || target.path.front() != '/' || !printable ||
+    if (target.path.empty() || target.path.front() != '/' || !visible ||
         target.path.size() > kMaxPathLength) {
-      throw ApiError(422,
-                     fmt::format("path: \"{}\" must start with / and hold no spaces", target.path));
+      throw ApiError(422, fmt::format("path: \"{}\" must start with / and hold no spaces",
+                                      printable(target.path)));
     }
   }
   if (body.contains("expect_status")) {
@@ -321,24 +358,21 @@ TargetRecord parse_target(const json& body) {
     if (target.body_regex.size() > kMaxRegexLength) {
       throw ApiError(422, fmt::format("body_regex: longer than {} characters", kMaxRegexLength));
     }
-    try {
-      std::regex check(target.body_regex, std::regex::ECMAScript);
-    } catch (const std::regex_error&) {
-      throw ApiError(422, fmt::format("body_regex: \"{}\" is not a valid regular expression",
-                                      target.body_regex));
+    if (const auto compiled = BodyPattern::compile(target.body_regex); !compiled.error.empty()) {
+      throw ApiError(422, fmt::format("body_regex: \"{}\" is not a valid regular expression (RE2 "
+                                      "syntax): {}",
+                                      target.body_regex, compiled.error));
     }
   }
   return target;
 }
 
 std::string normalize_domain(std::string_view name) {
-  std::string out(name);
-  if (!out.empty() && out.back() == '.') {
-    out.pop_back();
+  auto canonical = canonical_domain_name(name);
+  if (!canonical) {
+    throw ApiError(400, fmt::format("\"{}\" is not a domain name", printable(name)));
   }
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
+  return std::move(*canonical);
 }
 
 json to_json(const TargetRecord& target) {

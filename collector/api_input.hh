@@ -23,6 +23,10 @@ inline constexpr size_t kMaxResultsPerBatch = 1000;
 // Deeper JSON than any document of ours is refused before it is parsed: nlohmann's copy and
 // dump recurse, and a body of nothing but '[' must not exhaust a worker thread's stack.
 inline constexpr int kMaxJsonDepth = 32;
+// How far ahead of the collector's clock a cycle may start, unless collector.yaml says otherwise
+// (limits.max_clock_skew): a cycle dated in the future would make every later one of that vantage
+// look older, and so freeze its reading.
+inline constexpr std::chrono::milliseconds kDefaultMaxClockSkew = std::chrono::minutes(5);
 
 // A request the API turns down: the HTTP status and the text of its {"error": ...} body.
 class ApiError : public std::runtime_error {
@@ -49,9 +53,11 @@ struct ResultBatch {
 
 // POST /api/v1/results: checks everything before anything is stored. 422 for a missing field, a
 // wrong schema version or an out-of-range value, naming the field ("results[3].cycle: missing
-// field \"domain\""); 403 when `agent` is not `caller`, the agent the token belongs to.
-ResultBatch parse_result_batch(const nlohmann::json& body, const std::string& caller,
-                               TimePoint now);
+// field \"domain\""), also for a cycle that starts or ends more than `max_clock_skew` after
+// `now` (cycles from the past are spool replays, taken back to 2020); 403 when `agent` is not
+// `caller`, the agent the token belongs to. Domains come back normalised (normalize_domain).
+ResultBatch parse_result_batch(const nlohmann::json& body, const std::string& caller, TimePoint now,
+                               std::chrono::milliseconds max_clock_skew = kDefaultMaxClockSkew);
 
 // POST /api/v1/heartbeat; same errors. The record's address is `peer`, its last_seen `now`.
 AgentRecord parse_heartbeat(const nlohmann::json& body, const std::string& caller,
@@ -61,11 +67,12 @@ AgentRecord parse_heartbeat(const nlohmann::json& body, const std::string& calle
 // interval from the spacing of their cycles. 422 for anything else.
 std::optional<std::chrono::milliseconds> parse_heartbeat_interval(const nlohmann::json& body);
 
-// POST /api/v1/targets: only `domain` is required; the domain comes back lower-cased, without a
-// trailing dot, so that one domain is one target however it was typed. 422 naming the field.
+// POST /api/v1/targets: only `domain` is required; the domain comes back normalised, so that one
+// domain is one target however it was typed. 422 naming the field.
 TargetRecord parse_target(const nlohmann::json& body);
 
-// Lower-cased, without a trailing dot.
+// A domain from a request (a path segment, a query parameter) as the collector keys it: ASCII
+// lower case, without a trailing dot. 400 when it is not a domain name.
 std::string normalize_domain(std::string_view name);
 
 nlohmann::json to_json(const TargetRecord& target);

@@ -1,7 +1,9 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -28,6 +30,34 @@ class RateLimiter {
   double burst_;
   std::mutex mutex_;
   std::unordered_map<std::string, Bucket> buckets_;
+};
+
+// Log lines about what strangers send, at most `burst` per key (a peer, a kind of event) per
+// interval: the rest are held back and counted, and the first line of the key's next interval
+// says how many. At most `max_keys` keys are remembered, so a crowd of addresses shares one last
+// key rather than growing the map.
+class LogThrottle {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  LogThrottle(Clock::duration interval, uint64_t burst, size_t max_keys = 256)
+      : interval_(interval), burst_(burst), max_keys_(max_keys) {}
+
+  // nullopt: do not log this one. Otherwise log it, with the number held back for this key in
+  // its previous interval.
+  std::optional<uint64_t> admit(const std::string& key, Clock::time_point now = Clock::now());
+
+ private:
+  struct Window {
+    Clock::time_point start;
+    uint64_t logged = 0;
+    uint64_t held_back = 0;
+  };
+  Clock::duration interval_;
+  uint64_t burst_;
+  size_t max_keys_;
+  std::mutex mutex_;
+  std::unordered_map<std::string, Window> windows_;
 };
 
 }  // namespace vantage

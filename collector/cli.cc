@@ -6,15 +6,15 @@
 #include <cctype>
 #include <chrono>
 #include <cstdlib>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <sstream>
 #include <vector>
 
 #include "api_input.hh"
 #include "cli_client.hh"
 #include "cli_output.hh"
+#include "config_file.hh"
+#include "printable.hh"
 #include "result_json.hh"
 
 namespace vantage {
@@ -35,13 +35,12 @@ std::string join_statuses(const json& statuses) {
 std::string read_client_token(const std::string& token_file) {
   std::string token;
   if (!token_file.empty()) {
-    std::ifstream in(token_file);
-    if (!in) {
-      throw UsageError(fmt::format("cannot read the token file \"{}\"", token_file));
+    try {
+      token = read_config_file(token_file, kMaxConfigFileBytes);
+    } catch (const FileError& error) {
+      throw UsageError(
+          fmt::format("cannot read the token file \"{}\": {}", token_file, error.what()));
     }
-    std::stringstream text;
-    text << in.rdbuf();
-    token = text.str();
   } else if (const char* env = std::getenv("VANTAGE_TOKEN"); env != nullptr) {
     token = env;
   } else {
@@ -144,7 +143,7 @@ int agents_command(const ClientOptions& options, std::ostream& out) {
     const json interval = agent.value("interval_ms", json());
     rows.push_back(
         {text_of(agent.value("name", json())), text_of(last_seen), age_of(last_seen),
-         state == "isolated" ? "ISOLATED" : state,
+         state == "isolated" ? "ISOLATED" : printable(state),
          text_of(agent.value("asn", json())) + (source == "lookup" ? " (looked up)" : ""),
          text_of(agent.value("network", json())) + (source == "prefix" ? " (source)" : ""),
          text_of(agent.value("address", json())),

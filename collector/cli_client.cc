@@ -61,7 +61,10 @@ ApiReply ApiClient::request(const std::string& method, const std::string& path,
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &append_body);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply.body);
   if (!ca_file_.empty()) {
+    // Pinned: libcurl's default CA directory (/etc/ssl/certs on Debian) would otherwise still be
+    // searched, and any CA the system trusts could vouch for the collector.
     curl_easy_setopt(curl, CURLOPT_CAINFO, ca_file_.c_str());
+    curl_easy_setopt(curl, CURLOPT_CAPATH, nullptr);
   }
   if (!body.empty()) {
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());

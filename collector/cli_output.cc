@@ -6,6 +6,7 @@
 #include <cctype>
 #include <chrono>
 
+#include "printable.hh"
 #include "result_json.hh"
 
 namespace vantage {
@@ -55,7 +56,7 @@ ApiClient client_for(const ClientOptions& options) {
 
 std::optional<json> expect(const ApiClient& client, const ApiReply& reply, long wanted) {
   if (reply.status != wanted) {
-    fmt::print(stderr, "vantage-collector: {}\n", describe_failure(client.url(), reply));
+    fmt::print(stderr, "vantage-collector: {}\n", printable(describe_failure(client.url(), reply)));
     return std::nullopt;
   }
   auto body = json::parse(reply.body, nullptr, false);
@@ -109,7 +110,10 @@ std::string text_of(const json& value) {
   if (value.is_null()) {
     return "-";
   }
-  return value.is_string() ? value.get<std::string>() : value.dump();
+  // Agents, probed servers and alert receivers chose much of this text: escape sequences in it
+  // must not rewrite the operator's screen.
+  return printable(value.is_string() ? value.get<std::string>()
+                                     : value.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 }  // namespace vantage

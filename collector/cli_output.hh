@@ -35,7 +35,8 @@ Fetched fetch_for_humans(const ClientOptions& options, const std::string& path, 
 
 // "42s ago", "3m ago", "5h ago", "2d ago"; "?" for a time that does not parse, "-" for null.
 std::string age_of(const nlohmann::json& rfc3339);
-// A JSON value as a table cell: strings bare, null as "-".
+// A JSON value as a table cell: strings bare, null as "-"; escaped with printable(), so that it
+// is one line of plain text whatever the collector was sent.
 std::string text_of(const nlohmann::json& value);
 
 }  // namespace vantage

@@ -6,9 +6,12 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
+#include <filesystem>
+#include <system_error>
 
 #include "alerts.hh"
 #include "api.hh"
@@ -17,20 +20,11 @@
 #include "collector_config.hh"
 #include "http_server.hh"
 #include "monitor.hh"
+#include "storage_migrations.hh"
 #include "tokens.hh"
 
 namespace vantage {
 namespace {
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw std::runtime_error(fmt::format("cannot read \"{}\"", path));
-  }
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 std::string describe_storage(const StorageConfig& storage) {
   // Only the kind for PostgreSQL: its conninfo may hold a password.
@@ -42,6 +36,45 @@ std::unique_ptr<Storage> open_migrated(const CollectorConfig& config) {
   auto storage = open_storage(config.storage);
   storage->migrate();
   return storage;
+}
+
+// What serve opens before it listens, beyond collector.yaml itself (which load_collector_config
+// has checked, TLS files included). check-config goes through the same steps, so that a file it
+// passes is one serve starts with.
+struct ServeResources {
+  std::unique_ptr<Storage> storage;  // null for check-config on a SQLite file not created yet
+  std::unique_ptr<AsnDatabase> asn_database;
+};
+
+enum class Purpose : uint8_t { Serve, Check };
+
+ServeResources open_resources(const CollectorConfig& config, Purpose purpose) {
+  ServeResources resources;
+  if (purpose == Purpose::Serve) {
+    resources.storage = open_migrated(config);
+  } else if (config.storage.kind == StorageConfig::Kind::Postgres ||
+             std::filesystem::exists(config.storage.location)) {
+    // Opened, not migrated: a check changes nothing. serve's migrate() refuses a database of a
+    // newer collector, and so does this.
+    resources.storage = open_storage(config.storage);
+    if (const int version = resources.storage->schema_version();
+        version > latest_schema_version()) {
+      throw StorageError(fmt::format(
+          "{}: the database has schema version {}, newer than this collector's {}: run a newer "
+          "collector",
+          describe_storage(config.storage), version, latest_schema_version()));
+    }
+  } else if (const auto dir = std::filesystem::absolute(config.storage.location).parent_path();
+             access(dir.c_str(), W_OK | X_OK) != 0) {
+    const int error = errno;
+    throw StorageError(fmt::format("{}: cannot create the database in \"{}\": {}",
+                                   describe_storage(config.storage), dir.string(),
+                                   std::generic_category().message(error)));
+  }
+  if (!config.asn_database.empty()) {
+    resources.asn_database = std::make_unique<AsnDatabase>(config.asn_database);
+  }
+  return resources;
 }
 
 }  // namespace
@@ -58,34 +91,38 @@ int serve_command(const std::string& config_file) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);  // a client gone mid-reply is a failed send, not the end of us
 
-  auto storage = open_migrated(config);
+  auto [storage, asn_database] = open_resources(config, Purpose::Serve);
   HttpServerOptions options;
   options.listen = config.listen;
   options.max_body_bytes = config.limits.max_body_bytes;
-  if (config.tls()) {
-    options.tls_cert_pem = read_file(config.tls_cert_file);
-    options.tls_key_pem = read_file(config.tls_key_file);
-  }
-  std::unique_ptr<AsnDatabase> asn_database;
-  if (!config.asn_database.empty()) {
-    asn_database = std::make_unique<AsnDatabase>(config.asn_database);
-  }
+  options.tls = config.tls();
+  options.tls_cert_pem = config.tls_cert_pem;
+  options.tls_key_pem = config.tls_key_pem;
+  options.connection_limit = config.limits.max_connections;
+  options.connection_limit_per_ip = config.limits.max_connections_per_ip;
+  options.header_timeout = config.limits.header_timeout;
+  options.connection_timeout = config.limits.idle_timeout;
   std::unique_ptr<AlertDispatcher> alerts;
   if (!config.alerts.empty()) {
     alerts = std::make_unique<AlertDispatcher>(config.alerts, config.alert_timing);
   }
   Monitor monitor(*storage, config.correlation, alerts.get(), asn_database.get());
   monitor.resume();
-  Api api(*storage, ApiOptions{config.limits.max_body_bytes, config.limits.requests_per_second},
+  Api api(*storage,
+          ApiOptions{config.limits.max_body_bytes, config.limits.requests_per_second,
+                     config.limits.max_clock_skew},
           &monitor, alerts.get());
   {
     HttpServer server(std::move(options), api);
     spdlog::info(
         "vantage-collector {} listening on {} ({}), storage {} (schema version {}), "
-        "{} bytes per body, {} requests per second per token, {} alert receiver(s){}",
+        "{} bytes per body, {} requests per second per token, {} connections ({} per address, "
+        "headers within {} s, idle for {} s), {} alert receiver(s){}",
         VANTAGE_VERSION, config.listen.with_port(server.port()).to_string(),
         config.tls() ? "TLS" : "plain HTTP, no TLS", describe_storage(config.storage),
         storage->schema_version(), config.limits.max_body_bytes, config.limits.requests_per_second,
+        config.limits.max_connections, config.limits.max_connections_per_ip,
+        config.limits.header_timeout.count(), config.limits.idle_timeout.count(),
         config.alerts.size(), asn_database ? ", ASN database " + config.asn_database : "");
     int signal_number = 0;
     sigwait(&stop_signals, &signal_number);
@@ -118,6 +155,7 @@ int token_create_command(const std::string& config_file, const std::string& name
 
 int check_config_command(const std::string& config_file, std::ostream& out) {
   const CollectorConfig config = load_collector_config(config_file);
+  open_resources(config, Purpose::Check);
   out << fmt::format("{}: OK: listen {}, {}, storage {}, {} alert receiver{}, quorum {}\n",
                      config_file, config.listen.to_string(), config.tls() ? "TLS" : "no TLS",
                      describe_storage(config.storage), config.alerts.size(),

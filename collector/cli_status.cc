@@ -8,6 +8,7 @@
 
 #include "cli.hh"
 #include "cli_output.hh"
+#include "printable.hh"
 #include "result.hh"
 
 namespace vantage {
@@ -45,7 +46,7 @@ std::string_view meaning_of(const std::string& verdict) {
 std::string verdict_with_scope(const json& document) {
   const std::string verdict = text_of(document.value("verdict", json()));
   const std::string scope = document.value("scope", std::string());
-  return scope.empty() ? verdict : fmt::format("{} ({})", verdict, scope);
+  return scope.empty() ? verdict : fmt::format("{} ({})", verdict, printable(scope));
 }
 
 std::string join(const json& values, std::string_view separator, std::string_view prefix = "") {
@@ -110,7 +111,8 @@ std::string deliveries_of(const json& alert) {
     }
     text += fmt::format("{}{} {}", text.empty() ? "" : "; ", kind, state);
   }
-  return text.empty() ? "no receivers" : text;
+  // A receiver's error text is whatever its server answered.
+  return text.empty() ? "no receivers" : printable(text);
 }
 
 }  // namespace
@@ -128,12 +130,13 @@ int status_command(const ClientOptions& options, std::ostream& out) {
   Table rows;
   for (const auto& domain : *body) {
     const json since = domain.value("since", json());
-    rows.push_back({text_of(domain.value("domain", json())),
-                    text_of(domain.value("verdict", json())),
-                    domain.value("scope", std::string()).empty() ? "-" : domain.value("scope", ""),
-                    text_of(since), age_of(since), text_of(domain.value("reporting", json())),
-                    text_of(domain.value("usable", domain.value("healthy", json()))),
-                    text_of(domain.value("failing", json())), networks_of(domain, ",")});
+    rows.push_back(
+        {text_of(domain.value("domain", json())), text_of(domain.value("verdict", json())),
+         domain.value("scope", std::string()).empty() ? "-"
+                                                      : text_of(domain.value("scope", json())),
+         text_of(since), age_of(since), text_of(domain.value("reporting", json())),
+         text_of(domain.value("usable", domain.value("healthy", json()))),
+         text_of(domain.value("failing", json())), networks_of(domain, ",")});
   }
   // REPORTING: a fresh reading; USABLE: of those, not isolated and with an established reading;
   // FAILING: of those, not OK.
@@ -267,7 +270,7 @@ int history_command(const ClientOptions& options, const std::string& domain,
   const auto& body = fetched.document;
   const json changes = body->value("changes", json::array());
   if (changes.empty()) {
-    out << fmt::format("{}: no verdict changes since {}\n", domain,
+    out << fmt::format("{}: no verdict changes since {}\n", printable(domain),
                        text_of(body->value("since", json())));
     return 0;
   }

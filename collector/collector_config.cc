@@ -2,12 +2,14 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <filesystem>
-#include <fstream>
 
+#include "config_file.hh"
 #include "config_node.hh"
 #include "duration.hh"
+#include "tls_credentials.hh"
 
 namespace vantage {
 namespace {
@@ -26,12 +28,37 @@ double as_number(const ConfigNode& node, double min_exclusive, double max) {
   return value;
 }
 
-std::string readable_file(const ConfigNode& node) {
-  std::string path = node.as_string();
-  if (path.empty() || !std::ifstream(path)) {
-    node.fail(fmt::format("cannot read \"{}\"", path));
+// A PEM file the config names: read whole (with the checks of ConfigNode::as_readable_file), and
+// not empty.
+std::string pem_file(const ConfigNode& node) {
+  const std::string path = node.as_string();
+  std::string text;
+  try {
+    text = read_config_file(path, kMaxConfigFileBytes);
+  } catch (const FileError& error) {
+    node.fail(fmt::format("cannot read \"{}\": {}", path, error.what()));
   }
-  return path;
+  if (text.empty()) {
+    node.fail(fmt::format("\"{}\" is empty", path));
+  }
+  return text;
+}
+
+// Both files are read and loaded here, so that a certificate or key the HTTPS server would refuse
+// (or, empty, would once have let it fall back to plain HTTP) is a config error, the same from
+// check-config as from serve.
+void read_tls(const ConfigNode& node, CollectorConfig& config) {
+  node.allow_only({"cert", "key"});
+  const ConfigNode cert = node.child("cert");
+  const ConfigNode key = node.child("key");
+  config.tls_cert_file = cert.as_string();
+  config.tls_key_file = key.as_string();
+  config.tls_cert_pem = pem_file(cert);
+  config.tls_key_pem = pem_file(key);
+  if (const auto problem = check_tls_pair(config.tls_cert_pem, config.tls_key_pem)) {
+    const ConfigNode& culprit = problem->part == TlsPairProblem::Part::Certificate ? cert : key;
+    culprit.fail(fmt::format("\"{}\" {}", culprit.as_string(), problem->reason));
+  }
 }
 
 std::string http_url(const ConfigNode& node) {
@@ -179,14 +206,48 @@ AlertTimingConfig read_alerting(const ConfigNode& node) {
   return timing;
 }
 
+// libmicrohttpd counts its timeouts in whole seconds.
+std::chrono::seconds whole_seconds_in(const ConfigNode& node, std::chrono::seconds min,
+                                      std::chrono::seconds max) {
+  const auto duration = duration_in(node, min, max);
+  if (duration % std::chrono::seconds(1) != std::chrono::milliseconds(0)) {
+    node.fail(fmt::format("{} is not a whole number of seconds", node.as_string()));
+  }
+  return std::chrono::duration_cast<std::chrono::seconds>(duration);
+}
+
 LimitsConfig read_limits(const ConfigNode& node) {
-  node.allow_only({"max_body_bytes", "requests_per_second"});
+  node.allow_only({"max_body_bytes", "requests_per_second", "max_connections",
+                   "max_connections_per_ip", "header_timeout", "idle_timeout", "max_clock_skew"});
   LimitsConfig limits;
+  if (auto skew = node.optional_child("max_clock_skew")) {
+    limits.max_clock_skew = duration_in(*skew, std::chrono::seconds(1), std::chrono::hours(24));
+  }
   if (auto body = node.optional_child("max_body_bytes")) {
     limits.max_body_bytes = static_cast<uint64_t>(body->as_int(1024, int64_t{1} << 30));
   }
   if (auto rate = node.optional_child("requests_per_second")) {
     limits.requests_per_second = as_number(*rate, 0, 100000);
+  }
+  if (auto connections = node.optional_child("max_connections")) {
+    limits.max_connections = static_cast<unsigned>(connections->as_int(4, 65536));
+  }
+  if (auto per_ip = node.optional_child("max_connections_per_ip")) {
+    limits.max_connections_per_ip = static_cast<unsigned>(per_ip->as_int(1, 65536));
+    if (limits.max_connections_per_ip > limits.max_connections) {
+      per_ip->fail(fmt::format("{} is more than max_connections ({})",
+                               limits.max_connections_per_ip, limits.max_connections));
+    }
+  } else {
+    limits.max_connections_per_ip = std::min(limits.max_connections_per_ip, limits.max_connections);
+  }
+  using std::chrono::hours;
+  using std::chrono::seconds;
+  if (auto header = node.optional_child("header_timeout")) {
+    limits.header_timeout = whole_seconds_in(*header, seconds(1), seconds(600));
+  }
+  if (auto idle = node.optional_child("idle_timeout")) {
+    limits.idle_timeout = whole_seconds_in(*idle, seconds(1), hours(1));
   }
   return limits;
 }
@@ -204,9 +265,7 @@ CollectorConfig load_collector_config(const std::string& file) {
     config.listen = read_listen(*listen);
   }
   if (auto tls = root.optional_child("tls")) {
-    tls->allow_only({"cert", "key"});
-    config.tls_cert_file = readable_file(tls->child("cert"));
-    config.tls_key_file = readable_file(tls->child("key"));
+    read_tls(*tls, config);
   }
   config.storage = read_storage(root.child("storage"));
   if (auto correlation = root.optional_child("correlation")) {
@@ -221,7 +280,7 @@ CollectorConfig load_collector_config(const std::string& file) {
     config.alert_timing = read_alerting(*alerting);
   }
   if (auto database = root.optional_child("asn_database")) {
-    config.asn_database = readable_file(*database);
+    config.asn_database = database->as_readable_file(kMaxAsnDatabaseBytes);
   }
   if (auto limits = root.optional_child("limits")) {
     config.limits = read_limits(*limits);

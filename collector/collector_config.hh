@@ -43,12 +43,28 @@ struct AlertTimingConfig {
 struct LimitsConfig {
   uint64_t max_body_bytes = uint64_t{8} << 20;  // compressed and decompressed alike
   double requests_per_second = 50;              // per token; the burst is twice this
+  // How far ahead of the collector's clock a result may start (or end); further is refused.
+  std::chrono::milliseconds max_clock_skew{std::chrono::minutes(5)};
+  // Open connections, in all and from one client address: past the first, the kernel's backlog
+  // holds new ones; past the second, the connection is closed at once. So one address cannot
+  // take every connection and lock the agents out.
+  unsigned max_connections = 1024;
+  unsigned max_connections_per_ip = 64;
+  // A connection must deliver a request's complete headers this long after it opens (or after
+  // its previous request), however slowly it keeps sending, or it is closed.
+  std::chrono::seconds header_timeout{10};
+  // A connection that sends nothing for this long is closed.
+  std::chrono::seconds idle_timeout{30};
 };
 
 struct CollectorConfig {
   Endpoint listen;
   std::string tls_cert_file;  // both empty = plain HTTP
   std::string tls_key_file;
+  // Their contents, read and checked with the config: a PEM certificate (chain) and the PEM
+  // private key that belongs to it.
+  std::string tls_cert_pem;
+  std::string tls_key_pem;
   StorageConfig storage;
   CorrelationConfig correlation;
   std::vector<AlertReceiverConfig> alerts;

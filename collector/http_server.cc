@@ -1,9 +1,11 @@
 #include "http_server.hh"
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,9 +18,26 @@
 #include <mutex>
 #include <stdexcept>
 #include <thread>
+#include <unordered_map>
+
+#include "api_rate_limit.hh"
+#include "printable.hh"
 
 namespace vantage {
+
+// TLS 1.2 and 1.3 only; in TLS 1.2 key exchange only by ECDHE (forward secrecy: no static RSA;
+// DHE would need DH parameters this server does not set), and in TLS 1.3 every exchange is
+// ephemeral; ciphers only AEAD (AES-GCM, ChaCha20-Poly1305), so no CBC and no separate MAC.
+const char* const kTlsPriorities =
+    "SECURE:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:"
+    "-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:+CHACHA20-POLY1305:-MAC-ALL:+AEAD";
+
 namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// How often the watchdog looks for connections past their header deadline.
+constexpr auto kWatchdogTick = std::chrono::milliseconds(200);
 
 std::string lower(std::string_view text) {
   std::string out(text);
@@ -94,7 +113,28 @@ struct HttpServer::Impl {
   std::condition_variable idle;
   int active = 0;  // requests between their first call and their completion notice
 
+  // Every open connection, from MHD_CONNECTION_NOTIFY_STARTED to MHD_CONNECTION_NOTIFY_CLOSED
+  // (which libmicrohttpd sends before it closes the socket, so the descriptor here is never a
+  // reused one), with the time its request's headers are due.
+  struct Watch {
+    MHD_socket fd = MHD_INVALID_SOCKET;
+    std::string peer;
+    Clock::time_point headers_due;
+    bool awaiting_headers = true;
+    bool shut = false;
+  };
+  std::mutex watch_mutex;
+  std::condition_variable watch_wake;
+  bool watch_stopping = false;
+  std::unordered_map<MHD_Connection*, Watch> watched;  // guarded by watch_mutex
+  std::thread watchdog;
+  LogThrottle overdue_log{std::chrono::minutes(1), 1, 1};
+
   void start();
+  void watch(MHD_Connection* connection, MHD_ConnectionNotificationCode code);
+  void headers_arrived(MHD_Connection* connection, bool arrived);
+  void close_overdue();
+  void stop_watchdog();
   MHD_Result access(MHD_Connection* connection, const char* url, const char* method,
                     const char* upload_data, size_t* upload_data_size, void** con_cls);
   MHD_Result first_call(MHD_Connection* connection, const char* url, const char* method,
@@ -110,9 +150,17 @@ struct HttpServer::Impl {
                                            con_cls);
   }
   // MHD_OPTION_NOTIFY_COMPLETED
-  static void on_completed(void* cls, MHD_Connection* /*connection*/, void** con_cls,
+  static void on_completed(void* cls, MHD_Connection* connection, void** con_cls,
                            MHD_RequestTerminationCode /*toe*/) {
-    static_cast<Impl*>(cls)->completed(con_cls);
+    auto* impl = static_cast<Impl*>(cls);
+    impl->completed(con_cls);
+    // A kept-alive connection owes the next request's headers within the same deadline.
+    impl->headers_arrived(connection, false);
+  }
+  // MHD_OPTION_NOTIFY_CONNECTION
+  static void on_connection(void* cls, MHD_Connection* connection, void** /*socket_context*/,
+                            MHD_ConnectionNotificationCode code) {
+    static_cast<Impl*>(cls)->watch(connection, code);
   }
   HttpResponse safe_reject(const HttpRequest& request, int status, const std::string& reason);
 };
@@ -122,7 +170,8 @@ namespace {
 // MHD_OPTION_EXTERNAL_LOGGER: libmicrohttpd's own complaints (bad TLS handshakes, malformed
 // requests it answers itself) go to the same log as ours, one warning a minute at most: a TCP
 // health check or a port scan of the TLS port makes one per connection, and would bury
-// everything else. The rest go to debug and are counted in the next warning.
+// everything else. The rest go to debug and are counted in the next warning. Its messages may
+// quote what a client sent (a malformed request line), so they are escaped.
 void on_mhd_log(void* /*cls*/, const char* format, va_list args) {
   char text[512];
   std::vsnprintf(text, sizeof(text), format, args);
@@ -130,25 +179,15 @@ void on_mhd_log(void* /*cls*/, const char* format, va_list args) {
   while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) {
     line.remove_suffix(1);
   }
-  constexpr auto kWarningInterval = std::chrono::minutes(1);
-  static std::mutex mutex;
-  static std::chrono::steady_clock::time_point last_warning;
-  static uint64_t quieted = 0;
-  const auto now = std::chrono::steady_clock::now();
-  std::lock_guard lock(mutex);
-  if (last_warning != std::chrono::steady_clock::time_point{} &&
-      now - last_warning < kWarningInterval) {
-    ++quieted;
-    spdlog::debug("libmicrohttpd: {}", line);
-    return;
-  }
-  last_warning = now;
-  if (quieted > 0) {
+  static LogThrottle throttle(std::chrono::minutes(1), 1, 1);
+  const auto quieted = throttle.admit("");
+  if (!quieted) {
+    spdlog::debug("libmicrohttpd: {}", printable(line));
+  } else if (*quieted > 0) {
     spdlog::warn("libmicrohttpd: {} ({} more such messages in the last minute, at debug level)",
-                 line, quieted);
-    quieted = 0;
+                 printable(line), *quieted);
   } else {
-    spdlog::warn("libmicrohttpd: {}", line);
+    spdlog::warn("libmicrohttpd: {}", printable(line));
   }
 }
 
@@ -176,8 +215,11 @@ void HttpServer::Impl::start() {
   if (options.listen.family() == AF_INET6) {
     flags |= MHD_USE_IPv6;
   }
-  const bool tls = !options.tls_cert_pem.empty();
+  const bool tls = options.tls;
   if (tls) {
+    if (options.tls_cert_pem.empty() || options.tls_key_pem.empty()) {
+      throw std::runtime_error("TLS needs both a certificate and a key");
+    }
     if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
       throw std::runtime_error("this libmicrohttpd was built without TLS support");
     }
@@ -189,20 +231,28 @@ void HttpServer::Impl::start() {
       {MHD_OPTION_SOCK_ADDR, 0, &options.listen.addr},
       {MHD_OPTION_THREAD_POOL_SIZE, static_cast<intptr_t>(threads), nullptr},
       {MHD_OPTION_CONNECTION_LIMIT, static_cast<intptr_t>(options.connection_limit), nullptr},
+      {MHD_OPTION_PER_IP_CONNECTION_LIMIT, static_cast<intptr_t>(options.connection_limit_per_ip),
+       nullptr},
       {MHD_OPTION_CONNECTION_TIMEOUT, static_cast<intptr_t>(options.connection_timeout.count()),
        nullptr},
       {MHD_OPTION_CONNECTION_MEMORY_LIMIT, static_cast<intptr_t>(options.connection_memory_limit),
        nullptr},
       {MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(&on_completed), this},
+      {MHD_OPTION_NOTIFY_CONNECTION, reinterpret_cast<intptr_t>(&on_connection), this},
   };
   if (tls) {
     items.push_back({MHD_OPTION_HTTPS_MEM_CERT, 0, options.tls_cert_pem.data()});
     items.push_back({MHD_OPTION_HTTPS_MEM_KEY, 0, options.tls_key_pem.data()});
+    items.push_back({MHD_OPTION_HTTPS_PRIORITIES, 0, const_cast<char*>(kTlsPriorities)});
   }
   items.push_back({MHD_OPTION_END, 0, nullptr});
+  // libmicrohttpd 0.9.75 has no deadline for a request's headers, only the idle timeout, which
+  // a client sending a byte now and then never reaches: this thread closes such connections.
+  watchdog = std::thread([this] { close_overdue(); });
   daemon.reset(MHD_start_daemon(flags, options.listen.port(), nullptr, nullptr, &on_access, this,
                                 MHD_OPTION_ARRAY, items.data(), MHD_OPTION_END));
   if (!daemon) {
+    stop_watchdog();
     throw std::runtime_error("cannot listen on " + options.listen.to_string() +
                              " (address in use, not local, or a bad TLS certificate or key)");
   }
@@ -257,8 +307,71 @@ MHD_Result HttpServer::Impl::access(MHD_Connection* connection, const char* url,
   return send(connection, response);
 }
 
+void HttpServer::Impl::watch(MHD_Connection* connection, MHD_ConnectionNotificationCode code) {
+  std::lock_guard lock(watch_mutex);
+  if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+    watched.erase(connection);
+    return;
+  }
+  const auto* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+  if (info == nullptr) {
+    return;
+  }
+  Watch& entry = watched[connection];
+  entry.fd = info->connect_fd;
+  entry.peer = peer_address(connection);
+  entry.headers_due = Clock::now() + options.header_timeout;
+}
+
+void HttpServer::Impl::headers_arrived(MHD_Connection* connection, bool arrived) {
+  std::lock_guard lock(watch_mutex);
+  const auto found = watched.find(connection);
+  if (found == watched.end()) {
+    return;
+  }
+  found->second.awaiting_headers = !arrived;
+  found->second.headers_due = Clock::now() + options.header_timeout;
+}
+
+void HttpServer::Impl::close_overdue() {
+  std::unique_lock lock(watch_mutex);
+  while (!watch_stopping) {
+    watch_wake.wait_for(lock, kWatchdogTick);
+    const auto now = Clock::now();
+    for (auto& [connection, entry] : watched) {
+      if (!entry.awaiting_headers || entry.shut || now < entry.headers_due) {
+        continue;
+      }
+      // Its worker thread sees end of file on the socket and closes the connection the usual
+      // way (MHD_CONNECTION_NOTIFY_CLOSED follows); closing the descriptor here would race it.
+      shutdown(entry.fd, SHUT_RDWR);
+      entry.shut = true;
+      if (const auto held_back = overdue_log.admit("")) {
+        spdlog::warn(
+            "closed a connection from {} that sent no complete request headers within {} s{}",
+            entry.peer, options.header_timeout.count(),
+            *held_back > 0
+                ? fmt::format(" ({} more such connections since the last such line)", *held_back)
+                : "");
+      }
+    }
+  }
+}
+
+void HttpServer::Impl::stop_watchdog() {
+  {
+    std::lock_guard lock(watch_mutex);
+    watch_stopping = true;
+  }
+  watch_wake.notify_all();
+  if (watchdog.joinable()) {
+    watchdog.join();
+  }
+}
+
 MHD_Result HttpServer::Impl::first_call(MHD_Connection* connection, const char* url,
                                         const char* method, void** con_cls) {
+  headers_arrived(connection, true);
   auto exchange = std::make_unique<Exchange>();
   auto& request = exchange->request;
   request.method = method;
@@ -369,6 +482,7 @@ void HttpServer::stop(std::chrono::milliseconds grace) {
     }
   }
   impl_->daemon.reset();
+  impl_->stop_watchdog();
   // Ours to close after a quiesce, and only once the daemon's threads are gone.
   if (listener != MHD_INVALID_SOCKET) {
     close(listener);

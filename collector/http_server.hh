@@ -14,6 +14,9 @@
 
 namespace vantage {
 
+// The GnuTLS priority string of the HTTPS server.
+extern const char* const kTlsPriorities;
+
 struct HttpRequest {
   std::string method;
   std::string path;  // percent-decoded by libmicrohttpd, without the query string
@@ -56,18 +59,26 @@ class RequestHandler {
 
 struct HttpServerOptions {
   Endpoint listen;
-  std::string tls_cert_pem;  // both empty = plain HTTP
+  // HTTPS with this PEM certificate (chain) and key, which must then both be given: the server
+  // refuses to start rather than fall back to plain HTTP.
+  bool tls = false;
+  std::string tls_cert_pem;
   std::string tls_key_pem;
   size_t max_body_bytes = size_t{8} << 20;
-  unsigned threads = 0;  // 0 = 2 to 4, after the machine's cores
-  std::chrono::seconds connection_timeout{30};
+  unsigned threads = 0;                         // 0 = 2 to 4, after the machine's cores
+  std::chrono::seconds connection_timeout{30};  // idle: nothing sent or received for this long
+  // From a connection's start (or its previous request's end) to its request's complete headers,
+  // however slowly it keeps sending: a client trickling one header line at a time is closed.
+  std::chrono::seconds header_timeout{10};
   size_t connection_memory_limit = size_t{64} << 10;  // per connection: headers and read buffer
   unsigned connection_limit = 1024;
+  unsigned connection_limit_per_ip = 64;
 };
 
 // An HTTP/1.1 server on libmicrohttpd with its own thread pool. It collects each request's body
 // (never more than max_body_bytes of it: past that, the rest is discarded and the handler's 413
-// goes out) and hands complete requests to the handler.
+// goes out) and hands complete requests to the handler. HTTPS allows TLS 1.2 and 1.3 only, with
+// forward-secret key exchange (ECDHE) and AEAD ciphers (kTlsPriorities).
 class HttpServer {
  public:
   // Binds and starts serving; throws std::runtime_error if it cannot.

@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include "api_documents.hh"
+#include "domain_name.hh"
+#include "printable.hh"
 #include "result_json.hh"
 
 namespace vantage {
@@ -134,7 +136,10 @@ void Monitor::resume() {
       const auto ended = cycle.started_at + cycle.duration;
       auto& heard = last_heard_[result.agent];
       heard = std::max(heard, std::chrono::time_point_cast<TimePoint::duration>(ended));
-      correlator_.record(result.domain, std::move(summary));
+      // Rows stored before ingest normalised domains join the domain's one spelling.
+      summary.domain = canonical_domain_name(result.domain).value_or(result.domain);
+      const std::string domain = summary.domain;
+      correlator_.record(domain, std::move(summary));
       ++replayed;
     } catch (const std::exception& error) {
       spdlog::warn("not replaying result {}/{}: {}", result.agent, result.seq, error.what());
@@ -216,7 +221,7 @@ void Monitor::apply(const VerdictChange& change) {
               "{}: {} -> {} ({} reporting, {} usable, {} failing){}{}", after.domain,
               describe(change.before), describe(after), after.reporting, after.healthy,
               after.failing, after.evidence.empty() ? "" : ": ",
-              after.evidence.empty() ? "" : after.evidence.front());
+              after.evidence.empty() ? "" : printable(after.evidence.front()));
   try {
     storage_.record_verdict(
         VerdictRecord{.domain = after.domain,

@@ -1,7 +1,7 @@
 // PostgreSQL storage: one libpq connection behind a mutex, every statement prepared once per
 // connection. A result batch is a single INSERT … SELECT FROM unnest(arrays) with the arrays sent
-// in binary: one round trip and one statement per batch, atomic without BEGIN/COMMIT, and no
-// escaping of documents.
+// in binary, and no escaping of documents; only the results it skips as already stored are sent
+// again, to compare their documents with the stored ones.
 
 #include <arpa/inet.h>
 #include <fmt/format.h>
@@ -60,15 +60,26 @@ constexpr std::array<Oid, 7> kInsertResultsTypes = {kTextArrayOid, kInt8ArrayOid
                                                     kInt8Oid};
 // Rows go in key order: two batches that overlap then wait for each other's keys in the same
 // order and cannot deadlock. A key repeated in the batch conflicts with its first row and is
-// skipped like any other duplicate.
+// skipped like any other duplicate. Returns the keys it inserted.
 constexpr Sql kInsertResults{
     "vantage_insert_results",
     "INSERT INTO results (agent, seq, domain, started_at, verdict, document, received_at) "
     "SELECT b.agent, b.seq, b.domain, b.started_at, b.verdict, b.document, $7 "
     "FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[]) "
     "AS b(agent, seq, domain, started_at, verdict, document) ORDER BY b.agent, b.seq "
-    "ON CONFLICT (agent, seq) DO NOTHING",
+    "ON CONFLICT (agent, seq) DO NOTHING RETURNING agent, seq",
     kInsertResultsTypes};
+constexpr std::array<Oid, 3> kCompareResultsTypes = {kTextArrayOid, kInt8ArrayOid, kTextArrayOid};
+// For the results the insert skipped, in their order: is the key stored, with the same document?
+// A statement of its own, so that under READ COMMITTED it also sees a row another upload
+// committed while the insert waited for it.
+constexpr Sql kCompareResults{
+    "vantage_compare_results",
+    "SELECT r.document IS NOT NULL, r.document IS NOT DISTINCT FROM u.document "
+    "FROM unnest($1::text[], $2::bigint[], $3::text[]) WITH ORDINALITY "
+    "AS u(agent, seq, document, n) "
+    "LEFT JOIN results r ON r.agent = u.agent AND r.seq = u.seq ORDER BY u.n",
+    kCompareResultsTypes};
 constexpr Sql kCountResults{"vantage_count_results", "SELECT COUNT(*) FROM results", {}};
 constexpr std::array<Oid, 4> kSelectResultsTypes = {kInt8Oid, kTextOid, kTextOid, kInt8Oid};
 // Indexed by (domain given) + 2 * (agent given); separate statements so that each plan can use
@@ -554,9 +565,8 @@ int PostgresStorage::schema_version() {
 
 StoreOutcome PostgresStorage::store_results(const std::vector<StoredResult>& batch) {
   constexpr std::string_view kOperation = "store_results";
-  StoreOutcome outcome;
   if (batch.empty()) {
-    return outcome;
+    return {};
   }
   BinaryArray agents(kTextOid, batch.size());
   BinaryArray seqs(kInt8Oid, batch.size());
@@ -580,18 +590,59 @@ StoreOutcome PostgresStorage::store_results(const std::vector<StoredResult>& bat
   params.binary(verdicts.take());
   params.binary(documents.take());
   params.binary(int8_binary(now_epoch_ms()));
-  // One statement, so atomic by itself. Retry-safe: if the connection died after the server
-  // committed, the second run finds every row stored and counts it a duplicate.
-  const int64_t inserted = with_connection(kOperation, true, [&] {
-    const Result result = run(kOperation, kInsertResults, params);
-    int64_t count = 0;
-    const std::string_view tuples = PQcmdTuples(result.get());
-    std::from_chars(tuples.data(), tuples.data() + tuples.size(), count);
-    return count;
+  // Retry-safe: if the connection died after the server committed, the second run finds every
+  // row stored with the same document and counts it a duplicate.
+  return with_connection(kOperation, true, [&] {
+    Transaction transaction(*this, kOperation);
+    const Result inserted = run(kOperation, kInsertResults, params);
+    std::set<std::pair<std::string, int64_t>> new_keys;
+    for (int row = 0; row < PQntuples(inserted.get()); ++row) {
+      new_keys.emplace(text_value(inserted.get(), row, 0), parse_integer(inserted.get(), row, 1));
+    }
+    std::vector<storage_detail::SeenResult> seen(batch.size());
+    std::vector<size_t> skipped;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      seen[i].inserted = new_keys.contains({batch[i].agent, static_cast<int64_t>(batch[i].seq)});
+      if (!seen[i].inserted) {
+        skipped.push_back(i);
+      }
+    }
+    if (!skipped.empty()) {
+      BinaryArray skipped_agents(kTextOid, skipped.size());
+      BinaryArray skipped_seqs(kInt8Oid, skipped.size());
+      BinaryArray skipped_documents(kTextOid, skipped.size());
+      for (const size_t i : skipped) {
+        skipped_agents.add(batch[i].agent);
+        skipped_seqs.add(static_cast<int64_t>(batch[i].seq));
+        skipped_documents.add(batch[i].document);
+      }
+      Params compare;
+      compare.binary(skipped_agents.take());
+      compare.binary(skipped_seqs.take());
+      compare.binary(skipped_documents.take());
+      const Result stored = run(kOperation, kCompareResults, compare);
+      if (PQntuples(stored.get()) != static_cast<int>(skipped.size())) {
+        storage_detail::fail(backend_, kOperation, "the comparison missed results");
+      }
+      for (size_t k = 0; k < skipped.size(); ++k) {
+        const int row = static_cast<int>(k);
+        // Skipped yet not stored: the upload that held the key rolled back after the insert
+        // waited for it. Rare; running the whole batch again stores it.
+        if (text_value(stored.get(), row, 0) != "t") {
+          storage_detail::fail(backend_, kOperation,
+                               fmt::format("seq {} of agent {} was skipped but is not stored",
+                                           batch[skipped[k]].seq, batch[skipped[k]].agent));
+        }
+        seen[skipped[k]].same_as_stored = text_value(stored.get(), row, 1) == "t";
+      }
+    }
+    StoreOutcome outcome = storage_detail::decide_fates(batch, seen);
+    // A conflict stores nothing: the transaction rolls back as it goes out of scope.
+    if (outcome.conflicts == 0) {
+      transaction.commit();
+    }
+    return outcome;
   });
-  outcome.inserted = static_cast<size_t>(inserted);
-  outcome.duplicates = batch.size() - outcome.inserted;
-  return outcome;
 }
 
 uint64_t PostgresStorage::count_results() {

@@ -31,6 +31,8 @@ using Statement = std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)>;
 constexpr std::string_view kInsertResult =
     "INSERT INTO results (agent, seq, domain, started_at, verdict, document, received_at) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (agent, seq) DO NOTHING";
+constexpr std::string_view kSameResult =
+    "SELECT document = ?3 FROM results WHERE agent = ?1 AND seq = ?2";
 constexpr std::string_view kCountResults = "SELECT COUNT(*) FROM results";
 // Indexed by (domain given) + 2 * (agent given). Every variant numbers its parameters alike, up
 // to ?4, so one binding fits them all.
@@ -343,18 +345,21 @@ int SqliteStorage::schema_version() {
 
 StoreOutcome SqliteStorage::store_results(const std::vector<StoredResult>& batch) {
   constexpr std::string_view kOperation = "store_results";
-  StoreOutcome outcome;
   if (batch.empty()) {
-    return outcome;
+    return {};
   }
   const int64_t received_at = now_epoch_ms();
   std::lock_guard lock(mutex_);
   Transaction transaction(*this, kOperation, true);
+  std::vector<storage_detail::SeenResult> seen(batch.size());
   {
     StatementUse insert = use(kOperation, kInsertResult);
-    for (const StoredResult& result : batch) {
+    StatementUse same = use(kOperation, kSameResult);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const StoredResult& result = batch[i];
+      const int64_t seq = checked_seq(result.seq, backend_, kOperation);
       insert.bind(1, result.agent);
-      insert.bind(2, checked_seq(result.seq, backend_, kOperation));
+      insert.bind(2, seq);
       insert.bind(3, result.domain);
       insert.bind(4, to_epoch_ms(result.started_at));
       insert.bind(5, result.verdict);
@@ -362,12 +367,22 @@ StoreOutcome SqliteStorage::store_results(const std::vector<StoredResult>& batch
       insert.bind(7, received_at);
       insert.step();
       // 0 when ON CONFLICT skipped the row: the database says which were new.
-      outcome.inserted += static_cast<size_t>(changes());
+      seen[i].inserted = changes() == 1;
       insert.reset();
+      if (!seen[i].inserted) {
+        same.bind(1, result.agent);
+        same.bind(2, seq);
+        same.bind(3, result.document);
+        seen[i].same_as_stored = same.step() && same.integer(0) == 1;
+        same.reset();
+      }
     }
   }
-  transaction.commit();
-  outcome.duplicates = batch.size() - outcome.inserted;
+  StoreOutcome outcome = storage_detail::decide_fates(batch, seen);
+  // A conflict stores nothing: the transaction rolls back as it goes out of scope.
+  if (outcome.conflicts == 0) {
+    transaction.commit();
+  }
   return outcome;
 }
 

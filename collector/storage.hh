@@ -27,9 +27,19 @@ struct StoredResult {
   bool operator==(const StoredResult&) const = default;
 };
 
+// What store_results did with one result of a batch.
+enum class StoreFate : uint8_t {
+  Stored,     // new, and now stored
+  Duplicate,  // the same document is stored under its (agent, seq) already, or earlier in the batch
+  Conflict,   // its (agent, seq) holds a different document: one seq cannot be two cycles
+  Withheld,   // new, but not stored because another result of the batch conflicts
+};
+
 struct StoreOutcome {
   size_t inserted = 0;
-  size_t duplicates = 0;  // already stored, or repeated within the batch
+  size_t duplicates = 0;
+  size_t conflicts = 0;
+  std::vector<StoreFate> fates;  // one per result, in the batch's order
   bool operator==(const StoreOutcome&) const = default;
 };
 
@@ -94,9 +104,11 @@ class Storage {
   virtual int schema_version() = 0;
 
   // Stores a batch in one transaction: all of it or none. A result whose (agent, seq) is already
-  // stored, or appears earlier in the same batch, is skipped and counted as a duplicate; the
-  // counts are the database's own. Once it returns, the batch survives a crash of the process
-  // (and, by default, of the machine). Safe to retry after any error: nothing is stored twice.
+  // stored with the same document, or appears earlier in the same batch with it, is skipped as a
+  // duplicate. One whose (agent, seq) holds a different document is a conflict, and then nothing
+  // of the batch is stored (the new results are Withheld). The fates are the database's own. Once
+  // it returns, what it stored survives a crash of the process (and, by default, of the
+  // machine). Safe to retry after any error: nothing is stored twice.
   virtual StoreOutcome store_results(const std::vector<StoredResult>& batch) = 0;
   virtual uint64_t count_results() = 0;
   // At most `limit` results with started_at >= since, oldest first (then by agent, seq); empty

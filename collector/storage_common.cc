@@ -2,8 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <utility>
 
 namespace vantage::storage_detail {
 
@@ -44,6 +47,36 @@ int64_t checked_seq(uint64_t seq, std::string_view backend, std::string_view ope
 int64_t limit_value(size_t limit) {
   constexpr auto kMax = static_cast<size_t>(std::numeric_limits<int64_t>::max());
   return static_cast<int64_t>(limit > kMax ? kMax : limit);
+}
+
+StoreOutcome decide_fates(const std::vector<StoredResult>& batch,
+                          const std::vector<SeenResult>& seen) {
+  StoreOutcome outcome;
+  outcome.fates.reserve(batch.size());
+  std::map<std::pair<std::string_view, uint64_t>, size_t> first;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const StoredResult& result = batch[i];
+    const auto [earlier, is_first] = first.try_emplace({result.agent, result.seq}, i);
+    StoreFate fate = StoreFate::Stored;
+    if (!is_first) {
+      fate = batch[earlier->second].document == result.document ? StoreFate::Duplicate
+                                                                : StoreFate::Conflict;
+    } else if (!seen[i].inserted) {
+      fate = seen[i].same_as_stored ? StoreFate::Duplicate : StoreFate::Conflict;
+    }
+    outcome.fates.push_back(fate);
+  }
+  const auto count = [&](StoreFate fate) {
+    return static_cast<size_t>(std::count(outcome.fates.begin(), outcome.fates.end(), fate));
+  };
+  outcome.conflicts = count(StoreFate::Conflict);
+  if (outcome.conflicts > 0) {
+    std::replace(outcome.fates.begin(), outcome.fates.end(), StoreFate::Stored,
+                 StoreFate::Withheld);
+  }
+  outcome.inserted = count(StoreFate::Stored);
+  outcome.duplicates = count(StoreFate::Duplicate);
+  return outcome;
 }
 
 void fail(std::string_view backend, std::string_view operation, std::string_view message) {

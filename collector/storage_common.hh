@@ -28,6 +28,17 @@ int64_t checked_seq(uint64_t seq, std::string_view backend, std::string_view ope
 // A LIMIT value: size_t beyond INT64_MAX means "all".
 int64_t limit_value(size_t limit);
 
+// What the database saw of one result of a batch, inside the transaction that stores it.
+struct SeenResult {
+  bool inserted = false;        // this statement inserted its (agent, seq)
+  bool same_as_stored = false;  // not inserted: the stored row holds the same document
+};
+// The fates of a batch from what the database saw: a key repeated within the batch is compared
+// with its first occurrence; if anything conflicts, what would have been stored is Withheld and
+// the caller must roll back.
+StoreOutcome decide_fates(const std::vector<StoredResult>& batch,
+                          const std::vector<SeenResult>& seen);
+
 // "<backend>: <operation>: <message>", the text of every StorageError.
 [[noreturn]] void fail(std::string_view backend, std::string_view operation,
                        std::string_view message);

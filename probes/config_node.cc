@@ -2,10 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
-#include <fstream>
-#include <sstream>
+#include <map>
+#include <set>
 
+#include "config_file.hh"
 #include "duration.hh"
 
 namespace vantage {
@@ -20,6 +22,44 @@ int line_of(const YAML::Node& node, int fallback) {
   return line >= 0 ? line + 1 : fallback;
 }
 
+// yaml-cpp keeps a key given twice and answers lookups with the first one, so the value the
+// operator edited last could be ignored without a word. Walks every mapping at every depth (the
+// parser bounds the depth); an alias is the node it names, so each node is visited once, or an
+// anchor used inside itself would loop and a chain of aliases would take exponential time.
+class DuplicateKeyCheck {
+ public:
+  explicit DuplicateKeyCheck(const std::string& file) : file_(file) {}
+
+  void check(const YAML::Node& node, const std::string& path) {
+    if ((!node.IsSequence() && !node.IsMap()) || !visited_.insert(node.Mark().pos).second) {
+      return;
+    }
+    if (node.IsSequence()) {
+      for (size_t i = 0; i < node.size(); ++i) {
+        check(node[i], fmt::format("{}[{}]", path, i));
+      }
+      return;
+    }
+    std::map<std::string, int> first_line;
+    for (const auto& entry : node) {
+      const std::string key_path = join(path, entry.first.Scalar());
+      const int line = line_of(entry.first, 1);
+      if (entry.first.IsScalar()) {
+        const auto [earlier, inserted] = first_line.emplace(entry.first.Scalar(), line);
+        if (!inserted) {
+          throw ConfigError(fmt::format("{}:{}: {}: duplicate key (first given on line {})", file_,
+                                        line, key_path, earlier->second));
+        }
+      }
+      check(entry.second, key_path);
+    }
+  }
+
+ private:
+  const std::string& file_;
+  std::set<int> visited_;
+};
+
 }  // namespace
 
 ConfigNode::ConfigNode(std::shared_ptr<const std::string> file, const YAML::Node& node,
@@ -27,13 +67,13 @@ ConfigNode::ConfigNode(std::shared_ptr<const std::string> file, const YAML::Node
     : file_(std::move(file)), node_(node), path_(std::move(path)), line_(line) {}
 
 ConfigNode ConfigNode::load(const std::string& file) {
-  std::ifstream in(file);
-  if (!in) {
-    throw ConfigError(fmt::format("{}: cannot read the file", file));
+  std::string text;
+  try {
+    text = read_config_file(file, kMaxConfigFileBytes);
+  } catch (const FileError& error) {
+    throw ConfigError(fmt::format("{}: cannot read the file: {}", file, error.what()));
   }
-  std::stringstream text;
-  text << in.rdbuf();
-  return parse(text.str(), file);
+  return parse(text, file);
 }
 
 ConfigNode ConfigNode::parse(const std::string& text, const std::string& file_label) {
@@ -48,6 +88,7 @@ ConfigNode ConfigNode::parse(const std::string& text, const std::string& file_la
   if (!root.IsMap()) {
     throw ConfigError(fmt::format("{}:1: the file must be a YAML mapping of sections", file_label));
   }
+  DuplicateKeyCheck(file_label).check(root, "");
   return ConfigNode(file, root, "", 1);
 }
 
@@ -130,6 +171,16 @@ std::chrono::milliseconds ConfigNode::as_duration() const {
     fail(fmt::format("\"{}\" is not a duration like 500ms, 30s or 2m", text));
   }
   return *duration;
+}
+
+std::string ConfigNode::as_readable_file(uint64_t max_bytes) const {
+  std::string path = as_string();
+  try {
+    check_config_file(path, max_bytes);
+  } catch (const FileError& error) {
+    fail(fmt::format("cannot read \"{}\": {}", path, error.what()));
+  }
+  return path;
 }
 
 void ConfigNode::allow_only(std::initializer_list<std::string_view> keys) const {

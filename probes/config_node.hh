@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <chrono>
+#include <cstdint>
 #include <initializer_list>
 #include <memory>
 #include <optional>
@@ -23,7 +24,8 @@ class ConfigError : public std::runtime_error {
 // the file, the line and the dotted key ("probe.interval", "targets[2].domain").
 class ConfigNode {
  public:
-  // Loads and parses `file`; a syntax error becomes a ConfigError with the parser's line.
+  // Loads and parses `file` (a regular file of at most kMaxConfigFileBytes); a syntax error or a
+  // key given twice in one mapping becomes a ConfigError with the line.
   static ConfigNode load(const std::string& file);
   static ConfigNode parse(const std::string& text, const std::string& file_label);
 
@@ -36,6 +38,9 @@ class ConfigNode {
   int64_t as_int(int64_t min, int64_t max) const;
   bool as_bool() const;
   std::chrono::milliseconds as_duration() const;
+  // The value as the path of a regular file of at most `max_bytes` that can be opened: not a
+  // FIFO that would block whoever reads it, not a device that never ends.
+  std::string as_readable_file(uint64_t max_bytes) const;
 
   // Rejects keys this mapping does not define: a misspelt key must not silently mean "default".
   void allow_only(std::initializer_list<std::string_view> keys) const;

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "body_pattern.hh"
 #include "endpoint.hh"
 #include "limiter.hh"
 #include "path_trace.hh"
@@ -34,8 +35,8 @@ struct CycleOptions {
   uint16_t port = 443;
   std::string path = "/";
   std::vector<int> expect_status;  // empty = any 2xx or 3xx
-  std::string body_regex;          // empty = no content check
-  std::string ca_file;             // empty = the system store
+  BodyPattern body_regex;          // empty = no content check
+  std::string ca_file;             // empty = the system store; else the only CA trusted
   bool insecure = false;
   std::chrono::milliseconds timeout{5000};  // per probe
   LastKnown last_known;

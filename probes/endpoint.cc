@@ -50,6 +50,11 @@ std::string port_text(std::string_view target) {
 }
 
 std::optional<Endpoint> parse_endpoint(std::string_view text, uint16_t default_port) {
+  // inet_pton reads up to the first NUL: "192.0.2.1\0junk" (a YAML "\0" escape) would pass as
+  // 192.0.2.1 with the rest ignored.
+  if (text.find('\0') != std::string_view::npos) {
+    return std::nullopt;
+  }
   std::string host;
   std::string_view port_text;
   if (!text.empty() && text.front() == '[') {

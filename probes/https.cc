@@ -9,7 +9,6 @@
 #include <cstring>
 #include <ctime>
 #include <memory>
-#include <regex>
 
 #include "classify.hh"
 #include "curl_driver.hh"
@@ -78,13 +77,6 @@ class HttpsProbe {
     if (!easy_) {
       return "curl_easy_init failed";
     }
-    if (!request_.body_regex.empty()) {
-      try {
-        body_pattern_.emplace(request_.body_regex, std::regex::ECMAScript);
-      } catch (const std::regex_error& error) {
-        return fmt::format("invalid body_regex: {}", error.what());
-      }
-    }
     CURL* easy = easy_.get();
     url_ = result_.subject;
     // Pin the connection to one address while SNI, Host and the certificate check keep the
@@ -114,6 +106,7 @@ class HttpsProbe {
     // Debian's libcurl also has a default CA directory, and with one set curl re-reads and
     // re-parses the whole store for every connection instead of caching it in the multi handle:
     // 40 ms of CPU per probe with the system store. The bundle file alone is complete on Debian.
+    // Without the directory a ca_file is also the only CA trusted, as it must be to pin.
     curl_easy_setopt(easy, CURLOPT_CAPATH, nullptr);
     if (request_.insecure) {
       curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
@@ -132,7 +125,7 @@ class HttpsProbe {
   static size_t on_body(char* data, size_t size, size_t count, void* self) {
     auto* probe = static_cast<HttpsProbe*>(self);
     const size_t bytes = size * count;
-    if (probe->body_pattern_ && probe->body_.size() < kMaxBodyBytes) {
+    if (!probe->request_.body_regex.empty() && probe->body_.size() < kMaxBodyBytes) {
       probe->body_.append(data, std::min(bytes, kMaxBodyBytes - probe->body_.size()));
     }
     return bytes;
@@ -257,11 +250,11 @@ class HttpsProbe {
       result_.native_code = static_cast<int>(status);
       result_.native_kind = "http";
       result_.detail = fmt::format("HTTP status {}", status);
-    } else if (body_pattern_ && !std::regex_search(body_, *body_pattern_)) {
+    } else if (!request_.body_regex.found_in(body_)) {
       result_.failure = Failure::ContentMismatch;
       result_.native_code = static_cast<int>(status);
       result_.native_kind = "http";
-      result_.detail = fmt::format("body does not match /{}/", request_.body_regex);
+      result_.detail = fmt::format("body does not match /{}/", request_.body_regex.text());
     } else {
       result_.detail = fmt::format("HTTP status {}", status);
     }
@@ -285,7 +278,6 @@ class HttpsProbe {
   std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> connect_to_{nullptr,
                                                                           &curl_slist_free_all};
   std::string url_;
-  std::optional<std::regex> body_pattern_;
   std::string body_;
   TlsDetails tls_;
   bool saw_certificate_ = false;

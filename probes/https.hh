@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "body_pattern.hh"
 #include "endpoint.hh"
 #include "probe.hh"
 
@@ -16,8 +17,8 @@ struct HttpsRequest {
   Endpoint address;    // pinned: no name resolution happens in this probe
   std::string path = "/";
   std::vector<int> expect_status;  // empty = any 2xx or 3xx
-  std::string body_regex;          // ECMAScript; empty = no content check
-  std::string ca_file;             // empty = the system store
+  BodyPattern body_regex;          // empty = no content check
+  std::string ca_file;             // empty = the system store; else the only CA trusted
   bool insecure = false;
   std::chrono::milliseconds timeout{5000};
 };

@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 
 #include <ctime>
+#include <limits>
 #include <stdexcept>
+#include <type_traits>
+#include <utility>
 
 #include "classify.hh"
 
@@ -24,16 +27,37 @@ json records_to_json(const std::vector<DnsRecord>& records) {
   return list;
 }
 
+// An integer member in T's range. nlohmann's get<int> would take 4294967297 as 1 and 443.9 as 443.
+template <typename T>
+T integer_in_range(const json& value, const char* name) {
+  if (value.is_number_unsigned()) {
+    if (const auto number = value.get<uint64_t>(); std::in_range<T>(number)) {
+      return static_cast<T>(number);
+    }
+  } else if (value.is_number_integer()) {
+    if (const auto number = value.get<int64_t>(); std::in_range<T>(number)) {
+      return static_cast<T>(number);
+    }
+  }
+  throw std::invalid_argument(fmt::format("field \"{}\" must be a whole number from {} to {}", name,
+                                          std::numeric_limits<T>::min(),
+                                          std::numeric_limits<T>::max()));
+}
+
 template <typename T>
 T field(const json& object, const char* name) {
   const auto found = object.find(name);
   if (found == object.end()) {
     throw std::invalid_argument(fmt::format("missing field \"{}\"", name));
   }
-  try {
-    return found->get<T>();
-  } catch (const json::exception&) {
-    throw std::invalid_argument(fmt::format("field \"{}\" has the wrong type", name));
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    return integer_in_range<T>(*found, name);
+  } else {
+    try {
+      return found->get<T>();
+    } catch (const json::exception&) {
+      throw std::invalid_argument(fmt::format("field \"{}\" has the wrong type", name));
+    }
   }
 }
 
@@ -185,6 +209,15 @@ std::optional<std::chrono::system_clock::time_point> parse_time(const std::strin
     }
   }
   if (std::string(rest) != "Z") {
+    return std::nullopt;
+  }
+  // strptime takes any day from 1 to 31 in any month, and timegm would make 2026-02-31 into
+  // March 3rd.
+  const std::chrono::year_month_day date{
+      std::chrono::year{parts.tm_year + 1900},
+      std::chrono::month{static_cast<unsigned>(parts.tm_mon + 1)},
+      std::chrono::day{static_cast<unsigned>(parts.tm_mday)}};
+  if (!date.ok()) {
     return std::nullopt;
   }
   return std::chrono::system_clock::from_time_t(timegm(&parts)) + std::chrono::milliseconds(millis);

@@ -5,6 +5,7 @@
 #include "api_input.hh"
 #include "api_rate_limit.hh"
 #include "collector_fixture.hh"
+#include "result_json.hh"
 #include "tokens.hh"
 
 using namespace vantage;
@@ -94,6 +95,114 @@ TEST_CASE("malformed or absurdly nested JSON is a 400", "[unit]") {
             .size() == 44);
 }
 
+TEST_CASE("numbers beyond a double are a 400, not an internal error", "[unit]") {
+  CHECK(refusal([] { parse_json_body(R"({"schema_version":1e400})"); }) ==
+        std::pair<int, std::string>{
+            400, "malformed JSON: a number is out of range (beyond a 64-bit float)"});
+  CHECK(refusal([] { parse_json_body("[-1e999]"); }).first == 400);
+  CHECK(parse_json_body("[1e300]")[0].get<double>() == 1e300);
+}
+
+TEST_CASE("integers of a cycle outside their type's range are refused, never wrapped", "[unit]") {
+  const auto with = [](const std::function<void(json&)>& change) {
+    json body = result_batch("vp-1", {1});
+    change(body["results"][0]["cycle"]);
+    return refusal([&] { parse_result_batch(body, "vp-1", kNow); });
+  };
+  using Expected = std::pair<int, std::string>;
+  // 2^32 + 1: as an int it would be 1, a schema this collector reads.
+  CHECK(with([](json& c) { c["schema_version"] = 4294967297ULL; }) ==
+        Expected{422,
+                 "results[0].cycle: field \"schema_version\" must be a whole number from "
+                 "-2147483648 to 2147483647"});
+  CHECK(with([](json& c) { c["schema_version"] = 1.5; }).first == 422);
+  CHECK(with([](json& c) { c["duration_us"] = 18446744073709551615ULL; }).first == 422);
+  CHECK(with([](json& c) { c["duration_us"] = 86400000001LL; }) ==
+        Expected{422, "results[0].cycle.duration_us: must be from 0 to a day (86400000000)"});
+  CHECK(with([](json& c) { c["results"][0]["native_code"] = 4294967296LL; }).first == 422);
+  CHECK(with([](json& c) { c["results"][0]["http_status"] = -4294967096LL; }).first == 422);
+  CHECK(with([](json& c) { c["results"][0]["timings_us"]["connect"] = 9.5e18; }).first == 422);
+  CHECK(with([](json& c) {
+          c["results"][0]["dns"] = {{"qname", "social.example"},
+                                    {"qtype", 65537},
+                                    {"rcode", 0},
+                                    {"aa", false},
+                                    {"answers", json::array()},
+                                    {"authority", json::array()},
+                                    {"additional", json::array()}};
+        }) == Expected{422,
+                       "results[0].cycle: field \"qtype\" must be a whole number from 0 to "
+                       "65535"});
+  CHECK(with([](json& c) {
+          c["results"][0]["dns"] = {
+              {"qname", "social.example"},
+              {"qtype", 1},
+              {"rcode", 0},
+              {"aa", false},
+              {"answers", {{{"name", "a"}, {"type", 1}, {"ttl", -1}, {"data", "192.0.2.1"}}}},
+              {"authority", json::array()},
+              {"additional", json::array()}};
+        }).first == 422);
+}
+
+TEST_CASE("a cycle from the future beyond the clock skew bound is refused; old ones are replays",
+          "[unit]") {
+  using std::chrono::hours;
+  using std::chrono::minutes;
+  const auto batch_at = [](TimePoint started_at) {
+    json body = result_batch("vp-1", {1});
+    body["results"][0]["cycle"]["started_at"] = format_time(started_at);
+    return body;
+  };
+  const auto [status, message] =
+      refusal([&] { parse_result_batch(batch_at(kNow + hours(23)), "vp-1", kNow); });
+  CHECK(status == 422);
+  CHECK_THAT(message, Catch::StartsWith("results[0].cycle.started_at: ") &&
+                          Catch::Contains("is 23h0m ahead of the collector's clock") &&
+                          Catch::Contains("at most 5m0s is accepted (limits.max_clock_skew): "
+                                          "check the agent's clock (NTP)"));
+  CHECK(refusal([&] {
+          parse_result_batch(batch_at(kNow + minutes(2)), "vp-1", kNow, minutes(1));
+        }).first == 422);
+  CHECK(parse_result_batch(batch_at(kNow + minutes(4)), "vp-1", kNow).results.size() == 1);
+  // A spool that waited a month for the collector is delivered, not refused.
+  CHECK(parse_result_batch(batch_at(kNow - hours(24 * 30)), "vp-1", kNow).results.size() == 1);
+  // Nor may a long duration carry the cycle's end into the future.
+  json long_cycle = batch_at(kNow - minutes(1));
+  long_cycle["results"][0]["cycle"]["duration_us"] = int64_t{3600} * 1000 * 1000;
+  CHECK_THAT(refusal([&] { parse_result_batch(long_cycle, "vp-1", kNow); }).second,
+             Catch::Contains("cycle.end (started_at + duration_us): "));
+}
+
+TEST_CASE("a date that is not in the calendar is not a time", "[unit]") {
+  CHECK(parse_time("2026-02-28T12:00:00.000Z"));
+  CHECK(parse_time("2024-02-29T12:00:00Z"));
+  CHECK_FALSE(parse_time("2026-02-29T12:00:00Z"));
+  CHECK_FALSE(parse_time("2026-02-31T12:00:00.000Z"));
+  CHECK_FALSE(parse_time("2026-04-31T00:00:00Z"));
+  json body = result_batch("vp-1", {1});
+  body["results"][0]["cycle"]["started_at"] = "2026-02-31T12:00:00.000Z";
+  CHECK(refusal([&] { parse_result_batch(body, "vp-1", kNow); }) ==
+        std::pair<int, std::string>{
+            422, "results[0].cycle: field \"started_at\" is not an RFC 3339 UTC time"});
+}
+
+TEST_CASE("a result's domain is stored in its one spelling", "[unit]") {
+  json body = result_batch("vp-1", {1, 2});
+  body["results"][0]["cycle"]["domain"] = "SOCIAL.Example.";
+  const auto batch = parse_result_batch(body, "vp-1", kNow);
+  CHECK(batch.results[0].domain == "social.example");
+  CHECK(batch.cycles[0].domain == "social.example");
+  CHECK(batch.results[1].domain == "social.example");
+  CHECK(normalize_domain("Shop.EXAMPLE.") == "shop.example");
+  for (const std::string bad : {"", ".", "a..example", "social.example..", "\xff.example"}) {
+    CAPTURE(bad);
+    CHECK(refusal([&] { normalize_domain(bad); }).first == 400);
+  }
+  CHECK(refusal([] { normalize_domain("\xff"); }) ==
+        std::pair<int, std::string>{400, "\"\\xff\" is not a domain name"});
+}
+
 TEST_CASE("gzip bodies inflate within the bound and no further", "[unit]") {
   const std::string text = result_batch("vp-1", {1, 2}).dump();
   CHECK(gunzip_bounded(vantage::testing::gzip(text), 1 << 20) == text);
@@ -178,8 +287,27 @@ TEST_CASE("a target is checked field by field and its domain normalised", "[unit
         }) == Expected{422, "expect_status[1]: must be a whole number from 100 to 599"});
   CHECK(refusal([] {
           parse_target({{"domain", "a.example"}, {"body_regex", "(unclosed"}});
-        }) == Expected{422, "body_regex: \"(unclosed\" is not a valid regular expression"});
+        }) == Expected{422,
+                       "body_regex: \"(unclosed\" is not a valid regular expression (RE2 "
+                       "syntax): missing ): (unclosed"});
   CHECK(refusal([] { parse_target({{"domain", "a.example"}, {"prot", 443}}); }).first == 422);
+}
+
+TEST_CASE("a body_regex only a backtracking engine accepts is refused, naming what RE2 lacks",
+          "[unit]") {
+  using Expected = std::pair<int, std::string>;
+  CHECK(refusal([] {
+          parse_target({{"domain", "a.example"}, {"body_regex", "(?=welcome)"}});
+        }) == Expected{422,
+                       "body_regex: \"(?=welcome)\" is not a valid regular expression (RE2 "
+                       "syntax): invalid perl operator: (?="});
+  CHECK(refusal([] {
+          parse_target({{"domain", "a.example"}, {"body_regex", R"((a)\1)"}});
+        }) == Expected{422, R"(body_regex: "(a)\1" is not a valid regular expression (RE2 )"
+                            R"(syntax): invalid escape sequence: \1)"});
+  // RE2 syntax an ECMAScript engine refuses is accepted: the agents match with RE2.
+  CHECK(parse_target({{"domain", "a.example"}, {"body_regex", "(?i)welcome"}}).body_regex ==
+        "(?i)welcome");
 }
 
 TEST_CASE("the rate limiter allows a burst of twice the rate, then the rate", "[unit]") {

@@ -57,6 +57,67 @@ TEST_CASE("a valid batch is stored once; the same batch again is all duplicates"
   CHECK(json::parse(stored[0].document)["reading"]["summary"] == "all layers healthy");
 }
 
+TEST_CASE("hostile JSON, paths and dates are 400s with a JSON error, never 500s", "[server]") {
+  CollectorFixture collector(kLimits);
+  const Tokens tokens = make_tokens(collector);
+  collector.start();
+  std::string huge_number = result_batch("vp-1", {1}).dump();
+  huge_number.replace(huge_number.find("\"schema_version\":1"), 18, "\"schema_version\":1e400");
+  const auto number = collector.post("/api/v1/results", tokens.agent, huge_number);
+  CHECK(number.status == 400);
+  CHECK(number.json()["error"] ==
+        "malformed JSON: a number is out of range (beyond a 64-bit float)");
+
+  // %ff decodes to a byte that is not UTF-8.
+  for (const std::string path :
+       {"/api/v1/domains/%ff", "/api/v1/domains/%ff/history", "/api/v1/domains/a%1b%5b2K.example",
+        "/api/v1/domains/social.example/history?since=%ff"}) {
+    CAPTURE(path);
+    const auto reply = collector.get(path, tokens.op);
+    CHECK(reply.status == 400);
+    CHECK(reply.json()["error"].is_string());
+  }
+  CHECK(collector.get("/api/v1/domains/%ff", tokens.op).json()["error"] ==
+        "\"\\xff\" is not a domain name");
+
+  const auto date =
+      collector.get("/api/v1/domains/social.example/history?since=2026-02-31T00:00:00Z", tokens.op);
+  CHECK(date.status == 400);
+  CHECK_THAT(date.json().value("error", ""), Catch::Contains("RFC 3339 UTC time of a real date"));
+  CHECK(
+      collector.get("/api/v1/domains/social.example/history?since=2026-02-28T00:00:00Z", tokens.op)
+          .status == 200);
+  CHECK(collector.stored_results() == 0);
+}
+
+TEST_CASE("a domain is one domain however an agent or operator spells it", "[server]") {
+  CollectorFixture collector(kLimits);
+  const Tokens tokens = make_tokens(collector);
+  collector.start();
+  REQUIRE(collector.post("/api/v1/targets", tokens.op, R"({"domain":"Social.EXAMPLE."})").status ==
+          201);
+  REQUIRE(
+      collector
+          .post("/api/v1/results", tokens.agent, result_batch("vp-1", {1}, "SOCIAL.EXAMPLE").dump())
+          .status == 200);
+  REQUIRE(collector
+              .post("/api/v1/results", tokens.other_agent,
+                    result_batch("vp-2", {1}, "social.example.").dump())
+              .status == 200);
+  const auto stored = collector.open_store()->results("", "", {}, 10);
+  REQUIRE(stored.size() == 2);
+  CHECK(stored[0].domain == "social.example");
+  CHECK(stored[1].domain == "social.example");
+  const json status = collector.get("/api/v1/status", tokens.op).json();
+  REQUIRE(status.size() == 1);
+  CHECK(status[0]["domain"] == "social.example");
+  const auto explained = collector.get("/api/v1/domains/Social.Example.", tokens.op);
+  REQUIRE(explained.status == 200);
+  CHECK(explained.json()["vantages"].size() == 2);
+  CHECK(collector.get("/api/v1/domains/SOCIAL.example/history", tokens.op).json()["domain"] ==
+        "social.example");
+}
+
 TEST_CASE("a gzip batch is accepted like a plain one", "[server]") {
   CollectorFixture collector(kLimits);
   const Tokens tokens = make_tokens(collector);
@@ -218,8 +279,8 @@ TEST_CASE("bad input is refused with its status, a JSON error and a log line; no
        {},
        false,
        422,
-       "results[0].cycle.started_at: 2001-01-01T00:00:00.000Z is out of range (2020 to a day "
-       "from now; is the agent's clock right?)",
+       "results[0].cycle.started_at: 2001-01-01T00:00:00.000Z is before 2020; is the agent's "
+       "clock right?",
        "HTTP 422" + path + " agent vp-1: results[0].cycle.started_at: 2001-01-01"},
       {"empty batch",
        tokens.agent,
@@ -413,6 +474,33 @@ TEST_CASE("targets: operators add and remove, agents read, ETag answers 304 unti
 
   remove.token = tokens.agent;
   CHECK(send(remove).status == 403);
+}
+
+TEST_CASE("a target whose body_regex RE2 refuses is a 422 naming why, from the API and the CLI",
+          "[server]") {
+  CollectorFixture collector(kLimits);
+  const Tokens tokens = make_tokens(collector);
+  collector.start();
+
+  const auto refused = collector.post(
+      "/api/v1/targets", tokens.op, R"j({"domain":"social.example","body_regex":"(?=welcome)"})j");
+  CHECK(refused.status == 422);
+  CHECK(refused.json() == json{{"error",
+                                "body_regex: \"(?=welcome)\" is not a valid regular "
+                                "expression (RE2 syntax): invalid perl operator: (?="}});
+
+  const auto added = collector.cli(
+      {"targets", "add", "social.example", "--body-regex", R"((a)\1)", "--url", collector.url()},
+      {"VANTAGE_TOKEN=" + tokens.op});
+  CHECK(added.exit_code == 1);
+  // The CLI prints the collector's words escaped (vantage::printable): a backslash doubled.
+  CHECK_THAT(added.err, Catch::Contains(R"(answered 422: body_regex: "(a)\\1" is not a valid )"
+                                        R"(regular expression (RE2 syntax): invalid escape )"
+                                        R"(sequence: \\1)"));
+
+  // Nothing was stored: agents never receive a pattern they cannot compile.
+  CHECK(collector.get("/api/v1/targets", tokens.agent).json() ==
+        json{{"version", 0}, {"targets", json::array()}});
 }
 
 TEST_CASE("past its rate a token gets 429; other tokens and /healthz do not", "[server]") {

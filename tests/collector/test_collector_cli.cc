@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <string>
 
 #include "collector_fixture.hh"
@@ -133,6 +134,28 @@ TEST_CASE("agents lists who sent heartbeats, as a table or JSON", "[cli]") {
   CHECK(agents[0]["name"] == "vp-1");
   CHECK(agents[0]["asn"] == 64501);
   CHECK(agents[0].contains("last_seen"));
+}
+
+TEST_CASE("an agent's version cannot forge rows or rewrite the operator's terminal", "[cli]") {
+  CollectorFixture collector;
+  const std::string op = collector.create_token("alice", true);
+  const std::string agent = collector.create_token("vp-1");
+  collector.start();
+  const json beat = {{"agent", "vp-1"}, {"version", "\x1b[2K\rforged-row\nvp-9"}, {"uptime_s", 5}};
+  REQUIRE(collector.post("/api/v1/heartbeat", agent, beat.dump()).status == 200);
+  const auto table = collector.cli({"agents", "--url", collector.url()}, {"VANTAGE_TOKEN=" + op});
+  CHECK(table.exit_code == 0);
+  CHECK(table.out.find('\x1b') == std::string::npos);
+  CHECK(table.out.find('\r') == std::string::npos);
+  CHECK(std::count(table.out.begin(), table.out.end(), '\n') == 2);  // the header and vp-1
+  CHECK_THAT(table.out, Catch::Contains("\\x1b[2K\\x0dforged-row\\x0avp-9"));
+
+  // What the collector says back of a bad request is escaped too.
+  const auto refused =
+      collector.cli({"explain", "a\x1b[2Kb", "--url", collector.url()}, {"VANTAGE_TOKEN=" + op});
+  CHECK(refused.exit_code == 1);
+  CHECK(refused.err.find('\x1b') == std::string::npos);
+  CHECK_THAT(refused.err, Catch::Contains("\\x1b[2Kb"));
 }
 
 TEST_CASE("CLI failures: no token is a usage error, a wrong token or no collector a failure",

@@ -1,5 +1,8 @@
+#include <sys/stat.h>
 #include <catch2/catch.hpp>
 
+#include <chrono>
+#include <filesystem>
 #include <string>
 #include <utility>
 
@@ -62,7 +65,8 @@ TEST_CASE("every invalid collector.yaml names its file, line and key", "[config]
   const std::pair<const char*, const char*> cases[] = {
       {"invalid-collector-unknown-key.yaml",
        ":3: limits.max_body_byte: unknown key (expected one of: max_body_bytes, "
-       "requests_per_second)"},
+       "requests_per_second, max_connections, max_connections_per_ip, header_timeout, "
+       "idle_timeout, max_clock_skew)"},
       {"invalid-collector-listen.yaml",
        ":1: listen: \"collector.example:8470\" is not IP:PORT (a literal address, like "
        "0.0.0.0:8470 or [::]:8470)"},
@@ -81,11 +85,21 @@ TEST_CASE("every invalid collector.yaml names its file, line and key", "[config]
        ":4: alerts[0].webhook.url: \"ftp://127.0.0.1/hook\" must start with http:// or https://"},
       {"invalid-collector-alert-two.yaml",
        ":4: alerts[0].slack: one receiver per list item (start another item with -)"},
-      {"invalid-collector-tls-cert.yaml", ":3: tls.cert: cannot read \"/nonexistent/tls.crt\""},
+      {"invalid-collector-tls-cert.yaml",
+       ":3: tls.cert: cannot read \"/nonexistent/tls.crt\": No such file or directory"},
       {"invalid-collector-tls-key.yaml", ":2: tls.key: is required"},
       {"invalid-collector-body-limit.yaml",
        ":2: limits.max_body_bytes: 10 is out of range (1024 to 1073741824)"},
       {"invalid-collector-rate.yaml", ":3: limits.requests_per_second: \"fast\" is not a number"},
+      {"invalid-collector-tls-dir.yaml",
+       ":3: tls.cert: cannot read \"/tmp\": is a directory, not a regular file"},
+      {"invalid-collector-tls-empty.yaml", ":3: tls.cert: \"/dev/null\" is empty"},
+      {"invalid-collector-connections-per-ip.yaml",
+       ":4: limits.max_connections_per_ip: 32 is more than max_connections (16)"},
+      {"invalid-collector-header-timeout.yaml",
+       ":2: limits.header_timeout: 1500ms is not a whole number of seconds"},
+      {"invalid-collector-duplicate-key.yaml",
+       ":5: correlation: duplicate key (first given on line 2)"},
   };
   for (const auto& [file, message] : cases) {
     INFO(file);
@@ -129,4 +143,57 @@ TEST_CASE("check-config exits 0 on a valid file and 2 with the message on an inv
   const auto serve = collector.cli({"serve", "--config", kDir + "/invalid-collector-listen.yaml"});
   CHECK(serve.exit_code == 2);
   CHECK_THAT(serve.err, Catch::Contains("invalid-collector-listen.yaml:1: listen:"));
+}
+
+TEST_CASE("check-config refuses a FIFO or a device as collector.yaml at once, saying what it is",
+          "[config]") {
+  vantage::testing::TempDir dir;
+  const std::string fifo = (dir / "collector.yaml").string();
+  REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+  const std::pair<std::string, std::string> cases[] = {
+      {fifo, "is a FIFO (named pipe), not a regular file"},
+      {"/dev/zero", "is a character device, not a regular file"},
+  };
+  for (const auto& [path, what] : cases) {
+    const auto result = vantage::testing::run_command(
+        {VANTAGE_COLLECTOR_PATH, "check-config", "--config", path}, std::chrono::seconds(10));
+    CHECK_FALSE(result.timed_out);
+    CHECK(result.exit_code == 2);
+    CHECK(result.err == path + ": cannot read the file: " + what + "\n");
+  }
+}
+
+TEST_CASE(
+    "check-config refuses what serve would refuse: a store that does not open, an ASN "
+    "database that is not one",
+    "[config]") {
+  vantage::testing::CollectorFixture collector;
+  const auto dir = collector.dir();
+  std::filesystem::create_directory(dir / "a-directory");
+  vantage::testing::write_text(dir / "not-a-database", "just text, not SQLite\n");
+  vantage::testing::write_text(dir / "not-mmdb", "just text, not MaxMind\n");
+  const std::pair<std::string, std::string> cases[] = {
+      {"storage: { sqlite: " + (dir / "a-directory").string() + " }\n", "sqlite "},
+      {"storage: { sqlite: " + (dir / "not-a-database").string() + " }\n", "sqlite "},
+      {"storage: { sqlite: " + collector.db_file().string() +
+           " }\nasn_database: " + (dir / "not-mmdb").string() + "\n",
+       "cannot open ASN database "},
+  };
+  for (const auto& [yaml, error] : cases) {
+    INFO(yaml);
+    vantage::testing::write_text(collector.config_file(), "listen: \"127.0.0.1:0\"\n" + yaml);
+    const auto check =
+        collector.cli({"check-config", "--config", collector.config_file().string()});
+    const auto serve = collector.cli({"serve", "--config", collector.config_file().string()});
+    CHECK(serve.exit_code == 1);
+    CHECK(check.exit_code == serve.exit_code);
+    CHECK(check.err == serve.err);
+    CHECK_THAT(check.err, Catch::StartsWith("vantage-collector: " + error));
+  }
+  // A SQLite file not created yet is no error: serve creates it, and check-config leaves none.
+  vantage::testing::write_text(collector.config_file(),
+                               "storage: { sqlite: " + (dir / "new.db").string() + " }\n");
+  CHECK(collector.cli({"check-config", "--config", collector.config_file().string()}).exit_code ==
+        0);
+  CHECK_FALSE(std::filesystem::exists(dir / "new.db"));
 }

@@ -81,6 +81,27 @@ struct Fleet {
     REQUIRE(reply.status == 200);
   }
 
+  // One cycle under a seq the test chooses, its reply as it came.
+  Reply send(const std::string& agent, uint64_t seq, Verdict verdict,
+             std::chrono::system_clock::time_point started_at) {
+    const json batch = {
+        {"schema_version", 1},
+        {"agent", agent},
+        {"results",
+         {{{"seq", seq}, {"cycle", cycle_document("social.example", verdict, started_at)}}}}};
+    return collector.post("/api/v1/results", tokens[agent], batch.dump());
+  }
+  // What explain says of one vantage.
+  json vantage(const std::string& name) const {
+    const auto reply = collector.get("/api/v1/domains/social.example", op);
+    for (const auto& entry : reply.json().value("vantages", json::array())) {
+      if (entry["agent"] == name) {
+        return entry;
+      }
+    }
+    return json();
+  }
+
   json status() const {
     const auto reply = collector.get("/api/v1/status", op);
     REQUIRE(reply.status == 200);
@@ -442,7 +463,7 @@ TEST_CASE(
   INFO(apart.dump(2));
   CHECK(apart["state"]["verdict"] == "SERVER_DOWN");
   CHECK(apart["state"]["scope"] == "global");  // at once: a complete picture waits for nothing
-  CHECK(apart["state"]["affected_asns"] == json({0}));
+  CHECK(apart["state"]["affected_asns"] == json::array({0}));
   CHECK(apart["state"]["affected_networks"] == json({"127.0.2.0/24", "127.0.3.0/24"}));
   CHECK(apart["state"]["evidence"][0] ==
         "Tcp 203.0.113.80:443 ConnRefused from 2 vantages in 127.0.2.0/24, 127.0.3.0/24");
@@ -467,6 +488,82 @@ TEST_CASE(
   CHECK(together["settled"]["verdict"] == "SERVER_DOWN");
   CHECK(together["settled"]["scope"] == "partial");
   CHECK(together["settled"]["affected_networks"] == json({"127.0.2.0/24"}));
+}
+
+TEST_CASE("a seq re-sent with another cycle is a 409 that stores and correlates nothing",
+          "[verdicts]") {
+  CollectorFixture collector;
+  Fleet fleet(collector);
+  collector.start();
+  fleet.heartbeats();
+  fleet.warm_up();
+  REQUIRE(fleet.domain()["verdict"] == "OK");
+  const uint64_t stored_before = collector.stored_results();
+
+  // Every vantage re-sends its latest seq, now reading ROUTE_LOSS, enough times to turn the
+  // domain red if they counted.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    fleet.round_at += Fleet::kSpacing;
+    for (const auto* agent : {"vp1", "vp2", "vp3"}) {
+      const auto reply = fleet.send(agent, fleet.seqs[agent], kLoss, fleet.round_at);
+      CHECK(reply.status == 409);
+      CHECK_THAT(reply.json().value("error", ""),
+                 Catch::Contains(fmt::format("seq {} is already stored with a different cycle "
+                                             "document",
+                                             fleet.seqs[agent])) &&
+                     Catch::Contains("nothing of this batch was stored"));
+    }
+  }
+  CHECK(collector.stored_results() == stored_before);
+  CHECK(fleet.vantage("vp1")["latest_reading"] == "OK");
+  CHECK(fleet.domain()["verdict"] == "OK");
+  CHECK_THAT(collector.log(), Catch::Contains("HTTP 409 POST /api/v1/results"));
+  CHECK_THAT(collector.get("/metrics").body, Catch::Contains("vantage_ingest_conflicts_total 9"));
+
+  // A batch holding a conflict and a new result stores neither.
+  json mixed = {{"schema_version", 1}, {"agent", "vp1"}, {"results", json::array()}};
+  mixed["results"].push_back({{"seq", fleet.seqs["vp1"] + 1},
+                              {"cycle", cycle_document("social.example", kOk, fleet.round_at)}});
+  mixed["results"].push_back({{"seq", fleet.seqs["vp1"]},
+                              {"cycle", cycle_document("social.example", kLoss, fleet.round_at)}});
+  const auto refused = collector.post("/api/v1/results", fleet.tokens["vp1"], mixed.dump());
+  CHECK(refused.status == 409);
+  CHECK_THAT(refused.json().value("error", ""), Catch::StartsWith("results[1]: seq "));
+  CHECK(collector.stored_results() == stored_before);
+}
+
+TEST_CASE("a cycle dated hours ahead is refused, and the vantage's later cycles still count",
+          "[verdicts]") {
+  CollectorFixture collector;
+  Fleet fleet(collector);
+  collector.start();
+  fleet.heartbeats();
+  fleet.warm_up();
+
+  const auto ahead = fleet.send("vp1", ++fleet.seqs["vp1"], kOk,
+                                std::chrono::system_clock::now() + std::chrono::hours(23));
+  CHECK(ahead.status == 422);
+  CHECK_THAT(ahead.json().value("error", ""), Catch::Contains("ahead of the collector's clock") &&
+                                                  Catch::Contains("at most 5m0s is accepted") &&
+                                                  Catch::Contains("check the agent's clock"));
+  // The agent sets the refused result aside and goes on with the next seq.
+  fleet.round(kLoss, kOk, kOk);
+  fleet.round(kLoss, kOk, kOk);
+  CHECK(fleet.vantage("vp1")["latest_reading"] == "ROUTE_LOSS");
+  CHECK(fleet.vantage("vp1")["verdict"] == "ROUTE_LOSS");
+}
+
+TEST_CASE("limits.max_clock_skew sets how far ahead a cycle may start", "[verdicts]") {
+  CollectorFixture collector("limits: { max_clock_skew: 30s }\n");
+  Fleet fleet(collector);
+  collector.start();
+  const auto now = std::chrono::system_clock::now();
+  CHECK(fleet.send("vp1", 1, kOk, now + std::chrono::seconds(10)).status == 200);
+  const auto refused = fleet.send("vp1", 2, kOk, now + std::chrono::minutes(2));
+  CHECK(refused.status == 422);
+  CHECK_THAT(refused.json().value("error", ""), Catch::Contains("at most 30s is accepted"));
+  // Far in the past is a spool replay, delivered late but delivered.
+  CHECK(fleet.send("vp1", 3, kOk, now - std::chrono::hours(24 * 7)).status == 200);
 }
 
 }  // namespace vantage::testing

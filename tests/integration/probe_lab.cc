@@ -146,6 +146,7 @@ ProbeLab::ProbeLab() : dir_("vantage-lab") {
   const auto pki = dir_.subdir("pki");
   ca_file_ = pki / "ca.crt";
   write_text(ca_file_, ca.cert_pem());
+  untrusted_ca_pem_ = rogue.cert_pem();
   const Validity expired{-std::chrono::hours(72), -std::chrono::hours(24)};
   leaves_.valid = ca.issue(kDomain).write(pki, "valid");
   leaves_.expired = ca.issue(kDomain, expired).write(pki, "expired");
@@ -223,6 +224,12 @@ void ProbeLab::stop_web() {
 
 void ProbeLab::serve_status(int status) {
   web_config_.status = status;
+  restart_web();
+}
+
+void ProbeLab::serve_body(std::string_view body) {
+  web_config_.body_file = dir_.subdir("www") / "page.txt";
+  write_text(web_config_.body_file, body);
   restart_web();
 }
 

@@ -93,6 +93,8 @@ class ProbeLab {
 
   void stop_web();
   void serve_status(int status);
+  // Serves `body` (200, text/plain) from a file, so it may be larger than a config line allows.
+  void serve_body(std::string_view body);
   void serve_certificate(Leaf leaf);
   void web_listens_on(std::vector<std::string> addresses);
   void set_child_zone(ChildZone state);
@@ -105,6 +107,8 @@ class ProbeLab {
   ProbeRun probe(const ProbeOptions& options = {});
 
   const std::filesystem::path& dir() const { return dir_.path(); }
+  // The CA that signed Leaf::UntrustedCa, as PEM: a test may make the system trust it.
+  const std::string& untrusted_ca_pem() const { return untrusted_ca_pem_; }
 
  private:
   void restart_web();
@@ -117,6 +121,7 @@ class ProbeLab {
 
   TempDir dir_;
   std::filesystem::path ca_file_;
+  std::string untrusted_ca_pem_;
   struct Leaves {
     Certificate::Files valid, expired, wrong_name, untrusted;
   } leaves_;

@@ -503,3 +503,30 @@ TEST_CASE("nameservers silent on DNS while their /24 serves the web read DNS_FAI
   }
   CHECK(has_evidence(run, "route present"));
 }
+
+TEST_CASE("a 300 KB line under a body_regex that backtracks on it is ContentMismatch, no crash",
+          "[https][body_regex][loopback]") {
+  ProbeLab lab;
+  // A hostile or broken site: one long line. A backtracking engine recursed once per character
+  // of it and overflowed the agent's stack (SIGSEGV) on both patterns.
+  lab.serve_body(string(300 * 1024, 'x') + "\n");
+  for (const char* pattern : {"^.*welcome", "(x|xx)+y"}) {
+    ProbeOptions options;
+    options.extra_args = {"--body-regex", pattern};
+    const ProbeRun run = lab.probe(options);
+    INFO(pattern << "\n" << run.describe());
+    check_reading(run, "HTTP_ERROR");
+    for (const auto web : {kWebV4, kWebV6}) {
+      const json https = the_result(run, "Https", target(web, 443));
+      CHECK(status_of(https) == "ContentMismatch at Response");
+      CHECK(https.value("http_status", 0) == 200);
+      CHECK(field(https, "detail") == "body does not match /" + string(pattern) + "/");
+    }
+  }
+  // The same page under a pattern that matches it reads OK.
+  ProbeOptions matching;
+  matching.extra_args = {"--body-regex", "^(x|xx)+\n$"};
+  const ProbeRun run = lab.probe(matching);
+  INFO(run.describe());
+  check_reading(run, "OK");
+}

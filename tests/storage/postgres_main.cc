@@ -89,8 +89,8 @@ TEST_CASE("postgres: a storage carries on after the server crashed, and nothing 
   CHECK(storage->count_results() == 100);
   CHECK(storage->results("", "", TimePoint{}, 1000) == first);
   CHECK(storage->targets_version() == 1);
-  CHECK(storage->store_results(make_batch("vp-1", 51, 100)) ==
-        StoreOutcome{.inserted = 50, .duplicates = 50});
+  CHECK(counts(storage->store_results(make_batch("vp-1", 51, 100))) ==
+        Counts{.inserted = 50, .duplicates = 50});
 }
 
 TEST_CASE(

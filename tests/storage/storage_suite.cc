@@ -26,9 +26,17 @@ std::ostream& operator<<(std::ostream& out, const StoredResult& result) {
              << result.document.size() << " bytes}";
 }
 std::ostream& operator<<(std::ostream& out, const StoreOutcome& outcome) {
-  return out << "{inserted " << outcome.inserted << ", duplicates " << outcome.duplicates << "}";
+  return out << "{inserted " << outcome.inserted << ", duplicates " << outcome.duplicates
+             << ", conflicts " << outcome.conflicts << "}";
 }
 }  // namespace vantage
+
+namespace vantage::testing {
+std::ostream& operator<<(std::ostream& out, const Counts& counts) {
+  return out << "{inserted " << counts.inserted << ", duplicates " << counts.duplicates
+             << ", conflicts " << counts.conflicts << "}";
+}
+}  // namespace vantage::testing
 
 namespace vantage::testing {
 namespace {
@@ -202,7 +210,7 @@ TEST_CASE("a batch is stored and reads back identical", "[storage][results]") {
   batch[5].seq = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
 
   const StoreOutcome outcome = storage->store_results(batch);
-  CHECK(outcome == StoreOutcome{.inserted = 6, .duplicates = 0});
+  CHECK(counts(outcome) == Counts{.inserted = 6, .duplicates = 0});
   CHECK(storage->count_results() == 6);
 
   std::vector<StoredResult> stored = all_results(*storage);
@@ -230,21 +238,60 @@ TEST_CASE("times are kept to the millisecond, rounded down", "[storage][results]
 
 TEST_CASE("an empty batch stores nothing and counts nothing", "[storage][results]") {
   auto storage = fresh_migrated();
-  CHECK(storage->store_results({}) == StoreOutcome{});
+  CHECK(counts(storage->store_results({})) == Counts{});
   CHECK(storage->count_results() == 0);
 }
 
 TEST_CASE("the same batch again counts all duplicates and stores nothing", "[storage][results]") {
   auto storage = fresh_migrated();
   const auto batch = make_batch("vp-1", 1, 50);
-  REQUIRE(storage->store_results(batch) == StoreOutcome{.inserted = 50, .duplicates = 0});
-  auto changed = batch;  // a re-upload never overwrites what is stored
-  for (auto& result : changed) {
-    result.document = "changed";
-  }
-  CHECK(storage->store_results(changed) == StoreOutcome{.inserted = 0, .duplicates = 50});
+  REQUIRE(counts(storage->store_results(batch)) == Counts{.inserted = 50, .duplicates = 0});
+  const StoreOutcome again = storage->store_results(batch);
+  CHECK(counts(again) == Counts{.inserted = 0, .duplicates = 50});
+  CHECK(again.fates == std::vector<StoreFate>(50, StoreFate::Duplicate));
   CHECK(storage->count_results() == 50);
   CHECK(all_results(*storage) == batch);
+}
+
+TEST_CASE(
+    "a stored seq sent again with another document is a conflict, and stores none of the batch",
+    "[storage][results][conflict]") {
+  auto storage = fresh_migrated();
+  const auto stored = make_batch("vp-1", 1, 5);
+  REQUIRE(storage->store_results(stored).inserted == 5);
+  // New 6, the same 2, seq 3 with another document, new 7: one seq cannot be two cycles.
+  std::vector<StoredResult> batch = {make_result("vp-1", 6), stored[1], stored[2],
+                                     make_result("vp-1", 7)};
+  batch[2].document = "another cycle";
+  const StoreOutcome outcome = storage->store_results(batch);
+  CHECK(counts(outcome) == Counts{.inserted = 0, .duplicates = 1, .conflicts = 1});
+  CHECK(outcome.fates == std::vector<StoreFate>{StoreFate::Withheld, StoreFate::Duplicate,
+                                                StoreFate::Conflict, StoreFate::Withheld});
+  CHECK(storage->count_results() == 5);
+  CHECK(storage_backend().reopen()->count_results() == 5);  // also as others see it
+  CHECK(all_results(*storage) == stored);
+
+  // Without the conflict the same batch goes in, and the store took no harm.
+  batch.erase(batch.begin() + 2);
+  const StoreOutcome retried = storage->store_results(batch);
+  CHECK(retried.fates ==
+        std::vector<StoreFate>{StoreFate::Stored, StoreFate::Duplicate, StoreFate::Stored});
+  CHECK(storage->count_results() == 7);
+}
+
+TEST_CASE("a seq twice in one batch with two documents is a conflict",
+          "[storage][results][conflict]") {
+  auto storage = fresh_migrated();
+  auto batch = make_batch("vp-1", 1, 3);
+  batch.push_back(batch[0]);
+  batch.back().document = "another cycle";
+  const StoreOutcome outcome = storage->store_results(batch);
+  CHECK(counts(outcome) == Counts{.inserted = 0, .duplicates = 0, .conflicts = 1});
+  CHECK(outcome.fates.back() == StoreFate::Conflict);
+  CHECK(storage->count_results() == 0);
+  batch.pop_back();
+  batch.push_back(batch[0]);  // the same document twice is a duplicate, as before
+  CHECK(counts(storage->store_results(batch)) == Counts{.inserted = 3, .duplicates = 1});
 }
 
 TEST_CASE(
@@ -258,7 +305,7 @@ TEST_CASE(
   const auto other = make_batch("vp-2", 1, 3);
   batch.insert(batch.end(), other.begin(), other.end());
   batch.push_back(make_result("vp-1", 15));
-  CHECK(storage->store_results(batch) == StoreOutcome{.inserted = 8, .duplicates = 6});
+  CHECK(counts(storage->store_results(batch)) == Counts{.inserted = 8, .duplicates = 6});
   CHECK(storage->count_results() == 18);
   CHECK(storage->results("", "vp-1", TimePoint{}, 100).size() == 15);
   CHECK(storage->results("", "vp-2", TimePoint{}, 100).size() == 3);
@@ -284,7 +331,7 @@ TEST_CASE("a batch with a row the database rejects stores none of it, and the st
   CHECK(storage_backend().reopen()->count_results() == 5);  // also as others see it
 
   batch.erase(batch.begin() + 3);
-  CHECK(storage->store_results(batch) == StoreOutcome{.inserted = 5, .duplicates = 0});
+  CHECK(counts(storage->store_results(batch)) == Counts{.inserted = 5, .duplicates = 0});
   CHECK(storage->count_results() == 10);
 }
 
@@ -599,7 +646,7 @@ TEST_CASE("everything stored is there after the storage is closed and opened aga
   const TargetSet set = storage->target_set();
   CHECK(set.version == 3);
   CHECK(set.targets == std::vector<TargetRecord>{target});
-  CHECK(storage->store_results(batch) == StoreOutcome{.inserted = 0, .duplicates = 20});
+  CHECK(counts(storage->store_results(batch)) == Counts{.inserted = 0, .duplicates = 20});
 }
 
 TEST_CASE("a batch stored by a process that is then killed -9 is there",
@@ -617,7 +664,7 @@ TEST_CASE("a batch stored by a process that is then killed -9 is there",
 
   auto after = storage_backend().reopen();
   CHECK(all_results(*after) == batch);
-  CHECK(after->store_results(batch) == StoreOutcome{.inserted = 0, .duplicates = 200});
+  CHECK(counts(after->store_results(batch)) == Counts{.inserted = 0, .duplicates = 200});
 }
 
 TEST_CASE("a process killed -9 while storing a batch leaves all of it or none",

@@ -50,6 +50,17 @@ StoredResult make_result(const std::string& agent, uint64_t seq,
 std::vector<StoredResult> make_batch(const std::string& agent, uint64_t first_seq, size_t count,
                                      const std::string& domain = "social.example");
 
+// An outcome's counts without its fates, which most cases need not spell out.
+struct Counts {
+  size_t inserted = 0;
+  size_t duplicates = 0;
+  size_t conflicts = 0;
+  bool operator==(const Counts&) const = default;
+};
+inline Counts counts(const StoreOutcome& outcome) {
+  return {outcome.inserted, outcome.duplicates, outcome.conflicts};
+}
+
 // A target with the defaults (port 443, path /, any 2xx or 3xx).
 TargetRecord target_for(const std::string& domain);
 

@@ -40,7 +40,12 @@ std::string nginx_config_text(const NginxConfig& config) {
   text += "    ssl_certificate_key " + config.key.string() + ";\n";
   text += "    location / {\n";
   text += "      default_type text/plain;\n";
-  text += "      return " + std::to_string(config.status) + " \"" + config.body + "\";\n";
+  if (config.body_file.empty()) {
+    text += "      return " + std::to_string(config.status) + " \"" + config.body + "\";\n";
+  } else {
+    text += "      root " + config.body_file.parent_path().string() + ";\n";
+    text += "      try_files /" + config.body_file.filename().string() + " =404;\n";
+  }
   text += "    }\n";
   text += "  }\n";
   text += "}\n";

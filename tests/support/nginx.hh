@@ -19,6 +19,9 @@ struct NginxConfig {
   std::filesystem::path key;
   int status = 200;  // what `location /` answers
   std::string body = "hello\n";
+  // When set, `location /` serves this file (200, text/plain) instead: a body of any size, where
+  // `body` is bounded by nginx's 4 KB limit on one config token.
+  std::filesystem::path body_file;
 };
 
 // nginx.conf for a single foreground nginx process (no master, so no workers to orphan and no
