@@ -302,16 +302,4 @@ std::string_view to_string(StorageConfig::Kind kind) {
   return kind == StorageConfig::Kind::Sqlite ? "sqlite" : "postgres";
 }
 
-std::string_view to_string(AlertReceiverConfig::Kind kind) {
-  switch (kind) {
-    case AlertReceiverConfig::Kind::Webhook:
-      return "webhook";
-    case AlertReceiverConfig::Kind::Slack:
-      return "slack";
-    case AlertReceiverConfig::Kind::Alertmanager:
-      return "alertmanager";
-  }
-  return "?";
-}
-
 }  // namespace vantage

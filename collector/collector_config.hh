@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "alert_config.hh"
 #include "correlation.hh"
 #include "endpoint.hh"
 #include "storage.hh"
@@ -18,26 +19,6 @@ struct StorageConfig {
   enum class Kind : uint8_t { Sqlite, Postgres };
   Kind kind = Kind::Sqlite;
   std::string location;  // the SQLite file, or the PostgreSQL conninfo (may hold a password)
-};
-
-struct AlertReceiverConfig {
-  enum class Kind : uint8_t { Webhook, Slack, Alertmanager };
-  Kind kind = Kind::Webhook;
-  std::string url;
-};
-
-// When alerts are re-sent and retried; the same for every receiver.
-struct AlertTimingConfig {
-  // An active alert goes to Alertmanager again this often, so that Alertmanager never resolves
-  // it on its own (its resolve_timeout) while the domain is still failing.
-  std::chrono::milliseconds resend_interval{60'000};
-  // A failed delivery is retried with exponential backoff and full jitter from this...
-  std::chrono::milliseconds retry_initial{1'000};
-  // ...up to this,
-  std::chrono::milliseconds retry_max{300'000};
-  // ...and given up (state "failed", logged) after this many attempts.
-  int max_attempts = 10;
-  std::chrono::milliseconds request_timeout{10'000};
 };
 
 struct LimitsConfig {
@@ -85,6 +66,5 @@ CollectorConfig load_collector_config(const std::string& file);
 std::unique_ptr<Storage> open_storage(const StorageConfig& config);
 
 std::string_view to_string(StorageConfig::Kind kind);
-std::string_view to_string(AlertReceiverConfig::Kind kind);
 
 }  // namespace vantage

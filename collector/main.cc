@@ -9,6 +9,7 @@
 #include "cli.hh"
 #include "cli_client.hh"
 #include "command_line.hh"
+#include "commands.hh"
 #include "config_node.hh"
 #include "storage.hh"
 
@@ -55,7 +56,7 @@ int run(int argc, char** argv) {
   auto* targets_list = targets->add_subcommand("list", "List the targets");
   add_client_options(targets_list, client);
   auto* targets_add = targets->add_subcommand("add", "Add (or replace) a target");
-  vantage::TargetRecord target;
+  vantage::Target target;
   targets_add->add_option("DOMAIN", target.domain, "The domain to probe")->required();
   targets_add->add_option("--port", target.port, "HTTPS port")
       ->capture_default_str()

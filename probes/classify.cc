@@ -50,25 +50,6 @@ Failure classify_rcode(int rcode) {
   }
 }
 
-std::string_view rcode_name(int rcode) {
-  switch (rcode) {
-    case ns_r_noerror:
-      return "NOERROR";
-    case ns_r_formerr:
-      return "FORMERR";
-    case ns_r_servfail:
-      return "SERVFAIL";
-    case ns_r_nxdomain:
-      return "NXDOMAIN";
-    case ns_r_notimpl:
-      return "NOTIMP";
-    case ns_r_refused:
-      return "REFUSED";
-    default:
-      return "RCODE";
-  }
-}
-
 Failure classify_ares_status(int status) {
   switch (status) {
     case ARES_SUCCESS:

@@ -14,7 +14,6 @@ Failure classify_errno(int error);
 
 // A DNS response code (RFC 1035 / 6895); NoError maps to None.
 Failure classify_rcode(int rcode);
-std::string_view rcode_name(int rcode);
 
 // An ARES_E* status from c-ares for an exchange that got no usable response.
 Failure classify_ares_status(int status);

@@ -26,23 +26,6 @@ Engine::Engine(EventLoop& loop, size_t max_concurrent_probes)
 
 Engine::~Engine() = default;
 
-LastKnown CycleResult::next_last_known() const {
-  LastKnown next = last_known_used;
-  std::vector<std::string> addresses = recursive_addresses;
-  for (const auto& address : authoritative_addresses) {
-    if (std::find(addresses.begin(), addresses.end(), address) == addresses.end()) {
-      addresses.push_back(address);
-    }
-  }
-  if (!addresses.empty()) {
-    next.addresses = std::move(addresses);
-  }
-  if (!nameservers.empty()) {
-    next.nameservers = nameservers;
-  }
-  return next;
-}
-
 namespace {
 
 void add_unique(std::vector<std::string>& list, const std::vector<std::string>& more) {

@@ -8,19 +8,12 @@
 #include <vector>
 
 #include "endpoint.hh"
+#include "network_info.hh"
 #include "probe.hh"
 
 namespace vantage {
 
 class EventLoop;
-
-// What an ASN database says of one address: its AS and the covering network it is announced in.
-struct NetworkInfo {
-  int64_t asn = 0;
-  std::string network;  // "203.0.113.0/24"
-};
-// Empty when no ASN database is configured.
-using NetworkLookup = std::function<std::optional<NetworkInfo>(std::string_view address)>;
 
 struct PathOptions {
   int max_hops = 24;                        // clamped to 1..64

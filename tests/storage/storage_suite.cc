@@ -552,7 +552,7 @@ TEST_CASE("targets put, replace and remove move targets_version by one per chang
   CHECK(storage->targets().empty());
   CHECK(storage->targets_version() == 0);
 
-  const TargetRecord social{.domain = "social.example",
+  const Target social{.domain = "social.example",
                             .port = 443,
                             .path = "/",
                             .expect_status = {200, 301},
@@ -560,7 +560,7 @@ TEST_CASE("targets put, replace and remove move targets_version by one per chang
   CHECK(storage->put_target(social));
   CHECK(storage->targets_version() == 1);
   // Reads never move it.
-  CHECK(storage->targets() == std::vector<TargetRecord>{social});
+  CHECK(storage->targets() == std::vector<Target>{social});
   CHECK(storage->targets_version() == 1);
   CHECK(storage->target_set().version == 1);
   CHECK(storage->targets_version() == 1);
@@ -569,26 +569,26 @@ TEST_CASE("targets put, replace and remove move targets_version by one per chang
   CHECK_FALSE(storage->put_target(social));
   CHECK(storage->targets_version() == 1);
 
-  TargetRecord social_8443 = social;
+  Target social_8443 = social;
   social_8443.port = 8443;
   CHECK(storage->put_target(social_8443));
   CHECK(storage->targets_version() == 2);
-  TargetRecord social_any = social_8443;
+  Target social_any = social_8443;
   social_any.expect_status.clear();
   CHECK(storage->put_target(social_any));
   CHECK(storage->targets_version() == 3);
-  TargetRecord social_path = social_any;
+  Target social_path = social_any;
   social_path.path = "/health";
   CHECK(storage->put_target(social_path));
-  TargetRecord social_regex = social_path;
+  Target social_regex = social_path;
   social_regex.body_regex = "";
   CHECK(storage->put_target(social_regex));
   CHECK(storage->targets_version() == 5);
 
-  const TargetRecord mail = target_for("mail.example");
+  const Target mail = target_for("mail.example");
   CHECK(storage->put_target(mail));
   CHECK(storage->targets_version() == 6);
-  CHECK(storage->targets() == std::vector<TargetRecord>{mail, social_regex});  // by domain
+  CHECK(storage->targets() == std::vector<Target>{mail, social_regex});  // by domain
 
   CHECK(storage->remove_target("social.example"));
   CHECK(storage->targets_version() == 7);
@@ -598,19 +598,19 @@ TEST_CASE("targets put, replace and remove move targets_version by one per chang
 
   const TargetSet set = storage->target_set();
   CHECK(set.version == 7);
-  CHECK(set.targets == std::vector<TargetRecord>{mail});
+  CHECK(set.targets == std::vector<Target>{mail});
 }
 
 TEST_CASE("a target the database rejects changes neither the list nor its version",
           "[storage][targets][failure]") {
   auto storage = fresh_migrated();
-  const TargetRecord social = target_for("social.example");
+  const Target social = target_for("social.example");
   REQUIRE(storage->put_target(social));
-  TargetRecord bad = social;
+  Target bad = social;
   bad.port = 0;
   CHECK_THROWS_WITH(storage->put_target(bad), Catch::Contains("put_target"));
   CHECK_THROWS_AS(storage->put_target(target_for("")), StorageError);
-  CHECK(storage->targets() == std::vector<TargetRecord>{social});
+  CHECK(storage->targets() == std::vector<Target>{social});
   CHECK(storage->targets_version() == 1);
 }
 
@@ -626,7 +626,7 @@ TEST_CASE("everything stored is there after the storage is closed and opened aga
                           .spool_depth = 2};
   const TokenRecord token{
       .name = "vp-1", .kind = "agent", .hash = std::string(64, 'e'), .created_at = test_epoch()};
-  TargetRecord target = target_for("social.example");
+  Target target = target_for("social.example");
   target.expect_status = {204};
   {
     auto storage = fresh_migrated();
@@ -645,7 +645,7 @@ TEST_CASE("everything stored is there after the storage is closed and opened aga
   CHECK(storage->token_by_hash(token.hash) == token);
   const TargetSet set = storage->target_set();
   CHECK(set.version == 3);
-  CHECK(set.targets == std::vector<TargetRecord>{target});
+  CHECK(set.targets == std::vector<Target>{target});
   CHECK(counts(storage->store_results(batch)) == Counts{.inserted = 0, .duplicates = 20});
 }
 

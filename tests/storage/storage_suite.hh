@@ -62,6 +62,6 @@ inline Counts counts(const StoreOutcome& outcome) {
 }
 
 // A target with the defaults (port 443, path /, any 2xx or 3xx).
-TargetRecord target_for(const std::string& domain);
+Target target_for(const std::string& domain);
 
 }  // namespace vantage::testing

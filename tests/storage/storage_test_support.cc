@@ -62,8 +62,8 @@ std::vector<StoredResult> make_batch(const std::string& agent, uint64_t first_se
   return batch;
 }
 
-TargetRecord target_for(const std::string& domain) {
-  TargetRecord target;
+Target target_for(const std::string& domain) {
+  Target target;
   target.domain = domain;
   return target;
 }

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "storage.hh"
+#include "target.hh"
 
 namespace vantage {
 
@@ -31,8 +31,7 @@ std::string read_client_token(const std::string& token_file);
 // The client commands. Each prints to `out` (a table, or stable JSON with --json), returns the
 // exit code (0 done, 1 the request failed) and throws UsageError or ClientError.
 int targets_list_command(const ClientOptions& options, std::ostream& out);
-int targets_add_command(const ClientOptions& options, const TargetRecord& target,
-                        std::ostream& out);
+int targets_add_command(const ClientOptions& options, const Target& target, std::ostream& out);
 int targets_remove_command(const ClientOptions& options, const std::string& domain,
                            std::ostream& out);
 int agents_command(const ClientOptions& options, std::ostream& out);
@@ -46,16 +45,5 @@ int history_command(const ClientOptions& options, const std::string& domain,
                     const std::string& since, std::ostream& out);
 // Active alerts, then recent ended ones, with each receiver's delivery state.
 int alerts_command(const ClientOptions& options, std::ostream& out);
-
-// The daemon: serves until SIGINT or SIGTERM, then finishes the requests in progress and closes
-// the store. Throws ConfigError for a bad collector.yaml, std::runtime_error if it cannot start.
-int serve_command(const std::string& config_file);
-
-// Prints a new token to `out` (nothing else goes there, so `> agent.token` captures it) and a
-// reminder to `err`.
-int token_create_command(const std::string& config_file, const std::string& name,
-                         bool operator_token, std::ostream& out, std::ostream& err);
-
-int check_config_command(const std::string& config_file, std::ostream& out);
 
 }  // namespace vantage

@@ -69,13 +69,12 @@ std::optional<std::chrono::milliseconds> parse_heartbeat_interval(const nlohmann
 
 // POST /api/v1/targets: only `domain` is required; the domain comes back normalised, so that one
 // domain is one target however it was typed. 422 naming the field.
-TargetRecord parse_target(const nlohmann::json& body);
+Target parse_target(const nlohmann::json& body);
 
 // A domain from a request (a path segment, a query parameter) as the collector keys it: ASCII
 // lower case, without a trailing dot. 400 when it is not a domain name.
 std::string normalize_domain(std::string_view name);
 
-nlohmann::json to_json(const TargetRecord& target);
 nlohmann::json to_json(const AgentRecord& agent);
 
 }  // namespace vantage

@@ -299,10 +299,10 @@ class PostgresStorage final : public Storage {
   std::vector<AgentRecord> agents() override;
   void add_token(const TokenRecord& token) override;
   std::optional<TokenRecord> token_by_hash(const std::string& hash) override;
-  std::vector<TargetRecord> targets() override;
+  std::vector<Target> targets() override;
   int64_t targets_version() override;
   TargetSet target_set() override;
-  bool put_target(const TargetRecord& target) override;
+  bool put_target(const Target& target) override;
   bool remove_target(const std::string& domain) override;
   void record_verdict(const VerdictRecord& change) override;
   std::vector<VerdictRecord> verdict_history(const std::string& domain, TimePoint since,
@@ -354,7 +354,7 @@ class PostgresStorage final : public Storage {
   void exec(std::string_view operation, const char* sql);
   Result run(std::string_view operation, const Sql& sql, const Params& params);
   int64_t single_integer(std::string_view operation, const Sql& sql);
-  std::vector<TargetRecord> read_targets(std::string_view operation);
+  std::vector<Target> read_targets(std::string_view operation);
   int applied_version(std::string_view operation);
 
   std::string conninfo_;
@@ -746,13 +746,13 @@ std::optional<TokenRecord> PostgresStorage::token_by_hash(const std::string& has
   });
 }
 
-std::vector<TargetRecord> PostgresStorage::read_targets(std::string_view operation) {
+std::vector<Target> PostgresStorage::read_targets(std::string_view operation) {
   const Result result = run(operation, kSelectTargets, Params());
   const int rows = PQntuples(result.get());
-  std::vector<TargetRecord> found;
+  std::vector<Target> found;
   found.reserve(static_cast<size_t>(rows));
   for (int row = 0; row < rows; ++row) {
-    found.push_back(TargetRecord{
+    found.push_back(Target{
         .domain = text_value(result.get(), row, 0),
         .port = static_cast<int>(parse_integer(result.get(), row, 1)),
         .path = text_value(result.get(), row, 2),
@@ -763,7 +763,7 @@ std::vector<TargetRecord> PostgresStorage::read_targets(std::string_view operati
   return found;
 }
 
-std::vector<TargetRecord> PostgresStorage::targets() {
+std::vector<Target> PostgresStorage::targets() {
   return with_connection("targets", true, [&] { return read_targets("targets"); });
 }
 
@@ -785,7 +785,7 @@ TargetSet PostgresStorage::target_set() {
   });
 }
 
-bool PostgresStorage::put_target(const TargetRecord& target) {
+bool PostgresStorage::put_target(const Target& target) {
   constexpr std::string_view kOperation = "put_target";
   Params params;
   params.text(target.domain);

@@ -18,6 +18,7 @@
 #include "asn_database.hh"
 #include "cli.hh"
 #include "collector_config.hh"
+#include "commands.hh"
 #include "http_server.hh"
 #include "monitor.hh"
 #include "storage_migrations.hh"

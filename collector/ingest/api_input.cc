@@ -305,7 +305,7 @@ std::optional<std::chrono::milliseconds> parse_heartbeat_interval(const json& bo
   return std::chrono::milliseconds(integer_field(body, "", "interval_ms", 1, kDayMs));
 }
 
-TargetRecord parse_target(const json& body) {
+Target parse_target(const json& body) {
   require_object(body, "the body");
   static constexpr std::array<std::string_view, 5> kKeys = {"domain", "port", "path",
                                                             "expect_status", "body_regex"};
@@ -316,7 +316,7 @@ TargetRecord parse_target(const json& body) {
                                       key));
     }
   }
-  TargetRecord target;
+  Target target;
   const std::string domain = string_field(body, "", "domain");
   const auto canonical = canonical_domain_name(domain);
   if (!canonical) {
@@ -373,14 +373,6 @@ std::string normalize_domain(std::string_view name) {
     throw ApiError(400, fmt::format("\"{}\" is not a domain name", printable(name)));
   }
   return std::move(*canonical);
-}
-
-json to_json(const TargetRecord& target) {
-  return {{"domain", target.domain},
-          {"port", target.port},
-          {"path", target.path},
-          {"expect_status", target.expect_status},
-          {"body_regex", target.body_regex}};
 }
 
 json to_json(const AgentRecord& agent) {

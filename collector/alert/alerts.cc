@@ -14,6 +14,18 @@
 #include "alert_payloads.hh"
 
 namespace vantage {
+
+std::string_view to_string(AlertReceiverConfig::Kind kind) {
+  switch (kind) {
+    case AlertReceiverConfig::Kind::Webhook:
+      return "webhook";
+    case AlertReceiverConfig::Kind::Slack:
+      return "slack";
+    case AlertReceiverConfig::Kind::Alertmanager:
+      return "alertmanager";
+  }
+  return "?";
+}
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;

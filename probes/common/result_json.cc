@@ -8,8 +8,6 @@
 #include <type_traits>
 #include <utility>
 
-#include "classify.hh"
-
 namespace vantage {
 namespace {
 

@@ -416,7 +416,7 @@ HttpResponse Api::get_targets(HttpRequest& request) {
 
 HttpResponse Api::post_target(HttpRequest& request) {
   const Caller& caller = *caller_of(request);
-  const TargetRecord target = parse_target(parse_json_body(request.body));
+  const Target target = parse_target(parse_json_body(request.body));
   const bool changed = storage_.put_target(target);
   const int64_t version = storage_.targets_version();
   spdlog::info("operator {} {} target {} (port {}, path {}); targets version {}",

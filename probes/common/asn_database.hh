@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "path_trace.hh"
+#include "network_info.hh"
 
 namespace vantage {
 

@@ -1,5 +1,7 @@
 #include "result.hh"
 
+#include <arpa/nameser.h>
+
 #include <array>
 
 namespace vantage {
@@ -68,6 +70,25 @@ bool is_refusal(Failure failure) {
 bool is_network_failure(Failure failure) {
   return failure == Failure::Timeout || failure == Failure::NetUnreachable ||
          failure == Failure::HostUnreachable;
+}
+
+std::string_view rcode_name(int rcode) {
+  switch (rcode) {
+    case ns_r_noerror:
+      return "NOERROR";
+    case ns_r_formerr:
+      return "FORMERR";
+    case ns_r_servfail:
+      return "SERVFAIL";
+    case ns_r_nxdomain:
+      return "NXDOMAIN";
+    case ns_r_notimpl:
+      return "NOTIMP";
+    case ns_r_refused:
+      return "REFUSED";
+    default:
+      return "RCODE";
+  }
 }
 
 }  // namespace vantage

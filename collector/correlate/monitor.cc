@@ -5,8 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "api_documents.hh"
 #include "domain_name.hh"
+#include "domain_state_json.hh"
 #include "printable.hh"
 #include "result_json.hh"
 

@@ -75,6 +75,9 @@ std::optional<Phase> phase_from_string(std::string_view name);
 std::optional<Failure> failure_from_string(std::string_view name);
 std::optional<Verdict> verdict_from_string(std::string_view name);
 
+// The mnemonic of a DNS response code (RFC 1035 / 6895): "NXDOMAIN"; "RCODE" for the rest.
+std::string_view rcode_name(int rcode);
+
 // True for the failure classes that mean "packets do not get there": the signature of a lost or
 // black-holed route, as opposed to a host that answers with an error.
 bool is_network_failure(Failure failure);

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "target.hh"
+
 namespace vantage {
 
 using TimePoint = std::chrono::system_clock::time_point;
@@ -62,15 +64,6 @@ struct AgentRecord {
   bool operator==(const AgentRecord&) const = default;
 };
 
-struct TargetRecord {
-  std::string domain;
-  int port = 443;  // 1..65535
-  std::string path = "/";
-  std::vector<int> expect_status;  // empty: the agent's default (any 2xx or 3xx)
-  std::string body_regex;
-  bool operator==(const TargetRecord&) const = default;
-};
-
 // One change of a domain's verdict or scope, as history and explain show it.
 struct VerdictRecord {
   std::string domain;  // not empty
@@ -86,7 +79,7 @@ struct VerdictRecord {
 // agent could get the new version's ETag with the old list and keep the old list for good.
 struct TargetSet {
   int64_t version = 0;
-  std::vector<TargetRecord> targets;
+  std::vector<Target> targets;
 };
 
 // The collector's storage, one interface over SQLite (embedded default) and PostgreSQL. Every
@@ -126,14 +119,14 @@ class Storage {
   virtual std::optional<TokenRecord> token_by_hash(const std::string& hash) = 0;
 
   // All targets, by domain.
-  virtual std::vector<TargetRecord> targets() = 0;
+  virtual std::vector<Target> targets() = 0;
   // Grows by one on every change of the target list (0 on a new database); agents use it as the
   // ETag. Putting an identical target, or removing a missing one, is not a change.
   virtual int64_t targets_version() = 0;
   // targets() and targets_version() as of one instant.
   virtual TargetSet target_set() = 0;
   // Adds or replaces the target for its domain. False when an identical target was there already.
-  virtual bool put_target(const TargetRecord& target) = 0;
+  virtual bool put_target(const Target& target) = 0;
   // False when there was no such target.
   virtual bool remove_target(const std::string& domain) = 0;
 

@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cycle.hh"
+#include "cycle_result.hh"
 #include "result.hh"
 
 namespace vantage {

@@ -11,7 +11,7 @@
 #include <tuple>
 #include <vector>
 
-#include "cycle.hh"
+#include "cycle_result.hh"
 #include "result.hh"
 
 namespace vantage {

@@ -156,10 +156,10 @@ class SqliteStorage final : public Storage {
   std::vector<AgentRecord> agents() override;
   void add_token(const TokenRecord& token) override;
   std::optional<TokenRecord> token_by_hash(const std::string& hash) override;
-  std::vector<TargetRecord> targets() override;
+  std::vector<Target> targets() override;
   int64_t targets_version() override;
   TargetSet target_set() override;
-  bool put_target(const TargetRecord& target) override;
+  bool put_target(const Target& target) override;
   bool remove_target(const std::string& domain) override;
   void record_verdict(const VerdictRecord& change) override;
   std::vector<VerdictRecord> verdict_history(const std::string& domain, TimePoint since,
@@ -202,7 +202,7 @@ class SqliteStorage final : public Storage {
   // `sql` must be one of the constants above: the cache keeps the view.
   StatementUse use(std::string_view operation, std::string_view sql);
   int64_t single_integer(std::string_view operation, std::string_view sql);
-  std::vector<TargetRecord> read_targets(std::string_view operation);
+  std::vector<Target> read_targets(std::string_view operation);
   int64_t changes() const { return sqlite3_changes64(db_.get()); }
 
   std::string backend_;
@@ -474,11 +474,11 @@ std::optional<TokenRecord> SqliteStorage::token_by_hash(const std::string& hash)
   };
 }
 
-std::vector<TargetRecord> SqliteStorage::read_targets(std::string_view operation) {
+std::vector<Target> SqliteStorage::read_targets(std::string_view operation) {
   StatementUse query = use(operation, kSelectTargets);
-  std::vector<TargetRecord> found;
+  std::vector<Target> found;
   while (query.step()) {
-    found.push_back(TargetRecord{
+    found.push_back(Target{
         .domain = query.text(0),
         .port = static_cast<int>(query.integer(1)),
         .path = query.text(2),
@@ -489,7 +489,7 @@ std::vector<TargetRecord> SqliteStorage::read_targets(std::string_view operation
   return found;
 }
 
-std::vector<TargetRecord> SqliteStorage::targets() {
+std::vector<Target> SqliteStorage::targets() {
   std::lock_guard lock(mutex_);
   return read_targets("targets");
 }
@@ -511,7 +511,7 @@ TargetSet SqliteStorage::target_set() {
   return set;
 }
 
-bool SqliteStorage::put_target(const TargetRecord& target) {
+bool SqliteStorage::put_target(const Target& target) {
   constexpr std::string_view kOperation = "put_target";
   const std::string expect_status = encode_expect_status(target.expect_status);
   std::lock_guard lock(mutex_);

@@ -10,10 +10,10 @@
 #include <optional>
 #include <vector>
 
-#include "api_input.hh"
 #include "cli_client.hh"
 #include "cli_output.hh"
 #include "config_file.hh"
+#include "domain_name.hh"
 #include "printable.hh"
 #include "result_json.hh"
 
@@ -79,8 +79,7 @@ int targets_list_command(const ClientOptions& options, std::ostream& out) {
   return 0;
 }
 
-int targets_add_command(const ClientOptions& options, const TargetRecord& target,
-                        std::ostream& out) {
+int targets_add_command(const ClientOptions& options, const Target& target, std::ostream& out) {
   const ApiClient client = client_for(options);
   json request = {{"domain", target.domain}, {"port", target.port}, {"path", target.path}};
   if (!target.expect_status.empty()) {
@@ -97,8 +96,8 @@ int targets_add_command(const ClientOptions& options, const TargetRecord& target
     out << body->dump(2) << '\n';
   } else {
     out << fmt::format("added {} (port {}, path {}); targets version {}\n",
-                       normalize_domain(target.domain), target.port, target.path,
-                       text_of(body->value("version", json())));
+                       printable(canonical_domain_name(target.domain).value_or(target.domain)),
+                       target.port, target.path, text_of(body->value("version", json())));
   }
   return 0;
 }
@@ -114,7 +113,8 @@ int targets_remove_command(const ClientOptions& options, const std::string& doma
   if (options.json) {
     out << body->dump(2) << '\n';
   } else {
-    out << fmt::format("removed {}; targets version {}\n", normalize_domain(domain),
+    out << fmt::format("removed {}; targets version {}\n",
+                       printable(canonical_domain_name(domain).value_or(domain)),
                        text_of(body->value("version", json())));
   }
   return 0;

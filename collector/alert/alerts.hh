@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "collector_config.hh"
+#include "alert_config.hh"
 #include "result.hh"
 #include "storage.hh"
 
