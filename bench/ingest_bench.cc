@@ -52,6 +52,7 @@ using namespace std::chrono_literals;
 using vantage::Check;
 using vantage::CycleResult;
 using vantage::DnsDetails;
+using vantage::NativeKind;
 using vantage::Phase;
 using vantage::ProbeResult;
 using vantage::TimePoint;
@@ -87,7 +88,7 @@ CycleResult healthy_cycle(const std::string& domain, TimePoint started_at, int v
   recursive.check = Check::DnsRecursive;
   recursive.target = "127.0.0.53:53";
   recursive.subject = domain + " A";
-  recursive.native_kind = "rcode";
+  recursive.native_kind = NativeKind::Rcode;
   recursive.detail = "NOERROR, 1 A record";
   recursive.timings.resolve = us(1'204);
   recursive.timings.total = us(1'204);
@@ -97,7 +98,7 @@ CycleResult healthy_cycle(const std::string& domain, TimePoint started_at, int v
   delegation.check = Check::DnsParent;
   delegation.target = "192.0.2.200:53";
   delegation.subject = domain + " NS @a.nic.example";
-  delegation.native_kind = "rcode";
+  delegation.native_kind = NativeKind::Rcode;
   delegation.detail = "delegated to 2 nameservers";
   delegation.timings.resolve = us(9'871);
   delegation.timings.total = us(9'871);
@@ -118,7 +119,7 @@ CycleResult healthy_cycle(const std::string& domain, TimePoint started_at, int v
     result.check = Check::DnsAuthoritative;
     result.target = address + ":53";
     result.subject = fmt::format("{} A @{}", domain, ns);
-    result.native_kind = "rcode";
+    result.native_kind = NativeKind::Rcode;
     result.detail = "authoritative, 1 A record";
     result.timings.resolve = us(took);
     result.timings.total = us(took);
@@ -132,7 +133,7 @@ CycleResult healthy_cycle(const std::string& domain, TimePoint started_at, int v
     result.target = target;
     result.subject = "tcp connect " + target;
     result.phase = Phase::Connect;
-    result.native_kind = "errno";
+    result.native_kind = NativeKind::Errno;
     result.timings.connect = us(took);
     result.timings.total = us(took);
     return result;
@@ -145,7 +146,7 @@ CycleResult healthy_cycle(const std::string& domain, TimePoint started_at, int v
     result.subject = fmt::format("https://{}:443/", domain);
     result.phase = Phase::Response;
     result.native_code = 200;
-    result.native_kind = "http";
+    result.native_kind = NativeKind::Http;
     result.detail = "HTTP status 200";
     result.timings.connect = us(connect);
     result.timings.tls = us(11'532);

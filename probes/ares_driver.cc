@@ -197,12 +197,12 @@ class Exchange {
         result_.phase = Phase::Connect;
         result_.failure = classify_errno(socket_errno_);
         result_.native_code = socket_errno_;
-        result_.native_kind = "errno";
+        result_.native_kind = NativeKind::Errno;
         result_.detail = std::strerror(socket_errno_);
       } else {
         result_.failure = classify_ares_status(status);
         result_.native_code = status;
-        result_.native_kind = "ares";
+        result_.native_kind = NativeKind::Ares;
         result_.detail = ares_strerror(status);
       }
       return;
@@ -215,7 +215,7 @@ class Exchange {
     }
     result_.failure = classify_rcode(details->rcode);
     result_.native_code = details->rcode;
-    result_.native_kind = "rcode";
+    result_.native_kind = NativeKind::Rcode;
     result_.detail = std::string(rcode_name(details->rcode));
     result_.dns = std::move(*details);
   }

@@ -226,15 +226,15 @@ class HttpsProbe {
           classified.failure == Failure::CertUntrusted ||
           classified.failure == Failure::CertNameMismatch) {
         result_.native_code = static_cast<int>(outcome.verify_result);
-        result_.native_kind = "x509";
+        result_.native_kind = NativeKind::X509;
         result_.detail = X509_verify_cert_error_string(outcome.verify_result);
       } else if (code == CURLE_COULDNT_CONNECT && outcome.os_errno != 0) {
         result_.native_code = static_cast<int>(outcome.os_errno);
-        result_.native_kind = "errno";
+        result_.native_kind = NativeKind::Errno;
         result_.detail = std::strerror(static_cast<int>(outcome.os_errno));
       } else {
         result_.native_code = code;
-        result_.native_kind = "curl";
+        result_.native_kind = NativeKind::Curl;
         result_.detail = curl_easy_strerror(code);
       }
       finish();
@@ -248,12 +248,12 @@ class HttpsProbe {
     if (!status_expected(static_cast<int>(status))) {
       result_.failure = Failure::HttpStatus;
       result_.native_code = static_cast<int>(status);
-      result_.native_kind = "http";
+      result_.native_kind = NativeKind::Http;
       result_.detail = fmt::format("HTTP status {}", status);
     } else if (!request_.body_regex.found_in(body_)) {
       result_.failure = Failure::ContentMismatch;
       result_.native_code = static_cast<int>(status);
-      result_.native_kind = "http";
+      result_.native_kind = NativeKind::Http;
       result_.detail = fmt::format("body does not match /{}/", request_.body_regex.text());
     } else {
       result_.detail = fmt::format("HTTP status {}", status);

@@ -284,7 +284,7 @@ class Liveness {
         continue;
       }
       const auto rtt = since(sub.sent);
-      sub.result.native_kind = "icmp";
+      sub.result.native_kind = NativeKind::Icmp;
       sub.result.native_code = 0;  // 0/0 echo reply
       sub.result.timings.connect = rtt;
       sub.result.detail = fmt::format("echo reply in {} ({})", millis(rtt), echo_socket_);
@@ -329,7 +329,7 @@ class Liveness {
     } else if (errno == ECONNREFUSED) {
       // The port unreachable without its error-queue entry: still the host's own answer.
       const auto rtt = since(sub.sent);
-      sub.result.native_kind = "errno";
+      sub.result.native_kind = NativeKind::Errno;
       sub.result.native_code = ECONNREFUSED;
       sub.result.timings.connect = rtt;
       sub.result.detail = fmt::format("port unreachable in {}: alive", millis(rtt));
@@ -383,7 +383,7 @@ class Liveness {
       sub.result.detail = fmt::format("SYN-ACK in {}: host alive (port open)", millis(rtt));
       complete(kTcp);
     } else if (error == ECONNREFUSED || error == ECONNRESET) {
-      sub.result.native_kind = "errno";
+      sub.result.native_kind = NativeKind::Errno;
       sub.result.native_code = error;
       sub.result.timings.connect = rtt;
       sub.result.detail = fmt::format("RST in {}: host alive (port closed)", millis(rtt));
@@ -421,7 +421,7 @@ class Liveness {
     Sub& sub = subs_[index];
     const auto rtt = since(sub.sent);
     const std::string what = icmp_name(queued.icmp_type, queued.icmp_code);
-    sub.result.native_kind = "icmp";
+    sub.result.native_kind = NativeKind::Icmp;
     sub.result.native_code = queued.icmp_type * 256 + queued.icmp_code;
     if (queued.offender == ip_) {
       sub.result.timings.connect = rtt;
@@ -442,7 +442,7 @@ class Liveness {
     Sub& sub = subs_[index];
     const Failure failure = classify_errno(error);
     sub.result.failure = failure == Failure::None ? Failure::Internal : failure;
-    sub.result.native_kind = "errno";
+    sub.result.native_kind = NativeKind::Errno;
     sub.result.native_code = error;
     sub.result.detail = fmt::format("{}: {}", call, std::strerror(error));
     complete(index);
@@ -451,7 +451,7 @@ class Liveness {
   void complete_internal(Index index, int error, std::string detail) {
     Sub& sub = subs_[index];
     sub.result.failure = Failure::Internal;
-    sub.result.native_kind = "errno";
+    sub.result.native_kind = NativeKind::Errno;
     sub.result.native_code = error;
     sub.result.detail = std::move(detail);
     complete(index);
@@ -476,7 +476,7 @@ class Liveness {
         continue;
       }
       sub.result.failure = Failure::Timeout;
-      sub.result.native_kind = "errno";
+      sub.result.native_kind = NativeKind::Errno;
       sub.result.native_code = ETIMEDOUT;
       sub.result.detail = fmt::format("silent for {} ms", timeout_.count());
       complete(static_cast<Index>(index));

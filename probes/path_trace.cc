@@ -419,13 +419,13 @@ class PathTrace {
     details_.reached_network = details_.reached_destination || first_in_network != nullptr;
     const std::string path = path_text();
     if (deepest != nullptr) {
-      result_.native_kind = "icmp";
+      result_.native_kind = NativeKind::Icmp;
       result_.native_code = deepest->hop.icmp_type * 256 + deepest->hop.icmp_code;
     }
 
     if (!internal_.empty()) {
       result_.failure = Failure::Internal;
-      result_.native_kind = "errno";
+      result_.native_kind = NativeKind::Errno;
       result_.native_code = internal_errno_;
       result_.detail = internal_;
     } else if (details_.reached_destination) {
@@ -453,13 +453,13 @@ class PathTrace {
       // Nothing left this host (hops is empty): the first connect() or send() failed.
       const Failure failure = classify_errno(local_errno_);
       result_.failure = failure == Failure::None ? Failure::Internal : failure;
-      result_.native_kind = "errno";
+      result_.native_kind = NativeKind::Errno;
       result_.native_code = local_errno_;
       result_.detail = fmt::format("no route from this vantage to {} ({}: {})",
                                    details_.destination, local_what_, std::strerror(local_errno_));
     } else {
       result_.failure = Failure::Timeout;
-      result_.native_kind = "errno";
+      result_.native_kind = NativeKind::Errno;
       result_.native_code = ETIMEDOUT;
       result_.detail = deepest == nullptr
                            ? fmt::format("{}: silent from hop 1, before {}", path, details_.network)

@@ -304,8 +304,8 @@ class Reader {
 std::string describe(const ProbeResult& result) {
   std::string line = fmt::format("{} {} {}: {}", to_string(result.check), result.target,
                                  result.subject, to_string(result.failure));
-  if (!result.native_kind.empty()) {
-    line += fmt::format(" ({} {}", result.native_kind, result.native_code);
+  if (result.native_kind != NativeKind::None) {
+    line += fmt::format(" ({} {}", to_string(result.native_kind), result.native_code);
     line += result.detail.empty() ? ")" : fmt::format(", {})", result.detail);
   } else if (!result.detail.empty()) {
     line += fmt::format(" ({})", result.detail);

@@ -50,7 +50,7 @@ class TcpConnect {
       probe->timer_ = 0;
       probe->result_.failure = Failure::Timeout;
       probe->result_.native_code = ETIMEDOUT;
-      probe->result_.native_kind = "errno";
+      probe->result_.native_kind = NativeKind::Errno;
       probe->result_.detail = "no answer to SYN before the timeout";
       probe->finish();
     });
@@ -72,7 +72,7 @@ class TcpConnect {
   void fail_errno(int error) {
     result_.failure = classify_errno(error);
     result_.native_code = error;
-    result_.native_kind = "errno";
+    result_.native_kind = NativeKind::Errno;
     result_.detail = std::strerror(error);
   }
 

@@ -20,10 +20,14 @@ constexpr std::array kVerdictNames = {
     "OK",          "ROUTE_LOSS", "DNS_FAILURE", "DOMAIN_VANISHED", "SERVER_DOWN",
     "TLS_FAILURE", "HTTP_ERROR", "DEGRADED",    "UNKNOWN",         "VANTAGE_ISOLATED"};
 
+constexpr std::array kNativeKindNames = {"",     "errno", "ares", "rcode",
+                                         "curl", "http",  "x509", "icmp"};
+
 static_assert(kCheckNames.size() == static_cast<size_t>(Check::Path) + 1);
 static_assert(kPhaseNames.size() == static_cast<size_t>(Phase::Response) + 1);
 static_assert(kFailureNames.size() == static_cast<size_t>(Failure::Internal) + 1);
 static_assert(kVerdictNames.size() == static_cast<size_t>(Verdict::VantageIsolated) + 1);
+static_assert(kNativeKindNames.size() == static_cast<size_t>(NativeKind::Icmp) + 1);
 
 template <typename Enum, size_t N>
 std::optional<Enum> lookup(const std::array<const char*, N>& names, std::string_view name) {
@@ -50,6 +54,10 @@ std::string_view to_string(Verdict verdict) {
   return kVerdictNames.at(static_cast<size_t>(verdict));
 }
 
+std::string_view to_string(NativeKind kind) {
+  return kNativeKindNames.at(static_cast<size_t>(kind));
+}
+
 std::optional<Check> check_from_string(std::string_view name) {
   return lookup<Check>(kCheckNames, name);
 }
@@ -61,6 +69,9 @@ std::optional<Failure> failure_from_string(std::string_view name) {
 }
 std::optional<Verdict> verdict_from_string(std::string_view name) {
   return lookup<Verdict>(kVerdictNames, name);
+}
+std::optional<NativeKind> native_kind_from_string(std::string_view name) {
+  return lookup<NativeKind>(kNativeKindNames, name);
 }
 
 bool is_refusal(Failure failure) {

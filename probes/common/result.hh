@@ -50,6 +50,10 @@ enum class Failure : uint8_t {
   Internal,
 };
 
+// Which code space a result's native_code is in: an errno, a c-ares status (ARES_E*), a DNS
+// rcode, a CURLcode, an HTTP status, an X509_V_ERR_* or an ICMP type*256+code. None: no code.
+enum class NativeKind : uint8_t { None, Errno, Ares, Rcode, Curl, Http, X509, Icmp };
+
 // The verdict names (docs/verdicts.md); scripts and alert receivers depend on their spelling.
 enum class Verdict : uint8_t {
   Ok,
@@ -68,12 +72,14 @@ std::string_view to_string(Check check);
 std::string_view to_string(Phase phase);
 std::string_view to_string(Failure failure);
 std::string_view to_string(Verdict verdict);
+std::string_view to_string(NativeKind kind);  // "errno", "ares", ...; "" for None
 
 // Parsing the names back (for the JSON round trip); nullopt for a name we do not know.
 std::optional<Check> check_from_string(std::string_view name);
 std::optional<Phase> phase_from_string(std::string_view name);
 std::optional<Failure> failure_from_string(std::string_view name);
 std::optional<Verdict> verdict_from_string(std::string_view name);
+std::optional<NativeKind> native_kind_from_string(std::string_view name);
 
 // The mnemonic of a DNS response code (RFC 1035 / 6895): "NXDOMAIN"; "RCODE" for the rest.
 std::string_view rcode_name(int rcode);
@@ -146,9 +152,9 @@ struct ProbeResult {
   std::string subject;  // what was asked: "social.test A", "social.test NS", "https://social.test/"
   Failure failure = Failure::None;
   Phase phase = Phase::Resolve;
-  int native_code = 0;      // errno, ARES_E*, DNS rcode, CURLcode or HTTP status; see `native_kind`
-  std::string native_kind;  // "errno", "ares", "rcode", "curl", "http", "x509"
-  std::string detail;       // a human sentence; never parsed
+  int native_code = 0;  // in the code space `native_kind` names
+  NativeKind native_kind = NativeKind::None;
+  std::string detail;  // a human sentence; never parsed
   Timings timings;
   std::optional<DnsDetails> dns;
   std::optional<TlsDetails> tls;

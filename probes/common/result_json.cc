@@ -229,7 +229,7 @@ json to_json(const ProbeResult& result) {
               {"failure", to_string(result.failure)},
               {"phase", to_string(result.phase)},
               {"native_code", result.native_code},
-              {"native_kind", result.native_kind},
+              {"native_kind", to_string(result.native_kind)},
               {"detail", result.detail}};
   json timings = json::object();
   for (const auto& [name, member] : kTimingFields) {
@@ -276,7 +276,9 @@ ProbeResult probe_result_from_json(const json& in) {
   result.failure = enum_field<Failure>(in, "failure", &failure_from_string);
   result.phase = enum_field<Phase>(in, "phase", &phase_from_string);
   result.native_code = field_or<int>(in, "native_code", 0);
-  result.native_kind = field_or<std::string>(in, "native_kind", "");
+  if (in.contains("native_kind")) {
+    result.native_kind = enum_field<NativeKind>(in, "native_kind", &native_kind_from_string);
+  }
   result.detail = field_or<std::string>(in, "detail", "");
   if (in.contains("timings_us")) {
     const auto& timings = in["timings_us"];

@@ -147,7 +147,7 @@ TEST_CASE(
   const auto result = trace("203.0.113.53");
   INFO(result.detail);
   CHECK(result.failure == Failure::Timeout);
-  CHECK(result.native_kind == "errno");
+  CHECK(result.native_kind == NativeKind::Errno);
   CHECK(result.native_code == ETIMEDOUT);
   CHECK(hops_of(result) == std::vector<std::string>{"192.0.2.254", "*", "*", "*"});
   CHECK_FALSE(result.path->reached_network);
@@ -164,7 +164,7 @@ TEST_CASE("a trace through a router with an unreachable route is HostUnreachable
   CHECK(result.failure == Failure::HostUnreachable);
   CHECK(hops_of(result) == std::vector<std::string>{"192.0.2.254"});
   CHECK((result.path->hops[0].icmp_type == 3 && result.path->hops[0].icmp_code == 1));
-  CHECK(result.native_kind == "icmp");
+  CHECK(result.native_kind == NativeKind::Icmp);
   CHECK(result.native_code == 3 * 256 + 1);
   CHECK_FALSE(result.path->reached_network);
   CHECK(result.detail ==
@@ -200,7 +200,7 @@ TEST_CASE("a trace with no route on this host is NetUnreachable with no hops: no
   const auto result = trace("2001:db8:ffff::1");
   INFO(result.detail);
   CHECK(result.failure == Failure::NetUnreachable);
-  CHECK(result.native_kind == "errno");
+  CHECK(result.native_kind == NativeKind::Errno);
   CHECK(result.native_code == ENETUNREACH);
   CHECK(result.path->hops.empty());
   CHECK_THAT(result.detail, Catch::StartsWith("no route from this vantage to 2001:db8:ffff::1"));
@@ -262,7 +262,7 @@ TEST_CASE("a host that drops everything is Timeout three times", "[liveness]") {
   INFO(describe(results));
   for (const auto& result : results) {
     CHECK(result.failure == Failure::Timeout);
-    CHECK(result.native_kind == "errno");
+    CHECK(result.native_kind == NativeKind::Errno);
     CHECK(result.native_code == ETIMEDOUT);
     CHECK(result.detail == "silent for 1000 ms");
     CHECK(*result.timings.total >= kLivenessTimeout);
@@ -288,7 +288,7 @@ TEST_CASE(
   INFO(describe(results));
   for (const auto& result : results) {
     CHECK(result.failure == Failure::HostUnreachable);
-    CHECK(result.native_kind == "icmp");
+    CHECK(result.native_kind == NativeKind::Icmp);
     CHECK(result.native_code == 3 * 256 + 1);
     CHECK_THAT(result.detail, Catch::StartsWith("host unreachable from 192.0.2.254 in"));
   }
@@ -300,7 +300,7 @@ TEST_CASE("a host this vantage has no route to is NetUnreachable three times, at
   INFO(describe(results));
   for (const auto& result : results) {
     CHECK(result.failure == Failure::NetUnreachable);
-    CHECK(result.native_kind == "errno");
+    CHECK(result.native_kind == NativeKind::Errno);
     CHECK(result.native_code == ENETUNREACH);
     CHECK(*result.timings.total < 500ms);
   }

@@ -22,7 +22,7 @@ CycleResult sample_cycle() {
   dns.check = Check::DnsAuthoritative;
   dns.target = "192.0.2.53:53";
   dns.subject = "social.test A @ns1.social.test";
-  dns.native_kind = "rcode";
+  dns.native_kind = NativeKind::Rcode;
   dns.timings.resolve = 800us;
   dns.timings.total = 800us;
   dns.dns =
@@ -33,7 +33,7 @@ CycleResult sample_cycle() {
   https.failure = Failure::CertExpired;
   https.phase = Phase::Tls;
   https.native_code = 10;
-  https.native_kind = "x509";
+  https.native_kind = NativeKind::X509;
   https.timings.connect = 100us;
   https.tls = TlsDetails{"", "CN=social.test", "CN=Lab CA", "2020-01-02T00:00:00Z"};
   ProbeResult path;
@@ -108,6 +108,18 @@ TEST_CASE("an unknown failure name is rejected naming the field", "[json]") {
   CHECK_THROWS_WITH(cycle_from_json(json), Catch::Contains("\"failure\""));
 }
 
+TEST_CASE("an unknown native_kind is rejected naming the field", "[json]") {
+  auto json = to_json(sample_cycle());
+  json["results"][0]["native_kind"] = "signal";
+  CHECK_THROWS_WITH(cycle_from_json(json), Catch::Contains("\"native_kind\""));
+}
+
+TEST_CASE("a result without a native code reads as NativeKind::None", "[json]") {
+  auto json = to_json(sample_cycle());
+  json["results"][0].erase("native_kind");
+  CHECK(cycle_from_json(json).results.at(0).native_kind == NativeKind::None);
+}
+
 TEST_CASE("every enum name parses back to itself", "[json]") {
   for (int i = 0; i <= static_cast<int>(Check::Path); ++i) {
     const auto check = static_cast<Check>(i);
@@ -120,5 +132,9 @@ TEST_CASE("every enum name parses back to itself", "[json]") {
   for (int i = 0; i <= static_cast<int>(Verdict::VantageIsolated); ++i) {
     const auto verdict = static_cast<Verdict>(i);
     CHECK(verdict_from_string(to_string(verdict)) == verdict);
+  }
+  for (int i = 0; i <= static_cast<int>(NativeKind::Icmp); ++i) {
+    const auto kind = static_cast<NativeKind>(i);
+    CHECK(native_kind_from_string(to_string(kind)) == kind);
   }
 }

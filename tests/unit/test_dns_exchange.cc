@@ -65,7 +65,7 @@ TEST_CASE("a SERVFAIL answer is ServFail with rcode 2, not a retry elsewhere", "
   FakeDnsServer server(loop, answer_with(response));
   const auto result = ask(loop, server.endpoint(), true);
   CHECK(result.failure == Failure::ServFail);
-  CHECK(result.native_kind == "rcode");
+  CHECK(result.native_kind == NativeKind::Rcode);
   CHECK(result.native_code == 2);
 }
 
@@ -102,7 +102,7 @@ TEST_CASE("a closed DNS port is ConnRefused with the socket's errno", "[dns]") {
   }
   const auto result = ask(loop, closed, false);
   CHECK(result.failure == Failure::ConnRefused);
-  CHECK(result.native_kind == "errno");
+  CHECK(result.native_kind == NativeKind::Errno);
   CHECK(result.native_code == ECONNREFUSED);
   CHECK(result.phase == Phase::Connect);
 }

@@ -93,7 +93,7 @@ void check_echo(const ProbeResult& echo) {
   }
   CHECK(echo.failure == Failure::None);
   CHECK_THAT(echo.detail, Catch::StartsWith("echo reply in"));
-  CHECK(echo.native_kind == "icmp");
+  CHECK(echo.native_kind == NativeKind::Icmp);
   CHECK(echo.native_code == 0);
   CHECK(echo.timings.connect.has_value());
 }
@@ -111,7 +111,7 @@ TEST_CASE("liveness of 127.0.0.1 gets an echo reply, a port unreachable and an R
   CHECK(udp.subject == "udp 33434");
   CHECK(udp.target == "127.0.0.1:33434");
   CHECK(udp.failure == Failure::None);
-  CHECK(udp.native_kind == "icmp");
+  CHECK(udp.native_kind == NativeKind::Icmp);
   CHECK(udp.native_code == 3 * 256 + 3);
   CHECK_THAT(udp.detail, Catch::StartsWith("port unreachable from the host in"));
 
@@ -120,7 +120,7 @@ TEST_CASE("liveness of 127.0.0.1 gets an echo reply, a port unreachable and an R
   CHECK(tcp.subject == "tcp connect " + std::to_string(port));
   CHECK(tcp.target == "127.0.0.1:" + std::to_string(port));
   CHECK(tcp.failure == Failure::None);
-  CHECK(tcp.native_kind == "errno");
+  CHECK(tcp.native_kind == NativeKind::Errno);
   CHECK(tcp.native_code == ECONNREFUSED);
   CHECK_THAT(tcp.detail,
              Catch::StartsWith("RST in") && Catch::EndsWith("host alive (port closed)"));
@@ -143,7 +143,7 @@ TEST_CASE("liveness tcp to a listening port is a SYN-ACK: ok with a connect time
   const auto results = liveness_of("127.0.0.1", listener.endpoint.port());
   const auto& tcp = results[2];
   CHECK(tcp.failure == Failure::None);
-  CHECK(tcp.native_kind.empty());
+  CHECK(tcp.native_kind == NativeKind::None);
   CHECK(tcp.timings.connect.has_value());
   CHECK_THAT(tcp.detail, Catch::Contains("SYN-ACK"));
 }
@@ -162,7 +162,7 @@ TEST_CASE("liveness echo without CAP_NET_RAW uses a ping socket, or is Internal 
     // The twin: nothing can send an echo, and the result names both reasons instead of
     // pretending the host is silent.
     CHECK(echo.failure == Failure::Internal);
-    CHECK(echo.native_kind == "errno");
+    CHECK(echo.native_kind == NativeKind::Errno);
     CHECK(echo.native_code == EPERM);
     CHECK_THAT(echo.detail, Catch::Contains("no ping socket") &&
                                 Catch::Contains("net.ipv4.ping_group_range is") &&

@@ -53,7 +53,7 @@ TEST_CASE("a traceroute to 127.0.0.1 reaches the destination at hop 1", "[path]"
   CHECK(path.hops[0].icmp_type == 3);
   CHECK(path.hops[0].icmp_code == 3);
   CHECK(path.hops[0].rtt.has_value());
-  CHECK(result.native_kind == "icmp");
+  CHECK(result.native_kind == NativeKind::Icmp);
   CHECK(result.native_code == 3 * 256 + 3);
   CHECK(result.timings.connect.has_value());
   CHECK_THAT(result.detail, Catch::StartsWith("127.0.0.1: reached 127.0.0.1 at hop 1 in"));

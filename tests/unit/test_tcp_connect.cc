@@ -48,7 +48,7 @@ TEST_CASE("tcp connect to a closed port is ConnRefused at Connect", "[tcp]") {
   CHECK(result.failure == Failure::ConnRefused);
   CHECK(result.phase == Phase::Connect);
   CHECK(result.native_code == ECONNREFUSED);
-  CHECK(result.native_kind == "errno");
+  CHECK(result.native_kind == NativeKind::Errno);
 }
 
 TEST_CASE("tcp connect over IPv6 to a listening port is ok", "[tcp]") {
