@@ -25,8 +25,6 @@ class CollectorClient {
   void request(const std::string& method, const std::string& path, const std::string& body,
                const std::string& if_none_match, std::function<void(HttpReply)> done);
 
-  const std::string& base_url() const { return base_url_; }
-
  private:
   CurlMulti& multi_;
   std::string base_url_;

@@ -11,6 +11,7 @@
 #include <optional>
 #include <random>
 
+#include "agent_identity.hh"
 #include "collector_client.hh"
 #include "config_file.hh"
 #include "config_node.hh"
@@ -81,6 +82,7 @@ class AgentDaemon {
       : config_file_(std::move(config_file)),
         config_(std::move(config)),
         engine_(loop_, config_.max_concurrent_probes),
+        identity_(load_agent_identity(config_.state_dir)),
         spool_(config_.state_dir / "spool", config_.spool_max_bytes),
         client_(engine_.curl(), config_.collector_url, read_token(config_.token_file),
                 config_.collector_ca_file),
@@ -89,10 +91,11 @@ class AgentDaemon {
   int run() {
     watch_signals();
     spdlog::info(
-        "vantage-agent {} {} starting: {} targets every {} ms, collector {}, spool {} results "
-        "(acknowledged through seq {})",
+        "vantage-agent {} {} starting: {} targets every {} ms, collector {}, {}epoch {}, spool {} "
+        "results (acknowledged through seq {})",
         VANTAGE_VERSION, config_.name, config_.targets.size(), config_.interval.count(),
-        config_.collector_url, spool_.depth(), spool_.last_acknowledged());
+        config_.collector_url, identity_.created ? "state directory new: " : "", identity_.epoch,
+        spool_.depth(), spool_.last_acknowledged());
     apply_targets();
     send_heartbeat();
     poll_targets();
@@ -281,6 +284,7 @@ class AgentDaemon {
     const auto entries = spool_.oldest(batch_size_, kMaxBatchBytes);
     nlohmann::json batch = {{"schema_version", kUploadSchemaVersion},
                             {"agent", config_.name},
+                            {"epoch", identity_.epoch},
                             {"results", nlohmann::json::array()}};
     for (const auto& entry : entries) {
       batch["results"].push_back(
@@ -315,9 +319,10 @@ class AgentDaemon {
       loop_.post([this] { upload(); });
       return;
     }
-    // 409: the collector holds another cycle under that seq (this agent's spool was reset, or
-    // another agent uses its token). Retrying cannot help, and the collector stored nothing of
-    // the batch: set the one result aside like any other it refuses, and deliver the rest.
+    // 409: the collector holds another cycle under that epoch and seq (another agent uses its
+    // token, or this one's state directory was copied). Retrying cannot help, and the collector
+    // stored nothing of the batch: set the one result aside like any other it refuses, and deliver
+    // the rest.
     if (reply.curl_code == 0 &&
         (reply.status == 400 || reply.status == 409 || reply.status == 422)) {
       if (count > 1) {
@@ -364,6 +369,7 @@ class AgentDaemon {
                            {"uptime_s", uptime},
                            {"spool_depth", spool_.depth()},
                            {"spool_dropped", spool_.dropped()},
+                           {"epoch", identity_.epoch},
                            {"interval_ms", config_.interval.count()}};
     if (config_.asn) {
       beat["asn"] = *config_.asn;
@@ -406,6 +412,7 @@ class AgentDaemon {
   AgentConfig config_;
   EventLoop loop_;
   Engine engine_;
+  AgentIdentity identity_;  // before the spool: nothing is numbered without an epoch on disk
   Spool spool_;
   CollectorClient client_;
   std::mt19937_64 random_;

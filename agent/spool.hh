@@ -12,7 +12,7 @@ namespace vantage {
 // own file (temporary name, fsync, rename, fsync of the directory) before it counts as produced;
 // a file is deleted only after the collector acknowledged its number. The highest acknowledged
 // number is persisted first, so after any crash a number is neither lost nor reused, and the
-// collector's (agent, seq) key turns re-uploads into no-ops.
+// collector's (agent, epoch, seq) key turns re-uploads into no-ops (the epoch: AgentIdentity).
 class Spool {
  public:
   struct Entry {

@@ -125,9 +125,10 @@ struct Tally {
     ++failed;
     ++failures[std::string(vantage::to_string(result.failure))];
     if (first_failure.empty()) {
-      first_failure = fmt::format(
-          "{} {} at {}: {} (native {} {})", result.subject, vantage::to_string(result.failure),
-          vantage::to_string(result.phase), result.detail, result.native_kind, result.native_code);
+      first_failure =
+          fmt::format("{} {} at {}: {} (native {} {})", result.subject,
+                      vantage::to_string(result.failure), vantage::to_string(result.phase),
+                      result.detail, vantage::to_string(result.native_kind), result.native_code);
     }
   }
 

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "alert_store.hh"
 #include "alerts.hh"
 #include "api.hh"
 #include "asn_database.hh"
@@ -21,6 +22,7 @@
 #include "commands.hh"
 #include "http_server.hh"
 #include "monitor.hh"
+#include "serve_lock.hh"
 #include "storage_migrations.hh"
 #include "tokens.hh"
 
@@ -39,10 +41,17 @@ std::unique_ptr<Storage> open_migrated(const CollectorConfig& config) {
   return storage;
 }
 
+// A connection of its own to the same database as the main store (migrated by then).
+std::unique_ptr<AlertStore> open_alert_store(const StorageConfig& storage) {
+  return storage.kind == StorageConfig::Kind::Sqlite ? open_sqlite_alert_store(storage.location)
+                                                     : open_postgres_alert_store(storage.location);
+}
+
 // What serve opens before it listens, beyond collector.yaml itself (which load_collector_config
 // has checked, TLS files included). check-config goes through the same steps, so that a file it
 // passes is one serve starts with.
 struct ServeResources {
+  std::unique_ptr<ServeLock> lock;   // serve on SQLite only; declared first, released last
   std::unique_ptr<Storage> storage;  // null for check-config on a SQLite file not created yet
   std::unique_ptr<AsnDatabase> asn_database;
 };
@@ -52,6 +61,9 @@ enum class Purpose : uint8_t { Serve, Check };
 ServeResources open_resources(const CollectorConfig& config, Purpose purpose) {
   ServeResources resources;
   if (purpose == Purpose::Serve) {
+    if (config.storage.kind == StorageConfig::Kind::Sqlite) {
+      resources.lock = std::make_unique<ServeLock>(config.storage.location);
+    }
     resources.storage = open_migrated(config);
   } else if (config.storage.kind == StorageConfig::Kind::Postgres ||
              std::filesystem::exists(config.storage.location)) {
@@ -92,7 +104,7 @@ int serve_command(const std::string& config_file) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);  // a client gone mid-reply is a failed send, not the end of us
 
-  auto [storage, asn_database] = open_resources(config, Purpose::Serve);
+  auto [lock, storage, asn_database] = open_resources(config, Purpose::Serve);
   HttpServerOptions options;
   options.listen = config.listen;
   options.max_body_bytes = config.limits.max_body_bytes;
@@ -103,17 +115,24 @@ int serve_command(const std::string& config_file) {
   options.connection_limit_per_ip = config.limits.max_connections_per_ip;
   options.header_timeout = config.limits.header_timeout;
   options.connection_timeout = config.limits.idle_timeout;
-  std::unique_ptr<AlertDispatcher> alerts;
-  if (!config.alerts.empty()) {
-    alerts = std::make_unique<AlertDispatcher>(config.alerts, config.alert_timing);
+  // Alerts are stored even without receivers, so that `alerts` shows what would have paged.
+  const std::unique_ptr<AlertStore> alert_store = open_alert_store(config.storage);
+  if (config.alerts.empty()) {
+    spdlog::warn(
+        "no alert receivers configured: verdict changes are recorded but nobody is notified "
+        "(alerts: in {})",
+        config_file);
   }
-  Monitor monitor(*storage, config.correlation, alerts.get(), asn_database.get());
-  monitor.resume();
-  Api api(*storage,
-          ApiOptions{config.limits.max_body_bytes, config.limits.requests_per_second,
-                     config.limits.max_clock_skew},
-          &monitor, alerts.get());
+  auto alerts = std::make_unique<AlertDispatcher>(config.alerts, config.alert_timing, *alert_store);
   {
+    // Destroyed in reverse: the server (no request in progress), the API, then the monitor and
+    // its ageing thread, all before the store closes.
+    Monitor monitor(*storage, config.correlation, alerts.get(), asn_database.get());
+    monitor.resume();
+    Api api(*storage,
+            ApiOptions{config.limits.max_body_bytes, config.limits.requests_per_second,
+                       config.limits.max_clock_skew},
+            monitor, alerts.get());
     HttpServer server(std::move(options), api);
     spdlog::info(
         "vantage-collector {} listening on {} ({}), storage {} (schema version {}), "
@@ -130,7 +149,7 @@ int serve_command(const std::string& config_file) {
     spdlog::info("{}: finishing the requests in progress", strsignal(signal_number));
     server.stop();
   }
-  storage.reset();  // only now: no request can reach the store any more
+  storage.reset();  // only now: no request and no monitor thread can reach the store any more
   spdlog::info("stopped");
   return 0;
 }

@@ -39,9 +39,7 @@ void CurlMulti::add(CURL* easy, Completion on_done) {
     curl_easy_getinfo(easy, CURLINFO_PRIVATE, &data);
     std::unique_ptr<Pending> pending(reinterpret_cast<Pending*>(data));
     loop_.post([on_done = std::move(pending->on_done)] { on_done(CURLE_FAILED_INIT); });
-    return;
   }
-  ++running_;
 }
 
 // CURLMOPT_SOCKETFUNCTION
@@ -108,7 +106,6 @@ void CurlMulti::collect_finished() {
     curl_easy_getinfo(easy, CURLINFO_PRIVATE, &data);
     std::unique_ptr<Pending> pending(reinterpret_cast<Pending*>(data));
     curl_multi_remove_handle(multi_, easy);
-    --running_;
     pending->on_done(code);
   }
 }

@@ -24,7 +24,6 @@ class CurlMulti {
   // removed from the multi handle. The caller keeps owning `easy`.
   void add(CURL* easy, Completion on_done);
 
-  size_t running() const { return running_; }
   EventLoop& loop() { return loop_; }
 
  private:
@@ -36,7 +35,6 @@ class CurlMulti {
   EventLoop& loop_;
   CURLM* multi_ = nullptr;
   EventLoop::TimerId timer_ = 0;
-  size_t running_ = 0;
 };
 
 }  // namespace vantage

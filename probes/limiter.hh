@@ -16,9 +16,6 @@ class Limiter {
   void acquire(std::function<void()> start);
   void release();
 
-  size_t running() const { return running_; }
-  size_t waiting() const { return waiting_.size(); }
-
  private:
   size_t max_running_;
   size_t running_ = 0;

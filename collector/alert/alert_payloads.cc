@@ -43,8 +43,11 @@ std::string networks_of(const AlertEvent& event) {
 }
 
 std::string resolution(const AlertEvent& event) {
+  if (event.resolved_by == ResolvedBy::TargetRemoved) {
+    return fmt::format("{} (target removed)", format_time_to_seconds(*event.resolved_at));
+  }
   return fmt::format("{} (now {})", format_time_to_seconds(*event.resolved_at),
-                     to_string(event.resolved_by));
+                     to_string(event.resolved_to));
 }
 
 }  // namespace
@@ -84,7 +87,7 @@ nlohmann::json webhook_payload(const AlertEvent& event) {
                          {"summary", alert_summary(event)}};
   if (event.resolved_at) {
     body["resolved_at"] = format_time(*event.resolved_at);
-    body["resolved_by"] = to_string(event.resolved_by);
+    body["resolved_by"] = resolution_name(event);
   }
   return body;
 }

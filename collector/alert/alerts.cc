@@ -5,7 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <deque>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -81,10 +81,10 @@ std::string json_text(const nlohmann::json& json) {
   return json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-// One alert's latest event on its way to one receiver.
+// One event of one alert on its way to one receiver: what the store has, and when to try next.
 struct Delivery {
-  DeliveryState state;
-  std::optional<SteadyClock::time_point> next_attempt;  // empty: nothing (more) to send
+  DeliveryRecord record;
+  std::optional<SteadyClock::time_point> next_attempt;  // empty: nothing (more) to send now
   int failures_in_a_row = 0;                            // drives the backoff and giving up
   bool in_flight = false;
   // Alertmanager gets an active alert again after giving up, once per resend_interval; the
@@ -92,26 +92,63 @@ struct Delivery {
   bool give_up_reported = false;
 };
 
+// One alert with one receiver.
+struct Slot {
+  Delivery firing;
+  std::optional<Delivery> resolve;  // once the alert ended
+};
+
+// An alert with something still to send, or still firing.
 struct Alert {
-  uint64_t id = 0;
+  uint64_t id = 0;  // in the store; 0 if storing it failed (it is still sent)
   AlertEvent event;
-  // Bumped with each event of the alert, so that the reply to a post of the firing event, which
-  // may arrive after the alert resolved, is not taken for the delivery of the resolution.
-  uint64_t generation = 0;
-  std::vector<Delivery> deliveries;  // one per receiver, in configuration order
-  bool listed = true;                // false once pushed out of the ended history
+  std::vector<Slot> slots;  // one per receiver, in configuration order
 };
 
 // One HTTP post in flight; owns what curl reads from and writes to until it is done.
 struct Transfer {
-  uint64_t alert_id = 0;
+  uint64_t key = 0;
   size_t receiver = 0;
-  uint64_t generation = 0;
+  AlertEventKind kind = AlertEventKind::Firing;
   std::string body;
   std::string reply;
   EasyHandle easy{nullptr, &curl_easy_cleanup};
   HeaderList headers{nullptr, &curl_slist_free_all};
 };
+
+// Two receivers of one kind and URL (up to the credentials) need names of their own in the store.
+std::vector<std::string> unique_receiver_names(const std::vector<AlertReceiverConfig>& receivers) {
+  std::vector<std::string> names;
+  std::map<std::string, int> seen;
+  for (const auto& receiver : receivers) {
+    std::string name = receiver_name(receiver);
+    if (const int count = ++seen[name]; count > 1) {
+      name += fmt::format(" #{}", count);
+    }
+    names.push_back(std::move(name));
+  }
+  return names;
+}
+
+DeliveryRecord new_record(uint64_t alert_id, const std::string& receiver, AlertEventKind kind,
+                          DeliveryState state = DeliveryState::Pending) {
+  DeliveryRecord record;
+  record.alert_id = alert_id;
+  record.receiver = receiver;
+  record.event = kind;
+  record.state = state;
+  return record;
+}
+
+const DeliveryRecord* find_record(const StoredAlert& alert, const std::string& receiver,
+                                  AlertEventKind kind) {
+  for (const auto& record : alert.deliveries) {
+    if (record.receiver == receiver && record.event == kind) {
+      return &record;
+    }
+  }
+  return nullptr;
+}
 
 }  // namespace
 
@@ -172,27 +209,121 @@ std::string receiver_name(const AlertReceiverConfig& receiver) {
 }
 
 struct AlertDispatcher::Impl {
-  Impl(std::vector<AlertReceiverConfig> receivers_in, AlertTimingConfig timing_in)
-      : receivers(std::move(receivers_in)), timing(timing_in), in_flight(receivers.size(), 0) {
+  Impl(std::vector<AlertReceiverConfig> receivers_in, AlertTimingConfig timing_in,
+       AlertStore& store_in)
+      : receivers(std::move(receivers_in)),
+        receiver_names(unique_receiver_names(receivers)),
+        timing(timing_in),
+        store(store_in),
+        in_flight(receivers.size(), 0) {
     timing.max_attempts = std::max(timing.max_attempts, 1);
-    for (const auto& receiver : receivers) {
-      receiver_names.push_back(receiver_name(receiver));
+  }
+
+  // --- the store; a failure is logged and delivery goes on from memory ---
+
+  void save(const std::vector<DeliveryRecord>& records) {
+    std::vector<DeliveryRecord> stored;
+    std::copy_if(records.begin(), records.end(), std::back_inserter(stored),
+                 [](const DeliveryRecord& record) { return record.alert_id != 0; });
+    try {
+      store.save_deliveries(stored);
+    } catch (const StorageError& error) {
+      ++counters.not_stored;
+      spdlog::error("alerts: delivery state not stored: {}", error.what());
+    }
+  }
+
+  void save_alert(const Alert& alert, const std::vector<DeliveryRecord>& records) {
+    if (alert.id == 0) {
+      return;
+    }
+    try {
+      store.update_alert(alert.id, alert.event, records);
+    } catch (const StorageError& error) {
+      ++counters.not_stored;
+      spdlog::error("alerts: alert {} of {} not stored: {}", alert.id, alert.event.domain,
+                    error.what());
     }
   }
 
   // --- bookkeeping; the caller holds `mutex` ---
 
+  // After a restart: the alerts the store has still firing, or with a resolve not yet sent.
+  void take_up(const std::vector<StoredAlert>& unfinished) {
+    const auto now = SteadyClock::now();
+    size_t firing = 0;
+    size_t resolves = 0;
+    for (const StoredAlert& stored : unfinished) {
+      Alert alert{.id = stored.id, .event = stored.event, .slots = {}};
+      std::vector<DeliveryRecord> changed;
+      const bool active = !stored.event.resolved_at;
+      bool busy = false;
+      for (size_t i = 0; i < receivers.size(); ++i) {
+        Slot slot;
+        const DeliveryRecord* firing_record =
+            find_record(stored, receiver_names[i], AlertEventKind::Firing);
+        slot.firing.record =
+            firing_record != nullptr
+                ? *firing_record
+                : new_record(alert.id, receiver_names[i], AlertEventKind::Firing,
+                             active ? DeliveryState::Pending : DeliveryState::Skipped);
+        if (firing_record == nullptr) {
+          changed.push_back(slot.firing.record);
+        }
+        if (active) {
+          // Alertmanager forgets an alert that is not re-sent, so it gets even one it took.
+          if (slot.firing.record.state != DeliveryState::Delivered ||
+              receivers[i].kind == AlertReceiverConfig::Kind::Alertmanager) {
+            slot.firing.next_attempt = now;
+            busy = true;
+          }
+        } else if (const DeliveryRecord* resolve_record =
+                       find_record(stored, receiver_names[i], AlertEventKind::Resolve)) {
+          slot.resolve.emplace();
+          slot.resolve->record = *resolve_record;
+          if (resolve_record->state == DeliveryState::Pending) {
+            if (slot.firing.record.delivered_at) {
+              slot.resolve->next_attempt = now;
+              busy = true;
+              ++resolves;
+            } else {
+              // The firing was on its way when the collector stopped: whether it arrived is
+              // unknown, and a resolve without it is never sent.
+              slot.firing.record.state = DeliveryState::Skipped;
+              slot.resolve->record.state = DeliveryState::Skipped;
+              changed.push_back(slot.firing.record);
+              changed.push_back(slot.resolve->record);
+            }
+          }
+        }
+        alert.slots.push_back(std::move(slot));
+      }
+      save(changed);
+      if (active) {
+        ++firing;
+        active_alerts[alert.event.domain] = next_key;
+      }
+      if (active || busy) {
+        alerts.emplace(next_key++, std::move(alert));
+      }
+    }
+    if (firing + resolves > 0) {
+      spdlog::info("alerts: took up {} firing alert(s) and {} resolve(s) still to send", firing,
+                   resolves);
+    }
+  }
+
   void accept(const AlertEvent& event) {
-    const auto current = active.find(event.domain);
+    const auto current = active_alerts.find(event.domain);
     if (event.resolved_at) {
-      if (current == active.end()) {
+      if (current == active_alerts.end()) {
         spdlog::debug("alerts: {} resolved without an active alert", event.domain);
         return;
       }
-      end_alert(current->second, *event.resolved_at, event.resolved_by);
+      end_alert(alerts.at(current->second), event);
       return;
     }
-    if (current != active.end()) {
+    if (current != active_alerts.end()) {
       Alert& alert = alerts.at(current->second);
       if (alert.event.verdict == event.verdict && alert.event.scope == event.scope) {
         // Still the same alert, with fresher details: alerts() and Alertmanager's next re-send
@@ -201,67 +332,81 @@ struct AlertDispatcher::Impl {
         alert.event.affected_asns = event.affected_asns;
         alert.event.affected_networks = event.affected_networks;
         alert.event.evidence = event.evidence;
+        save_alert(alert, {});
         return;
       }
-      end_alert(current->second, event.since, event.verdict);
+      AlertEvent ending = alert.event;
+      ending.resolved_at = event.since;
+      ending.resolved_by = ResolvedBy::VerdictChange;
+      ending.resolved_to = event.verdict;
+      end_alert(alert, ending);
     }
     if (raises_alert(event.verdict)) {
-      start_alert(event, false);
+      start_alert(event);
     }
   }
 
-  void start_alert(const AlertEvent& event, bool receivers_saw_it) {
-    Alert alert;
-    alert.id = next_id++;
-    alert.event = event;
-    alert.deliveries.resize(receivers.size());
+  void start_alert(const AlertEvent& event) {
+    Alert alert{.id = 0, .event = event, .slots = {}};
+    std::vector<DeliveryRecord> records;
+    for (const auto& name : receiver_names) {
+      records.push_back(new_record(0, name, AlertEventKind::Firing));
+    }
+    try {
+      alert.id = store.insert_alert(event, records);
+    } catch (const StorageError& error) {
+      ++counters.not_stored;
+      spdlog::error("alerts: the alert of {} is sent but not stored: {}", event.domain,
+                    error.what());
+    }
     const auto now = SteadyClock::now();
-    for (size_t i = 0; i < receivers.size(); ++i) {
-      Delivery& delivery = alert.deliveries[i];
-      delivery.state.receiver = receiver_names[i];
-      // Alertmanager forgets an alert that is not re-sent, so it gets even one it saw already.
-      if (receivers_saw_it && receivers[i].kind != AlertReceiverConfig::Kind::Alertmanager) {
-        delivery.state.state = "delivered";
-      } else {
-        delivery.next_attempt = now;
+    for (DeliveryRecord& record : records) {
+      record.alert_id = alert.id;
+      Slot slot;
+      slot.firing.record = std::move(record);
+      slot.firing.next_attempt = now;
+      alert.slots.push_back(std::move(slot));
+    }
+    active_alerts[event.domain] = next_key;
+    alerts.emplace(next_key++, std::move(alert));
+  }
+
+  // `ending` is the alert's event with resolved_at, resolved_by and resolved_to set.
+  void end_alert(Alert& alert, const AlertEvent& ending) {
+    alert.event.resolved_at = ending.resolved_at;
+    alert.event.resolved_by = ending.resolved_by;
+    alert.event.resolved_to = ending.resolved_to;
+    const auto now = SteadyClock::now();
+    std::vector<DeliveryRecord> records;
+    for (Slot& slot : alert.slots) {
+      Delivery& firing = slot.firing;
+      Delivery resolve;
+      resolve.record = new_record(alert.id, firing.record.receiver, AlertEventKind::Resolve);
+      firing.next_attempt.reset();  // no more retries or re-sends of the firing
+      if (firing.record.delivered_at) {
+        resolve.next_attempt = now;
+      } else if (!firing.in_flight) {
+        // The receiver never took the firing: it gets neither.
+        firing.record.state = DeliveryState::Skipped;
+        resolve.record.state = DeliveryState::Skipped;
       }
+      // Else the firing's outcome decides (record_outcome).
+      records.push_back(firing.record);
+      records.push_back(resolve.record);
+      slot.resolve = std::move(resolve);
     }
-    active[event.domain] = alert.id;
-    alerts.emplace(alert.id, std::move(alert));
+    save_alert(alert, records);
+    active_alerts.erase(alert.event.domain);
   }
 
-  void end_alert(uint64_t id, TimePoint resolved_at, Verdict resolved_by) {
-    Alert& alert = alerts.at(id);
-    alert.event.resolved_at = resolved_at;
-    alert.event.resolved_by = resolved_by;
-    ++alert.generation;
-    const auto now = SteadyClock::now();
-    for (Delivery& delivery : alert.deliveries) {
-      // A post still in flight finishes first (so a receiver sees firing before resolved); its
-      // outcome no longer counts for this delivery.
-      DeliveryState fresh;
-      fresh.receiver = std::move(delivery.state.receiver);
-      delivery.state = std::move(fresh);
-      delivery.next_attempt = now;
-      delivery.failures_in_a_row = 0;
-      delivery.give_up_reported = false;
-    }
-    active.erase(alert.event.domain);
-    ended.push_front(id);
-    if (ended.size() > kEndedHistory) {
-      alerts.at(ended.back()).listed = false;  // start_due() drops it once it is done
-      ended.pop_back();
-    }
-  }
-
-  // An alert out of the history stays until its last post is done, so that a flapping domain
-  // cannot make a resolution go unsent.
-  static bool can_forget(const Alert& alert) {
-    return !alert.listed && std::none_of(alert.deliveries.begin(), alert.deliveries.end(),
-                                         [](const Delivery& delivery) {
-                                           return delivery.in_flight ||
-                                                  delivery.next_attempt.has_value();
-                                         });
+  static bool done(const Alert& alert) {
+    return alert.event.resolved_at &&
+           std::none_of(alert.slots.begin(), alert.slots.end(), [](const Slot& slot) {
+             const auto busy = [](const Delivery& delivery) {
+               return delivery.in_flight || delivery.next_attempt.has_value();
+             };
+             return busy(slot.firing) || (slot.resolve && busy(*slot.resolve));
+           });
   }
 
   std::optional<SteadyClock::time_point> resend_time(const Alert& alert, size_t receiver,
@@ -271,14 +416,6 @@ struct AlertDispatcher::Impl {
       return now + timing.resend_interval;
     }
     return std::nullopt;
-  }
-
-  AlertView view(const Alert& alert) const {
-    AlertView view{.id = alert.id, .event = alert.event, .deliveries = {}};
-    for (const Delivery& delivery : alert.deliveries) {
-      view.deliveries.push_back(delivery.state);
-    }
-    return view;
   }
 
   // --- the delivery thread ---
@@ -302,64 +439,79 @@ struct AlertDispatcher::Impl {
     abandon();
   }
 
-  // Starts every post that is due, drops alerts that are done and out of the history; returns
-  // how long until the next post is due.
+  // Starts every post that is due, forgets alerts that are done; returns how long until the
+  // next post is due.
   std::chrono::milliseconds start_due(SteadyClock::time_point now) {
     auto next = now + kIdleWait;
     for (auto entry = alerts.begin(); entry != alerts.end();) {
-      if (can_forget(entry->second)) {
+      if (done(entry->second)) {
         entry = alerts.erase(entry);
         continue;
       }
+      const uint64_t key = entry->first;
       Alert& alert = entry->second;
       ++entry;
-      for (size_t i = 0; i < alert.deliveries.size(); ++i) {
-        Delivery& delivery = alert.deliveries[i];
-        if (!delivery.next_attempt || delivery.in_flight) {
-          continue;
+      for (size_t i = 0; i < alert.slots.size(); ++i) {
+        Slot& slot = alert.slots[i];
+        for (const auto kind : {AlertEventKind::Firing, AlertEventKind::Resolve}) {
+          Delivery* delivery = kind == AlertEventKind::Firing ? &slot.firing
+                               : slot.resolve                 ? &*slot.resolve
+                                                              : nullptr;
+          // A resolve waits for a post of the firing still out, so it never arrives first.
+          if (delivery == nullptr || !delivery->next_attempt || delivery->in_flight ||
+              (kind == AlertEventKind::Resolve && slot.firing.in_flight)) {
+            continue;
+          }
+          if (*delivery->next_attempt > now) {
+            next = std::min(next, *delivery->next_attempt);
+            continue;
+          }
+          if (in_flight[i] < kMaxInFlightPerReceiver) {
+            start_post(key, alert, i, kind);
+          }
+          // Else the end of one of that receiver's posts wakes the loop.
         }
-        if (*delivery.next_attempt > now) {
-          next = std::min(next, *delivery.next_attempt);
-          continue;
-        }
-        if (in_flight[i] < kMaxInFlightPerReceiver) {
-          start_post(alert, i);
-        }
-        // Else the end of one of that receiver's posts wakes the loop.
       }
     }
     return std::chrono::ceil<std::chrono::milliseconds>(next - now);
   }
 
-  void start_post(Alert& alert, size_t receiver) {
-    Delivery& delivery = alert.deliveries[receiver];
+  void start_post(uint64_t key, Alert& alert, size_t receiver, AlertEventKind kind) {
+    Slot& slot = alert.slots[receiver];
+    Delivery& delivery = kind == AlertEventKind::Firing ? slot.firing : *slot.resolve;
     delivery.in_flight = true;
     delivery.next_attempt.reset();
-    ++delivery.state.attempts;
-    delivery.state.last_attempt = std::chrono::system_clock::now();
+    ++delivery.record.attempts;
+    delivery.record.last_attempt = std::chrono::system_clock::now();
     ++in_flight[receiver];
+    // Stored before it goes out: after a crash the attempt is on record.
+    save({delivery.record});
 
+    AlertEvent event = alert.event;
+    if (kind == AlertEventKind::Firing) {
+      event.resolved_at.reset();
+    }
     auto transfer = std::make_unique<Transfer>();
-    transfer->alert_id = alert.id;
+    transfer->key = key;
     transfer->receiver = receiver;
-    transfer->generation = alert.generation;
+    transfer->kind = kind;
     std::string url = receivers[receiver].url;
     switch (receivers[receiver].kind) {
       case AlertReceiverConfig::Kind::Webhook:
-        transfer->body = json_text(webhook_payload(alert.event));
+        transfer->body = json_text(webhook_payload(event));
         break;
       case AlertReceiverConfig::Kind::Slack:
-        transfer->body = json_text(slack_payload(alert.event));
+        transfer->body = json_text(slack_payload(event));
         break;
       case AlertReceiverConfig::Kind::Alertmanager:
         url = alertmanager_alerts_url(url);
-        transfer->body = json_text(alertmanager_payload(alert.event));
+        transfer->body = json_text(alertmanager_payload(event));
         break;
     }
     transfer->easy.reset(curl_easy_init());
     transfer->headers.reset(curl_slist_append(nullptr, "Content-Type: application/json"));
     if (!transfer->easy || !transfer->headers) {
-      record_outcome(alert, receiver, alert.generation, "cannot create a curl handle");
+      record_outcome(alert, receiver, kind, "cannot create a curl handle");
       return;
     }
     // No "Expect: 100-continue": a receiver that ignores it would cost a second per post.
@@ -396,87 +548,131 @@ struct AlertDispatcher::Impl {
       const Transfer& transfer = *node.mapped();
       const std::string failure = describe_failure(code, status, transfer.reply);
       const std::lock_guard lock(mutex);
-      // In flight, the alert cannot have been dropped (can_forget).
-      record_outcome(alerts.at(transfer.alert_id), transfer.receiver, transfer.generation, failure);
+      // In flight, the alert cannot have been forgotten (done()).
+      record_outcome(alerts.at(transfer.key), transfer.receiver, transfer.kind, failure);
     }
   }
 
-  // The end of a post of event `generation`; `failure` is empty for a delivered one. Caller
-  // holds `mutex`.
-  void record_outcome(Alert& alert, size_t receiver, uint64_t generation,
+  // The end of a post; `failure` is empty for a delivered one (a 2xx answer). Caller holds
+  // `mutex`.
+  void record_outcome(Alert& alert, size_t receiver, AlertEventKind kind,
                       const std::string& failure) {
     --in_flight[receiver];
-    Delivery& delivery = alert.deliveries[receiver];
+    Slot& slot = alert.slots[receiver];
+    Delivery& delivery = kind == AlertEventKind::Firing ? slot.firing : *slot.resolve;
     delivery.in_flight = false;
     ++(failure.empty() ? counters.deliveries_ok : counters.deliveries_failed);
-    if (generation != alert.generation) {
-      return;  // a newer event replaced the one posted, and is due already
-    }
     const auto now = SteadyClock::now();
+    const bool ended = alert.event.resolved_at.has_value();
+    std::vector<DeliveryRecord> changed;
     if (failure.empty()) {
-      delivery.state.state = "delivered";
-      delivery.state.delivered_at = std::chrono::system_clock::now();
+      delivery.record.state = DeliveryState::Delivered;
+      delivery.record.delivered_at = std::chrono::system_clock::now();
       delivery.failures_in_a_row = 0;
-      delivery.next_attempt = resend_time(alert, receiver, now);
-      return;
-    }
-    delivery.state.last_error = failure;
-    ++delivery.failures_in_a_row;
-    if (delivery.failures_in_a_row < timing.max_attempts) {
-      spdlog::debug("alerts: {} {} to {} failed ({}); retrying", status_word(alert),
-                    alert.event.domain, delivery.state.receiver, failure);
-      delivery.state.state = "pending";
-      delivery.next_attempt = now + retry_delay(timing, delivery.failures_in_a_row, random);
+      delivery.next_attempt = kind == AlertEventKind::Firing && !ended
+                                  ? resend_time(alert, receiver, now)
+                                  : std::nullopt;
+      if (kind == AlertEventKind::Firing && ended && slot.resolve &&
+          slot.resolve->record.state == DeliveryState::Pending && !slot.resolve->in_flight) {
+        slot.resolve->next_attempt = now;  // it waited for this post of the firing
+      }
     } else {
-      delivery.state.state = "failed";
-      delivery.failures_in_a_row = 0;
-      delivery.next_attempt = resend_time(alert, receiver, now);
-      if (!delivery.give_up_reported) {
-        delivery.give_up_reported = true;
-        ++counters.given_up;
-        spdlog::error("alerts: gave up sending {} {} {} to {} after {} attempts: {}",
-                      status_word(alert), alert.event.domain, to_string(alert.event.verdict),
-                      delivery.state.receiver, timing.max_attempts, failure);
+      delivery.record.last_error = failure;
+      ++delivery.failures_in_a_row;
+      if (kind == AlertEventKind::Firing && ended) {
+        if (!delivery.record.delivered_at) {
+          // The alert ended while its firing was out, and the receiver did not take it.
+          delivery.record.state = DeliveryState::Skipped;
+          if (slot.resolve && slot.resolve->record.state == DeliveryState::Pending) {
+            slot.resolve->record.state = DeliveryState::Skipped;
+            slot.resolve->next_attempt.reset();
+            changed.push_back(slot.resolve->record);
+          }
+        }
+      } else if (delivery.failures_in_a_row < timing.max_attempts) {
+        spdlog::debug("alerts: {} of {} to {} failed ({}); retrying", event_word(kind),
+                      alert.event.domain, delivery.record.receiver, failure);
+        delivery.record.state = DeliveryState::Pending;
+        delivery.next_attempt = now + retry_delay(timing, delivery.failures_in_a_row, random);
+      } else {
+        delivery.record.state = DeliveryState::Failed;
+        delivery.failures_in_a_row = 0;
+        delivery.next_attempt =
+            kind == AlertEventKind::Firing ? resend_time(alert, receiver, now) : std::nullopt;
+        if (!delivery.give_up_reported) {
+          delivery.give_up_reported = true;
+          ++counters.given_up;
+          spdlog::error("alerts: gave up sending the {} of {} {} to {} after {} attempts: {}",
+                        event_word(kind), alert.event.domain, to_string(alert.event.verdict),
+                        delivery.record.receiver, timing.max_attempts, failure);
+        }
       }
     }
+    changed.insert(changed.begin(), delivery.record);
+    save(changed);
   }
 
-  static std::string_view status_word(const Alert& alert) {
-    return alert.event.resolved_at ? "resolved" : "firing";
+  static std::string_view event_word(AlertEventKind kind) {
+    return kind == AlertEventKind::Firing ? "firing" : "resolve";
   }
 
-  // On the way out: posts in flight are cut off, and whatever was still to be sent is named in
-  // the log, since it is lost with the process.
+  // On the way out: posts in flight are cut off; what was still to be sent stays pending in the
+  // store, and the next start sends it.
   void abandon() {
     for (auto& [easy, transfer] : transfers) {
       curl_multi_remove_handle(multi.get(), easy);
     }
     transfers.clear();
     const std::lock_guard lock(mutex);
-    for (const auto& [id, alert] : alerts) {
+    for (const auto& [key, alert] : alerts) {
       std::vector<std::string> undelivered;
-      for (const Delivery& delivery : alert.deliveries) {
-        if (delivery.state.state == "pending") {
-          undelivered.push_back(delivery.state.receiver);
+      for (const Slot& slot : alert.slots) {
+        const Delivery& latest = slot.resolve ? *slot.resolve : slot.firing;
+        if (latest.record.state == DeliveryState::Pending) {
+          undelivered.push_back(latest.record.receiver);
         }
       }
       if (!undelivered.empty()) {
-        spdlog::warn("alerts: stopping; {} {} {} not delivered to {}", status_word(alert),
-                     alert.event.domain, to_string(alert.event.verdict),
-                     fmt::join(undelivered, ", "));
+        spdlog::warn(
+            "alerts: stopping; {} of {} {} not delivered yet to {}; the next start sends it",
+            alert.event.resolved_at ? "resolve" : "firing", alert.event.domain,
+            to_string(alert.event.verdict), fmt::join(undelivered, ", "));
       }
     }
   }
 
-  const std::vector<AlertReceiverConfig> receivers;
-  std::vector<std::string> receiver_names;
-  AlertTimingConfig timing;
+  AlertView view(const StoredAlert& stored) const {
+    AlertView view{.id = stored.id, .event = stored.event, .deliveries = {}};
+    std::vector<std::string> names = receiver_names;
+    for (const auto& record : stored.deliveries) {
+      if (std::find(names.begin(), names.end(), record.receiver) == names.end()) {
+        names.push_back(record.receiver);
+      }
+    }
+    for (const auto& name : names) {
+      const DeliveryRecord* firing = find_record(stored, name, AlertEventKind::Firing);
+      if (firing == nullptr) {
+        continue;  // a receiver configured after the alert ended
+      }
+      const DeliveryRecord* resolve = find_record(stored, name, AlertEventKind::Resolve);
+      view.deliveries.push_back(ReceiverDeliveries{
+          .receiver = name,
+          .firing = *firing,
+          .resolve = resolve != nullptr ? std::optional(*resolve) : std::nullopt});
+    }
+    return view;
+  }
 
-  mutable std::mutex mutex;                // guards everything below up to `stopping`
-  std::map<uint64_t, Alert> alerts;        // by id, so the oldest are served first
-  std::map<std::string, uint64_t> active;  // domain -> id of its active alert
-  std::deque<uint64_t> ended;              // the listed ended alerts, newest first
-  uint64_t next_id = 1;
+  const std::vector<AlertReceiverConfig> receivers;
+  const std::vector<std::string> receiver_names;  // as the store names them
+  AlertTimingConfig timing;
+  AlertStore& store;
+
+  mutable std::mutex mutex;  // guards everything below up to `stopping`
+  // By a key of this run, so the oldest are served first.
+  std::map<uint64_t, Alert> alerts;
+  std::map<std::string, uint64_t> active_alerts;  // domain -> key of its active alert
+  uint64_t next_key = 1;
   AlertCounters counters;
   std::mt19937_64 random{std::random_device{}()};
   std::vector<int> in_flight;  // posts per receiver
@@ -489,11 +685,15 @@ struct AlertDispatcher::Impl {
 };
 
 AlertDispatcher::AlertDispatcher(std::vector<AlertReceiverConfig> receivers,
-                                 AlertTimingConfig timing) {
+                                 AlertTimingConfig timing, AlertStore& store) {
   global_init();
-  impl_ = std::make_unique<Impl>(std::move(receivers), timing);
+  impl_ = std::make_unique<Impl>(std::move(receivers), timing, store);
   if (!impl_->multi) {
     throw std::runtime_error("alerts: cannot create a curl multi handle");
+  }
+  {
+    const std::lock_guard lock(impl_->mutex);
+    impl_->take_up(store.unfinished());
   }
   impl_->worker = std::thread([impl = impl_.get()] { impl->run(); });
 }
@@ -515,36 +715,39 @@ void AlertDispatcher::notify(const AlertEvent& event) {
   curl_multi_wakeup(impl_->multi.get());
 }
 
-void AlertDispatcher::restore(const AlertEvent& event) {
+void AlertDispatcher::target_removed(const std::string& domain, TimePoint at, TimePoint horizon) {
+  try {
+    impl_->store.record_target_removed(domain, horizon);
+  } catch (const StorageError& error) {
+    spdlog::error("alerts: the removal of {} not stored: {}", domain, error.what());
+  }
   {
     const std::lock_guard lock(impl_->mutex);
-    if (event.resolved_at || !raises_alert(event.verdict)) {
-      spdlog::warn("alerts: not restoring {} {}: not an active alert", event.domain,
-                   to_string(event.verdict));
+    const auto active = impl_->active_alerts.find(domain);
+    if (active == impl_->active_alerts.end()) {
       return;
     }
-    if (impl_->active.contains(event.domain)) {
-      return;  // a live event came first, and it is newer than what was stored
-    }
-    impl_->start_alert(event, true);
+    Alert& alert = impl_->alerts.at(active->second);
+    AlertEvent ending = alert.event;
+    ending.resolved_at = at;
+    ending.resolved_by = ResolvedBy::TargetRemoved;
+    impl_->end_alert(alert, ending);
   }
   curl_multi_wakeup(impl_->multi.get());
 }
 
+std::map<std::string, TimePoint> AlertDispatcher::removed_targets() {
+  return impl_->store.removed_targets();
+}
+
+size_t AlertDispatcher::receiver_count() const {
+  return impl_->receivers.size();
+}
+
 std::vector<AlertView> AlertDispatcher::alerts() const {
-  const std::lock_guard lock(impl_->mutex);
-  std::vector<uint64_t> active_ids;
-  for (const auto& [domain, id] : impl_->active) {
-    active_ids.push_back(id);
-  }
-  std::sort(active_ids.rbegin(), active_ids.rend());
   std::vector<AlertView> views;
-  views.reserve(active_ids.size() + impl_->ended.size());
-  for (const uint64_t id : active_ids) {
-    views.push_back(impl_->view(impl_->alerts.at(id)));
-  }
-  for (const uint64_t id : impl_->ended) {
-    views.push_back(impl_->view(impl_->alerts.at(id)));
+  for (const StoredAlert& stored : impl_->store.recent(kEndedHistory)) {
+    views.push_back(impl_->view(stored));
   }
   return views;
 }

@@ -1,8 +1,8 @@
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <random>
@@ -10,25 +10,11 @@
 #include <vector>
 
 #include "alert_config.hh"
+#include "alert_store.hh"
 #include "result.hh"
 #include "storage.hh"
 
 namespace vantage {
-
-// One alert: a domain in one non-OK verdict with one scope. A change of verdict or scope ends the
-// alert and starts another, so that a receiver's grouping by (domain, verdict, scope) matches.
-struct AlertEvent {
-  std::string domain;
-  Verdict verdict = Verdict::Unknown;
-  std::string scope;                     // "global" or "partial"
-  TimePoint since;                       // when the verdict was entered
-  std::optional<TimePoint> resolved_at;  // set: the alert has ended (domain OK or changed)
-  Verdict resolved_by = Verdict::Ok;     // what the domain changed to, when resolved
-  std::vector<std::string> affected_vantages;
-  std::vector<int64_t> affected_asns;          // 0 = unknown ASN
-  std::vector<std::string> affected_networks;  // "AS64510", or "192.0.2.0/24" without an ASN
-  std::vector<std::string> evidence;  // as the domain's state has it: the deciding probe first
-};
 
 // Does this verdict raise an alert? The failing verdicts and DEGRADED do; OK, UNKNOWN and
 // VANTAGE_ISOLATED never do.
@@ -47,57 +33,70 @@ std::chrono::milliseconds retry_delay(const AlertTimingConfig& timing, int faile
 // credentials.
 std::string receiver_name(const AlertReceiverConfig& receiver);
 
-// Delivery of one alert's latest event (firing or resolved) to one receiver.
-struct DeliveryState {
+// Where one alert stands with one receiver: its firing, and its resolve once it ended.
+struct ReceiverDeliveries {
   std::string receiver;  // "webhook http://...", "slack https://...", "alertmanager http://..."
-  // "pending" (not tried yet, or waiting for a retry), "delivered", "failed" (gave up after
-  // max_attempts; logged).
-  std::string state = "pending";
-  int attempts = 0;
-  std::optional<TimePoint> last_attempt;
-  std::optional<TimePoint> delivered_at;
-  std::string last_error;  // "HTTP 500", "curl 7: Couldn't connect to server", ...
+  DeliveryRecord firing;
+  std::optional<DeliveryRecord> resolve;
+  // The latest event's delivery: the resolve's once the alert ended.
+  const DeliveryRecord& latest() const { return resolve ? *resolve : firing; }
 };
 
 struct AlertView {
-  uint64_t id = 0;  // grows by one per alert since the collector started
+  uint64_t id = 0;  // grows by one per alert, across restarts
   AlertEvent event;
-  std::vector<DeliveryState> deliveries;  // one per configured receiver
+  // The configured receivers in configuration order, then any the database names that are no
+  // longer configured.
+  std::vector<ReceiverDeliveries> deliveries;
 };
 
 struct AlertCounters {
   uint64_t deliveries_ok = 0;      // successful HTTP posts (each resend counts)
   uint64_t deliveries_failed = 0;  // failed attempts (each retry counts)
   uint64_t given_up = 0;           // events abandoned after max_attempts
+  uint64_t not_stored = 0;         // alert or delivery changes the store refused (logged)
 };
 
-// Sends alert events to the configured receivers from a thread of its own, so that a slow or
-// dead receiver never holds up ingest: notify() only queues. Formats:
+// Decides alerts from verdict changes, stores them, and sends their events to the configured
+// receivers from a thread of its own, so that a slow or dead receiver never holds up ingest:
+// notify() stores and queues, it never waits for the network. Formats:
 //   webhook       POST the event as JSON (docs/alerts.md), one per event
 //   slack         POST {"text": ..., "attachments": [...]} (Slack incoming-webhook format)
 //   alertmanager  POST URL/api/v2/alerts [{labels:{alertname:"VantageVerdict", domain, verdict,
 //                 scope}, annotations:{summary, evidence, vantages, asns, networks}, startsAt,
 //                 endsAt?, generatorURL}], re-sent every resend_interval while active; endsAt on
 //                 resolve.
-// Failed posts (connection errors, non-2xx) are retried with backoff and jitter.
+// Failed posts (connection errors, non-2xx) are retried with backoff and jitter. Every change of
+// an alert or of a delivery is in the store before anything is sent for it, so a restarted
+// collector (even after kill -9) takes up where this one stood: a receiver that had not taken the
+// firing gets it, and a resolve goes only to the receivers that took the firing.
 class AlertDispatcher {
  public:
-  AlertDispatcher(std::vector<AlertReceiverConfig> receivers, AlertTimingConfig timing);
-  ~AlertDispatcher();  // stops the thread; undelivered events are logged and dropped
+  // Takes up the store's unfinished alerts before it returns. Throws StorageError if it cannot
+  // read them.
+  AlertDispatcher(std::vector<AlertReceiverConfig> receivers, AlertTimingConfig timing,
+                  AlertStore& store);
+  ~AlertDispatcher();  // stops the thread; what is still undelivered stays pending in the store
   AlertDispatcher(const AlertDispatcher&) = delete;
   AlertDispatcher& operator=(const AlertDispatcher&) = delete;
 
-  // A new alert (event.resolved_at empty) or the end of the active alert of that domain
-  // (resolved_at set). Never blocks on the network. A firing event for a domain that already has
-  // an active alert first resolves that one. A firing event of a verdict that raises no alert
-  // (OK, UNKNOWN) only resolves the active one; one of the active alert's own verdict and scope
-  // only refreshes its vantages, ASNs and evidence.
+  // A domain's new state as an alert event: a firing event of an alerting verdict starts an
+  // alert, ending the domain's active one if its verdict or scope differs (one of the same
+  // verdict and scope only refreshes the active alert's vantages, ASNs and evidence); one of a
+  // verdict that raises no alert (OK, VANTAGE_ISOLATED) only ends the active one. An event with
+  // resolved_at ends the domain's active alert. Stores the change, then queues what is to send;
+  // never blocks on the network.
   void notify(const AlertEvent& event);
-  // After a collector restart: an alert that was active before it. Alertmanager gets it again
-  // (idempotent there); webhook and Slack receivers, which saw it already, do not.
-  void restore(const AlertEvent& event);
+  // An operator removed the domain's target at `at`: its active alert ends (resolved_by
+  // target_removed), and the removal is stored with `horizon`, the start of the domain's latest
+  // cycle from before it (or `at`, if later).
+  void target_removed(const std::string& domain, TimePoint at, TimePoint horizon);
+  // The stored removals' horizons, for a restarting Monitor.
+  std::map<std::string, TimePoint> removed_targets();
 
-  // Active alerts first (newest first), then up to 200 ended ones (newest first).
+  size_t receiver_count() const;
+  // From the store: the firing alerts (newest first), then up to 200 ended ones (most recently
+  // resolved first), the collector's earlier runs included.
   std::vector<AlertView> alerts() const;
   AlertCounters counters() const;
 

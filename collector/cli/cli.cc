@@ -149,11 +149,13 @@ int agents_command(const ClientOptions& options, std::ostream& out) {
          text_of(agent.value("address", json())),
          interval.is_number() ? fmt::format("{}s", interval.get<double>() / 1000.0) : "-",
          text_of(agent.value("version", json())), text_of(agent.value("uptime_s", json())),
-         text_of(agent.value("spool_depth", json()))});
+         text_of(agent.value("spool_depth", json())),
+         text_of(agent.value("spool_dropped", json()))});
   }
+  // DROPPED: results the agent's full spool discarded unsent since it started; they are lost.
   print_table(out,
               {"NAME", "LAST_SEEN", "AGE", "STATE", "ASN", "NETWORK", "ADDRESS", "INTERVAL",
-               "VERSION", "UPTIME_S", "SPOOL"},
+               "VERSION", "UPTIME_S", "SPOOL", "DROPPED"},
               rows);
   return 0;
 }

@@ -101,14 +101,24 @@ std::string deliveries_of(const json& alert) {
   for (const auto& delivery : alert.value("deliveries", json::array())) {
     const std::string receiver = delivery.value("receiver", std::string());
     const std::string kind = receiver.substr(0, receiver.find(' '));
-    std::string state = delivery.value("state", std::string());
-    const int attempts = delivery.value("attempts", 0);
-    if (attempts > 1) {
-      state += fmt::format(" after {} attempts", attempts);
-    }
-    if (state.rfind("delivered", 0) != 0 && !delivery.value("last_error", std::string()).empty()) {
-      state += ": " + delivery.value("last_error", std::string());
-    }
+    const auto describe = [](const json& event) {
+      std::string state = event.value("state", std::string());
+      const int attempts = event.value("attempts", 0);
+      if (attempts > 1) {
+        state += fmt::format(" after {} attempts", attempts);
+      }
+      if (state.rfind("delivered", 0) != 0 && !event.value("last_error", std::string()).empty()) {
+        state += ": " + event.value("last_error", std::string());
+      }
+      return state;
+    };
+    // An ended alert: how its firing went, then its resolve.
+    const json firing = delivery.value("firing", json());
+    const json resolve = delivery.value("resolve", json());
+    const std::string state =
+        resolve.is_object() && firing.is_object()
+            ? fmt::format("firing {}, resolve {}", describe(firing), describe(resolve))
+            : describe(delivery);
     text += fmt::format("{}{} {}", text.empty() ? "" : "; ", kind, state);
   }
   // A receiver's error text is whatever its server answered.
@@ -294,12 +304,16 @@ int alerts_command(const ClientOptions& options, std::ostream& out) {
     return fetched.exit_code;
   }
   const auto& body = fetched.document;
-  if (!body->is_array() || body->empty()) {
-    out << "no alerts since the collector started\n";
+  if (const json warning = body->value("warning", json()); warning.is_string()) {
+    out << "warning: " << printable(warning.get<std::string>()) << "\n";
+  }
+  const json alerts = body->value("alerts", json::array());
+  if (!alerts.is_array() || alerts.empty()) {
+    out << "no alerts\n";
     return 0;
   }
   Table rows;
-  for (const auto& alert : *body) {
+  for (const auto& alert : alerts) {
     rows.push_back({text_of(alert.value("id", json())), text_of(alert.value("status", json())),
                     text_of(alert.value("domain", json())), verdict_with_scope(alert),
                     age_of(alert.value("since", json())),

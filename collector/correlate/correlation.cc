@@ -494,15 +494,6 @@ std::chrono::milliseconds Correlator::freshness_of(const std::string& agent) con
   return interval ? std::min(config_.freshness, 2 * *interval) : config_.freshness;
 }
 
-std::optional<VerdictChange> Correlator::observe(const std::string& name, VantageCycle cycle,
-                                                 CorrelationTime now) {
-  auto& domain = domains_[name];
-  if (!take(domain, name, std::move(cycle), now)) {
-    return std::nullopt;
-  }
-  return settle(domain, evaluate(name, domain, now), now);
-}
-
 void Correlator::record(const std::string& name, VantageCycle cycle) {
   auto& domain = domains_[name];
   // The domain's first `since` is only a placeholder until evaluate_pending() decides it.
@@ -536,6 +527,11 @@ std::vector<VerdictChange> Correlator::expire(CorrelationTime now) {
 void Correlator::restore(const DomainState& state) {
   auto& domain = domains_[state.domain];
   domain.state = state;
+}
+
+void Correlator::forget(const std::string& domain) {
+  domains_.erase(domain);
+  pending_.erase(domain);
 }
 
 std::vector<VantageView> Correlator::vantages(const std::string& name, CorrelationTime now) const {

@@ -126,14 +126,11 @@ class Correlator {
  public:
   explicit Correlator(CorrelationConfig config) : config_(config) {}
 
-  // Feeds one cycle; returns the domain's change of verdict or scope, if this caused one. A cycle
-  // no newer than the vantage's latest for the domain (an upload retried, or replayed after a
-  // restart) is ignored, so that it never counts twice towards hysteresis.
-  std::optional<VerdictChange> observe(const std::string& domain, VantageCycle cycle,
-                                       CorrelationTime now);
-  // Feeds one cycle (with the same rule for old ones) without deciding the domain's verdict yet:
-  // evaluate_pending() does, once for all the cycles fed since. Deciding is O(vantages of the
-  // domain); once per cycle that is O(vantages²) per domain and interval, too much for a fleet.
+  // Feeds one cycle without deciding the domain's verdict yet: evaluate_pending() does, once for
+  // all the cycles fed since. Deciding is O(vantages of the domain); once per cycle that would be
+  // O(vantages²) per domain and interval, too much for a fleet. A cycle no newer than the
+  // vantage's latest for the domain (an upload retried, or replayed after a restart) is ignored,
+  // so that it never counts twice towards hysteresis.
   void record(const std::string& domain, VantageCycle cycle);
   // Decides every domain fed by record() since the last call; their changes of verdict or scope.
   std::vector<VerdictChange> evaluate_pending(CorrelationTime now);
@@ -143,6 +140,8 @@ class Correlator {
   // Sets a domain's state as a restarted collector had stored it (verdict, scope, since), before
   // the recent results are replayed; also used to keep `since` across such a replay.
   void restore(const DomainState& state);
+  // Drops everything known of the domain (its target was removed).
+  void forget(const std::string& domain);
 
   std::vector<DomainState> states() const;
   std::optional<DomainState> state(const std::string& domain) const;

@@ -32,7 +32,8 @@ AlertEvent firing_event(const DomainState& state) {
                     .scope = state.scope,
                     .since = state.since,
                     .resolved_at = std::nullopt,
-                    .resolved_by = Verdict::Ok,
+                    .resolved_by = ResolvedBy::VerdictChange,
+                    .resolved_to = Verdict::Ok,
                     .affected_vantages = state.affected_vantages,
                     .affected_asns = state.affected_asns,
                     .affected_networks = state.affected_networks,
@@ -103,78 +104,94 @@ void Monitor::place(const std::string& agent, const std::string& address,
 
 void Monitor::resume() {
   const auto now = std::chrono::system_clock::now();
-  std::lock_guard lock(mutex_);
-  for (const auto& agent : storage_.agents()) {
-    place(agent.name, agent.address, agent.asn);
-    last_heard_[agent.name] = agent.last_seen;
-  }
-
-  std::map<std::string, DomainState> stored;
-  for (const auto& record : storage_.latest_verdicts()) {
-    try {
-      DomainState state = domain_state_from_json(nlohmann::json::parse(record.state));
-      state.since = record.changed_at;
-      correlator_.restore(state);
-      stored[state.domain] = state;
-    } catch (const std::exception& error) {
-      spdlog::warn("ignoring the stored verdict of {} at {}: {}", record.domain,
-                   format_time(record.changed_at), error.what());
+  std::vector<DomainState> held;  // verdicts that held while the collector was away
+  {
+    std::lock_guard lock(mutex_);
+    if (alerts_ != nullptr) {
+      removed_ = alerts_->removed_targets();
     }
-  }
-
-  const auto results = storage_.results("", "", now - 2 * config_.freshness, kMaxReplayedResults);
-  size_t replayed = 0;
-  for (const auto& result : results) {
-    try {
-      const CycleResult cycle = cycle_from_json(nlohmann::json::parse(result.document));
-      const auto placed = placements_.find(result.agent);
-      VantageCycle summary = summarize(
-          result.agent, placed != placements_.end() ? placed->second.asn : std::nullopt, cycle);
-      if (placed != placements_.end()) {
-        summary.network = placed->second.network;
-      }
-      const auto ended = cycle.started_at + cycle.duration;
-      auto& heard = last_heard_[result.agent];
-      heard = std::max(heard, std::chrono::time_point_cast<TimePoint::duration>(ended));
-      // Rows stored before ingest normalised domains join the domain's one spelling.
-      summary.domain = canonical_domain_name(result.domain).value_or(result.domain);
-      const std::string domain = summary.domain;
-      correlator_.record(domain, std::move(summary));
-      ++replayed;
-    } catch (const std::exception& error) {
-      spdlog::warn("not replaying result {}/{}: {}", result.agent, result.seq, error.what());
+    const auto removed_after = [this](const std::string& domain, TimePoint time) {
+      const auto removed = removed_.find(domain);
+      return removed != removed_.end() && time <= removed->second;
+    };
+    for (const auto& agent : storage_.agents()) {
+      place(agent.name, agent.address, agent.asn);
+      last_heard_[agent.name] = agent.last_seen;
     }
-  }
 
-  correlator_.evaluate_pending(now);
-  // Compare where the replay ended with what was stored, not the steps in between: a domain whose
-  // verdict held keeps its original since; one that changed while we were away is a change now.
-  for (const DomainState& current : correlator_.states()) {
-    const auto before = stored.find(current.domain);
-    if (before != stored.end() && same_verdict(before->second, current)) {
-      DomainState kept = current;
-      kept.since = before->second.since;
-      correlator_.restore(kept);
-      if (alerts_ != nullptr && raises_alert(kept.verdict)) {
-        alerts_->restore(firing_event(kept));
-        active_alerts_[kept.domain] = kept;
-      }
-      continue;
-    }
-    DomainState previous;
-    previous.domain = current.domain;
-    if (before != stored.end()) {
-      previous = before->second;
-      if (alerts_ != nullptr && raises_alert(previous.verdict)) {
-        alerts_->restore(firing_event(previous));
-        active_alerts_[previous.domain] = previous;
+    std::map<std::string, DomainState> stored;
+    for (const auto& record : storage_.latest_verdicts()) {
+      try {
+        DomainState state = domain_state_from_json(nlohmann::json::parse(record.state));
+        state.since = record.changed_at;
+        if (removed_after(state.domain, state.since)) {
+          continue;
+        }
+        correlator_.restore(state);
+        stored[state.domain] = state;
+      } catch (const std::exception& error) {
+        spdlog::warn("ignoring the stored verdict of {} at {}: {}", record.domain,
+                     format_time(record.changed_at), error.what());
       }
     }
-    apply(VerdictChange{previous, current});
+
+    const auto results = storage_.results("", "", now - 2 * config_.freshness, kMaxReplayedResults);
+    size_t replayed = 0;
+    for (const auto& result : results) {
+      try {
+        const CycleResult cycle = cycle_from_json(nlohmann::json::parse(result.document));
+        const auto placed = placements_.find(result.agent);
+        VantageCycle summary = summarize(
+            result.agent, placed != placements_.end() ? placed->second.asn : std::nullopt, cycle);
+        if (placed != placements_.end()) {
+          summary.network = placed->second.network;
+        }
+        const auto ended = cycle.started_at + cycle.duration;
+        auto& heard = last_heard_[result.agent];
+        heard = std::max(heard, std::chrono::time_point_cast<TimePoint::duration>(ended));
+        // Rows stored before ingest normalised domains join the domain's one spelling.
+        summary.domain = canonical_domain_name(result.domain).value_or(result.domain);
+        if (removed_after(summary.domain, summary.started_at)) {
+          continue;
+        }
+        const std::string domain = summary.domain;
+        correlator_.record(domain, std::move(summary));
+        ++replayed;
+      } catch (const std::exception& error) {
+        spdlog::warn("not replaying result {}/{}: {}", result.agent, result.seq, error.what());
+      }
+    }
+
+    correlator_.evaluate_pending(now);
+    // Compare where the replay ended with what was stored, not the steps in between: a domain
+    // whose verdict held keeps its original since; one that changed while we were away is a
+    // change now.
+    for (const DomainState& current : correlator_.states()) {
+      const auto before = stored.find(current.domain);
+      if (before != stored.end() && same_verdict(before->second, current)) {
+        DomainState kept = current;
+        kept.since = before->second.since;
+        correlator_.restore(kept);
+        held.push_back(kept);
+        continue;
+      }
+      DomainState previous;
+      previous.domain = current.domain;
+      if (before != stored.end()) {
+        previous = before->second;
+      }
+      apply(VerdictChange{previous, current});
+    }
+    spdlog::info("resumed {} domain verdicts, replayed {} results of the last {} s", stored.size(),
+                 replayed,
+                 std::chrono::duration_cast<std::chrono::seconds>(2 * config_.freshness).count());
   }
-  spdlog::info("resumed {} domain verdicts, replayed {} results of the last {} s", stored.size(),
-               replayed,
-               std::chrono::duration_cast<std::chrono::seconds>(2 * config_.freshness).count());
+  flush();
+  // The dispatcher has these domains' alerts from the store, and only refreshes them; a store
+  // from before alerts were stored has none, and such an alert starts (and is sent) now.
+  for (const DomainState& state : held) {
+    alert_on(state);
+  }
   ageing_ = std::thread([this] { pass_loop(); });
 }
 
@@ -189,6 +206,10 @@ void Monitor::observe(const std::string& agent, const std::string& peer,
   }
   last_heard_[agent] = std::chrono::system_clock::now();
   for (VantageCycle cycle : cycles) {
+    if (const auto removed = removed_.find(cycle.domain);
+        removed != removed_.end() && cycle.started_at <= removed->second) {
+      continue;  // probed before the operator removed the target
+    }
     cycle.agent = agent;
     cycle.asn = known->second.asn;
     cycle.network = known->second.network;
@@ -215,49 +236,73 @@ void Monitor::heartbeat(const AgentRecord& agent,
 }
 
 void Monitor::apply(const VerdictChange& change) {
-  const DomainState& after = change.after;
   ++counters_.verdict_changes;
-  spdlog::log(after.verdict == Verdict::Ok ? spdlog::level::info : spdlog::level::warn,
-              "{}: {} -> {} ({} reporting, {} usable, {} failing){}{}", after.domain,
-              describe(change.before), describe(after), after.reporting, after.healthy,
-              after.failing, after.evidence.empty() ? "" : ": ",
-              after.evidence.empty() ? "" : printable(after.evidence.front()));
-  try {
-    storage_.record_verdict(
-        VerdictRecord{.domain = after.domain,
-                      .changed_at = after.since,
-                      .verdict = std::string(to_string(after.verdict)),
-                      .scope = after.scope,
-                      .previous_verdict = std::string(to_string(change.before.verdict)),
-                      .state = to_json(after).dump()});
-  } catch (const StorageError& error) {
-    // The verdict is still current in memory and still alerts; only its history row is missing.
-    ++counters_.verdicts_not_stored;
-    spdlog::error("verdict change of {} not stored: {}", after.domain, error.what());
-  }
-  alert_on(after);
+  decided_.push_back(change);
 }
 
-// An alert is one (domain, verdict, scope). UNKNOWN neither fires nor resolves: too few vantages
-// can tell nothing, so an alert that was active stays active until vantages say otherwise.
-void Monitor::alert_on(const DomainState& state) {
-  if (alerts_ == nullptr || state.verdict == Verdict::Unknown) {
-    return;
+void Monitor::flush() {
+  const std::lock_guard order(flush_mutex_);
+  std::vector<VerdictChange> changes;
+  {
+    std::lock_guard lock(mutex_);
+    changes.swap(decided_);
   }
-  const auto active = active_alerts_.find(state.domain);
-  if (raises_alert(state.verdict)) {
-    if (active == active_alerts_.end() || !same_verdict(active->second, state)) {
-      alerts_->notify(firing_event(state));  // ends the previous alert of the domain, if any
-      active_alerts_[state.domain] = state;
+  for (const VerdictChange& change : changes) {
+    const DomainState& after = change.after;
+    spdlog::log(after.verdict == Verdict::Ok ? spdlog::level::info : spdlog::level::warn,
+                "{}: {} -> {} ({} reporting, {} usable, {} failing){}{}", after.domain,
+                describe(change.before), describe(after), after.reporting, after.healthy,
+                after.failing, after.evidence.empty() ? "" : ": ",
+                after.evidence.empty() ? "" : printable(after.evidence.front()));
+    try {
+      storage_.record_verdict(
+          VerdictRecord{.domain = after.domain,
+                        .changed_at = after.since,
+                        .verdict = std::string(to_string(after.verdict)),
+                        .scope = after.scope,
+                        .previous_verdict = std::string(to_string(change.before.verdict)),
+                        .state = to_json(after).dump()});
+    } catch (const StorageError& error) {
+      // The verdict is still current in memory and still alerts; only its history row is
+      // missing.
+      {
+        std::lock_guard lock(mutex_);
+        ++counters_.verdicts_not_stored;
+      }
+      spdlog::error("verdict change of {} not stored: {}", after.domain, error.what());
     }
-    return;
+    alert_on(after);
   }
-  if (active != active_alerts_.end()) {
-    AlertEvent resolved = firing_event(active->second);
-    resolved.resolved_at = state.since;
-    resolved.resolved_by = state.verdict;
-    alerts_->notify(resolved);
-    active_alerts_.erase(active);
+}
+
+// UNKNOWN neither fires nor resolves: too few vantages can tell nothing, so an alert that was
+// active stays active until vantages say otherwise. The dispatcher decides the rest.
+void Monitor::alert_on(const DomainState& state) {
+  if (alerts_ != nullptr && state.verdict != Verdict::Unknown) {
+    alerts_->notify(firing_event(state));
+  }
+}
+
+void Monitor::forget(const std::string& domain) {
+  const auto now = std::chrono::system_clock::now();
+  flush();  // a change decided before the removal goes out first
+  const std::lock_guard order(flush_mutex_);
+  TimePoint horizon = now;
+  {
+    std::lock_guard lock(mutex_);
+    // Cycles dated ahead of our clock (an agent's clock runs fast) are from before the removal
+    // too.
+    for (const auto& vantage : correlator_.vantages(domain, now)) {
+      horizon = std::max(horizon, vantage.latest_at);
+    }
+    correlator_.forget(domain);
+    removed_[domain] = horizon;
+    // Changes of the domain decided since the flush above are dropped with it.
+    std::erase_if(decided_,
+                  [&](const VerdictChange& change) { return change.after.domain == domain; });
+  }
+  if (alerts_ != nullptr) {
+    alerts_->target_removed(domain, now, horizon);
   }
 }
 
@@ -265,39 +310,54 @@ void Monitor::pass_loop() {
   std::unique_lock stop_lock(stop_mutex_);
   int pass = 0;
   while (!stop_signal_.wait_for(stop_lock, kPassPeriod, [this] { return stopping_; })) {
-    std::lock_guard lock(mutex_);
-    decide_pending();
-    if (++pass % kAgeOutEvery == 0) {
-      for (const auto& change : correlator_.expire(std::chrono::system_clock::now())) {
-        apply(change);
+    {
+      std::lock_guard lock(mutex_);
+      decide_pending();
+      if (++pass % kAgeOutEvery == 0) {
+        for (const auto& change : correlator_.expire(std::chrono::system_clock::now())) {
+          apply(change);
+        }
       }
     }
+    flush();
   }
 }
 
 std::vector<DomainState> Monitor::states() {
-  std::lock_guard lock(mutex_);
-  decide_pending();
-  return correlator_.states();
+  std::vector<DomainState> states;
+  {
+    std::lock_guard lock(mutex_);
+    decide_pending();
+    states = correlator_.states();
+  }
+  flush();
+  return states;
 }
 
 std::optional<Explanation> Monitor::explain(const std::string& domain) {
-  std::lock_guard lock(mutex_);
-  decide_pending();
-  auto state = correlator_.state(domain);
-  if (!state) {
-    return std::nullopt;
+  std::optional<Explanation> explanation;
+  {
+    std::lock_guard lock(mutex_);
+    decide_pending();
+    if (auto state = correlator_.state(domain)) {
+      explanation =
+          Explanation{*state, correlator_.vantages(domain, std::chrono::system_clock::now())};
+    }
   }
-  return Explanation{*state, correlator_.vantages(domain, std::chrono::system_clock::now())};
+  flush();
+  return explanation;
 }
 
 std::set<std::string> Monitor::isolated_agents() {
-  std::lock_guard lock(mutex_);
-  decide_pending();
   std::set<std::string> isolated;
-  for (const auto& state : correlator_.states()) {
-    isolated.insert(state.isolated_vantages.begin(), state.isolated_vantages.end());
+  {
+    std::lock_guard lock(mutex_);
+    decide_pending();
+    for (const auto& state : correlator_.states()) {
+      isolated.insert(state.isolated_vantages.begin(), state.isolated_vantages.end());
+    }
   }
+  flush();
   return isolated;
 }
 

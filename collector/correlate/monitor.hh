@@ -44,11 +44,14 @@ struct AgentStanding {
 // The collector's live view: correlates the stored cycles in passes five times a second and
 // before every read (so what status, explain and /metrics show is current, and a change is
 // stored and alerted within 200 ms of the deciding upload), ages out silent vantages once a
-// second, stores every verdict change with its evidence and hands alert-worthy ones to the
-// dispatcher. Safe to call from the HTTP server's threads.
+// second, stores every verdict change with its evidence and hands it to the dispatcher, which
+// stores the alert before it sends anything. Decisions are made under the monitor's lock; the
+// writes and the hand-over happen after it is released, in the order the changes were decided,
+// so a slow database never holds up uploads and reads. Safe to call from the HTTP server's
+// threads.
 class Monitor {
  public:
-  // `alerts` and `asn_database` may be null (no receivers; no ASN lookup).
+  // `alerts` and `asn_database` may be null (no alerting; no ASN lookup).
   Monitor(Storage& storage, CorrelationConfig config, AlertDispatcher* alerts,
           const AsnDatabase* asn_database);
   ~Monitor();
@@ -56,10 +59,16 @@ class Monitor {
   Monitor& operator=(const Monitor&) = delete;
 
   // After a restart: takes up the stored verdicts (keeping their `since`), replays the results of
-  // the last two freshness windows to rebuild each vantage's hysteresis and baseline, stores and
-  // alerts what changed while the collector was away, and restores the active alerts. Then starts
-  // the once-a-second ageing. Call once, before serving.
+  // the last two freshness windows to rebuild each vantage's hysteresis and baseline, and stores
+  // and alerts what changed while the collector was away (the dispatcher holds the alerts that
+  // were firing, from the store). A domain whose target was removed comes back only with cycles
+  // that started after the removal. Then starts the ageing. Call once, before serving.
   void resume();
+
+  // An operator removed the domain's target: status and explain no longer show it, its alert
+  // ends (resolved_by target_removed), and cycles of it that started before now are ignored.
+  // It comes back with an agent's newer cycle of it (an agent that probes it on its own).
+  void forget(const std::string& domain);
 
   // Cycles an agent uploaded and the store accepted. `peer` is the address it connected from.
   void observe(const std::string& agent, const std::string& peer,
@@ -81,7 +90,10 @@ class Monitor {
   const CorrelationConfig& config() const { return config_; }
 
  private:
+  // Queues the change (mutex_ held); flush() stores and alerts it.
   void apply(const VerdictChange& change);
+  // Stores and alerts the queued changes, in order. Call without mutex_.
+  void flush();
   void alert_on(const DomainState& state);
   std::optional<int64_t> lookup_asn(const std::string& address) const;
   // Places the agent in a network (mutex_ held): its configured ASN, else the ASN database's for
@@ -104,11 +116,16 @@ class Monitor {
     std::string network;
     std::string address;
   };
-  std::map<std::string, Placement> placements_;       // per agent, once it was heard from
-  std::map<std::string, TimePoint> last_heard_;       // per agent: latest upload or heartbeat
-  std::map<std::string, std::string> warned_;         // per agent: the network the log named
-  std::map<std::string, DomainState> active_alerts_;  // per domain
+  std::map<std::string, Placement> placements_;  // per agent, once it was heard from
+  std::map<std::string, TimePoint> last_heard_;  // per agent: latest upload or heartbeat
+  std::map<std::string, std::string> warned_;    // per agent: the network the log named
+  std::map<std::string, TimePoint> removed_;     // per domain whose target was removed
+  std::vector<VerdictChange> decided_;           // changes flush() has not taken yet
   MonitorCounters counters_;
+
+  // Held by flush() while it writes and alerts: keeps the changes in the order they were decided
+  // when several threads flush at once. Taken before mutex_, never after.
+  std::mutex flush_mutex_;
 
   std::mutex stop_mutex_;
   std::condition_variable stop_signal_;

@@ -80,6 +80,16 @@ std::string string_field(const json& object, const std::string& where, const cha
   return found->get<std::string>();
 }
 
+// The optional top-level "epoch" of an upload or heartbeat: 0 when absent, as agents older than
+// epochs send none.
+uint64_t epoch_field(const json& body) {
+  if (!body.contains("epoch")) {
+    return 0;
+  }
+  return static_cast<uint64_t>(
+      integer_field(body, "", "epoch", 0, std::numeric_limits<int64_t>::max()));
+}
+
 void require_object(const json& value, const std::string& what) {
   if (!value.is_object()) {
     throw ApiError(422, fmt::format("{} must be a JSON object", what));
@@ -212,6 +222,7 @@ ResultBatch parse_result_batch(const json& body, const std::string& caller, Time
   }
 
   ResultBatch batch;
+  batch.epoch = epoch_field(body);
   batch.results.reserve(results->size());
   batch.cycles.reserve(results->size());
   for (size_t i = 0; i < results->size(); ++i) {
@@ -263,9 +274,13 @@ ResultBatch parse_result_batch(const json& body, const std::string& caller, Time
     }
     batch.max_seq = std::max(batch.max_seq, seq);
     batch.cycles.push_back(summarize(caller, std::nullopt, cycle));
-    batch.results.push_back(StoredResult{caller, seq, cycle.domain, cycle.started_at,
-                                         std::string(to_string(cycle.reading.verdict)),
-                                         cycle_json->dump()});
+    batch.results.push_back(StoredResult{.agent = caller,
+                                         .epoch = batch.epoch,
+                                         .seq = seq,
+                                         .domain = cycle.domain,
+                                         .started_at = cycle.started_at,
+                                         .verdict = std::string(to_string(cycle.reading.verdict)),
+                                         .document = cycle_json->dump()});
   }
   return batch;
 }
@@ -291,6 +306,10 @@ AgentRecord parse_heartbeat(const json& body, const std::string& caller, const s
   if (body.contains("spool_depth")) {
     agent.spool_depth = integer_field(body, "", "spool_depth", 0, kMax);
   }
+  if (body.contains("spool_dropped")) {
+    agent.spool_dropped = integer_field(body, "", "spool_dropped", 0, kMax);
+  }
+  agent.epoch = epoch_field(body);
   if (body.contains("asn") && !body["asn"].is_null()) {
     agent.asn = integer_field(body, "", "asn", 1, 4294967294);
   }
@@ -382,7 +401,9 @@ json to_json(const AgentRecord& agent) {
           {"address", agent.address},
           {"version", agent.version},
           {"uptime_s", agent.uptime_s},
-          {"spool_depth", agent.spool_depth}};
+          {"spool_depth", agent.spool_depth},
+          {"spool_dropped", agent.spool_dropped},
+          {"epoch", agent.epoch}};
 }
 
 }  // namespace vantage

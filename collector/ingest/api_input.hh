@@ -46,6 +46,7 @@ nlohmann::json parse_json_body(std::string_view body);
 std::string gunzip_bounded(std::string_view compressed, size_t max_bytes);
 
 struct ResultBatch {
+  uint64_t epoch = 0;  // the agent's state directory; every result carries it too
   std::vector<StoredResult> results;
   std::vector<VantageCycle> cycles;  // the same results as correlation reads them
   uint64_t max_seq = 0;
@@ -53,13 +54,15 @@ struct ResultBatch {
 
 // POST /api/v1/results: checks everything before anything is stored. 422 for a missing field, a
 // wrong schema version or an out-of-range value, naming the field ("results[3].cycle: missing
-// field \"domain\""), also for a cycle that starts or ends more than `max_clock_skew` after
-// `now` (cycles from the past are spool replays, taken back to 2020); 403 when `agent` is not
-// `caller`, the agent the token belongs to. Domains come back normalised (normalize_domain).
+// field \"domain\""; "epoch", optional, 0 when absent, a whole number from 0 up), also for a cycle
+// that starts or ends more than `max_clock_skew` after `now` (cycles from the past are spool
+// replays, taken back to 2020); 403 when `agent` is not `caller`, the agent the token belongs to.
+// Domains come back normalised (normalize_domain).
 ResultBatch parse_result_batch(const nlohmann::json& body, const std::string& caller, TimePoint now,
                                std::chrono::milliseconds max_clock_skew = kDefaultMaxClockSkew);
 
-// POST /api/v1/heartbeat; same errors. The record's address is `peer`, its last_seen `now`.
+// POST /api/v1/heartbeat; same errors. The record's address is `peer`, its last_seen `now`;
+// spool_dropped and epoch are 0 when absent.
 AgentRecord parse_heartbeat(const nlohmann::json& body, const std::string& caller,
                             const std::string& peer, TimePoint now);
 // The heartbeat's optional "interval_ms", the agent's probe interval (1 ms to a day); nullopt

@@ -17,6 +17,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -27,6 +28,7 @@
 namespace vantage {
 namespace {
 
+using storage_detail::checked_epoch;
 using storage_detail::checked_seq;
 using storage_detail::decode_expect_status;
 using storage_detail::encode_expect_status;
@@ -55,70 +57,79 @@ struct Sql {
   std::span<const Oid> types;
 };
 
-constexpr std::array<Oid, 7> kInsertResultsTypes = {kTextArrayOid, kInt8ArrayOid, kTextArrayOid,
+constexpr std::array<Oid, 8> kInsertResultsTypes = {kTextArrayOid, kInt8ArrayOid, kTextArrayOid,
                                                     kInt8ArrayOid, kTextArrayOid, kTextArrayOid,
-                                                    kInt8Oid};
+                                                    kInt8Oid,      kInt8ArrayOid};
 // Rows go in key order: two batches that overlap then wait for each other's keys in the same
 // order and cannot deadlock. A key repeated in the batch conflicts with its first row and is
 // skipped like any other duplicate. Returns the keys it inserted.
 constexpr Sql kInsertResults{
     "vantage_insert_results",
-    "INSERT INTO results (agent, seq, domain, started_at, verdict, document, received_at) "
-    "SELECT b.agent, b.seq, b.domain, b.started_at, b.verdict, b.document, $7 "
-    "FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[]) "
-    "AS b(agent, seq, domain, started_at, verdict, document) ORDER BY b.agent, b.seq "
-    "ON CONFLICT (agent, seq) DO NOTHING RETURNING agent, seq",
+    "INSERT INTO results (agent, epoch, seq, domain, started_at, verdict, document, "
+    "received_at) "
+    "SELECT b.agent, b.epoch, b.seq, b.domain, b.started_at, b.verdict, b.document, $7 "
+    "FROM unnest($1::text[], $8::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], "
+    "$6::text[]) AS b(agent, epoch, seq, domain, started_at, verdict, document) "
+    "ORDER BY b.agent, b.epoch, b.seq "
+    "ON CONFLICT (agent, epoch, seq) DO NOTHING RETURNING agent, epoch, seq",
     kInsertResultsTypes};
-constexpr std::array<Oid, 3> kCompareResultsTypes = {kTextArrayOid, kInt8ArrayOid, kTextArrayOid};
+constexpr std::array<Oid, 4> kCompareResultsTypes = {kTextArrayOid, kInt8ArrayOid, kTextArrayOid,
+                                                     kInt8ArrayOid};
 // For the results the insert skipped, in their order: is the key stored, with the same document?
 // A statement of its own, so that under READ COMMITTED it also sees a row another upload
 // committed while the insert waited for it.
 constexpr Sql kCompareResults{
     "vantage_compare_results",
     "SELECT r.document IS NOT NULL, r.document IS NOT DISTINCT FROM u.document "
-    "FROM unnest($1::text[], $2::bigint[], $3::text[]) WITH ORDINALITY "
-    "AS u(agent, seq, document, n) "
-    "LEFT JOIN results r ON r.agent = u.agent AND r.seq = u.seq ORDER BY u.n",
+    "FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[]) WITH ORDINALITY "
+    "AS u(agent, seq, document, epoch, n) "
+    "LEFT JOIN results r ON r.agent = u.agent AND r.epoch = u.epoch AND r.seq = u.seq "
+    "ORDER BY u.n",
     kCompareResultsTypes};
 constexpr Sql kCountResults{"vantage_count_results", "SELECT COUNT(*) FROM results", {}};
+constexpr std::array<Oid, 1> kNewestEpochTypes = {kTextOid};
+constexpr Sql kNewestEpoch{"vantage_newest_epoch",
+                           "SELECT MAX(epoch) FROM results WHERE agent = $1", kNewestEpochTypes};
 constexpr std::array<Oid, 4> kSelectResultsTypes = {kInt8Oid, kTextOid, kTextOid, kInt8Oid};
 // Indexed by (domain given) + 2 * (agent given); separate statements so that each plan can use
 // its index. Unused parameters are typed, so every variant takes the same four.
 constexpr std::array<Sql, 4> kSelectResults = {
     Sql{"vantage_results_all",
-        "SELECT agent, seq, domain, started_at, verdict, document FROM results "
+        "SELECT agent, seq, domain, started_at, verdict, document, epoch FROM results "
         "WHERE started_at >= $1 "
-        "ORDER BY started_at, agent, seq LIMIT $4",
+        "ORDER BY started_at, agent, epoch, seq LIMIT $4",
         kSelectResultsTypes},
     Sql{"vantage_results_domain",
-        "SELECT agent, seq, domain, started_at, verdict, document FROM results "
+        "SELECT agent, seq, domain, started_at, verdict, document, epoch FROM results "
         "WHERE domain = $2 AND started_at >= $1 "
-        "ORDER BY started_at, agent, seq LIMIT $4",
+        "ORDER BY started_at, agent, epoch, seq LIMIT $4",
         kSelectResultsTypes},
     Sql{"vantage_results_agent",
-        "SELECT agent, seq, domain, started_at, verdict, document FROM results "
+        "SELECT agent, seq, domain, started_at, verdict, document, epoch FROM results "
         "WHERE agent = $3 AND started_at >= $1 "
-        "ORDER BY started_at, agent, seq LIMIT $4",
+        "ORDER BY started_at, agent, epoch, seq LIMIT $4",
         kSelectResultsTypes},
     Sql{"vantage_results_domain_agent",
-        "SELECT agent, seq, domain, started_at, verdict, document FROM results "
+        "SELECT agent, seq, domain, started_at, verdict, document, epoch FROM results "
         "WHERE domain = $2 AND agent = $3 AND started_at >= $1 "
-        "ORDER BY started_at, agent, seq LIMIT $4",
+        "ORDER BY started_at, agent, epoch, seq LIMIT $4",
         kSelectResultsTypes},
 };
-constexpr std::array<Oid, 7> kUpsertAgentTypes = {kTextOid, kInt8Oid, kTextOid, kTextOid,
-                                                  kInt8Oid, kInt8Oid, kInt8Oid};
+constexpr std::array<Oid, 9> kUpsertAgentTypes = {kTextOid, kInt8Oid, kTextOid, kTextOid, kInt8Oid,
+                                                  kInt8Oid, kInt8Oid, kInt8Oid, kInt8Oid};
 constexpr Sql kUpsertAgent{
     "vantage_upsert_agent",
-    "INSERT INTO agents (name, asn, address, version, last_seen, uptime_s, spool_depth) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (name) DO UPDATE SET asn = EXCLUDED.asn, "
+    "INSERT INTO agents (name, asn, address, version, last_seen, uptime_s, spool_depth, "
+    "spool_dropped, epoch) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+    "ON CONFLICT (name) DO UPDATE SET asn = EXCLUDED.asn, "
     "address = EXCLUDED.address, version = EXCLUDED.version, last_seen = EXCLUDED.last_seen, "
-    "uptime_s = EXCLUDED.uptime_s, spool_depth = EXCLUDED.spool_depth",
+    "uptime_s = EXCLUDED.uptime_s, spool_depth = EXCLUDED.spool_depth, "
+    "spool_dropped = EXCLUDED.spool_dropped, epoch = EXCLUDED.epoch",
     kUpsertAgentTypes};
 constexpr Sql kSelectAgents{
     "vantage_agents",
-    "SELECT name, asn, address, version, last_seen, uptime_s, spool_depth FROM agents "
-    "ORDER BY name",
+    "SELECT name, asn, address, version, last_seen, uptime_s, spool_depth, spool_dropped, epoch "
+    "FROM agents ORDER BY name",
     {}};
 constexpr std::array<Oid, 4> kInsertTokenTypes = {kTextOid, kTextOid, kTextOid, kInt8Oid};
 constexpr Sql kInsertToken{
@@ -293,6 +304,7 @@ class PostgresStorage final : public Storage {
   int schema_version() override;
   StoreOutcome store_results(const std::vector<StoredResult>& batch) override;
   uint64_t count_results() override;
+  std::optional<uint64_t> newest_epoch(const std::string& agent) override;
   std::vector<StoredResult> results(const std::string& domain, const std::string& agent,
                                     TimePoint since, size_t limit) override;
   void upsert_agent(const AgentRecord& agent) override;
@@ -569,6 +581,7 @@ StoreOutcome PostgresStorage::store_results(const std::vector<StoredResult>& bat
     return {};
   }
   BinaryArray agents(kTextOid, batch.size());
+  BinaryArray epochs(kInt8Oid, batch.size());
   BinaryArray seqs(kInt8Oid, batch.size());
   BinaryArray domains(kTextOid, batch.size());
   BinaryArray started(kInt8Oid, batch.size());
@@ -576,6 +589,7 @@ StoreOutcome PostgresStorage::store_results(const std::vector<StoredResult>& bat
   BinaryArray documents(kTextOid, batch.size());
   for (const StoredResult& result : batch) {
     agents.add(result.agent);
+    epochs.add(checked_epoch(result.epoch, backend_, kOperation));
     seqs.add(checked_seq(result.seq, backend_, kOperation));
     domains.add(result.domain);
     started.add(to_epoch_ms(result.started_at));
@@ -590,19 +604,22 @@ StoreOutcome PostgresStorage::store_results(const std::vector<StoredResult>& bat
   params.binary(verdicts.take());
   params.binary(documents.take());
   params.binary(int8_binary(now_epoch_ms()));
+  params.binary(epochs.take());
   // Retry-safe: if the connection died after the server committed, the second run finds every
   // row stored with the same document and counts it a duplicate.
   return with_connection(kOperation, true, [&] {
     Transaction transaction(*this, kOperation);
     const Result inserted = run(kOperation, kInsertResults, params);
-    std::set<std::pair<std::string, int64_t>> new_keys;
+    std::set<std::tuple<std::string, int64_t, int64_t>> new_keys;
     for (int row = 0; row < PQntuples(inserted.get()); ++row) {
-      new_keys.emplace(text_value(inserted.get(), row, 0), parse_integer(inserted.get(), row, 1));
+      new_keys.emplace(text_value(inserted.get(), row, 0), parse_integer(inserted.get(), row, 1),
+                       parse_integer(inserted.get(), row, 2));
     }
     std::vector<storage_detail::SeenResult> seen(batch.size());
     std::vector<size_t> skipped;
     for (size_t i = 0; i < batch.size(); ++i) {
-      seen[i].inserted = new_keys.contains({batch[i].agent, static_cast<int64_t>(batch[i].seq)});
+      seen[i].inserted = new_keys.contains({batch[i].agent, static_cast<int64_t>(batch[i].epoch),
+                                            static_cast<int64_t>(batch[i].seq)});
       if (!seen[i].inserted) {
         skipped.push_back(i);
       }
@@ -611,15 +628,18 @@ StoreOutcome PostgresStorage::store_results(const std::vector<StoredResult>& bat
       BinaryArray skipped_agents(kTextOid, skipped.size());
       BinaryArray skipped_seqs(kInt8Oid, skipped.size());
       BinaryArray skipped_documents(kTextOid, skipped.size());
+      BinaryArray skipped_epochs(kInt8Oid, skipped.size());
       for (const size_t i : skipped) {
         skipped_agents.add(batch[i].agent);
         skipped_seqs.add(static_cast<int64_t>(batch[i].seq));
         skipped_documents.add(batch[i].document);
+        skipped_epochs.add(static_cast<int64_t>(batch[i].epoch));
       }
       Params compare;
       compare.binary(skipped_agents.take());
       compare.binary(skipped_seqs.take());
       compare.binary(skipped_documents.take());
+      compare.binary(skipped_epochs.take());
       const Result stored = run(kOperation, kCompareResults, compare);
       if (PQntuples(stored.get()) != static_cast<int>(skipped.size())) {
         storage_detail::fail(backend_, kOperation, "the comparison missed results");
@@ -629,9 +649,11 @@ StoreOutcome PostgresStorage::store_results(const std::vector<StoredResult>& bat
         // Skipped yet not stored: the upload that held the key rolled back after the insert
         // waited for it. Rare; running the whole batch again stores it.
         if (text_value(stored.get(), row, 0) != "t") {
-          storage_detail::fail(backend_, kOperation,
-                               fmt::format("seq {} of agent {} was skipped but is not stored",
-                                           batch[skipped[k]].seq, batch[skipped[k]].agent));
+          storage_detail::fail(
+              backend_, kOperation,
+              fmt::format("seq {} (epoch {}) of agent {} was skipped but is "
+                          "not stored",
+                          batch[skipped[k]].seq, batch[skipped[k]].epoch, batch[skipped[k]].agent));
         }
         seen[skipped[k]].same_as_stored = text_value(stored.get(), row, 1) == "t";
       }
@@ -648,6 +670,19 @@ StoreOutcome PostgresStorage::store_results(const std::vector<StoredResult>& bat
 uint64_t PostgresStorage::count_results() {
   return with_connection("count_results", true, [&] {
     return static_cast<uint64_t>(single_integer("count_results", kCountResults));
+  });
+}
+
+std::optional<uint64_t> PostgresStorage::newest_epoch(const std::string& agent) {
+  constexpr std::string_view kOperation = "newest_epoch";
+  Params params;
+  params.text(agent);
+  return with_connection(kOperation, true, [&]() -> std::optional<uint64_t> {
+    const Result result = run(kOperation, kNewestEpoch, params);
+    if (PQntuples(result.get()) != 1 || PQgetisnull(result.get(), 0, 0) != 0) {
+      return std::nullopt;
+    }
+    return static_cast<uint64_t>(parse_integer(result.get(), 0, 0));
   });
 }
 
@@ -669,6 +704,7 @@ std::vector<StoredResult> PostgresStorage::results(const std::string& domain,
     for (int row = 0; row < rows; ++row) {
       found.push_back(StoredResult{
           .agent = text_value(result.get(), row, 0),
+          .epoch = static_cast<uint64_t>(parse_integer(result.get(), row, 6)),
           .seq = static_cast<uint64_t>(parse_integer(result.get(), row, 1)),
           .domain = text_value(result.get(), row, 2),
           .started_at = from_epoch_ms(parse_integer(result.get(), row, 3)),
@@ -690,6 +726,8 @@ void PostgresStorage::upsert_agent(const AgentRecord& agent) {
   params.integer(to_epoch_ms(agent.last_seen));
   params.integer(agent.uptime_s);
   params.integer(agent.spool_depth);
+  params.integer(agent.spool_dropped);
+  params.integer(checked_epoch(agent.epoch, backend_, kOperation));
   with_connection(kOperation, true, [&] { run(kOperation, kUpsertAgent, params); });
 }
 
@@ -711,6 +749,8 @@ std::vector<AgentRecord> PostgresStorage::agents() {
           .last_seen = from_epoch_ms(parse_integer(result.get(), row, 4)),
           .uptime_s = parse_integer(result.get(), row, 5),
           .spool_depth = parse_integer(result.get(), row, 6),
+          .spool_dropped = parse_integer(result.get(), row, 7),
+          .epoch = static_cast<uint64_t>(parse_integer(result.get(), row, 8)),
       });
     }
     return found;

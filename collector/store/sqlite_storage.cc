@@ -17,6 +17,7 @@
 namespace vantage {
 namespace {
 
+using storage_detail::checked_epoch;
 using storage_detail::checked_seq;
 using storage_detail::decode_expect_status;
 using storage_detail::encode_expect_status;
@@ -29,32 +30,35 @@ using Database = std::unique_ptr<sqlite3, decltype(&sqlite3_close_v2)>;
 using Statement = std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)>;
 
 constexpr std::string_view kInsertResult =
-    "INSERT INTO results (agent, seq, domain, started_at, verdict, document, received_at) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (agent, seq) DO NOTHING";
+    "INSERT INTO results (agent, seq, domain, started_at, verdict, document, received_at, epoch) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (agent, epoch, seq) DO NOTHING";
 constexpr std::string_view kSameResult =
-    "SELECT document = ?3 FROM results WHERE agent = ?1 AND seq = ?2";
+    "SELECT document = ?3 FROM results WHERE agent = ?1 AND epoch = ?4 AND seq = ?2";
 constexpr std::string_view kCountResults = "SELECT COUNT(*) FROM results";
+constexpr std::string_view kNewestEpoch = "SELECT MAX(epoch) FROM results WHERE agent = ?1";
 // Indexed by (domain given) + 2 * (agent given). Every variant numbers its parameters alike, up
 // to ?4, so one binding fits them all.
 constexpr std::string_view kSelectResults[] = {
-    "SELECT agent, seq, domain, started_at, verdict, document FROM results "
-    "WHERE started_at >= ?1 ORDER BY started_at, agent, seq LIMIT ?4",
-    "SELECT agent, seq, domain, started_at, verdict, document FROM results "
-    "WHERE domain = ?2 AND started_at >= ?1 ORDER BY started_at, agent, seq LIMIT ?4",
-    "SELECT agent, seq, domain, started_at, verdict, document FROM results "
-    "WHERE agent = ?3 AND started_at >= ?1 ORDER BY started_at, agent, seq LIMIT ?4",
-    "SELECT agent, seq, domain, started_at, verdict, document FROM results "
-    "WHERE domain = ?2 AND agent = ?3 AND started_at >= ?1 ORDER BY started_at, agent, seq "
-    "LIMIT ?4",
+    "SELECT agent, seq, domain, started_at, verdict, document, epoch FROM results "
+    "WHERE started_at >= ?1 ORDER BY started_at, agent, epoch, seq LIMIT ?4",
+    "SELECT agent, seq, domain, started_at, verdict, document, epoch FROM results "
+    "WHERE domain = ?2 AND started_at >= ?1 ORDER BY started_at, agent, epoch, seq LIMIT ?4",
+    "SELECT agent, seq, domain, started_at, verdict, document, epoch FROM results "
+    "WHERE agent = ?3 AND started_at >= ?1 ORDER BY started_at, agent, epoch, seq LIMIT ?4",
+    "SELECT agent, seq, domain, started_at, verdict, document, epoch FROM results "
+    "WHERE domain = ?2 AND agent = ?3 AND started_at >= ?1 "
+    "ORDER BY started_at, agent, epoch, seq LIMIT ?4",
 };
 constexpr std::string_view kUpsertAgent =
-    "INSERT INTO agents (name, asn, address, version, last_seen, uptime_s, spool_depth) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (name) DO UPDATE SET asn = excluded.asn, "
+    "INSERT INTO agents (name, asn, address, version, last_seen, uptime_s, spool_depth, "
+    "spool_dropped, epoch) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+    "ON CONFLICT (name) DO UPDATE SET asn = excluded.asn, "
     "address = excluded.address, version = excluded.version, last_seen = excluded.last_seen, "
-    "uptime_s = excluded.uptime_s, spool_depth = excluded.spool_depth";
+    "uptime_s = excluded.uptime_s, spool_depth = excluded.spool_depth, "
+    "spool_dropped = excluded.spool_dropped, epoch = excluded.epoch";
 constexpr std::string_view kSelectAgents =
-    "SELECT name, asn, address, version, last_seen, uptime_s, spool_depth FROM agents "
-    "ORDER BY name";
+    "SELECT name, asn, address, version, last_seen, uptime_s, spool_depth, spool_dropped, epoch "
+    "FROM agents ORDER BY name";
 constexpr std::string_view kInsertToken =
     "INSERT INTO tokens (hash, name, kind, created_at) VALUES (?1, ?2, ?3, ?4)";
 constexpr std::string_view kSelectToken =
@@ -150,6 +154,7 @@ class SqliteStorage final : public Storage {
   int schema_version() override;
   StoreOutcome store_results(const std::vector<StoredResult>& batch) override;
   uint64_t count_results() override;
+  std::optional<uint64_t> newest_epoch(const std::string& agent) override;
   std::vector<StoredResult> results(const std::string& domain, const std::string& agent,
                                     TimePoint since, size_t limit) override;
   void upsert_agent(const AgentRecord& agent) override;
@@ -358,6 +363,7 @@ StoreOutcome SqliteStorage::store_results(const std::vector<StoredResult>& batch
     for (size_t i = 0; i < batch.size(); ++i) {
       const StoredResult& result = batch[i];
       const int64_t seq = checked_seq(result.seq, backend_, kOperation);
+      const int64_t epoch = checked_epoch(result.epoch, backend_, kOperation);
       insert.bind(1, result.agent);
       insert.bind(2, seq);
       insert.bind(3, result.domain);
@@ -365,6 +371,7 @@ StoreOutcome SqliteStorage::store_results(const std::vector<StoredResult>& batch
       insert.bind(5, result.verdict);
       insert.bind(6, result.document);
       insert.bind(7, received_at);
+      insert.bind(8, epoch);
       insert.step();
       // 0 when ON CONFLICT skipped the row: the database says which were new.
       seen[i].inserted = changes() == 1;
@@ -373,6 +380,7 @@ StoreOutcome SqliteStorage::store_results(const std::vector<StoredResult>& batch
         same.bind(1, result.agent);
         same.bind(2, seq);
         same.bind(3, result.document);
+        same.bind(4, epoch);
         seen[i].same_as_stored = same.step() && same.integer(0) == 1;
         same.reset();
       }
@@ -391,6 +399,17 @@ uint64_t SqliteStorage::count_results() {
   return static_cast<uint64_t>(single_integer("count_results", kCountResults));
 }
 
+std::optional<uint64_t> SqliteStorage::newest_epoch(const std::string& agent) {
+  std::lock_guard lock(mutex_);
+  StatementUse query = use("newest_epoch", kNewestEpoch);
+  query.bind(1, agent);
+  if (!query.step()) {
+    return std::nullopt;
+  }
+  const auto newest = query.optional_integer(0);
+  return newest ? std::optional<uint64_t>(static_cast<uint64_t>(*newest)) : std::nullopt;
+}
+
 std::vector<StoredResult> SqliteStorage::results(const std::string& domain,
                                                  const std::string& agent, TimePoint since,
                                                  size_t limit) {
@@ -406,6 +425,7 @@ std::vector<StoredResult> SqliteStorage::results(const std::string& domain,
   while (query.step()) {
     found.push_back(StoredResult{
         .agent = query.text(0),
+        .epoch = static_cast<uint64_t>(query.integer(6)),
         .seq = static_cast<uint64_t>(query.integer(1)),
         .domain = query.text(2),
         .started_at = from_epoch_ms(query.integer(3)),
@@ -427,6 +447,8 @@ void SqliteStorage::upsert_agent(const AgentRecord& agent) {
   upsert.bind(5, to_epoch_ms(agent.last_seen));
   upsert.bind(6, agent.uptime_s);
   upsert.bind(7, agent.spool_depth);
+  upsert.bind(8, agent.spool_dropped);
+  upsert.bind(9, checked_epoch(agent.epoch, backend_, kOperation));
   upsert.step();
 }
 
@@ -443,6 +465,8 @@ std::vector<AgentRecord> SqliteStorage::agents() {
         .last_seen = from_epoch_ms(query.integer(4)),
         .uptime_s = query.integer(5),
         .spool_depth = query.integer(6),
+        .spool_dropped = query.integer(7),
+        .epoch = static_cast<uint64_t>(query.integer(8)),
     });
   }
   return found;

@@ -17,10 +17,13 @@ using TimePoint = std::chrono::system_clock::time_point;
 // Times are stored as whole milliseconds since the epoch: a TimePoint read back is the one
 // written, rounded down to the millisecond.
 
-// One accepted cycle result of one agent. (agent, seq) identifies it: the agent numbers its
-// results and the store keeps each number once, however often it is uploaded.
+// One accepted cycle result of one agent. (agent, epoch, seq) identifies it: the agent numbers
+// its results and the store keeps each number once, however often it is uploaded. The epoch names
+// the agent's state directory (created when it was), so an agent whose directory was wiped starts
+// a new epoch and numbers from 1 again without its results being taken for re-uploads.
 struct StoredResult {
   std::string agent;   // not empty
+  uint64_t epoch = 0;  // 0 for agents that send none; at most INT64_MAX, as seq
   uint64_t seq = 0;    // at most INT64_MAX (both databases store a signed 64-bit integer)
   std::string domain;  // not empty
   TimePoint started_at;
@@ -32,8 +35,8 @@ struct StoredResult {
 // What store_results did with one result of a batch.
 enum class StoreFate : uint8_t {
   Stored,     // new, and now stored
-  Duplicate,  // the same document is stored under its (agent, seq) already, or earlier in the batch
-  Conflict,   // its (agent, seq) holds a different document: one seq cannot be two cycles
+  Duplicate,  // the same document is stored under its key already, or earlier in the batch
+  Conflict,   // its (agent, epoch, seq) holds a different document: one seq cannot be two cycles
   Withheld,   // new, but not stored because another result of the batch conflicts
 };
 
@@ -61,6 +64,8 @@ struct AgentRecord {
   TimePoint last_seen;
   int64_t uptime_s = 0;
   int64_t spool_depth = 0;
+  int64_t spool_dropped = 0;  // results the agent's full spool dropped unsent since it started
+  uint64_t epoch = 0;         // of its state directory, as of its latest heartbeat (0: none sent)
   bool operator==(const AgentRecord&) const = default;
 };
 
@@ -96,16 +101,18 @@ class Storage {
   // The highest migration applied; 0 for a database never migrated.
   virtual int schema_version() = 0;
 
-  // Stores a batch in one transaction: all of it or none. A result whose (agent, seq) is already
-  // stored with the same document, or appears earlier in the same batch with it, is skipped as a
-  // duplicate. One whose (agent, seq) holds a different document is a conflict, and then nothing
-  // of the batch is stored (the new results are Withheld). The fates are the database's own. Once
-  // it returns, what it stored survives a crash of the process (and, by default, of the
+  // Stores a batch in one transaction: all of it or none. A result whose (agent, epoch, seq) is
+  // already stored with the same document, or appears earlier in the same batch with it, is
+  // skipped as a duplicate. One whose key holds a different document is a conflict, and then
+  // nothing of the batch is stored (the new results are Withheld). The fates are the database's
+  // own. Once it returns, what it stored survives a crash of the process (and, by default, of the
   // machine). Safe to retry after any error: nothing is stored twice.
   virtual StoreOutcome store_results(const std::vector<StoredResult>& batch) = 0;
   virtual uint64_t count_results() = 0;
-  // At most `limit` results with started_at >= since, oldest first (then by agent, seq); empty
-  // `domain`/`agent` = all.
+  // The highest epoch of the agent's stored results; nullopt when it has none.
+  virtual std::optional<uint64_t> newest_epoch(const std::string& agent) = 0;
+  // At most `limit` results with started_at >= since, oldest first (then by agent, epoch, seq);
+  // empty `domain`/`agent` = all.
   virtual std::vector<StoredResult> results(const std::string& domain, const std::string& agent,
                                             TimePoint since, size_t limit) = 0;
 

@@ -6,6 +6,7 @@
 #include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <tuple>
 #include <utility>
 
 namespace vantage::storage_detail {
@@ -35,13 +36,26 @@ std::vector<int> decode_expect_status(std::string_view json, std::string_view ba
   }
 }
 
-int64_t checked_seq(uint64_t seq, std::string_view backend, std::string_view operation) {
-  if (seq > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+namespace {
+
+int64_t checked_number(std::string_view name, uint64_t value, std::string_view backend,
+                       std::string_view operation) {
+  if (value > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
     fail(backend, operation,
-         fmt::format("seq {} is beyond the largest storable, {}", seq,
+         fmt::format("{} {} is beyond the largest storable, {}", name, value,
                      std::numeric_limits<int64_t>::max()));
   }
-  return static_cast<int64_t>(seq);
+  return static_cast<int64_t>(value);
+}
+
+}  // namespace
+
+int64_t checked_seq(uint64_t seq, std::string_view backend, std::string_view operation) {
+  return checked_number("seq", seq, backend, operation);
+}
+
+int64_t checked_epoch(uint64_t epoch, std::string_view backend, std::string_view operation) {
+  return checked_number("epoch", epoch, backend, operation);
 }
 
 int64_t limit_value(size_t limit) {
@@ -53,10 +67,10 @@ StoreOutcome decide_fates(const std::vector<StoredResult>& batch,
                           const std::vector<SeenResult>& seen) {
   StoreOutcome outcome;
   outcome.fates.reserve(batch.size());
-  std::map<std::pair<std::string_view, uint64_t>, size_t> first;
+  std::map<std::tuple<std::string_view, uint64_t, uint64_t>, size_t> first;
   for (size_t i = 0; i < batch.size(); ++i) {
     const StoredResult& result = batch[i];
-    const auto [earlier, is_first] = first.try_emplace({result.agent, result.seq}, i);
+    const auto [earlier, is_first] = first.try_emplace({result.agent, result.epoch, result.seq}, i);
     StoreFate fate = StoreFate::Stored;
     if (!is_first) {
       fate = batch[earlier->second].document == result.document ? StoreFate::Duplicate

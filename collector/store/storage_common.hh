@@ -23,14 +23,15 @@ std::string encode_expect_status(const std::vector<int>& codes);
 // Throws StorageError naming `backend` if the column does not hold such an array.
 std::vector<int> decode_expect_status(std::string_view json, std::string_view backend);
 
-// Throws StorageError (naming backend and operation) for a seq the database cannot hold.
+// Throws StorageError (naming backend and operation) for a seq or epoch the database cannot hold.
 int64_t checked_seq(uint64_t seq, std::string_view backend, std::string_view operation);
+int64_t checked_epoch(uint64_t epoch, std::string_view backend, std::string_view operation);
 // A LIMIT value: size_t beyond INT64_MAX means "all".
 int64_t limit_value(size_t limit);
 
 // What the database saw of one result of a batch, inside the transaction that stores it.
 struct SeenResult {
-  bool inserted = false;        // this statement inserted its (agent, seq)
+  bool inserted = false;        // this statement inserted its (agent, epoch, seq)
   bool same_as_stored = false;  // not inserted: the stored row holds the same document
 };
 // The fates of a batch from what the database saw: a key repeated within the batch is compared

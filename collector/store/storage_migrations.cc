@@ -62,9 +62,79 @@ CREATE TABLE verdict_changes (
 );
 )sql";
 
+// Results keyed by (agent, epoch, seq): an agent whose state directory is new numbers from 1
+// again under a new epoch. Neither backend can change a primary key in place, so the table is
+// copied; rows from before keep epoch 0, which agents that send no epoch go on using. Agents
+// gain the epoch and the spool's dropped count of their latest heartbeat.
+constexpr std::string_view kVersion3 = R"sql(
+CREATE TABLE results_by_epoch (
+  agent TEXT NOT NULL CHECK (agent <> ''),
+  epoch BIGINT NOT NULL CHECK (epoch >= 0),
+  seq BIGINT NOT NULL CHECK (seq >= 0),
+  domain TEXT NOT NULL CHECK (domain <> ''),
+  started_at BIGINT NOT NULL,
+  verdict TEXT NOT NULL,
+  document TEXT NOT NULL,
+  received_at BIGINT NOT NULL,
+  PRIMARY KEY (agent, epoch, seq)
+);
+INSERT INTO results_by_epoch (agent, epoch, seq, domain, started_at, verdict, document, received_at)
+  SELECT agent, 0, seq, domain, started_at, verdict, document, received_at FROM results;
+DROP TABLE results;
+ALTER TABLE results_by_epoch RENAME TO results;
+CREATE INDEX results_domain_started_at ON results (domain, started_at);
+ALTER TABLE agents ADD COLUMN epoch BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE agents ADD COLUMN spool_dropped BIGINT NOT NULL DEFAULT 0;
+)sql";
+
+// Alerts and, per receiver, where each of their events stands (collector/store/alert_store.hh),
+// so that a restart neither forgets an alert nor claims a delivery that did not happen; and the
+// domains whose targets were removed, which a restart must not bring back. At most one firing
+// alert per domain.
+constexpr std::string_view kVersion4 = R"sql(
+CREATE TABLE alerts (
+  id BIGINT PRIMARY KEY CHECK (id > 0),
+  domain TEXT NOT NULL CHECK (domain <> ''),
+  verdict TEXT NOT NULL CHECK (verdict IN ('ROUTE_LOSS', 'DNS_FAILURE', 'DOMAIN_VANISHED',
+    'SERVER_DOWN', 'TLS_FAILURE', 'HTTP_ERROR', 'DEGRADED')),
+  scope TEXT NOT NULL,
+  since BIGINT NOT NULL,
+  affected_vantages TEXT NOT NULL,
+  affected_asns TEXT NOT NULL,
+  affected_networks TEXT NOT NULL,
+  evidence TEXT NOT NULL,
+  resolved_at BIGINT,
+  resolved_by TEXT CHECK (resolved_by IN ('verdict', 'target_removed')),
+  resolved_to TEXT CHECK (resolved_to IN ('OK', 'ROUTE_LOSS', 'DNS_FAILURE', 'DOMAIN_VANISHED',
+    'SERVER_DOWN', 'TLS_FAILURE', 'HTTP_ERROR', 'DEGRADED', 'UNKNOWN', 'VANTAGE_ISOLATED')),
+  CHECK ((resolved_at IS NULL) = (resolved_by IS NULL)),
+  CHECK ((resolved_to IS NOT NULL) = (resolved_by IS NOT NULL AND resolved_by = 'verdict'))
+);
+CREATE UNIQUE INDEX alerts_one_firing_per_domain ON alerts (domain) WHERE resolved_at IS NULL;
+CREATE INDEX alerts_resolved_at ON alerts (resolved_at);
+CREATE TABLE alert_deliveries (
+  alert_id BIGINT NOT NULL REFERENCES alerts (id) ON DELETE CASCADE,
+  receiver TEXT NOT NULL CHECK (receiver <> ''),
+  event TEXT NOT NULL CHECK (event IN ('firing', 'resolve')),
+  state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed', 'skipped')),
+  attempts BIGINT NOT NULL CHECK (attempts >= 0),
+  last_attempt BIGINT,
+  delivered_at BIGINT,
+  last_error TEXT NOT NULL,
+  PRIMARY KEY (alert_id, receiver, event)
+);
+CREATE INDEX alert_deliveries_state ON alert_deliveries (state);
+CREATE TABLE removed_targets (
+  domain TEXT PRIMARY KEY CHECK (domain <> ''),
+  removed_at BIGINT NOT NULL
+);
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, "results, agents, tokens, targets", kVersion1},
     Migration{2, "verdict_changes", kVersion2},
+    Migration{3, "results keyed by agent epoch; agents epoch, spool_dropped", kVersion3},
+    Migration{4, "alerts, alert_deliveries, removed_targets", kVersion4},
 };
 
 }  // namespace

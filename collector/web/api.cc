@@ -13,6 +13,7 @@
 
 #include "api_documents.hh"
 #include "api_input.hh"
+#include "batch_log.hh"
 #include "duration.hh"
 #include "metrics.hh"
 #include "printable.hh"
@@ -180,19 +181,12 @@ bool etag_matches(const std::string& header, const std::string& etag) {
 
 }  // namespace
 
-Api::Api(Storage& storage, ApiOptions options, Monitor* monitor, AlertDispatcher* alerts)
+Api::Api(Storage& storage, ApiOptions options, Monitor& monitor, AlertDispatcher* alerts)
     : storage_(storage),
       options_(options),
       limiter_(options.requests_per_second, 2 * options.requests_per_second),
       monitor_(monitor),
       alerts_(alerts) {}
-
-Monitor& Api::monitor() const {
-  if (monitor_ == nullptr) {
-    throw ApiError(503, "this collector runs without correlation");
-  }
-  return *monitor_;
-}
 
 std::optional<HttpResponse> Api::begin(HttpRequest& request) {
   Caller caller;
@@ -348,6 +342,7 @@ HttpResponse Api::post_results(HttpRequest& request) {
   const json body = parse_json_body(request.body);
   const auto batch = parse_result_batch(body, caller.token->name, std::chrono::system_clock::now(),
                                         options_.max_clock_skew);
+  const auto newest_epoch = storage_.newest_epoch(caller.token->name);
   // One call, one transaction: the batch is stored whole or not at all, and only then is it
   // acknowledged, so an agent may drop from its spool exactly what a 200 names.
   const StoreOutcome outcome = storage_.store_results(batch.results);
@@ -359,26 +354,25 @@ HttpResponse Api::post_results(HttpRequest& request) {
     throw ApiError(
         409,
         fmt::format("results[{}]: seq {} is already stored with a different cycle document "
-                    "({} conflicting in this batch); nothing of this batch was stored. One seq "
-                    "is one cycle: was the agent's spool reset, or does another agent use "
-                    "this token?",
-                    index, batch.results[index].seq, outcome.conflicts));
+                    "(epoch {}; {} conflicting in this batch); nothing of this batch was stored. "
+                    "One seq is one cycle: does another agent use this token, or was the "
+                    "agent's state directory copied?",
+                    index, batch.results[index].seq, batch.epoch, outcome.conflicts));
   }
   ++batches_stored_;
   results_stored_ += outcome.inserted;
   results_duplicate_ += outcome.duplicates;
-  if (monitor_ != nullptr) {
-    // Only what was stored now counts: a duplicate was observed when it was first stored.
-    std::vector<VantageCycle> stored;
-    for (size_t i = 0; i < batch.cycles.size(); ++i) {
-      if (outcome.fates[i] == StoreFate::Stored) {
-        stored.push_back(batch.cycles[i]);
-      }
+  // Only what was stored now counts: a duplicate was observed when it was first stored.
+  std::vector<VantageCycle> stored;
+  for (size_t i = 0; i < batch.cycles.size(); ++i) {
+    if (outcome.fates[i] == StoreFate::Stored) {
+      stored.push_back(batch.cycles[i]);
     }
-    monitor_->observe(caller.token->name, request.peer, stored);
   }
+  monitor_.observe(caller.token->name, request.peer, stored);
   spdlog::debug("stored {} results from agent {} ({} duplicates)", outcome.inserted,
                 caller.token->name, outcome.duplicates);
+  log_stored_batch(caller.token->name, batch, outcome, newest_epoch);
   return json_response(200, {{"accepted", outcome.inserted},
                              {"duplicates", outcome.duplicates},
                              {"acked_seq", batch.max_seq}});
@@ -391,9 +385,7 @@ HttpResponse Api::post_heartbeat(HttpRequest& request) {
       parse_heartbeat(body, caller.token->name, request.peer, std::chrono::system_clock::now());
   const auto interval = parse_heartbeat_interval(body);
   storage_.upsert_agent(agent);
-  if (monitor_ != nullptr) {
-    monitor_->heartbeat(agent, interval);
-  }
+  monitor_.heartbeat(agent, interval);
   return json_response(200, {{"ok", true}});
 }
 
@@ -431,6 +423,7 @@ HttpResponse Api::delete_target(HttpRequest& request) {
   if (!storage_.remove_target(domain)) {
     throw ApiError(404, fmt::format("no target \"{}\"", domain));
   }
+  monitor_.forget(domain);  // leaves status; its alert ends, resolved_by target_removed
   const int64_t version = storage_.targets_version();
   spdlog::info("operator {} removed target {}; targets version {}", caller.token->name,
                printable(domain), version);
@@ -438,27 +431,21 @@ HttpResponse Api::delete_target(HttpRequest& request) {
 }
 
 HttpResponse Api::get_agents(HttpRequest& /*request*/) {
-  const auto isolated = monitor_ != nullptr ? monitor_->isolated_agents() : std::set<std::string>{};
+  const auto isolated = monitor_.isolated_agents();
   json agents = json::array();
   for (const auto& agent : storage_.agents()) {
     json document = to_json(agent);
-    if (monitor_ != nullptr) {
-      const AgentStanding standing = monitor_->standing(agent.name, agent.last_seen);
-      document["asn"] = standing.asn ? json(*standing.asn) : json(nullptr);
-      document["asn_source"] =
-          standing.asn_source.empty() ? json(nullptr) : json(standing.asn_source);
-      document["network"] = standing.network.empty() ? json(nullptr) : json(standing.network);
-      document["interval_ms"] =
-          standing.interval ? json(standing.interval->count()) : json(nullptr);
-      document["stale_after_ms"] = standing.freshness.count();
-      // Stale outranks isolated: an agent not heard from has no current reading to be isolated by.
-      document["state"] = standing.stale                  ? "stale"
-                          : isolated.contains(agent.name) ? "isolated"
-                                                          : "ok";
-    } else {
-      document["asn_source"] = agent.asn ? json("config") : json(nullptr);
-      document["network"] = agent.asn ? json(network_name(agent.asn, "")) : json(nullptr);
-    }
+    const AgentStanding standing = monitor_.standing(agent.name, agent.last_seen);
+    document["asn"] = standing.asn ? json(*standing.asn) : json(nullptr);
+    document["asn_source"] =
+        standing.asn_source.empty() ? json(nullptr) : json(standing.asn_source);
+    document["network"] = standing.network.empty() ? json(nullptr) : json(standing.network);
+    document["interval_ms"] = standing.interval ? json(standing.interval->count()) : json(nullptr);
+    document["stale_after_ms"] = standing.freshness.count();
+    // Stale outranks isolated: an agent not heard from has no current reading to be isolated by.
+    document["state"] = standing.stale                  ? "stale"
+                        : isolated.contains(agent.name) ? "isolated"
+                                                        : "ok";
     document["isolated"] = isolated.contains(agent.name);
     agents.push_back(std::move(document));
   }
@@ -467,7 +454,7 @@ HttpResponse Api::get_agents(HttpRequest& /*request*/) {
 
 HttpResponse Api::get_status(HttpRequest& /*request*/) {
   std::map<std::string, json> by_domain;
-  for (const auto& state : monitor().states()) {
+  for (const auto& state : monitor_.states()) {
     by_domain[state.domain] = to_json(state);
   }
   // A target no agent has reported yet is listed too: UNKNOWN since never.
@@ -490,12 +477,12 @@ HttpResponse Api::get_status(HttpRequest& /*request*/) {
 HttpResponse Api::get_explanation(HttpRequest& request) {
   const Caller& caller = *caller_of(request);
   const std::string domain = normalize_domain(caller.argument);
-  const auto explanation = monitor().explain(domain);
+  const auto explanation = monitor_.explain(domain);
   if (!explanation) {
     throw ApiError(404, fmt::format("no results for \"{}\" yet", domain));
   }
   json document = to_json(explanation->state);
-  document["min_vantages"] = monitor().config().min_vantages;
+  document["min_vantages"] = monitor_.config().min_vantages;
   json vantages = json::array();
   for (const auto& vantage : explanation->vantages) {
     vantages.push_back(to_json(vantage));
@@ -564,12 +551,18 @@ HttpResponse Api::get_history(HttpRequest& request) {
 
 HttpResponse Api::get_alerts(HttpRequest& /*request*/) {
   json alerts = json::array();
+  const size_t receivers = alerts_ != nullptr ? alerts_->receiver_count() : 0;
   if (alerts_ != nullptr) {
     for (const auto& alert : alerts_->alerts()) {
       alerts.push_back(to_json(alert));
     }
   }
-  return json_response(200, alerts);
+  json document = {{"receivers", receivers}, {"alerts", std::move(alerts)}};
+  if (receivers == 0) {
+    document["warning"] =
+        "no alert receivers configured: verdict changes are recorded but nobody is notified";
+  }
+  return json_response(200, document);
 }
 
 HttpResponse Api::get_metrics(HttpRequest& /*request*/) {
@@ -596,9 +589,7 @@ HttpResponse Api::get_metrics(HttpRequest& /*request*/) {
                  "for 429) with the same status.");
   metrics.sample("vantage_http_error_log_lines_held_back_total", {},
                  static_cast<double>(error_lines_held_back_.load()));
-  if (monitor_ != nullptr) {
-    append_monitor_metrics(metrics, *monitor_, storage_.agents());
-  }
+  append_monitor_metrics(metrics, monitor_, storage_.agents());
   if (alerts_ != nullptr) {
     append_alert_metrics(metrics, *alerts_);
   }

@@ -40,10 +40,8 @@ struct ApiOptions {
 // path, peer, who (when known) and why. Never the token.
 class Api : public RequestHandler {
  public:
-  // `monitor` and `alerts` may be null: no correlation (the read endpoints then answer 503) and
-  // no alert receivers.
-  Api(Storage& storage, ApiOptions options, Monitor* monitor = nullptr,
-      AlertDispatcher* alerts = nullptr);
+  // `alerts` may be null: no alert receivers.
+  Api(Storage& storage, ApiOptions options, Monitor& monitor, AlertDispatcher* alerts = nullptr);
 
   std::optional<HttpResponse> begin(HttpRequest& request) override;
   HttpResponse complete(HttpRequest& request) override;
@@ -65,12 +63,11 @@ class Api : public RequestHandler {
   HttpResponse get_history(HttpRequest& request);
   HttpResponse get_alerts(HttpRequest& request);
   HttpResponse get_metrics(HttpRequest& request);
-  Monitor& monitor() const;
 
   Storage& storage_;
   ApiOptions options_;
   RateLimiter limiter_;
-  Monitor* monitor_;
+  Monitor& monitor_;
   AlertDispatcher* alerts_;
 
   std::atomic<uint64_t> batches_stored_{0};

@@ -35,16 +35,28 @@ json to_json(const VantageView& vantage) {
           {"evidence", vantage.evidence}};
 }
 
+namespace {
+
+json to_json(const DeliveryRecord& delivery) {
+  return {{"state", to_string(delivery.state)},
+          {"attempts", delivery.attempts},
+          {"last_attempt", optional_time(delivery.last_attempt)},
+          {"delivered_at", optional_time(delivery.delivered_at)},
+          {"last_error", delivery.last_error}};
+}
+
+}  // namespace
+
 json to_json(const AlertView& alert) {
   const AlertEvent& event = alert.event;
   json deliveries = json::array();
   for (const auto& delivery : alert.deliveries) {
-    deliveries.push_back({{"receiver", delivery.receiver},
-                          {"state", delivery.state},
-                          {"attempts", delivery.attempts},
-                          {"last_attempt", optional_time(delivery.last_attempt)},
-                          {"delivered_at", optional_time(delivery.delivered_at)},
-                          {"last_error", delivery.last_error}});
+    // The top-level fields are the latest event's (the resolve's once the alert ended).
+    json entry = to_json(delivery.latest());
+    entry["receiver"] = delivery.receiver;
+    entry["firing"] = to_json(delivery.firing);
+    entry["resolve"] = delivery.resolve ? to_json(*delivery.resolve) : json(nullptr);
+    deliveries.push_back(std::move(entry));
   }
   return {{"id", alert.id},
           {"domain", event.domain},
@@ -53,7 +65,7 @@ json to_json(const AlertView& alert) {
           {"since", format_time(event.since)},
           {"status", event.resolved_at ? "resolved" : "firing"},
           {"resolved_at", optional_time(event.resolved_at)},
-          {"resolved_by", event.resolved_at ? json(to_string(event.resolved_by)) : json(nullptr)},
+          {"resolved_by", event.resolved_at ? json(resolution_name(event)) : json(nullptr)},
           {"affected_vantages", event.affected_vantages},
           {"affected_asns", event.affected_asns},
           {"affected_networks", event.affected_networks},

@@ -115,6 +115,13 @@ void append_monitor_metrics(MetricsText& metrics, Monitor& monitor,
     metrics.sample("vantage_agent_spool_depth", {{"agent", agent.name}},
                    static_cast<double>(agent.spool_depth));
   }
+  metrics.family("vantage_agent_spool_dropped", "gauge",
+                 "Results the agent's full spool dropped unsent since the agent started (lost), "
+                 "as of its latest heartbeat.");
+  for (const auto& agent : agents) {
+    metrics.sample("vantage_agent_spool_dropped", {{"agent", agent.name}},
+                   static_cast<double>(agent.spool_dropped));
+  }
 
   const MonitorCounters counters = monitor.counters();
   metrics.family("vantage_correlated_cycles_total", "counter", "Cycles fed to correlation.");

@@ -1,9 +1,12 @@
 #pragma once
 
+#include <memory>
 #include <string>
 
+#include "alert_store.hh"
 #include "alerts.hh"
 #include "result_json.hh"
+#include "support/temp_dir.hh"
 
 namespace vantage::testing {
 
@@ -28,10 +31,28 @@ inline AlertEvent route_loss(const std::string& domain = "social.example",
   return event;
 }
 
-inline AlertEvent resolved(AlertEvent event, TimePoint resolved_at, Verdict by = Verdict::Ok) {
+inline AlertEvent resolved(AlertEvent event, TimePoint resolved_at, Verdict to = Verdict::Ok) {
   event.resolved_at = resolved_at;
-  event.resolved_by = by;
+  event.resolved_to = to;
   return event;
 }
+
+// A collector database of the test's own (SQLite in a temporary directory, migrated) and an alert
+// store on it, as `serve` opens them. Without an fsync per commit: these databases need not
+// survive a power cut.
+class TestAlertStore {
+ public:
+  TestAlertStore() {
+    open_sqlite_storage(file(), kOptions)->migrate();
+    store_ = open_sqlite_alert_store(file(), kOptions);
+  }
+  AlertStore& get() { return *store_; }
+  std::string file() const { return (dir_ / "collector.db").string(); }
+
+ private:
+  static constexpr SqliteOptions kOptions{.sync_every_commit = false};
+  TempDir dir_{"vantage-alerts-test"};
+  std::unique_ptr<AlertStore> store_;
+};
 
 }  // namespace vantage::testing

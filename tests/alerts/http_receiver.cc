@@ -22,7 +22,7 @@ constexpr int kReadTimeoutMs = 2000;  // a client that stalls mid-request is dro
 constexpr size_t kMaxRequestBytes = size_t{1} << 20;
 
 // A TCP socket bound to 127.0.0.1 on a port the kernel picks; returns the socket and the port.
-std::pair<int, uint16_t> bind_loopback() {
+std::pair<int, uint16_t> bind_loopback(uint16_t port) {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     throw std::runtime_error("socket failed");
@@ -30,7 +30,11 @@ std::pair<int, uint16_t> bind_loopback() {
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = htons(port);
   socklen_t length = sizeof address;
+  // A receiver coming back on its old port must not wait for TIME_WAIT.
+  const int reuse = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof reuse);
   if (bind(fd, reinterpret_cast<sockaddr*>(&address), length) != 0 ||
       getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
     close(fd);
@@ -78,8 +82,9 @@ std::string_view reason_phrase(int status) {
 
 }  // namespace
 
-HttpReceiver::HttpReceiver(StatusFor status_for) : status_for_(std::move(status_for)) {
-  std::tie(listener_, port_) = bind_loopback();
+HttpReceiver::HttpReceiver(StatusFor status_for, uint16_t port)
+    : status_for_(std::move(status_for)) {
+  std::tie(listener_, port_) = bind_loopback(port);
   if (listen(listener_, 64) != 0 || pipe2(stop_pipe_, O_CLOEXEC) != 0) {
     close(listener_);
     throw std::runtime_error("listen failed");
@@ -181,7 +186,7 @@ void HttpReceiver::handle(int connection) {
 }
 
 SilentReceiver::SilentReceiver() {
-  std::tie(listener_, port_) = bind_loopback();
+  std::tie(listener_, port_) = bind_loopback(0);
   if (listen(listener_, 64) != 0) {
     close(listener_);
     throw std::runtime_error("listen failed");
@@ -197,7 +202,7 @@ std::string SilentReceiver::url(const std::string& path) const {
 }
 
 uint16_t unused_port() {
-  const auto [fd, port] = bind_loopback();
+  const auto [fd, port] = bind_loopback(0);
   close(fd);
   return port;
 }

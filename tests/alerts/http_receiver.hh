@@ -25,7 +25,9 @@ class HttpReceiver {
  public:
   using StatusFor = std::function<int(size_t index, const ReceivedRequest& request)>;
 
-  explicit HttpReceiver(StatusFor status_for = [](size_t, const ReceivedRequest&) { return 200; });
+  // `port` 0: one the kernel picks; else that one (a receiver coming back where it was).
+  explicit HttpReceiver(
+      StatusFor status_for = [](size_t, const ReceivedRequest&) { return 200; }, uint16_t port = 0);
   ~HttpReceiver();
   HttpReceiver(const HttpReceiver&) = delete;
   HttpReceiver& operator=(const HttpReceiver&) = delete;

@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "alert_payloads.hh"
 #include "alert_test_events.hh"
@@ -41,8 +42,8 @@ bool all_settled(const std::vector<AlertView>& alerts, size_t expected_alerts,
     return false;
   }
   for (const AlertView& alert : alerts) {
-    for (const DeliveryState& delivery : alert.deliveries) {
-      if (delivery.state != state) {
+    for (const ReceiverDeliveries& delivery : alert.deliveries) {
+      if (to_string(delivery.latest().state) != state) {
         return false;
       }
     }
@@ -63,9 +64,10 @@ std::vector<ReceivedRequest> requests_to(const HttpReceiver& receiver, const std
 TEST_CASE("webhook and Slack receivers get the firing and then the resolved event as JSON",
           "[loopback]") {
   HttpReceiver receiver;
+  TestAlertStore store;
   AlertDispatcher dispatcher(
       {{Kind::Webhook, receiver.url("/hook")}, {Kind::Slack, receiver.url("/slack")}},
-      fast_timing());
+      fast_timing(), store.get());
   const AlertEvent firing = route_loss();
 
   dispatcher.notify(firing);
@@ -99,20 +101,21 @@ TEST_CASE("webhook and Slack receivers get the firing and then the resolved even
   CHECK(alerts[0].event.resolved_at == ended.resolved_at);
   CHECK(alerts[0].deliveries[0].receiver == "webhook " + receiver.url("/hook"));
   CHECK(alerts[0].deliveries[1].receiver == "slack " + receiver.url("/"));
-  CHECK(alerts[0].deliveries[0].attempts == 1);
-  CHECK(alerts[0].deliveries[0].delivered_at.has_value());
+  CHECK(alerts[0].deliveries[0].latest().attempts == 1);
+  CHECK(alerts[0].deliveries[0].latest().delivered_at.has_value());
   CHECK(dispatcher.counters().deliveries_ok == 4);
   CHECK(dispatcher.counters().deliveries_failed == 0);
 }
 
 TEST_CASE("a receiver that answers 500 twice gets the event on the third attempt", "[loopback]") {
   HttpReceiver receiver([](size_t index, const ReceivedRequest&) { return index < 2 ? 500 : 200; });
-  AlertDispatcher dispatcher({{Kind::Webhook, receiver.url("/hook")}}, fast_timing());
+  TestAlertStore store;
+  AlertDispatcher dispatcher({{Kind::Webhook, receiver.url("/hook")}}, fast_timing(), store.get());
 
   dispatcher.notify(route_loss());
   REQUIRE(wait_for_alerts(dispatcher,
                           [](const auto& alerts) { return all_settled(alerts, 1, "delivered"); }));
-  const DeliveryState delivery = dispatcher.alerts()[0].deliveries[0];
+  const DeliveryRecord delivery = dispatcher.alerts()[0].deliveries[0].latest();
   CHECK(delivery.attempts == 3);
   CHECK(delivery.last_error == "HTTP 500");  // the last error on the way, kept for the operator
   const auto requests = receiver.requests();
@@ -131,7 +134,8 @@ TEST_CASE("a dead receiver ends failed after max_attempts, and notify never wait
   timing.retry_max = milliseconds(40);
   timing.max_attempts = 3;
   const std::string dead = fmt::format("http://127.0.0.1:{}/hook", unused_port());
-  AlertDispatcher dispatcher({{Kind::Webhook, dead}}, timing);
+  TestAlertStore store;
+  AlertDispatcher dispatcher({{Kind::Webhook, dead}}, timing, store.get());
 
   const auto start = SteadyClock::now();
   for (int domain = 0; domain < 100; ++domain) {
@@ -144,7 +148,7 @@ TEST_CASE("a dead receiver ends failed after max_attempts, and notify never wait
       dispatcher, [](const auto& alerts) { return all_settled(alerts, 100, "failed"); },
       milliseconds(30'000)));
   for (const AlertView& alert : dispatcher.alerts()) {
-    const DeliveryState& delivery = alert.deliveries[0];
+    const DeliveryRecord& delivery = alert.deliveries[0].latest();
     CHECK(delivery.attempts == 3);
     CHECK_THAT(delivery.last_error, Catch::StartsWith("curl 7:"));
     CHECK_FALSE(delivery.delivered_at.has_value());
@@ -158,18 +162,21 @@ TEST_CASE("a dead receiver ends failed after max_attempts, and notify never wait
 TEST_CASE("a receiver that never answers does not hold up the others", "[loopback]") {
   SilentReceiver hung;
   HttpReceiver healthy;
+  TestAlertStore store;
   AlertDispatcher dispatcher(
-      {{Kind::Webhook, hung.url("/hook")}, {Kind::Webhook, healthy.url("/hook")}}, fast_timing());
+      {{Kind::Webhook, hung.url("/hook")}, {Kind::Webhook, healthy.url("/hook")}}, fast_timing(),
+      store.get());
 
   dispatcher.notify(route_loss());
   REQUIRE(wait_for_alerts(
       dispatcher,
       [](const auto& alerts) {
-        return alerts.size() == 1 && alerts[0].deliveries[1].state == "delivered";
+        return alerts.size() == 1 &&
+               alerts[0].deliveries[1].latest().state == DeliveryState::Delivered;
       },
       milliseconds(2000)));  // well inside the hung post's request_timeout of 5 s
-  const DeliveryState stuck = dispatcher.alerts()[0].deliveries[0];
-  CHECK(stuck.state == "pending");
+  const DeliveryRecord stuck = dispatcher.alerts()[0].deliveries[0].latest();
+  CHECK(stuck.state == DeliveryState::Pending);
   CHECK(stuck.attempts == 1);
 }
 
@@ -178,11 +185,12 @@ TEST_CASE("destroying the dispatcher does not wait for a receiver that never ans
   SilentReceiver hung;
   AlertTimingConfig timing = fast_timing();
   timing.request_timeout = milliseconds(30'000);
+  TestAlertStore store;
   auto dispatcher = std::make_unique<AlertDispatcher>(
-      std::vector<AlertReceiverConfig>{{Kind::Webhook, hung.url("/hook")}}, timing);
+      std::vector<AlertReceiverConfig>{{Kind::Webhook, hung.url("/hook")}}, timing, store.get());
   dispatcher->notify(route_loss());
   REQUIRE(wait_for_alerts(*dispatcher, [](const auto& alerts) {
-    return alerts.size() == 1 && alerts[0].deliveries[0].attempts == 1;
+    return alerts.size() == 1 && alerts[0].deliveries[0].latest().attempts == 1;
   }));
 
   const auto start = SteadyClock::now();
@@ -190,37 +198,69 @@ TEST_CASE("destroying the dispatcher does not wait for a receiver that never ans
   CHECK(SteadyClock::now() - start < milliseconds(1000));
 }
 
-TEST_CASE("a resolution supersedes the pending retries of the firing event", "[loopback]") {
-  // Firing posts fail, so they are being retried when the resolution comes.
-  HttpReceiver receiver([](size_t, const ReceivedRequest& request) {
-    return json::parse(request.body)["status"] == "resolved" ? 200 : 500;
-  });
+TEST_CASE(
+    "an alert that ends before a receiver took its firing sends it nothing more: no lone "
+    "resolve, and no more firing retries",
+    "[loopback]") {
+  // Firing posts fail, so they are being retried when the alert ends.
+  HttpReceiver receiver([](size_t, const ReceivedRequest&) { return 500; });
   AlertTimingConfig timing = fast_timing();
   timing.max_attempts = 1000;
-  AlertDispatcher dispatcher({{Kind::Webhook, receiver.url("/hook")}}, timing);
+  TestAlertStore store;
+  AlertDispatcher dispatcher({{Kind::Webhook, receiver.url("/hook")}}, timing, store.get());
 
   dispatcher.notify(route_loss());
   REQUIRE(receiver.wait_for_requests(2));
   dispatcher.notify(resolved(route_loss(), at("2026-11-25T07:30:00.000Z")));
   REQUIRE(wait_for_alerts(dispatcher,
-                          [](const auto& alerts) { return all_settled(alerts, 1, "delivered"); }));
+                          [](const auto& alerts) { return all_settled(alerts, 1, "skipped"); }));
   const size_t after_resolution = receiver.requests().size();
   // Longer than retry_max: a firing retry still scheduled would have been sent by now.
   std::this_thread::sleep_for(timing.retry_max * 3);
 
   const auto requests = receiver.requests();
   CHECK(requests.size() == after_resolution);
-  CHECK(json::parse(requests.back().body)["status"] == "resolved");
-  const DeliveryState delivery = dispatcher.alerts()[0].deliveries[0];
-  CHECK(delivery.attempts == 1);  // the count starts again with the newer event
-  CHECK(delivery.last_error.empty());
-  CHECK(dispatcher.counters().given_up == 0);
+  for (const ReceivedRequest& request : requests) {
+    CHECK(json::parse(request.body)["status"] == "firing");
+  }
+  const ReceiverDeliveries delivery = dispatcher.alerts()[0].deliveries[0];
+  CHECK(delivery.firing.state == DeliveryState::Skipped);
+  CHECK(delivery.firing.last_error == "HTTP 500");
+  CHECK_FALSE(delivery.firing.delivered_at.has_value());
+  REQUIRE(delivery.resolve.has_value());
+  CHECK(delivery.resolve->state == DeliveryState::Skipped);
+  CHECK(delivery.resolve->attempts == 0);
+}
+
+TEST_CASE("a resolve waits for the firing post still out, and goes only if that one arrived",
+          "[loopback]") {
+  // The first post (the firing) is answered late: the alert ends meanwhile.
+  HttpReceiver receiver([](size_t index, const ReceivedRequest&) {
+    if (index == 0) {
+      std::this_thread::sleep_for(milliseconds(300));
+    }
+    return 200;
+  });
+  TestAlertStore store;
+  AlertDispatcher dispatcher({{Kind::Webhook, receiver.url("/hook")}}, fast_timing(), store.get());
+  dispatcher.notify(route_loss());
+  REQUIRE(wait_for_alerts(dispatcher, [](const auto& alerts) {
+    return alerts.size() == 1 && alerts[0].deliveries[0].firing.attempts == 1;
+  }));
+  dispatcher.notify(resolved(route_loss(), at("2026-11-25T07:30:00.000Z")));
+  REQUIRE(wait_for_alerts(dispatcher,
+                          [](const auto& alerts) { return all_settled(alerts, 1, "delivered"); }));
+  const auto requests = receiver.requests();
+  REQUIRE(requests.size() == 2);
+  CHECK(json::parse(requests[0].body)["status"] == "firing");
+  CHECK(json::parse(requests[1].body)["status"] == "resolved");
 }
 
 TEST_CASE("a firing event for a domain with an active alert first resolves the old one",
           "[loopback]") {
   HttpReceiver receiver;
-  AlertDispatcher dispatcher({{Kind::Webhook, receiver.url("/hook")}}, fast_timing());
+  TestAlertStore store;
+  AlertDispatcher dispatcher({{Kind::Webhook, receiver.url("/hook")}}, fast_timing(), store.get());
   AlertEvent degraded = route_loss();
   degraded.verdict = Verdict::Degraded;
   degraded.scope = "partial";
@@ -238,7 +278,7 @@ TEST_CASE("a firing event for a domain with an active alert first resolves the o
   CHECK_FALSE(alerts[0].event.resolved_at.has_value());
   CHECK(alerts[1].id == 1);
   CHECK(alerts[1].event.resolved_at == changed_at);
-  CHECK(alerts[1].event.resolved_by == Verdict::RouteLoss);
+  CHECK(alerts[1].event.resolved_to == Verdict::RouteLoss);
 
   std::vector<json> bodies;
   for (const ReceivedRequest& request : receiver.requests()) {
@@ -258,35 +298,52 @@ TEST_CASE("a firing event for a domain with an active alert first resolves the o
         }) == 1);
 }
 
-TEST_CASE("a restored alert goes to Alertmanager again but not to webhooks, which saw it",
-          "[loopback]") {
+TEST_CASE(
+    "a new dispatcher on the store takes up the firing alert: Alertmanager gets it again, a "
+    "webhook that took it does not, one that did not gets it",
+    "[loopback]") {
   HttpReceiver hook;
   HttpReceiver alertmanager;
-  AlertDispatcher dispatcher(
-      {{Kind::Webhook, hook.url("/hook")}, {Kind::Alertmanager, alertmanager.url("/")}},
-      fast_timing());
+  TestAlertStore store;
+  {
+    AlertDispatcher before({{Kind::Webhook, hook.url("/hook")}}, fast_timing(), store.get());
+    before.notify(route_loss());
+    REQUIRE(wait_for_alerts(
+        before, [](const auto& alerts) { return all_settled(alerts, 1, "delivered"); }));
+  }
+  REQUIRE(hook.requests().size() == 1);
 
-  dispatcher.restore(route_loss());
+  HttpReceiver late_hook;
+  AlertDispatcher dispatcher({{Kind::Webhook, hook.url("/hook")},
+                              {Kind::Alertmanager, alertmanager.url("/")},
+                              {Kind::Webhook, late_hook.url("/late")}},
+                             fast_timing(), store.get());
   REQUIRE(wait_for_alerts(dispatcher,
                           [](const auto& alerts) { return all_settled(alerts, 1, "delivered"); }));
   const auto posts = alertmanager.requests();
   REQUIRE(posts.size() == 1);
   CHECK(posts[0].path == "/api/v2/alerts");
   CHECK(json::parse(posts[0].body) == alertmanager_payload(route_loss()));
+  REQUIRE(late_hook.requests().size() == 1);
+  CHECK(json::parse(late_hook.requests()[0].body)["status"] == "firing");
 
   const AlertView alert = dispatcher.alerts()[0];
-  CHECK(alert.deliveries[0].attempts == 0);
-  CHECK(hook.requests().empty());
+  CHECK(alert.id == 1);
+  CHECK(alert.deliveries[0].firing.attempts == 1);  // as the first dispatcher left it
+  CHECK(hook.requests().size() == 1);
 
-  // Its end reaches both.
+  // Its end reaches all three, once.
   dispatcher.notify(resolved(route_loss(), at("2026-11-25T07:30:00.000Z")));
-  REQUIRE(hook.wait_for_requests(1));
-  CHECK(json::parse(hook.requests()[0].body)["status"] == "resolved");
+  REQUIRE(hook.wait_for_requests(2));
+  CHECK(json::parse(hook.requests()[1].body)["status"] == "resolved");
+  REQUIRE(late_hook.wait_for_requests(2));
+  CHECK(json::parse(late_hook.requests()[1].body)["status"] == "resolved");
 }
 
 TEST_CASE("alerts() lists active alerts newest first, then the last 200 ended ones newest first",
           "[unit]") {
-  AlertDispatcher dispatcher({}, fast_timing());
+  TestAlertStore store;
+  AlertDispatcher dispatcher({}, fast_timing(), store.get());
   for (int domain = 0; domain < 205; ++domain) {
     const std::string name = fmt::format("ended{}.example", domain);
     dispatcher.notify(route_loss(name));
@@ -305,7 +362,8 @@ TEST_CASE("alerts() lists active alerts newest first, then the last 200 ended on
 }
 
 TEST_CASE("events that end nothing and raise nothing start no alert", "[unit]") {
-  AlertDispatcher dispatcher({}, fast_timing());
+  TestAlertStore store;
+  AlertDispatcher dispatcher({}, fast_timing(), store.get());
   dispatcher.notify(resolved(route_loss(), at("2026-11-25T07:30:00.000Z")));
   AlertEvent ok = route_loss();
   ok.verdict = Verdict::Ok;
@@ -318,7 +376,8 @@ TEST_CASE("events that end nothing and raise nothing start no alert", "[unit]") 
 
 TEST_CASE("a firing event of the active alert's verdict and scope refreshes its details",
           "[unit]") {
-  AlertDispatcher dispatcher({}, fast_timing());
+  TestAlertStore store;
+  AlertDispatcher dispatcher({}, fast_timing(), store.get());
   dispatcher.notify(route_loss());
   AlertEvent wider = route_loss("social.example", at("2026-11-25T07:05:00.000Z"));
   wider.affected_vantages.push_back("vp-sin-1");
@@ -336,7 +395,8 @@ TEST_CASE("a firing event of the active alert's verdict and scope refreshes its 
 }
 
 TEST_CASE("an OK verdict ends the active alert, resolved by OK", "[unit]") {
-  AlertDispatcher dispatcher({}, fast_timing());
+  TestAlertStore store;
+  AlertDispatcher dispatcher({}, fast_timing(), store.get());
   dispatcher.notify(route_loss());
   AlertEvent ok;
   ok.domain = "social.example";
@@ -347,7 +407,7 @@ TEST_CASE("an OK verdict ends the active alert, resolved by OK", "[unit]") {
   const auto alerts = dispatcher.alerts();
   REQUIRE(alerts.size() == 1);
   CHECK(alerts[0].event.resolved_at == ok.since);
-  CHECK(alerts[0].event.resolved_by == Verdict::Ok);
+  CHECK(alerts[0].event.resolved_to == Verdict::Ok);
 }
 
 }  // namespace

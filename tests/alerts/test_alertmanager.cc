@@ -54,8 +54,9 @@ TEST_CASE("Alertmanager shows a firing alert with its labels and drops it once r
     return;
   }
   AlertmanagerServer alertmanager;
+  TestAlertStore store;
   AlertDispatcher dispatcher({{Kind::Alertmanager, alertmanager.url()}},
-                             timing_with_resend(std::chrono::seconds(60)));
+                             timing_with_resend(std::chrono::seconds(60)), store.get());
   const AlertEvent firing = recent_route_loss();
 
   dispatcher.notify(firing);
@@ -73,7 +74,8 @@ TEST_CASE("Alertmanager shows a firing alert with its labels and drops it once r
   REQUIRE(wait_until(
       [&] {
         const auto alerts = dispatcher.alerts();
-        return alerts[0].event.resolved_at && alerts[0].deliveries[0].state == "delivered";
+        return alerts[0].event.resolved_at &&
+               alerts[0].deliveries[0].latest().state == DeliveryState::Delivered;
       },
       seconds_budget(10)));
   CHECK(dispatcher.alerts()[0].deliveries[0].receiver ==
@@ -91,8 +93,9 @@ TEST_CASE("an active alert is re-sent to Alertmanager every resend_interval unti
   }
   AlertmanagerServer alertmanager;
   const auto resend = milliseconds(200);
-  AlertDispatcher dispatcher({{Kind::Alertmanager, alertmanager.url()}},
-                             timing_with_resend(resend));
+  TestAlertStore store;
+  AlertDispatcher dispatcher({{Kind::Alertmanager, alertmanager.url()}}, timing_with_resend(resend),
+                             store.get());
   const AlertEvent firing = recent_route_loss();
 
   dispatcher.notify(firing);
@@ -103,7 +106,7 @@ TEST_CASE("an active alert is re-sent to Alertmanager every resend_interval unti
   const json again = alertmanager.alert_for("social.example").value();
   CHECK(again["status"]["state"] == "active");
   CHECK(again["updatedAt"] != (*first)["updatedAt"]);  // the re-sends reached Alertmanager
-  CHECK(dispatcher.alerts()[0].deliveries[0].attempts >= 5);
+  CHECK(dispatcher.alerts()[0].deliveries[0].latest().attempts >= 5);
 
   dispatcher.notify(resolved(firing, std::chrono::system_clock::now()));
   REQUIRE(wait_until([&] { return !alertmanager.alert_for("social.example").has_value(); },
@@ -111,7 +114,8 @@ TEST_CASE("an active alert is re-sent to Alertmanager every resend_interval unti
   REQUIRE(wait_until(
       [&] {
         const auto alerts = dispatcher.alerts();
-        return alerts[0].event.resolved_at && alerts[0].deliveries[0].state == "delivered";
+        return alerts[0].event.resolved_at &&
+               alerts[0].deliveries[0].latest().state == DeliveryState::Delivered;
       },
       seconds_budget(10)));
   const uint64_t after_resolution = dispatcher.counters().deliveries_ok;
@@ -120,14 +124,20 @@ TEST_CASE("an active alert is re-sent to Alertmanager every resend_interval unti
   CHECK(dispatcher.counters().deliveries_failed == 0);
 }
 
-TEST_CASE("a restored alert reaches a fresh Alertmanager", "[alertmanager]") {
+TEST_CASE("an alert firing in the store reaches a fresh Alertmanager after a restart",
+          "[alertmanager]") {
   if (!have_alertmanager()) {
     return;
   }
+  TestAlertStore store;
+  {
+    // The collector before the restart, with Alertmanager not configured yet.
+    AlertDispatcher before({}, timing_with_resend(std::chrono::seconds(60)), store.get());
+    before.notify(recent_route_loss());
+  }
   AlertmanagerServer alertmanager;
   AlertDispatcher dispatcher({{Kind::Alertmanager, alertmanager.url()}},
-                             timing_with_resend(std::chrono::seconds(60)));
-  dispatcher.restore(recent_route_loss());
+                             timing_with_resend(std::chrono::seconds(60)), store.get());
   std::optional<json> shown;
   REQUIRE(wait_until([&] { return (shown = alertmanager.alert_for("social.example")).has_value(); },
                      seconds_budget(10)));

@@ -290,11 +290,13 @@ void CollectorFixture::start() {
   }
 }
 
-void CollectorFixture::stop() {
-  if (process_) {
-    process_->stop();
-    process_.reset();
+ProcessExit CollectorFixture::stop() {
+  if (!process_) {
+    return {};
   }
+  const ProcessExit end = process_->stop();
+  process_.reset();
+  return end;
 }
 
 std::string CollectorFixture::url() const {

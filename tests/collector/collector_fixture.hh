@@ -74,7 +74,8 @@ class CollectorFixture {
   std::string create_token(const std::string& name, bool operator_token = false);
   // Starts the daemon and waits (bounded) for /healthz; throws with the log's tail on failure.
   void start();
-  void stop();
+  // SIGTERM, then SIGKILL after a grace period; how the daemon ended (ChildProcess::stop).
+  ProcessExit stop();
   // The daemon's process id while it runs, for tests that signal it themselves.
   pid_t pid() const { return process_ ? process_->pid() : -1; }
   // True once the daemon has exited (it is reaped then).

@@ -4,6 +4,7 @@
 
 #include "api_input.hh"
 #include "api_rate_limit.hh"
+#include "batch_log.hh"
 #include "collector_fixture.hh"
 #include "result_json.hh"
 #include "tokens.hh"
@@ -350,4 +351,58 @@ TEST_CASE("a stored token verifies, and nothing else does", "[unit]") {
   CHECK_FALSE(verify_token(*store, ""));
   CHECK_FALSE(verify_token(*store, hash_token(token)));  // the hash is not a token
   CHECK_THROWS_AS(create_token(*store, "bad name", kAgentToken), std::invalid_argument);
+}
+
+TEST_CASE("an upload's epoch keys each of its results; an upload without one is epoch 0",
+          "[unit][epoch]") {
+  json body = result_batch("vp-1", {1, 2});
+  CHECK(parse_result_batch(body, "vp-1", kNow).epoch == 0);
+  CHECK(parse_result_batch(body, "vp-1", kNow).results[1].epoch == 0);
+  body["epoch"] = 1764201600123456;
+  const auto batch = parse_result_batch(body, "vp-1", kNow);
+  CHECK(batch.epoch == 1764201600123456);
+  CHECK(batch.results[0].epoch == 1764201600123456);
+  CHECK(batch.results[1].epoch == 1764201600123456);
+  CHECK(batch.results[1].seq == 2);
+}
+
+TEST_CASE("an epoch that is not a whole number from 0 up is refused, naming the field",
+          "[unit][epoch]") {
+  using Expected = std::pair<int, std::string>;
+  const Expected refused{422, "epoch: must be a whole number from 0 to 9223372036854775807"};
+  for (const json& epoch : {json(-1), json("1764201600123456"), json(1.5), json(nullptr),
+                            json(18446744073709551615ULL), json::array()}) {
+    INFO(epoch.dump());
+    json upload = result_batch("vp-1", {1});
+    upload["epoch"] = epoch;
+    CHECK(refusal([&] { parse_result_batch(upload, "vp-1", kNow); }) == refused);
+    const json beat = {{"agent", "vp-1"}, {"epoch", epoch}};
+    CHECK(refusal([&] { parse_heartbeat(beat, "vp-1", "::1", kNow); }) == refused);
+  }
+}
+
+TEST_CASE("a heartbeat's spool_dropped and epoch reach the agent's record and its JSON",
+          "[unit][epoch]") {
+  const json body = {
+      {"agent", "vp-1"}, {"spool_depth", 3}, {"spool_dropped", 17}, {"epoch", 1764201600123456}};
+  const auto agent = parse_heartbeat(body, "vp-1", "192.0.2.7", kNow);
+  CHECK(agent.spool_dropped == 17);
+  CHECK(agent.epoch == 1764201600123456);
+  CHECK(to_json(agent)["spool_dropped"] == 17);
+  CHECK(to_json(agent)["epoch"] == 1764201600123456);
+  const auto older = parse_heartbeat({{"agent", "vp-1"}}, "vp-1", "::1", kNow);
+  CHECK(older.spool_dropped == 0);
+  CHECK(older.epoch == 0);
+  json bad = body;
+  bad["spool_dropped"] = -1;
+  CHECK(refusal([&] { parse_heartbeat(bad, "vp-1", "::1", kNow); }) ==
+        std::pair<int, std::string>{
+            422, "spool_dropped: must be a whole number from 0 to 9223372036854775807"});
+}
+
+TEST_CASE("duplicate seqs are logged as ranges", "[unit][epoch]") {
+  CHECK(seq_ranges({}).empty());
+  CHECK(seq_ranges({7}) == "7");
+  CHECK(seq_ranges({5, 1, 2, 3, 9, 10, 3}) == "1-3, 5, 9-10");
+  CHECK(seq_ranges({1, 3, 5, 7}, 2) == "1, 3 and 2 more");
 }

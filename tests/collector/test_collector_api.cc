@@ -1,3 +1,5 @@
+#include <fmt/format.h>
+
 #include <catch2/catch.hpp>
 
 #include <signal.h>
@@ -558,7 +560,10 @@ TEST_CASE("agents posting concurrently all get their batches stored", "[server]"
 TEST_CASE("SIGTERM stops the collector cleanly", "[server]") {
   CollectorFixture collector(kLimits);
   collector.start();
-  collector.stop();
+  // Within the grace period, by itself and with status 0: not SIGKILLed, not crashed on the way.
+  const ProcessExit end = collector.stop();
+  CHECK(end.by_itself);
+  CHECK(end.code == 0);
   const std::string log = collector.log();
   CHECK_THAT(log, Catch::Contains("Terminated: finishing the requests in progress"));
   CHECK_THAT(log, Catch::Contains("stopped"));
@@ -607,6 +612,126 @@ TEST_CASE("on SIGTERM a request in progress is finished before the collector exi
   CHECK_THAT(reply, Catch::StartsWith("HTTP/1.1 200"));
   CHECK_THAT(reply, Catch::EndsWith(R"({"ok":true})"));
   CHECK(wait_until([&] { return collector.exited(); }));
+  const ProcessExit end = collector.stop();
+  CHECK(end.by_itself);
+  CHECK(end.code == 0);
   CHECK_THAT(collector.log(), Catch::Contains("stopped"));
   CHECK(collector.open_store()->agents().size() == 1);
+}
+
+TEST_CASE("the same seq in two epochs is two results; acked_seq and duplicates are per epoch",
+          "[server][epoch]") {
+  CollectorFixture collector(kLimits);
+  const Tokens tokens = make_tokens(collector);
+  collector.start();
+  std::string last_body;
+  const auto upload = [&](uint64_t epoch, const std::vector<uint64_t>& seqs,
+                          const std::string& domain = "social.example") {
+    json batch = result_batch("vp-1", seqs, domain);
+    batch["epoch"] = epoch;
+    last_body = batch.dump();
+    return collector.post("/api/v1/results", tokens.agent, last_body);
+  };
+
+  const auto first = upload(1764201600000000, {1, 2, 3});
+  REQUIRE(first.status == 200);
+  CHECK(first.json() == json{{"accepted", 3}, {"duplicates", 0}, {"acked_seq", 3}});
+  CHECK_THAT(collector.log(), Catch::Contains("agent vp-1: first results, epoch 1764201600000000"));
+
+  // The state directory was wiped: numbering restarts at 1 under a newer epoch.
+  const size_t before_wipe = collector.log().size();
+  const auto wiped = upload(1764205200000000, {1, 2});
+  REQUIRE(wiped.status == 200);
+  CHECK(wiped.json() == json{{"accepted", 2}, {"duplicates", 0}, {"acked_seq", 2}});
+  CHECK(collector.stored_results() == 5);
+  CHECK_THAT(collector.log(before_wipe),
+             Catch::Contains("agent vp-1 started epoch 1764205200000000 (its state directory is "
+                             "new; the previous epoch was 1764201600000000); sequence restarts "
+                             "at 1"));
+
+  // A re-upload within an epoch is still a duplicate, and logged as a new epoch no more.
+  const size_t before_retry = collector.log().size();
+  const auto retried = collector.post("/api/v1/results", tokens.agent, last_body);
+  REQUIRE(retried.status == 200);
+  CHECK(retried.json() == json{{"accepted", 0}, {"duplicates", 2}, {"acked_seq", 2}});
+  CHECK_THAT(collector.log(before_retry), !Catch::Contains("started epoch"));
+  CHECK_THAT(collector.get("/metrics").body,
+             Catch::Contains("vantage_ingest_results_total{outcome=\"duplicate\"} 2"));
+
+  // One seq of one epoch is still one cycle.
+  const auto conflict = upload(1764205200000000, {2}, "other.example");
+  CHECK(conflict.status == 409);
+  CHECK_THAT(conflict.json().value("error", ""),
+             Catch::Contains("seq 2 is already stored with a different cycle document (epoch "
+                             "1764205200000000;"));
+
+  // An older epoch is stored, with a warning: two agents behind one name?
+  const size_t before_old = collector.log().size();
+  const auto old = upload(1764201600000000, {4});
+  REQUIRE(old.status == 200);
+  CHECK(old.json() == json{{"accepted", 1}, {"duplicates", 0}, {"acked_seq", 4}});
+  CHECK_THAT(collector.log(before_old),
+             Catch::Contains("[warning]") &&
+                 Catch::Contains("agent vp-1 sent 1 results of epoch 1764201600000000, older "
+                                 "than its newest epoch 1764205200000000: stored 1"));
+  CHECK(collector.stored_results() == 6);
+}
+
+TEST_CASE("an agent's spool_dropped and epoch show in agents, its CLI table and /metrics",
+          "[server][epoch]") {
+  CollectorFixture collector(kLimits);
+  const Tokens tokens = make_tokens(collector);
+  collector.start();
+  const json beat = {{"agent", "vp-1"},  {"version", "0.1.0"},  {"uptime_s", 5},
+                     {"spool_depth", 2}, {"spool_dropped", 17}, {"epoch", 1764201600000000}};
+  REQUIRE(collector.post("/api/v1/heartbeat", tokens.agent, beat.dump()).status == 200);
+
+  const auto agents = collector.get("/api/v1/agents", tokens.op).json();
+  REQUIRE(agents.size() == 1);
+  CHECK(agents[0].value("spool_dropped", json()) == 17);
+  CHECK(agents[0].value("epoch", json()) == 1764201600000000);
+
+  const std::vector<std::string> env = {"VANTAGE_TOKEN=" + tokens.op};
+  const auto table = collector.cli({"agents", "--url", collector.url()}, env);
+  REQUIRE(table.exit_code == 0);
+  const auto header_end = table.out.find('\n');
+  REQUIRE(header_end != std::string::npos);
+  CHECK_THAT(table.out.substr(0, header_end), Catch::EndsWith("SPOOL  DROPPED"));
+  CHECK_THAT(table.out.substr(header_end), Catch::Matches(R"(\s*vp-1 .* 2 +17\s*)"));
+  const auto listed = collector.cli({"agents", "--json", "--url", collector.url()}, env);
+  REQUIRE(listed.exit_code == 0);
+  CHECK(json::parse(listed.out)[0].value("spool_dropped", json()) == 17);
+
+  CHECK_THAT(collector.get("/metrics").body,
+             Catch::Contains("vantage_agent_spool_dropped{agent=\"vp-1\"} 17\n"));
+}
+
+TEST_CASE("a second serve on the same SQLite file refuses to start, naming the first one's pid",
+          "[server][lock]") {
+  CollectorFixture collector(kLimits);
+  const Tokens tokens = make_tokens(collector);
+  collector.start();
+  // Its own port (the fixture's config listens on port 0): only the database is shared.
+  const auto second =
+      run_command({collector_binary(), "serve", "--config", collector.config_file().string()},
+                  std::chrono::seconds(10));
+  CHECK_FALSE(second.timed_out);
+  CHECK(second.exit_code == 1);
+  CHECK_THAT(second.err,
+             Catch::Contains(fmt::format("{} is in use by another collector (pid {})",
+                                         collector.db_file().string(), collector.pid())));
+
+  // Commands that only open the database keep working beside the running collector.
+  const auto token =
+      collector.cli({"token", "create", "vp-3", "--config", collector.config_file().string()});
+  CHECK(token.exit_code == 0);
+  const auto check = collector.cli({"check-config", "--config", collector.config_file().string()});
+  CHECK(check.exit_code == 0);
+  CHECK(collector.post("/api/v1/results", tokens.agent, result_batch("vp-1", {1}).dump()).status ==
+        200);
+
+  // Stopped, it leaves the lock to the next one.
+  collector.stop();
+  collector.start();
+  CHECK(collector.get("/healthz").status == 200);
 }

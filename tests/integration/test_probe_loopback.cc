@@ -498,6 +498,7 @@ TEST_CASE("nameservers silent on DNS while their /24 serves the web read DNS_FAI
   const ProbeRun run = lab.probe(remembered);
   INFO(run.describe());
   check_reading(run, "DNS_FAILURE");
+  REQUIRE_FALSE(run.results("DnsAuthoritative").empty());
   for (const auto& query : run.results("DnsAuthoritative")) {
     CHECK(status_of(query) == "Timeout at Resolve");
   }

@@ -5,6 +5,7 @@
 // inside a vantage's namespace exactly as an operator would run it there.
 
 #include <chrono>
+#include <cstddef>
 #include <filesystem>
 #include <set>
 #include <string>
@@ -17,6 +18,9 @@ namespace vantage::lab {
 
 inline constexpr int kSkipExitCode = 77;
 inline constexpr std::string_view kDomain = "social.example";
+// scripts/lab's VANTAGES: vp1 and vp2 in AS64510, vp3 in AS64511. A loop over the vantages
+// requires all of them first, so that a check per vantage never passes for want of vantages.
+inline constexpr size_t kVantageCount = 3;
 
 // Addresses from scripts/lab's topology that the assertions name.
 inline constexpr std::string_view kWebV4 = "203.0.113.80";

@@ -99,6 +99,20 @@ std::vector<std::string> path_hops(const ProbeRun& run, std::string_view address
   return hops;
 }
 
+// Every vantage probed once, in parallel; all of them or the test ends here.
+std::vector<ProbeRun> probe_every_vantage() {
+  auto runs = Lab::get().probe_all();
+  REQUIRE(runs.size() == kVantageCount);
+  return runs;
+}
+
+// Waits (bounded) for every vantage to read OK; all of them are there or the test ends here.
+std::vector<ProbeRun> wait_every_vantage_ok() {
+  auto runs = Lab::get().wait_all_ok(kBackToOk);
+  REQUIRE(runs.size() == kVantageCount);
+  return runs;
+}
+
 // One scenario: a healthy baseline, scripts/lab break, the assertions in `probe_and_check`
 // (which returns the readings it saw), scripts/lab fix, and every vantage back to OK.
 void run_scenario(const std::vector<std::string>& breakage,
@@ -110,7 +124,7 @@ void run_scenario(const std::vector<std::string>& breakage,
   const auto flushed = lab.lab({"flush"});
   INFO(flushed.out + flushed.err);
   REQUIRE(flushed.exit_code == 0);
-  for (const auto& run : lab.wait_all_ok(kBackToOk)) {
+  for (const auto& run : wait_every_vantage_ok()) {
     INFO("the lab is not healthy before " << timing.scenario << ":\n" << run.describe());
     REQUIRE(run.verdict() == "OK");
   }
@@ -124,7 +138,7 @@ void run_scenario(const std::vector<std::string>& breakage,
   timing.fix_s = watch.lap();
   INFO(fixed.out + fixed.err);
   REQUIRE(fixed.exit_code == 0);
-  const auto after = lab.wait_all_ok(kBackToOk);
+  const auto after = wait_every_vantage_ok();
   timing.back_to_ok_s = watch.lap();
   for (const auto& run : after) {
     INFO("not OK again " << kBackToOk.count() << " s after scripts/lab fix:\n" << run.describe());
@@ -137,7 +151,7 @@ void run_scenario(const std::vector<std::string>& breakage,
 
 TEST_CASE("the healthy lab reads OK from every vantage, over IPv4 and IPv6", "[lab]") {
   Stopwatch watch;
-  const auto runs = Lab::get().wait_all_ok(kBackToOk);
+  const auto runs = wait_every_vantage_ok();
   for (const auto& run : runs) {
     INFO(run.describe());
     CHECK(run.verdict() == "OK");
@@ -162,7 +176,7 @@ TEST_CASE(
   run_scenario({"route-withdrawal"}, [] {
     // Right after the withdrawal the resolvers still answer from their caches: only the direct
     // probes of the authoritative servers and of the addresses show that the routes are gone.
-    const auto runs = Lab::get().probe_all();
+    const auto runs = probe_every_vantage();
     for (const auto& run : runs) {
       INFO(run.describe());
       CHECK(run.verdict() == "ROUTE_LOSS");
@@ -193,7 +207,7 @@ TEST_CASE(
 
 TEST_CASE("a black-holed route reads ROUTE_LOSS with timeouts", "[lab]") {
   run_scenario({"blackhole"}, [] {
-    const auto runs = Lab::get().probe_all();
+    const auto runs = probe_every_vantage();
     for (const auto& run : runs) {
       INFO(run.describe());
       CHECK(run.verdict() == "ROUTE_LOSS");
@@ -237,7 +251,7 @@ TEST_CASE(
     "present",
     "[lab]") {
   run_scenario({"silent-web-port"}, [] {
-    const auto runs = Lab::get().probe_all();
+    const auto runs = probe_every_vantage();
     for (const auto& run : runs) {
       INFO(run.describe());
       CHECK(run.verdict() == "SERVER_DOWN");
@@ -262,7 +276,7 @@ TEST_CASE(
 TEST_CASE("a web host dropped silently, ICMP too, reads SERVER_DOWN: the rest of its /24 answers",
           "[lab]") {
   run_scenario({"silent-web-host"}, [] {
-    const auto runs = Lab::get().probe_all();
+    const auto runs = probe_every_vantage();
     for (const auto& run : runs) {
       INFO(run.describe());
       CHECK(run.verdict() == "SERVER_DOWN");
@@ -288,7 +302,7 @@ TEST_CASE(
     "nameservers dropping DNS silently read DNS_FAILURE while the web server in their /24 serves",
     "[lab]") {
   run_scenario({"silent-dns"}, [] {
-    const auto runs = Lab::get().probe_all();
+    const auto runs = probe_every_vantage();
     for (const auto& run : runs) {
       INFO(run.describe());
       CHECK(run.verdict() == "DNS_FAILURE");
@@ -312,7 +326,7 @@ TEST_CASE(
 
 TEST_CASE("nginx stopped on a reachable network reads SERVER_DOWN with ConnRefused", "[lab]") {
   run_scenario({"server-down"}, [] {
-    const auto runs = Lab::get().probe_all();
+    const auto runs = probe_every_vantage();
     for (const auto& run : runs) {
       INFO(run.describe());
       CHECK(run.verdict() == "SERVER_DOWN");
@@ -328,7 +342,7 @@ TEST_CASE("nginx stopped on a reachable network reads SERVER_DOWN with ConnRefus
 
 TEST_CASE("an expired certificate reads TLS_FAILURE with CertExpired", "[lab]") {
   run_scenario({"tls-expired"}, [] {
-    const auto runs = Lab::get().probe_all();
+    const auto runs = probe_every_vantage();
     for (const auto& run : runs) {
       INFO(run.describe());
       CHECK(run.verdict() == "TLS_FAILURE");
@@ -341,7 +355,7 @@ TEST_CASE("an expired certificate reads TLS_FAILURE with CertExpired", "[lab]") 
 
 TEST_CASE("a certificate for another name reads TLS_FAILURE with CertNameMismatch", "[lab]") {
   run_scenario({"tls-wrong-name"}, [] {
-    const auto runs = Lab::get().probe_all();
+    const auto runs = probe_every_vantage();
     for (const auto& run : runs) {
       INFO(run.describe());
       CHECK(run.verdict() == "TLS_FAILURE");
@@ -358,7 +372,7 @@ TEST_CASE("a certificate for another name reads TLS_FAILURE with CertNameMismatc
 
 TEST_CASE("HTTP 503 from the origin reads HTTP_ERROR with HttpStatus 503", "[lab]") {
   run_scenario({"http-503"}, [] {
-    const auto runs = Lab::get().probe_all();
+    const auto runs = probe_every_vantage();
     for (const auto& run : runs) {
       INFO(run.describe());
       CHECK(run.verdict() == "HTTP_ERROR");
@@ -373,7 +387,7 @@ TEST_CASE("HTTP 503 from the origin reads HTTP_ERROR with HttpStatus 503", "[lab
 
 TEST_CASE("a delegation removed at the parent reads DOMAIN_VANISHED with NXDOMAIN", "[lab]") {
   run_scenario({"delegation-removed"}, [] {
-    const auto runs = Lab::get().probe_all();
+    const auto runs = probe_every_vantage();
     for (const auto& run : runs) {
       INFO(run.describe());
       CHECK(run.verdict() == "DOMAIN_VANISHED");
@@ -387,7 +401,7 @@ TEST_CASE("a delegation removed at the parent reads DOMAIN_VANISHED with NXDOMAI
 TEST_CASE("authoritative servers answering REFUSED on a reachable network read DNS_FAILURE",
           "[lab]") {
   run_scenario({"dns-refused"}, [] {
-    const auto runs = Lab::get().probe_all();
+    const auto runs = probe_every_vantage();
     for (const auto& run : runs) {
       INFO(run.describe());
       CHECK(run.verdict() == "DNS_FAILURE");
@@ -403,7 +417,7 @@ TEST_CASE("authoritative servers answering REFUSED on a reachable network read D
 TEST_CASE("authoritative servers answering SERVFAIL on a reachable network read DNS_FAILURE",
           "[lab]") {
   run_scenario({"dns-servfail"}, [] {
-    const auto runs = Lab::get().probe_all();
+    const auto runs = probe_every_vantage();
     for (const auto& run : runs) {
       INFO(run.describe());
       CHECK(run.verdict() == "DNS_FAILURE");
@@ -417,7 +431,7 @@ TEST_CASE("authoritative servers answering SERVFAIL on a reachable network read 
 
 TEST_CASE("lame authoritative servers (referrals without AA) read DNS_FAILURE with Lame", "[lab]") {
   run_scenario({"dns-lame"}, [] {
-    const auto runs = Lab::get().probe_all();
+    const auto runs = probe_every_vantage();
     for (const auto& run : runs) {
       INFO(run.describe());
       CHECK(run.verdict() == "DNS_FAILURE");
@@ -431,7 +445,7 @@ TEST_CASE("lame authoritative servers (referrals without AA) read DNS_FAILURE wi
 TEST_CASE("a vantage whose uplink is cut reads VANTAGE_ISOLATED, and the others still read OK",
           "[lab]") {
   run_scenario({"isolate-vantage", "vp2"}, [] {
-    const auto runs = Lab::get().probe_all();
+    const auto runs = probe_every_vantage();
     for (const auto& run : runs) {
       INFO(run.describe());
       if (run.vantage == "vp2") {
@@ -448,7 +462,7 @@ TEST_CASE("a vantage whose uplink is cut reads VANTAGE_ISOLATED, and the others 
 TEST_CASE("a route filtered for one vantage's network reads ROUTE_LOSS there and OK elsewhere",
           "[lab]") {
   run_scenario({"partial", "vp1"}, [] {
-    const auto runs = Lab::get().probe_all();
+    const auto runs = probe_every_vantage();
     for (const auto& run : runs) {
       INFO(run.describe());
       if (run.vantage == "vp1") {

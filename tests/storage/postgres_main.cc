@@ -48,6 +48,9 @@ class PostgresBackend final : public StorageBackend {
     return open_postgres_storage(current_);
   }
   std::unique_ptr<Storage> reopen() override { return open_postgres_storage(current_); }
+  std::unique_ptr<AlertStore> open_alert_store() override {
+    return open_postgres_alert_store(current_);
+  }
   void execute(const std::string& sql) override { run_sql(current_, sql); }
 
  private:

@@ -19,6 +19,9 @@ class SqliteBackend final : public StorageBackend {
     return open_sqlite_storage(current_.string());
   }
   std::unique_ptr<Storage> reopen() override { return open_sqlite_storage(current_.string()); }
+  std::unique_ptr<AlertStore> open_alert_store() override {
+    return open_sqlite_alert_store(current_.string());
+  }
   void execute(const std::string& sql) override {
     sqlite3* raw = nullptr;
     const int opened = sqlite3_open(current_.c_str(), &raw);

@@ -6,6 +6,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
@@ -21,9 +23,9 @@
 namespace vantage {
 // What Catch prints for a failed comparison.
 std::ostream& operator<<(std::ostream& out, const StoredResult& result) {
-  return out << "{" << result.agent << " #" << result.seq << " " << result.domain << " @"
-             << result.started_at.time_since_epoch().count() << " " << result.verdict << " "
-             << result.document.size() << " bytes}";
+  return out << "{" << result.agent << " epoch " << result.epoch << " #" << result.seq << " "
+             << result.domain << " @" << result.started_at.time_since_epoch().count() << " "
+             << result.verdict << " " << result.document.size() << " bytes}";
 }
 std::ostream& operator<<(std::ostream& out, const StoreOutcome& outcome) {
   return out << "{inserted " << outcome.inserted << ", duplicates " << outcome.duplicates
@@ -553,10 +555,10 @@ TEST_CASE("targets put, replace and remove move targets_version by one per chang
   CHECK(storage->targets_version() == 0);
 
   const Target social{.domain = "social.example",
-                            .port = 443,
-                            .path = "/",
-                            .expect_status = {200, 301},
-                            .body_regex = "Welcome \"home\""};
+                      .port = 443,
+                      .path = "/",
+                      .expect_status = {200, 301},
+                      .body_regex = "Welcome \"home\""};
   CHECK(storage->put_target(social));
   CHECK(storage->targets_version() == 1);
   // Reads never move it.
@@ -687,6 +689,125 @@ TEST_CASE("a process killed -9 while storing a batch leaves all of it or none",
   const StoreOutcome retried = after->store_results(batch);
   CHECK(retried.inserted + retried.duplicates == batch.size());
   CHECK(after->count_results() == batch.size());
+}
+
+TEST_CASE("the same (agent, seq) in two epochs is two results; duplicates are per epoch",
+          "[storage][results][epoch]") {
+  constexpr uint64_t kWiped = 1764201600000000;  // a new state directory's epoch
+  auto storage = fresh_migrated();
+  const auto before = make_batch("vp-1", 1, 3);  // epoch 0: an agent that sends none
+  REQUIRE(counts(storage->store_results(before)) == Counts{.inserted = 3});
+  auto after = make_batch("vp-1", 1, 3);
+  for (auto& result : after) {
+    result.epoch = kWiped;
+    result.document = fmt::format(R"({{"epoch":{},"seq":{}}})", kWiped, result.seq);
+  }
+  CHECK(counts(storage->store_results(after)) == Counts{.inserted = 3});
+  CHECK(storage->count_results() == 6);
+  CHECK(counts(storage->store_results(after)) == Counts{.duplicates = 3});
+  CHECK(counts(storage->store_results(before)) == Counts{.duplicates = 3});
+  // Within one epoch a seq is still one cycle.
+  auto changed = after[1];
+  changed.document = R"({"epoch":"another cycle"})";
+  CHECK(counts(storage->store_results({changed})) == Counts{.conflicts = 1});
+  // One batch may hold one seq in two epochs.
+  auto seven = make_result("vp-2", 7);
+  auto seven_later = seven;
+  seven_later.epoch = kWiped;
+  CHECK(counts(storage->store_results({seven, seven_later})) == Counts{.inserted = 2});
+
+  // Read back with their epochs, ordered by time, agent, epoch, seq.
+  const auto stored = storage->results("", "vp-1", TimePoint{}, 100);
+  REQUIRE(stored.size() == 6);
+  CHECK(stored[0] == before[0]);
+  CHECK(stored[1] == after[0]);
+  CHECK(stored[5] == after[2]);
+  CHECK(storage->newest_epoch("vp-1") == kWiped);
+  CHECK(storage->newest_epoch("vp-2") == kWiped);
+  CHECK_FALSE(storage->newest_epoch("vp-9"));
+
+  auto beyond = make_result("vp-1", 9);
+  beyond.epoch = std::numeric_limits<uint64_t>::max();
+  CHECK_THROWS_AS(storage->store_results({beyond}), StorageError);
+  CHECK(storage->count_results() == 8);
+}
+
+TEST_CASE("agents keep the spool_dropped and epoch of their latest heartbeat",
+          "[storage][agents][epoch]") {
+  auto storage = fresh_migrated();
+  AgentRecord agent{.name = "vp-1",
+                    .asn = 64501,
+                    .address = "192.0.2.10",
+                    .version = "0.1.0",
+                    .last_seen = test_epoch(),
+                    .uptime_s = 60,
+                    .spool_depth = 3,
+                    .spool_dropped = 17,
+                    .epoch = 1764201600000000};
+  storage->upsert_agent(agent);
+  CHECK(storage->agents() == std::vector<AgentRecord>{agent});
+  agent.spool_dropped = 0;  // restarted: the agent counts from 0 again
+  agent.epoch = 1764205200000000;
+  storage->upsert_agent(agent);
+  CHECK(storage->agents() == std::vector<AgentRecord>{agent});
+}
+
+TEST_CASE("a database of schema version 2 migrates in place; its results and agents stay, epoch 0",
+          "[storage][migrate][epoch]") {
+  auto storage = storage_backend().open_fresh();
+  StorageBackend& backend = storage_backend();
+  backend.execute(std::string(kSchemaMigrationsTableSql));
+  for (const Migration& migration : schema_migrations()) {
+    if (migration.version > 2) {
+      break;
+    }
+    backend.execute(std::string(migration.sql));
+    backend.execute(
+        fmt::format("INSERT INTO schema_migrations (version, description, applied_at) "
+                    "VALUES ({}, 'as released', 0)",
+                    migration.version));
+  }
+  backend.execute(
+      "INSERT INTO results (agent, seq, domain, started_at, verdict, document, received_at) "
+      "VALUES ('vp-1', 1, 'social.example', 1000, 'OK', '{\"n\":1}', 1500), "
+      "('vp-1', 2, 'social.example', 2000, 'ROUTE_LOSS', '{\"n\":2}', 2500), "
+      "('vp-2', 1, 'shop.example', 3000, 'OK', '{\"n\":3}', 3500)");
+  backend.execute(
+      "INSERT INTO agents (name, asn, address, version, last_seen, uptime_s, spool_depth) "
+      "VALUES ('vp-1', 64501, '192.0.2.10', '0.1.0', 4000, 60, 2)");
+  REQUIRE(storage->schema_version() == 2);
+
+  storage->migrate();
+  CHECK(storage->schema_version() == latest_schema_version());
+  const auto stored = all_results(*storage);
+  REQUIRE(stored.size() == 3);
+  CHECK(stored[0] == StoredResult{.agent = "vp-1",
+                                  .epoch = 0,
+                                  .seq = 1,
+                                  .domain = "social.example",
+                                  .started_at = TimePoint(milliseconds(1000)),
+                                  .verdict = "OK",
+                                  .document = R"({"n":1})"});
+  CHECK(stored[1].seq == 2);
+  CHECK(stored[1].verdict == "ROUTE_LOSS");
+  CHECK(stored[2].agent == "vp-2");
+  for (const auto& result : stored) {
+    CHECK(result.epoch == 0);
+  }
+  // An agent from before epochs uploading again what it sent before the upgrade: duplicates.
+  CHECK(counts(storage->store_results({stored[0], stored[1]})) == Counts{.duplicates = 2});
+  auto wiped = stored[0];
+  wiped.epoch = 1764201600000000;
+  CHECK(counts(storage->store_results({wiped})) == Counts{.inserted = 1});
+  // Read by domain as before (the index on domain, started_at is rebuilt with the table).
+  CHECK(storage->results("social.example", "", TimePoint{}, 10).size() == 3);
+
+  const auto agents = storage->agents();
+  REQUIRE(agents.size() == 1);
+  CHECK(agents[0].asn == 64501);
+  CHECK(agents[0].spool_depth == 2);
+  CHECK(agents[0].spool_dropped == 0);
+  CHECK(agents[0].epoch == 0);
 }
 
 }  // namespace vantage::testing

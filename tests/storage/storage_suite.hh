@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "alert_store.hh"
 #include "storage.hh"
 
 // The one storage suite (storage_suite.cc) runs against whichever backend its binary links:
@@ -25,6 +26,8 @@ class StorageBackend {
   virtual std::unique_ptr<Storage> reopen() = 0;
   // Runs SQL on the current database through the test's own connection, outside any storage.
   virtual void execute(const std::string& sql) = 0;
+  // The alert store on the current database, a connection of its own (as `serve` opens it).
+  virtual std::unique_ptr<AlertStore> open_alert_store() = 0;
 };
 
 StorageBackend& storage_backend();

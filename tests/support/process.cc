@@ -159,7 +159,8 @@ ChildProcess::ChildProcess(ChildProcess&& other) noexcept
       log_(std::move(other.log_)),
       pid_(std::exchange(other.pid_, -1)),
       exited_(other.exited_),
-      status_(other.status_) {}
+      status_(other.status_),
+      end_(other.end_) {}
 
 ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept {
   if (this != &other) {
@@ -169,6 +170,7 @@ ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept {
     pid_ = std::exchange(other.pid_, -1);
     exited_ = other.exited_;
     status_ = other.status_;
+    end_ = other.end_;
   }
   return *this;
 }
@@ -178,9 +180,14 @@ bool ChildProcess::running() {
     return false;
   int status = 0;
   pid_t reaped = waitpid(pid_, &status, WNOHANG);
-  if (reaped == pid_ || (reaped < 0 && errno == ECHILD)) {
+  if (reaped == pid_) {
     exited_ = true;
     status_ = status;
+    return false;
+  }
+  if (reaped < 0 && errno == ECHILD) {
+    exited_ = true;
+    status_.reset();
     return false;
   }
   return true;
@@ -189,13 +196,15 @@ bool ChildProcess::running() {
 void ChildProcess::expect_running() {
   if (running())
     return;
-  throw std::runtime_error(name_ + " exited with status " + std::to_string(decode_status(status_)) +
-                           "; its log " + log_.string() + " ends:\n" + log_tail());
+  const std::string status = status_ ? std::to_string(decode_status(*status_)) : "unknown";
+  throw std::runtime_error(name_ + " exited with status " + status + "; its log " + log_.string() +
+                           " ends:\n" + log_tail());
 }
 
-void ChildProcess::stop(std::chrono::milliseconds grace) {
+ProcessExit ChildProcess::stop(std::chrono::milliseconds grace) {
   if (pid_ <= 0)
-    return;
+    return end_;
+  bool killed = false;
   if (running()) {
     kill(pid_, SIGTERM);
     const auto deadline = Clock::now() + grace;
@@ -203,8 +212,10 @@ void ChildProcess::stop(std::chrono::milliseconds grace) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     if (running()) {
+      killed = true;
       kill(-pid_, SIGKILL);
       int status = 0;
+      status_.reset();
       if (waitpid(pid_, &status, 0) == pid_)
         status_ = status;
       exited_ = true;
@@ -212,6 +223,8 @@ void ChildProcess::stop(std::chrono::milliseconds grace) {
   }
   kill_group(pid_);
   pid_ = -1;
+  end_ = ProcessExit{.by_itself = !killed, .code = status_ ? decode_status(*status_) : -1};
+  return end_;
 }
 
 std::string ChildProcess::log_tail(size_t max_bytes) const {

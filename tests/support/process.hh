@@ -19,6 +19,12 @@ std::optional<std::filesystem::path> find_program(std::string_view name);
 // ChildProcess::stop() can reap them and know their sockets are closed before a restart.
 void become_subreaper();
 
+// How a child ended, as ChildProcess::stop() found it.
+struct ProcessExit {
+  bool by_itself = false;  // it had exited, or did within the grace period; false: SIGKILLed
+  int code = -1;           // the exit status, or 128 + signal number; -1 when not known
+};
+
 // A long-running child owned by a test (a daemon). It runs in a process group of its own, so that
 // stopping it also stops whatever it forked (nsd's server and xfrd processes), and with
 // PR_SET_PDEATHSIG, so that a test that crashes leaves nothing behind. It is always stopped when
@@ -43,8 +49,9 @@ class ChildProcess {
   // Throws std::runtime_error quoting the end of the log if the process has exited: a daemon
   // that died at startup should fail the test with its own words, not with a timeout.
   void expect_running();
-  // SIGTERM, a bounded wait, then SIGKILL for the whole group; reaps. Safe to call twice.
-  void stop(std::chrono::milliseconds grace = std::chrono::seconds(3));
+  // SIGTERM, a bounded wait, then SIGKILL for the whole group; reaps. Safe to call twice: the
+  // second call returns what the first found. A test of a clean shutdown checks the result.
+  ProcessExit stop(std::chrono::milliseconds grace = std::chrono::seconds(3));
   // The last `max_bytes` of the log, for diagnostics.
   std::string log_tail(size_t max_bytes = 3000) const;
 
@@ -53,7 +60,8 @@ class ChildProcess {
   std::filesystem::path log_;
   pid_t pid_ = -1;  // also the process group id
   bool exited_ = false;
-  int status_ = 0;
+  std::optional<int> status_;  // the wait status once reaped, unless another waiter took it
+  ProcessExit end_;
 };
 
 struct CommandResult {

@@ -23,6 +23,14 @@ VantageCycle reading(const std::string& agent, int64_t asn, Verdict verdict,
   return cycle;
 }
 
+// One vantage's upload as the collector's Monitor handles it: the cycle is recorded, then the
+// domain decided; the domain's changes of verdict or scope.
+std::vector<VerdictChange> upload(Correlator& correlator, const VantageCycle& cycle,
+                                  CorrelationTime now) {
+  correlator.record("social.example", cycle);
+  return correlator.evaluate_pending(now);
+}
+
 CorrelationConfig without_settle() {
   CorrelationConfig config;
   config.settle = std::chrono::milliseconds(0);
@@ -44,8 +52,8 @@ struct Fleet {
                                        std::tuple{"vp3", 64502, vp3}}) {
       auto cycle = reading(agent, asn, verdict, latency);
       cycle.started_at = now;
-      if (auto change = correlator.observe("social.example", cycle, now)) {
-        changes.push_back(*change);
+      for (auto& change : upload(correlator, cycle, now)) {
+        changes.push_back(std::move(change));
       }
     }
     ++round;
@@ -224,7 +232,7 @@ TEST_CASE("a cycle uploaded twice counts once towards hysteresis", "[correlation
   for (const auto* agent : {"vp1", "vp2", "vp3"}) {
     auto cycle = reading(agent, std::string(agent) == "vp3" ? 64502 : 64501, kLoss);
     cycle.started_at = retried_at;
-    CHECK_FALSE(fleet.correlator.observe("social.example", cycle, retried_at + 1s));
+    CHECK(upload(fleet.correlator, cycle, retried_at + 1s).empty());
   }
   CHECK(fleet.state().verdict == Verdict::Ok);
   fleet.cycle(kLoss, kLoss, kLoss);
@@ -295,8 +303,8 @@ TEST_CASE("vantages reporting one after another never page a partial step", "[co
       const auto now = kStart + round * 30s + offset * 10s;
       auto cycle = reading(agent, asn, verdict);
       cycle.started_at = now;
-      if (auto change = correlator.observe("social.example", cycle, now)) {
-        changes.push_back(*change);
+      for (auto& change : upload(correlator, cycle, now)) {
+        changes.push_back(std::move(change));
       }
       for (auto& expired : correlator.expire(now + 5s)) {
         changes.push_back(expired);
@@ -368,7 +376,7 @@ TEST_CASE("the probe that decided the vantages' verdict is the first evidence, w
     const auto now = kStart + round * 30s;
     for (auto [agent, asn] :
          {std::pair{"vp1", 64501}, std::pair{"vp2", 64501}, std::pair{"vp3", 64502}}) {
-      correlator.observe("social.example", server_down(agent, asn, now), now);
+      upload(correlator, server_down(agent, asn, now), now);
     }
   }
   const auto state = *correlator.state("social.example");
@@ -416,8 +424,8 @@ TEST_CASE("a vantage failing from its first cycle never passes through OK", "[co
     const auto now = kStart + round * 30s;
     auto cycle = reading("vp1", 64501, Verdict::ServerDown);
     cycle.started_at = now;
-    if (auto change = correlator.observe("social.example", cycle, now)) {
-      changes.push_back(*change);
+    for (auto& change : upload(correlator, cycle, now)) {
+      changes.push_back(std::move(change));
     }
     if (round == 0) {
       // One cycle establishes nothing: the vantage reports, but counts neither as OK nor down.
@@ -463,13 +471,13 @@ TEST_CASE(
   for (const auto at : vp1_at) {
     auto cycle = reading("vp1", 64501, kOk);
     cycle.started_at = kStart + at;
-    correlator.observe("social.example", cycle, kStart + at);
+    upload(correlator, cycle, kStart + at);
   }
   for (const auto at : {0s, 30s, 60s}) {
     for (auto [agent, asn] : {std::pair{"vp2", 64501}, std::pair{"vp3", 64502}}) {
       auto cycle = reading(agent, asn, kOk);
       cycle.started_at = kStart + at;
-      correlator.observe("social.example", cycle, kStart + at);
+      upload(correlator, cycle, kStart + at);
     }
   }
   CHECK(correlator.interval_of("vp1") == 10s);
@@ -510,7 +518,7 @@ TEST_CASE("vantages without an ASN count by their source network: two /24s are g
         cycle.verdict = round < 2 ? kOk : kLoss;
         cycle.failures = {{Check::Tcp, "203.0.113.10:443", Failure::NetUnreachable}};
         cycle.started_at = now;
-        correlator.observe("social.example", cycle, now);
+        upload(correlator, cycle, now);
       }
     }
     return *correlator.state("social.example");

@@ -1,9 +1,12 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
+#include "agent_identity.hh"
 #include "spool.hh"
 
 using namespace vantage;
@@ -117,4 +120,67 @@ TEST_CASE("a quarantined result leaves the queue but keeps its number spent", "[
   }
   Spool reopened(dir.path, 1 << 20);
   CHECK(reopened.append("next") == 2);
+}
+
+TEST_CASE("a new state directory gets an epoch, the time in microseconds, kept across restarts",
+          "[spool][epoch]") {
+  TempDir dir;
+  const auto state = dir.path / "state";
+  const auto before = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  const AgentIdentity created = load_agent_identity(state);
+  CHECK(created.created);
+  CHECK(created.epoch >= static_cast<uint64_t>(before));
+  CHECK(fs::exists(state / "epoch"));
+  CHECK_FALSE(fs::exists(state / "epoch.tmp"));
+
+  Spool spool(state / "spool", 1 << 20);  // the daemon opens its spool right after
+  const AgentIdentity again = load_agent_identity(state);
+  CHECK_FALSE(again.created);
+  CHECK(again.epoch == created.epoch);
+
+  // Wiped and created again: a newer epoch, so the collector tells the two directories apart.
+  fs::remove_all(state);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  const AgentIdentity recreated = load_agent_identity(state);
+  CHECK(recreated.created);
+  CHECK(recreated.epoch > created.epoch);
+}
+
+TEST_CASE("a state directory from before epochs keeps epoch 0, under which its results are stored",
+          "[spool][epoch]") {
+  TempDir dir;
+  {
+    Spool spool(dir.path / "spool", 1 << 20);
+    spool.append("{\"n\":1}");
+  }
+  const AgentIdentity upgraded = load_agent_identity(dir.path);
+  CHECK(upgraded.created);
+  CHECK(upgraded.epoch == 0);
+  CHECK(load_agent_identity(dir.path).epoch == 0);
+  CHECK_FALSE(load_agent_identity(dir.path).created);
+}
+
+TEST_CASE("a spool removed on its own restarts numbering, so it gets a new epoch too",
+          "[spool][epoch]") {
+  TempDir dir;
+  const AgentIdentity first = load_agent_identity(dir.path);
+  {
+    Spool spool(dir.path / "spool", 1 << 20);
+    spool.append("{\"n\":1}");
+  }
+  fs::remove_all(dir.path / "spool");
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  const AgentIdentity second = load_agent_identity(dir.path);
+  CHECK(second.created);
+  CHECK(second.epoch > first.epoch);
+}
+
+TEST_CASE("an epoch file that holds no number stops the agent, naming the file", "[spool][epoch]") {
+  TempDir dir;
+  fs::create_directories(dir.path / "spool");
+  std::ofstream(dir.path / "epoch") << "garbage\n";
+  CHECK_THROWS_WITH(load_agent_identity(dir.path), Catch::Contains((dir.path / "epoch").string()) &&
+                                                       Catch::Contains("not an epoch"));
 }

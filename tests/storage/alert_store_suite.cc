@@ -1,0 +1,114 @@
+// The alert store on each backend: alerts and their deliveries survive a new connection (a
+// restarted collector), and the schema refuses what the collector could not read back.
+#include <catch2/catch.hpp>
+#include <stdexcept>
+
+#include "result_json.hh"
+#include "storage_suite.hh"
+
+namespace vantage::testing {
+namespace {
+
+TimePoint at(const std::string& rfc3339) {
+  return parse_time(rfc3339).value();
+}
+
+AlertEvent server_down(const std::string& domain) {
+  AlertEvent event;
+  event.domain = domain;
+  event.verdict = Verdict::ServerDown;
+  event.scope = "global";
+  event.since = at("2026-11-25T07:00:00.000Z");
+  event.affected_vantages = {"vp1", "vp3"};
+  event.affected_asns = {64510, 64511};
+  event.affected_networks = {"AS64510", "AS64511"};
+  event.evidence = {"Tcp 203.0.113.80:443 ConnRefused from 2 vantages in AS64510, AS64511"};
+  return event;
+}
+
+DeliveryRecord delivery(uint64_t id, AlertEventKind kind, DeliveryState state) {
+  DeliveryRecord record;
+  record.alert_id = id;
+  record.receiver = "webhook http://127.0.0.1:9/hook";
+  record.event = kind;
+  record.state = state;
+  return record;
+}
+
+}  // namespace
+
+TEST_CASE("alerts and their deliveries read back on a new connection, active first",
+          "[storage][alerts]") {
+  auto& backend = storage_backend();
+  backend.open_fresh()->migrate();
+  uint64_t first = 0;
+  uint64_t second = 0;
+  {
+    auto store = backend.open_alert_store();
+    first = store->insert_alert(server_down("a.example"),
+                                {delivery(0, AlertEventKind::Firing, DeliveryState::Pending)});
+    second = store->insert_alert(server_down("b.example"),
+                                 {delivery(0, AlertEventKind::Firing, DeliveryState::Pending)});
+    CHECK(second == first + 1);
+    DeliveryRecord delivered = delivery(first, AlertEventKind::Firing, DeliveryState::Delivered);
+    delivered.attempts = 2;
+    delivered.last_attempt = at("2026-11-25T07:00:01.000Z");
+    delivered.delivered_at = at("2026-11-25T07:00:01.250Z");
+    delivered.last_error = "HTTP 500";
+    store->save_deliveries({delivered});
+    AlertEvent ended = server_down("a.example");
+    ended.resolved_at = at("2026-11-25T07:10:00.000Z");
+    ended.resolved_by = ResolvedBy::TargetRemoved;
+    store->update_alert(first, ended,
+                        {delivery(first, AlertEventKind::Resolve, DeliveryState::Pending)});
+    store->record_target_removed("a.example", at("2026-11-25T07:10:00.000Z"));
+  }
+
+  auto store = backend.open_alert_store();
+  const auto alerts = store->recent(200);
+  REQUIRE(alerts.size() == 2);
+  CHECK(alerts[0].id == second);
+  CHECK_FALSE(alerts[0].event.resolved_at.has_value());
+  CHECK(alerts[0].event.affected_asns == server_down("b").affected_asns);
+  CHECK(alerts[0].event.evidence == server_down("b").evidence);
+  const StoredAlert& ended = alerts[1];
+  CHECK(ended.id == first);
+  CHECK(ended.event.resolved_at == at("2026-11-25T07:10:00.000Z"));
+  CHECK(ended.event.resolved_by == ResolvedBy::TargetRemoved);
+  CHECK(resolution_name(ended.event) == "target_removed");
+  REQUIRE(ended.deliveries.size() == 2);
+  CHECK(ended.deliveries[0].event == AlertEventKind::Firing);
+  CHECK(ended.deliveries[0].state == DeliveryState::Delivered);
+  CHECK(ended.deliveries[0].attempts == 2);
+  CHECK(ended.deliveries[0].delivered_at == at("2026-11-25T07:00:01.250Z"));
+  CHECK(ended.deliveries[0].last_error == "HTTP 500");
+  CHECK(ended.deliveries[1].event == AlertEventKind::Resolve);
+  CHECK(ended.deliveries[1].state == DeliveryState::Pending);
+
+  // Both are unfinished: one fires, the other has a resolve to send.
+  CHECK(store->unfinished().size() == 2);
+  CHECK(store->recent(0).size() == 1);
+  CHECK(store->removed_targets().at("a.example") == at("2026-11-25T07:10:00.000Z"));
+}
+
+TEST_CASE(
+    "the alert tables refuse an unknown delivery state, resolved_by or a second firing "
+    "alert of a domain",
+    "[storage][alerts]") {
+  auto& backend = storage_backend();
+  backend.open_fresh()->migrate();
+  auto store = backend.open_alert_store();
+  const uint64_t id = store->insert_alert(server_down("a.example"), {});
+  CHECK_THROWS_AS(store->insert_alert(server_down("a.example"), {}), StorageError);
+  CHECK_THROWS_AS(backend.execute("INSERT INTO alert_deliveries (alert_id, receiver, event, state, "
+                                  "attempts, last_error) VALUES (" +
+                                  std::to_string(id) + ", 'webhook x', 'firing', 'sent', 0, '')"),
+                  std::runtime_error);
+  CHECK_THROWS_AS(backend.execute("UPDATE alerts SET resolved_at = 1, resolved_by = 'operator' "
+                                  "WHERE id = " +
+                                  std::to_string(id)),
+                  std::runtime_error);
+  CHECK(store->recent(10).size() == 1);
+}
+
+}  // namespace vantage::testing
