@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "alerts/http_receiver.hh"
-#include "collector_fixture.hh"
+#include "collector_fleet.hh"
 #include "support/net.hh"
 #include "support/process.hh"
 
@@ -18,116 +18,6 @@ namespace {
 
 using nlohmann::json;
 using namespace std::chrono_literals;
-
-// Three vantages in two networks, as in the lab: vp1 and vp2 in AS64510, vp3 in AS64511.
-struct Fleet {
-  CollectorFixture& collector;
-  std::string op;
-  std::map<std::string, std::string> tokens;
-  std::map<std::string, uint64_t> seqs;
-  // Rounds are 20 s apart, as if the agents' interval were 20 s: the collector derives that from
-  // the spacing of their cycles, and counts each reading for two intervals.
-  static constexpr auto kSpacing = std::chrono::seconds(20);
-  std::chrono::system_clock::time_point round_at =
-      std::chrono::system_clock::now() - std::chrono::seconds(60);
-
-  explicit Fleet(CollectorFixture& fixture) : collector(fixture) {
-    op = collector.create_token("ops", true);
-    for (const auto* agent : {"vp1", "vp2", "vp3"}) {
-      tokens[agent] = collector.create_token(agent);
-    }
-  }
-
-  void heartbeats() {
-    for (const auto& [agent, asn] :
-         {std::pair{"vp1", 64510}, std::pair{"vp2", 64510}, std::pair{"vp3", 64511}}) {
-      const json beat = {{"agent", agent},
-                         {"version", "0.1.0"},
-                         {"uptime_s", 5},
-                         {"spool_depth", 0},
-                         {"asn", asn}};
-      REQUIRE(collector.post("/api/v1/heartbeat", tokens[agent], beat.dump()).status == 200);
-    }
-  }
-
-  // One cycle per vantage, each its own upload. A read decides what is pending first, so the
-  // verdict read right after is current; steps no one read in between may be folded together.
-  void round(Verdict vp1, Verdict vp2, Verdict vp3, const std::vector<ProbeResult>& warnings = {}) {
-    round_at += kSpacing;
-    for (const auto& [agent, verdict] :
-         {std::pair{"vp1", vp1}, std::pair{"vp2", vp2}, std::pair{"vp3", vp3}}) {
-      upload(agent, verdict, round_at, warnings);
-    }
-  }
-  // Two OK rounds: every vantage's reading established (exit_after), the domain OK.
-  void warm_up() {
-    round(Verdict::Ok, Verdict::Ok, Verdict::Ok);
-    round(Verdict::Ok, Verdict::Ok, Verdict::Ok);
-  }
-  void upload(const std::string& agent, Verdict verdict,
-              std::chrono::system_clock::time_point started_at,
-              const std::vector<ProbeResult>& warnings = {}, const std::string& source = "") {
-    const json batch = {
-        {"schema_version", 1},
-        {"agent", agent},
-        {"results",
-         {{{"seq", ++seqs[agent]},
-           {"cycle", cycle_document("social.example", verdict, started_at, warnings)}}}}};
-    const auto reply =
-        source.empty()
-            ? collector.post("/api/v1/results", tokens[agent], batch.dump())
-            : collector.post_from(source, "/api/v1/results", tokens[agent], batch.dump());
-    INFO(reply.error);
-    REQUIRE(reply.status == 200);
-  }
-
-  // One cycle under a seq the test chooses, its reply as it came.
-  Reply send(const std::string& agent, uint64_t seq, Verdict verdict,
-             std::chrono::system_clock::time_point started_at) {
-    const json batch = {
-        {"schema_version", 1},
-        {"agent", agent},
-        {"results",
-         {{{"seq", seq}, {"cycle", cycle_document("social.example", verdict, started_at)}}}}};
-    return collector.post("/api/v1/results", tokens[agent], batch.dump());
-  }
-  // What explain says of one vantage.
-  json vantage(const std::string& name) const {
-    const auto reply = collector.get("/api/v1/domains/social.example", op);
-    for (const auto& entry : reply.json().value("vantages", json::array())) {
-      if (entry["agent"] == name) {
-        return entry;
-      }
-    }
-    return json();
-  }
-
-  json status() const {
-    const auto reply = collector.get("/api/v1/status", op);
-    REQUIRE(reply.status == 200);
-    return reply.json();
-  }
-  json domain() const {
-    for (const auto& entry : status()) {
-      if (entry["domain"] == "social.example") {
-        return entry;
-      }
-    }
-    return json();
-  }
-  json agent(const std::string& name) const {
-    for (const auto& entry : collector.get("/api/v1/agents", op).json()) {
-      if (entry["name"] == name) {
-        return entry;
-      }
-    }
-    return json();
-  }
-  CommandResult cli(std::vector<std::string> args) const {
-    args.insert(args.end(), {"--url", collector.url()});
-    return collector.cli(args, {"VANTAGE_TOKEN=" + op});
-  }
-};
 
 constexpr auto kOk = Verdict::Ok;
 constexpr auto kLoss = Verdict::RouteLoss;

@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "alerts/http_receiver.hh"
-#include "collector_fixture.hh"
+#include "collector_fleet.hh"
 #include "support/net.hh"
 
 namespace vantage::testing {
@@ -20,7 +20,7 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-constexpr const char* kDomain = "social.example";
+constexpr const char* kDomain = Fleet::kDomain;
 
 // Retries come fast, and a receiver that is down is tried for about ten seconds before the
 // collector gives up on it.
@@ -31,93 +31,18 @@ std::string collector_yaml(const std::string& webhook_url) {
       webhook_url);
 }
 
-// Three vantages in two networks; each round is one cycle from each, 20 s after the last, as if
-// their interval were 20 s.
-struct Fleet {
-  CollectorFixture& collector;
-  std::string op;
-  std::map<std::string, std::string> tokens;
-  std::map<std::string, uint64_t> seqs;
-  std::chrono::system_clock::time_point round_at =
-      std::chrono::system_clock::now() - std::chrono::seconds(60);
-
-  explicit Fleet(CollectorFixture& fixture) : collector(fixture) {
-    op = collector.create_token("ops", true);
-    for (const auto* agent : {"vp1", "vp2", "vp3"}) {
-      tokens[agent] = collector.create_token(agent);
-    }
-  }
-
-  void heartbeats() {
-    for (const auto& [agent, asn] :
-         {std::pair{"vp1", 64510}, std::pair{"vp2", 64510}, std::pair{"vp3", 64511}}) {
-      const json beat = {{"agent", agent},
-                         {"version", "0.1.0"},
-                         {"uptime_s", 5},
-                         {"spool_depth", 0},
-                         {"asn", asn}};
-      REQUIRE(collector.post("/api/v1/heartbeat", tokens[agent], beat.dump()).status == 200);
-    }
-  }
-
-  void round(Verdict verdict) {
-    round_at += std::chrono::seconds(20);
-    for (const auto* agent : {"vp1", "vp2", "vp3"}) {
-      const json batch = {
-          {"schema_version", 1},
-          {"agent", agent},
-          {"results",
-           {{{"seq", ++seqs[agent]}, {"cycle", cycle_document(kDomain, verdict, round_at)}}}}};
-      const auto reply = collector.post("/api/v1/results", tokens[agent], batch.dump());
-      INFO(reply.error << reply.body);
-      REQUIRE(reply.status == 200);
-    }
-  }
-  // Two rounds: enough for every vantage's reading to settle (enter_after, exit_after).
-  void rounds(Verdict verdict) {
-    round(verdict);
-    round(verdict);
-  }
-
-  // The domain's verdict in status, or "" if status does not list it.
-  std::string verdict() const {
-    const auto reply = collector.get("/api/v1/status", op);
-    REQUIRE(reply.status == 200);
-    for (const auto& entry : reply.json()) {
-      if (entry["domain"] == kDomain) {
-        return entry["verdict"];
-      }
-    }
-    return "";
-  }
-
-  json alerts() const {
-    const auto reply = collector.get("/api/v1/alerts", op);
-    REQUIRE(reply.status == 200);
-    return reply.json();
-  }
-  // The domain's newest alert, or null.
-  json alert() const {
-    for (const auto& entry : alerts().value("alerts", json::array())) {
-      if (entry["domain"] == kDomain) {
-        return entry;
-      }
-    }
-    return json();
-  }
-  // True once the newest alert's first receiver shows `event` ("firing" or "resolve") in
-  // `state`, within a bounded wait.
-  bool wait_for_delivery(const std::string& event, const std::string& state) const {
-    return wait_until(
-        [&] {
-          json found = alert();
-          return found.is_object() && !found["deliveries"].empty() &&
-                 found["deliveries"][0][event].is_object() &&
-                 found["deliveries"][0][event]["state"] == state;
-        },
-        WaitBudget{.attempts = 200, .interval = 50ms, .limit = 10s});
-  }
-};
+// True once the domain's newest alert's first receiver shows `event` ("firing" or "resolve") in
+// `state`, within a bounded wait.
+bool wait_for_delivery(const Fleet& fleet, const std::string& event, const std::string& state) {
+  return wait_until(
+      [&] {
+        const json found = fleet.alert();
+        return found.is_object() && !found["deliveries"].empty() &&
+               found["deliveries"][0][event].is_object() &&
+               found["deliveries"][0][event]["state"] == state;
+      },
+      WaitBudget{.attempts = 200, .interval = 50ms, .limit = 10s});
+}
 
 std::vector<std::string> statuses(const HttpReceiver& receiver) {
   std::vector<std::string> seen;
@@ -146,7 +71,7 @@ TEST_CASE(
   fleet.rounds(Verdict::Ok);
   fleet.rounds(Verdict::ServerDown);
   REQUIRE(fleet.verdict() == "SERVER_DOWN");
-  REQUIRE(fleet.wait_for_delivery("firing", "delivered"));
+  REQUIRE(wait_for_delivery(fleet, "firing", "delivered"));
   json before = fleet.alert();
 
   kill_hard(collector);
@@ -159,7 +84,7 @@ TEST_CASE(
 
   fleet.rounds(Verdict::Ok);
   REQUIRE(fleet.verdict() == "OK");
-  REQUIRE(fleet.wait_for_delivery("resolve", "delivered"));
+  REQUIRE(wait_for_delivery(fleet, "resolve", "delivered"));
   std::this_thread::sleep_for(500ms);  // room for a duplicate to show up
   CHECK(statuses(webhook) == std::vector<std::string>{"firing", "resolved"});
   json ended = fleet.alert();
@@ -196,10 +121,10 @@ TEST_CASE(
   CHECK_THAT(listed.out, !Catch::Contains("webhook delivered"));
 
   HttpReceiver webhook([](size_t, const ReceivedRequest&) { return 200; }, port);
-  REQUIRE(fleet.wait_for_delivery("firing", "delivered"));
+  REQUIRE(wait_for_delivery(fleet, "firing", "delivered"));
   fleet.rounds(Verdict::Ok);
   REQUIRE(fleet.verdict() == "OK");
-  REQUIRE(fleet.wait_for_delivery("resolve", "delivered"));
+  REQUIRE(wait_for_delivery(fleet, "resolve", "delivered"));
   CHECK(statuses(webhook) == std::vector<std::string>{"firing", "resolved"});
 }
 
@@ -217,13 +142,13 @@ TEST_CASE(
   fleet.rounds(Verdict::Ok);
   fleet.rounds(Verdict::ServerDown);
   REQUIRE(fleet.verdict() == "SERVER_DOWN");
-  REQUIRE(fleet.wait_for_delivery("firing", "delivered"));
+  REQUIRE(wait_for_delivery(fleet, "firing", "delivered"));
 
   const auto removed = collector.cli({"targets", "remove", kDomain, "--url", collector.url()},
                                      {"VANTAGE_TOKEN=" + fleet.op});
   REQUIRE(removed.exit_code == 0);
   CHECK(fleet.verdict().empty());
-  REQUIRE(fleet.wait_for_delivery("resolve", "delivered"));
+  REQUIRE(wait_for_delivery(fleet, "resolve", "delivered"));
   CHECK(fleet.alert()["resolved_by"] == "target_removed");
   REQUIRE(webhook.requests().size() == 2);
   CHECK(json::parse(webhook.requests()[1].body)["resolved_by"] == "target_removed");
