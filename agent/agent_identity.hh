@@ -17,10 +17,11 @@ struct AgentIdentity {
 
 // Reads `state_dir`/epoch, or creates it durably (temporary name, fsync, rename, fsync of the
 // directory) before anything is numbered; a new one also when the spool directory is missing,
-// as numbering then restarts at 1. A directory that already holds a spool but no epoch file comes
-// from an agent older than epochs: it keeps epoch 0, the one its results were stored under, so
-// that its unacknowledged results are still recognised when uploaded again. Throws
-// std::runtime_error naming the file if it holds anything but a number.
+// as numbering then restarts at 1, or when the epoch file was removed (an operator's way to
+// start a new epoch). A directory that holds a spool but neither an epoch file nor the marker
+// `state_dir`/epochs comes from an agent older than epochs: it keeps epoch 0, the one its results
+// were stored under, so that its unacknowledged results are still recognised when uploaded again.
+// Throws std::runtime_error naming the file if it holds anything but a number.
 AgentIdentity load_agent_identity(const std::filesystem::path& state_dir);
 
 }  // namespace vantage

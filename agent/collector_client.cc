@@ -56,9 +56,9 @@ CollectorClient::CollectorClient(CurlMulti& multi, std::string base_url, std::st
       token_(std::move(token)),
       ca_file_(std::move(ca_file)) {}
 
-void CollectorClient::request(const std::string& method, const std::string& path,
-                              const std::string& body, const std::string& if_none_match,
-                              std::function<void(HttpReply)> done) {
+void CollectorClient::request(const std::string& method, const std::string& path, std::string body,
+                              const std::string& if_none_match, std::function<void(HttpReply)> done,
+                              BodyEncoding encoding) {
   auto transfer = std::make_shared<Transfer>();
   CURL* easy = transfer->easy.get();
   if (easy == nullptr) {
@@ -66,9 +66,12 @@ void CollectorClient::request(const std::string& method, const std::string& path
     return;
   }
   transfer->url = base_url_ + path;
-  transfer->body = body;
+  transfer->body = std::move(body);
   add_header(*transfer, "Authorization: Bearer " + token_);
   add_header(*transfer, "Content-Type: application/json");
+  if (encoding == BodyEncoding::Gzip) {
+    add_header(*transfer, "Content-Encoding: gzip");
+  }
   add_header(*transfer, "Expect:");  // no 100-continue round trip for every batch
   if (!if_none_match.empty()) {
     add_header(*transfer, "If-None-Match: " + if_none_match);

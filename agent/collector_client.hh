@@ -15,15 +15,20 @@ struct HttpReply {
   std::string etag;
 };
 
+// How the body of a request is encoded (its Content-Encoding).
+enum class BodyEncoding { Identity, Gzip };
+
 // The agent's side of the collector API, asynchronous on the engine's curl multi handle so that
 // an unreachable collector never holds up a probe.
 class CollectorClient {
  public:
   CollectorClient(CurlMulti& multi, std::string base_url, std::string token, std::string ca_file);
 
-  // `path` is appended to the base URL ("/api/v1/results"). An empty `body` with method GET.
-  void request(const std::string& method, const std::string& path, const std::string& body,
-               const std::string& if_none_match, std::function<void(HttpReply)> done);
+  // `path` is appended to the base URL ("/api/v1/results"). An empty `body` with method GET;
+  // `encoding` says what the caller did to `body` (a gzipped one is sent as it is).
+  void request(const std::string& method, const std::string& path, std::string body,
+               const std::string& if_none_match, std::function<void(HttpReply)> done,
+               BodyEncoding encoding = BodyEncoding::Identity);
 
  private:
   CurlMulti& multi_;

@@ -21,6 +21,7 @@
 #include "printable.hh"
 #include "result_json.hh"
 #include "spool.hh"
+#include "uploader.hh"
 
 namespace vantage {
 namespace {
@@ -28,13 +29,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-// The upload envelope (POST /api/v1/results) has a version of its own: each cycle inside it
-// carries its own schema_version, so a new cycle field never breaks an older collector's batch.
-constexpr int kUploadSchemaVersion = 1;
-constexpr size_t kMaxBatchResults = 500;
-constexpr size_t kMaxBatchBytes = 4 << 20;
-constexpr milliseconds kBackoffBase{1000};
-constexpr milliseconds kBackoffMax{60'000};
 constexpr milliseconds kTargetsPollMin{10'000};
 
 std::string read_token(const std::string& file) {
@@ -86,6 +80,7 @@ class AgentDaemon {
         spool_(config_.state_dir / "spool", config_.spool_max_bytes),
         client_(engine_.curl(), config_.collector_url, read_token(config_.token_file),
                 config_.collector_ca_file),
+        uploader_(loop_, spool_, client_, config_.name, identity_.epoch),
         random_(std::random_device{}()) {}
 
   int run() {
@@ -99,7 +94,7 @@ class AgentDaemon {
     apply_targets();
     send_heartbeat();
     poll_targets();
-    upload();
+    uploader_.upload();
     loop_.run();
     spdlog::info("vantage-agent {} stopped; {} results left in the spool", config_.name,
                  spool_.depth());
@@ -273,91 +268,7 @@ class AgentDaemon {
     }
     const uint64_t seq = spool_.append(to_json(cycle).dump());
     spdlog::debug("{}: {} (seq {})", domain, to_string(cycle.reading.verdict), seq);
-    upload();
-  }
-
-  // --- upload: oldest first, acknowledged results deleted, backoff while the collector is away
-  void upload() {
-    if (uploading_ || backoff_timer_ != 0 || spool_.depth() == 0) {
-      return;
-    }
-    const auto entries = spool_.oldest(batch_size_, kMaxBatchBytes);
-    nlohmann::json batch = {{"schema_version", kUploadSchemaVersion},
-                            {"agent", config_.name},
-                            {"epoch", identity_.epoch},
-                            {"results", nlohmann::json::array()}};
-    for (const auto& entry : entries) {
-      batch["results"].push_back(
-          {{"seq", entry.seq}, {"cycle", nlohmann::json::parse(entry.document)}});
-    }
-    uploading_ = true;
-    const uint64_t last_seq = entries.back().seq;
-    const uint64_t first_seq = entries.front().seq;
-    const size_t count = entries.size();
-    client_.request("POST", "/api/v1/results", batch.dump(), "",
-                    [this, first_seq, last_seq, count](const HttpReply& reply) {
-                      uploading_ = false;
-                      on_upload_reply(first_seq, last_seq, count, reply);
-                    });
-  }
-
-  void on_upload_reply(uint64_t first_seq, uint64_t last_seq, size_t count,
-                       const HttpReply& reply) {
-    if (reply.curl_code == 0 && reply.status == 200) {
-      spool_.acknowledge(last_seq);
-      if (failures_ > 0) {
-        spdlog::info("collector back after {} failed attempts; spool {} results", failures_,
-                     spool_.depth());
-      }
-      failures_ = 0;
-      batch_size_ = std::min(kMaxBatchResults, batch_size_ * 2);
-      loop_.post([this] { upload(); });
-      return;
-    }
-    if (reply.curl_code == 0 && reply.status == 413 && count > 1) {
-      batch_size_ = std::max<size_t>(1, count / 2);
-      loop_.post([this] { upload(); });
-      return;
-    }
-    // 409: the collector holds another cycle under that epoch and seq (another agent uses its
-    // token, or this one's state directory was copied). Retrying cannot help, and the collector
-    // stored nothing of the batch: set the one result aside like any other it refuses, and deliver
-    // the rest.
-    if (reply.curl_code == 0 &&
-        (reply.status == 400 || reply.status == 409 || reply.status == 422)) {
-      if (count > 1) {
-        batch_size_ = 1;  // find the result the collector rejects, pass the others
-        loop_.post([this] { upload(); });
-        return;
-      }
-      spdlog::error("collector rejects result seq {} for good (HTTP {}: {}): moved to {}/rejected",
-                    first_seq, reply.status, printable(reply.body),
-                    (config_.state_dir / "spool").string());
-      spool_.quarantine(first_seq);
-      loop_.post([this] { upload(); });
-      return;
-    }
-    back_off(reply);
-  }
-
-  void back_off(const HttpReply& reply) {
-    ++failures_;
-    const auto ceiling = std::min<int64_t>(
-        kBackoffMax.count(), kBackoffBase.count() << std::min<uint32_t>(failures_ - 1, 16));
-    // Full jitter: agents that lost the collector together must not all return together.
-    std::uniform_int_distribution<int64_t> pick(ceiling / 2, ceiling);
-    const milliseconds delay(pick(random_));
-    if (reply.curl_code != 0) {
-      spdlog::warn("collector unreachable (curl error {}); {} results spooled; retry in {} ms",
-                   reply.curl_code, spool_.depth(), delay.count());
-    } else {
-      spdlog::warn("collector answered {} {}; {} results spooled; retry in {} ms", reply.status,
-                   reply.body, spool_.depth(), delay.count());
-    }
-    backoff_timer_ = loop_.add_timer(delay, [this] {
-      backoff_timer_ = 0;
-      upload();
-    });
+    uploader_.upload();
   }
 
   // --- heartbeats and central targets --------------------------------------------------------
@@ -415,15 +326,12 @@ class AgentDaemon {
   AgentIdentity identity_;  // before the spool: nothing is numbered without an epoch on disk
   Spool spool_;
   CollectorClient client_;
+  Uploader uploader_;
   std::mt19937_64 random_;
   std::map<std::string, Scheduled> schedule_;
   std::vector<TargetConfig> collector_targets_;
   std::string targets_etag_;
   Clock::time_point started_ = Clock::now();
-  size_t batch_size_ = kMaxBatchResults;
-  uint32_t failures_ = 0;
-  bool uploading_ = false;
-  EventLoop::TimerId backoff_timer_ = 0;
   int signal_fd_ = -1;
 };
 

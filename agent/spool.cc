@@ -134,7 +134,12 @@ void Spool::quarantine(uint64_t seq) {
   if (found == sizes_.end()) {
     return;
   }
-  std::filesystem::rename(file_for(seq), dir_ / "rejected" / file_for(seq).filename());
+  std::error_code error;
+  std::filesystem::rename(file_for(seq), dir_ / "rejected" / file_for(seq).filename(), error);
+  if (error) {
+    spdlog::error("spool: cannot move {} to rejected/: {}", file_for(seq).string(),
+                  error.message());
+  }
   bytes_ -= found->second;
   sizes_.erase(found);
 }

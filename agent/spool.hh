@@ -34,9 +34,11 @@ class Spool {
   // The collector has stored everything up to and including `seq`.
   void acknowledge(uint64_t seq);
 
-  // Moves an entry the collector rejects for good to `rejected/`, kept for a human to inspect.
+  // Moves an entry the collector rejects for good to `rejected/`, kept for a human to inspect
+  // (only forgotten if its file is gone already).
   void quarantine(uint64_t seq);
 
+  const std::filesystem::path& dir() const { return dir_; }
   size_t depth() const { return sizes_.size(); }
   uint64_t bytes() const { return bytes_; }
   uint64_t dropped() const { return dropped_; }

@@ -162,14 +162,14 @@ int token_create_command(const std::string& config_file, const std::string& name
   }
   const CollectorConfig config = load_collector_config(config_file);
   auto storage = open_migrated(config);
-  const std::string_view kind = operator_token ? kOperatorToken : kAgentToken;
+  const TokenKind kind = operator_token ? TokenKind::Operator : TokenKind::Agent;
   const std::string token = create_token(*storage, name, kind);
   out << token << '\n';
   out.flush();
   err << fmt::format(
       "created a new {} token for {}. It is shown only this once; only its hash "
       "is stored.\n",
-      kind, name);
+      to_string(kind), name);
   return 0;
 }
 

@@ -54,8 +54,8 @@ std::string resolution(const AlertEvent& event) {
 
 std::string alert_summary(const AlertEvent& event) {
   std::string line = fmt::format("{} {}", event.domain, to_string(event.verdict));
-  if (!event.scope.empty()) {
-    line += fmt::format(" ({})", event.scope);
+  if (event.scope != Scope::None) {
+    line += fmt::format(" ({})", to_string(event.scope));
   }
   line += " since " + format_time_to_seconds(event.since);
   const size_t vantages = event.affected_vantages.size();
@@ -78,7 +78,7 @@ nlohmann::json webhook_payload(const AlertEvent& event) {
                          {"status", event.resolved_at ? "resolved" : "firing"},
                          {"domain", event.domain},
                          {"verdict", to_string(event.verdict)},
-                         {"scope", event.scope},
+                         {"scope", to_string(event.scope)},
                          {"since", format_time(event.since)},
                          {"affected_vantages", event.affected_vantages},
                          {"affected_asns", event.affected_asns},
@@ -98,7 +98,9 @@ nlohmann::json slack_payload(const AlertEvent& event) {
     return text.empty() ? std::string("none") : text;
   };
   nlohmann::json fields = nlohmann::json::array({
-      {{"title", "Scope"}, {"value", or_none(event.scope)}, {"short", true}},
+      {{"title", "Scope"},
+       {"value", or_none(std::string(to_string(event.scope)))},
+       {"short", true}},
       {{"title", "Since"}, {"value", format_time_to_seconds(event.since)}, {"short", true}},
       {{"title", "Vantages"},
        {"value", or_none(join(event.affected_vantages, ", "))},
@@ -123,7 +125,7 @@ nlohmann::json alertmanager_payload(const AlertEvent& event) {
                            {{"alertname", "VantageVerdict"},
                             {"domain", event.domain},
                             {"verdict", to_string(event.verdict)},
-                            {"scope", event.scope}}},
+                            {"scope", to_string(event.scope)}}},
                           {"annotations",
                            {{"summary", alert_summary(event)},
                             {"evidence", join(event.evidence, "\n")},

@@ -10,6 +10,7 @@
 #include <optional>
 #include <vector>
 
+#include "api_model.hh"
 #include "cli_client.hh"
 #include "cli_output.hh"
 #include "config_file.hh"
@@ -22,12 +23,17 @@ namespace {
 
 using nlohmann::json;
 
-std::string join_statuses(const json& statuses) {
+std::string join_statuses(const std::vector<int>& statuses) {
   std::string text;
-  for (const auto& status : statuses) {
-    text += (text.empty() ? "" : ",") + status.dump();
+  for (const int status : statuses) {
+    text += (text.empty() ? "" : ",") + std::to_string(status);
   }
   return text.empty() ? "2xx/3xx" : text;
+}
+
+// "-" for a field the API sends as null when it is empty.
+std::string or_dash(const std::string& text) {
+  return text.empty() ? "-" : text_of(text);
 }
 
 }  // namespace
@@ -57,17 +63,15 @@ std::string read_client_token(const std::string& token_file) {
 }
 
 int targets_list_command(const ClientOptions& options, std::ostream& out) {
-  const Fetched fetched = fetch_for_humans(options, "/api/v1/targets", out);
+  const auto fetched = fetch_for_humans(options, "/api/v1/targets", out, &target_list_from_json);
   if (!fetched.document) {
     return fetched.exit_code;
   }
-  const auto& body = fetched.document;
+  const TargetList& list = *fetched.document;
   Table rows;
-  for (const auto& target : body->value("targets", json::array())) {
-    rows.push_back({text_of(target.value("domain", json())), text_of(target.value("port", json())),
-                    text_of(target.value("path", json())),
-                    join_statuses(target.value("expect_status", json::array())),
-                    text_of(target.value("body_regex", json("")))});
+  for (const auto& target : list.targets) {
+    rows.push_back({text_of(target.domain), std::to_string(target.port), text_of(target.path),
+                    join_statuses(target.expect_status), text_of(target.body_regex)});
   }
   if (rows.empty()) {
     out << "no targets";
@@ -75,7 +79,7 @@ int targets_list_command(const ClientOptions& options, std::ostream& out) {
     print_table(out, {"DOMAIN", "PORT", "PATH", "EXPECT", "BODY_REGEX"}, rows);
     out << rows.size() << (rows.size() == 1 ? " target" : " targets");
   }
-  out << ", version " << text_of(body->value("version", json())) << '\n';
+  out << ", version " << list.version << '\n';
   return 0;
 }
 
@@ -94,11 +98,15 @@ int targets_add_command(const ClientOptions& options, const Target& target, std:
   }
   if (options.json) {
     out << body->dump(2) << '\n';
-  } else {
-    out << fmt::format("added {} (port {}, path {}); targets version {}\n",
-                       printable(canonical_domain_name(target.domain).value_or(target.domain)),
-                       target.port, target.path, text_of(body->value("version", json())));
+    return 0;
   }
+  const auto version = read_reply(options.url, *body, &targets_version_from_json);
+  if (!version) {
+    return 1;
+  }
+  out << fmt::format("added {} (port {}, path {}); targets version {}\n",
+                     printable(canonical_domain_name(target.domain).value_or(target.domain)),
+                     target.port, printable(target.path), version->version);
   return 0;
 }
 
@@ -112,45 +120,43 @@ int targets_remove_command(const ClientOptions& options, const std::string& doma
   }
   if (options.json) {
     out << body->dump(2) << '\n';
-  } else {
-    out << fmt::format("removed {}; targets version {}\n",
-                       printable(canonical_domain_name(domain).value_or(domain)),
-                       text_of(body->value("version", json())));
+    return 0;
   }
+  const auto version = read_reply(options.url, *body, &targets_version_from_json);
+  if (!version) {
+    return 1;
+  }
+  out << fmt::format("removed {}; targets version {}\n",
+                     printable(canonical_domain_name(domain).value_or(domain)), version->version);
   return 0;
 }
 
 int agents_command(const ClientOptions& options, std::ostream& out) {
-  const Fetched fetched = fetch_for_humans(options, "/api/v1/agents", out);
+  const auto fetched = fetch_for_humans(options, "/api/v1/agents", out, &agents_from_json);
   if (!fetched.document) {
     return fetched.exit_code;
   }
-  const auto& body = fetched.document;
-  if (!body->is_array() || body->empty()) {
+  if (fetched.document->empty()) {
     out << "no agents have reported yet\n";
     return 0;
   }
   Table rows;
-  for (const auto& agent : *body) {
-    const json last_seen = agent.value("last_seen", json());
-    const json source = agent.value("asn_source", json());
+  for (const auto& agent : *fetched.document) {
     // STATE: stale (silent for more than two intervals: its readings no longer count), ISOLATED
-    // (its own control targets fail), or ok. A collector without "state" only knew isolation.
-    std::string state = agent.value("state", std::string());
-    if (state.empty()) {
-      state = agent.value("isolated", false) ? "isolated" : "ok";
-    }
-    const json interval = agent.value("interval_ms", json());
+    // (its own control targets fail), or ok.
+    const std::string state = agent.state == AgentState::Isolated
+                                  ? std::string("ISOLATED")
+                                  : std::string(to_string(agent.state));
     rows.push_back(
-        {text_of(agent.value("name", json())), text_of(last_seen), age_of(last_seen),
-         state == "isolated" ? "ISOLATED" : printable(state),
-         text_of(agent.value("asn", json())) + (source == "lookup" ? " (looked up)" : ""),
-         text_of(agent.value("network", json())) + (source == "prefix" ? " (source)" : ""),
-         text_of(agent.value("address", json())),
-         interval.is_number() ? fmt::format("{}s", interval.get<double>() / 1000.0) : "-",
-         text_of(agent.value("version", json())), text_of(agent.value("uptime_s", json())),
-         text_of(agent.value("spool_depth", json())),
-         text_of(agent.value("spool_dropped", json()))});
+        {text_of(agent.name), format_time(agent.last_seen), age_of(agent.last_seen), state,
+         (agent.asn ? std::to_string(*agent.asn) : "-") +
+             (agent.asn_source == "lookup" ? " (looked up)" : ""),
+         or_dash(agent.network) + (agent.asn_source == "prefix" ? " (source)" : ""),
+         text_of(agent.address),
+         agent.interval_ms ? fmt::format("{}s", static_cast<double>(*agent.interval_ms) / 1000.0)
+                           : "-",
+         text_of(agent.version), std::to_string(agent.uptime_s), std::to_string(agent.spool_depth),
+         std::to_string(agent.spool_dropped)});
   }
   // DROPPED: results the agent's full spool discarded unsent since it started; they are lost.
   print_table(out,

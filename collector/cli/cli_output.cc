@@ -70,29 +70,31 @@ std::optional<json> expect(const ApiClient& client, const ApiReply& reply, long 
   return body;
 }
 
-Fetched fetch_for_humans(const ClientOptions& options, const std::string& path, std::ostream& out) {
+std::optional<json> fetch_json(const ClientOptions& options, const std::string& path,
+                               std::ostream& out, int& exit_code) {
   const ApiClient client = client_for(options);
   auto body = expect(client, client.request("GET", path), 200);
-  if (!body) {
-    return Fetched{1, std::nullopt};
-  }
-  if (options.json) {
+  exit_code = body ? 0 : 1;
+  if (body && options.json) {
     out << body->dump(2) << '\n';
-    return Fetched{0, std::nullopt};
+    return std::nullopt;
   }
-  return Fetched{0, std::move(body)};
+  return body;
 }
 
-std::string age_of(const json& rfc3339) {
-  if (rfc3339.is_null()) {
+void report_unreadable(const std::string& url, const std::string& why) {
+  fmt::print(stderr,
+             "vantage-collector: collector at {} answered a document this client cannot "
+             "read: {}\n",
+             url, printable(why));
+}
+
+std::string age_of(const std::optional<std::chrono::system_clock::time_point>& time) {
+  if (!time) {
     return "-";
   }
-  const auto then = rfc3339.is_string() ? parse_time(rfc3339.get<std::string>()) : std::nullopt;
-  if (!then) {
-    return "?";
-  }
   const auto seconds =
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now() - *then)
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now() - *time)
           .count();
   if (seconds < 120) {
     return fmt::format("{}s ago", std::max<int64_t>(seconds, 0));
@@ -106,14 +108,14 @@ std::string age_of(const json& rfc3339) {
   return fmt::format("{}d ago", seconds / 86400);
 }
 
-std::string text_of(const json& value) {
-  if (value.is_null()) {
-    return "-";
-  }
+std::string time_text(const std::optional<std::chrono::system_clock::time_point>& time) {
+  return time ? format_time(*time) : "-";
+}
+
+std::string text_of(const std::string& text) {
   // Agents, probed servers and alert receivers chose much of this text: escape sequences in it
   // must not rewrite the operator's screen.
-  return printable(value.is_string() ? value.get<std::string>()
-                                     : value.dump(-1, ' ', false, json::error_handler_t::replace));
+  return printable(text);
 }
 
 }  // namespace vantage

@@ -2,22 +2,21 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <nlohmann/json.hpp>
 #include <utility>
 #include <vector>
 
+#include "api_model.hh"
 #include "cli.hh"
 #include "cli_output.hh"
 #include "printable.hh"
 #include "result.hh"
+#include "result_json.hh"
 
 namespace vantage {
 namespace {
 
-using nlohmann::json;
-
 // What each verdict means, in the words an on-call engineer needs first.
-std::string_view meaning_of(const std::string& verdict) {
+std::string_view meaning_of(Verdict verdict) {
   static const std::pair<std::string_view, std::string_view> kMeanings[] = {
       {"OK", "every layer is healthy from the usable vantages"},
       {"ROUTE_LOSS",
@@ -36,33 +35,28 @@ std::string_view meaning_of(const std::string& verdict) {
        "network"},
   };
   for (const auto& [name, meaning] : kMeanings) {
-    if (name == verdict) {
+    if (name == to_string(verdict)) {
       return meaning;
     }
   }
   return "";
 }
 
-std::string verdict_with_scope(const json& document) {
-  const std::string verdict = text_of(document.value("verdict", json()));
-  const std::string scope = document.value("scope", std::string());
-  return scope.empty() ? verdict : fmt::format("{} ({})", verdict, printable(scope));
+template <typename Document>
+std::string verdict_with_scope(const Document& document) {
+  const std::string verdict(to_string(document.verdict));
+  return document.scope == Scope::None ? verdict
+                                       : fmt::format("{} ({})", verdict, to_string(document.scope));
 }
 
-std::string join(const json& values, std::string_view separator, std::string_view prefix = "") {
+template <typename Value>
+std::string join(const std::vector<Value>& values, std::string_view separator) {
   std::string text;
   for (const auto& value : values) {
-    text += fmt::format("{}{}{}", text.empty() ? "" : separator, prefix, text_of(value));
+    text += fmt::format("{}{}", text.empty() ? "" : separator, value);
   }
-  return text;
-}
-
-// The networks of a state or alert document; one stored before networks were kept has ASNs only.
-std::string networks_of(const json& document, std::string_view separator) {
-  if (document.contains("affected_networks")) {
-    return join(document.value("affected_networks", json::array()), separator);
-  }
-  return join(document.value("affected_asns", json::array()), separator, "AS");
+  // Names and networks came from agents: escaped, so that they cannot rewrite the screen.
+  return printable(text);
 }
 
 std::string plural(int count, std::string_view noun) {
@@ -71,82 +65,121 @@ std::string plural(int count, std::string_view noun) {
 
 // Why a domain is UNKNOWN, with the numbers behind it: "1 vantage reporting, 0 usable (1
 // isolated); min_vantages is 2".
-std::string unknown_because(const json& state) {
-  const int reporting = state.value("reporting", 0);
-  const int usable = state.value("usable", state.value("healthy", 0));
+std::string unknown_because(const DomainState& state, int min_vantages) {
   std::vector<std::string> not_counted;
-  if (const auto isolated = state.value("isolated_vantages", json::array()); !isolated.empty()) {
-    not_counted.push_back(fmt::format("{} isolated", isolated.size()));
+  if (!state.isolated_vantages.empty()) {
+    not_counted.push_back(fmt::format("{} isolated", state.isolated_vantages.size()));
   }
-  if (const auto establishing = state.value("establishing_vantages", json::array());
-      !establishing.empty()) {
+  if (!state.establishing_vantages.empty()) {
     not_counted.push_back(
-        fmt::format("{} without an established reading yet", establishing.size()));
+        fmt::format("{} without an established reading yet", state.establishing_vantages.size()));
   }
-  std::string text = fmt::format("{} reporting, {} usable", plural(reporting, "vantage"), usable);
+  std::string text =
+      fmt::format("{} reporting, {} usable", plural(state.reporting, "vantage"), state.healthy);
   if (!not_counted.empty()) {
     text += fmt::format(" ({})", fmt::join(not_counted, ", "));
   }
-  if (const auto stale = state.value("stale_vantages", json::array()); !stale.empty()) {
-    text += fmt::format(", {} stale", stale.size());
+  if (!state.stale_vantages.empty()) {
+    text += fmt::format(", {} stale", state.stale_vantages.size());
   }
-  if (state.contains("min_vantages")) {
-    text += fmt::format("; min_vantages is {}", text_of(state["min_vantages"]));
+  if (min_vantages > 0) {
+    text += fmt::format("; min_vantages is {}", min_vantages);
   }
   return text;
 }
 
-std::string deliveries_of(const json& alert) {
+std::string describe(const DeliveryEvent& event) {
+  std::string state(to_string(event.state));
+  if (event.attempts > 1) {
+    state += fmt::format(" after {} attempts", event.attempts);
+  }
+  if (event.state != DeliveryState::Delivered && !event.last_error.empty()) {
+    state += ": " + event.last_error;
+  }
+  return state;
+}
+
+std::string deliveries_of(const AlertEntry& alert) {
   std::string text;
-  for (const auto& delivery : alert.value("deliveries", json::array())) {
-    const std::string receiver = delivery.value("receiver", std::string());
-    const std::string kind = receiver.substr(0, receiver.find(' '));
-    const auto describe = [](const json& event) {
-      std::string state = event.value("state", std::string());
-      const int attempts = event.value("attempts", 0);
-      if (attempts > 1) {
-        state += fmt::format(" after {} attempts", attempts);
-      }
-      if (state.rfind("delivered", 0) != 0 && !event.value("last_error", std::string()).empty()) {
-        state += ": " + event.value("last_error", std::string());
-      }
-      return state;
-    };
+  for (const auto& delivery : alert.deliveries) {
+    const std::string kind = delivery.receiver.substr(0, delivery.receiver.find(' '));
     // An ended alert: how its firing went, then its resolve.
-    const json firing = delivery.value("firing", json());
-    const json resolve = delivery.value("resolve", json());
-    const std::string state =
-        resolve.is_object() && firing.is_object()
-            ? fmt::format("firing {}, resolve {}", describe(firing), describe(resolve))
-            : describe(delivery);
+    const std::string state = delivery.resolve
+                                  ? fmt::format("firing {}, resolve {}", describe(delivery.firing),
+                                                describe(*delivery.resolve))
+                                  : describe(delivery.firing);
     text += fmt::format("{}{} {}", text.empty() ? "" : "; ", kind, state);
   }
   // A receiver's error text is whatever its server answered.
   return text.empty() ? "no receivers" : printable(text);
 }
 
+// The same probe failing for several questions (A, AAAA, NS of one server) is one entry.
+std::string failures_of(const VantageEntry& vantage) {
+  std::vector<std::pair<std::string, int>> counted;
+  for (const auto& failure : vantage.failures) {
+    const std::string entry = fmt::format("{} {} {}", to_string(failure.check),
+                                          printable(failure.target), to_string(failure.failure));
+    const auto seen = std::find_if(counted.begin(), counted.end(),
+                                   [&](const auto& known) { return known.first == entry; });
+    if (seen == counted.end()) {
+      counted.emplace_back(entry, 1);
+    } else {
+      ++seen->second;
+    }
+  }
+  std::string failures;
+  for (const auto& [entry, count] : counted) {
+    failures += fmt::format("{}{}{}", failures.empty() ? "" : "; ", entry,
+                            count > 1 ? fmt::format(" x{}", count) : "");
+  }
+  return failures.empty() ? "-" : failures;
+}
+
+std::string network_of(const VantageEntry& vantage) {
+  if (!vantage.network.empty()) {
+    return text_of(vantage.network);
+  }
+  return vantage.asn ? std::to_string(*vantage.asn) : "-";
+}
+
+void print_vantages(const std::vector<VantageEntry>& vantages, std::ostream& out) {
+  Table rows;
+  for (const auto& vantage : vantages) {
+    std::string reading =
+        vantage.counts ? std::string(to_string(*vantage.counts)) : std::string("not yet");
+    if (vantage.degraded) {
+      reading += " (slow)";
+    }
+    if (!vantage.fresh) {
+      reading += " (stale)";
+    }
+    rows.push_back({text_of(vantage.agent), network_of(vantage), reading,
+                    std::string(to_string(vantage.latest_reading)), age_of(vantage.latest_at),
+                    fmt::format("{:.1f}", vantage.latency_ms), failures_of(vantage)});
+  }
+  print_table(out, {"AGENT", "NETWORK", "COUNTS_AS", "LATEST", "AT", "MS", "FAILED_PROBES"}, rows);
+}
+
 }  // namespace
 
 int status_command(const ClientOptions& options, std::ostream& out) {
-  const Fetched fetched = fetch_for_humans(options, "/api/v1/status", out);
+  const auto fetched = fetch_for_humans(options, "/api/v1/status", out, &status_from_json);
   if (!fetched.document) {
     return fetched.exit_code;
   }
-  const auto& body = fetched.document;
-  if (!body->is_array() || body->empty()) {
+  if (fetched.document->empty()) {
     out << "no domains yet: add targets (targets add DOMAIN) and wait for the agents' results\n";
     return 0;
   }
   Table rows;
-  for (const auto& domain : *body) {
-    const json since = domain.value("since", json());
-    rows.push_back(
-        {text_of(domain.value("domain", json())), text_of(domain.value("verdict", json())),
-         domain.value("scope", std::string()).empty() ? "-"
-                                                      : text_of(domain.value("scope", json())),
-         text_of(since), age_of(since), text_of(domain.value("reporting", json())),
-         text_of(domain.value("usable", domain.value("healthy", json()))),
-         text_of(domain.value("failing", json())), networks_of(domain, ",")});
+  for (const auto& [state, reported] : *fetched.document) {
+    const auto since = reported ? std::optional(state.since) : std::nullopt;
+    rows.push_back({text_of(state.domain), std::string(to_string(state.verdict)),
+                    state.scope == Scope::None ? "-" : std::string(to_string(state.scope)),
+                    time_text(since), age_of(since), std::to_string(state.reporting),
+                    std::to_string(state.healthy), std::to_string(state.failing),
+                    join(state.affected_networks, ",")});
   }
   // REPORTING: a fresh reading; USABLE: of those, not isolated and with an established reading;
   // FAILING: of those, not OK.
@@ -158,110 +191,59 @@ int status_command(const ClientOptions& options, std::ostream& out) {
 }
 
 int explain_command(const ClientOptions& options, const std::string& domain, std::ostream& out) {
-  const Fetched fetched =
-      fetch_for_humans(options, "/api/v1/domains/" + percent_encode(domain), out);
+  const auto fetched = fetch_for_humans(options, "/api/v1/domains/" + percent_encode(domain), out,
+                                        &domain_explanation_from_json);
   if (!fetched.document) {
     return fetched.exit_code;
   }
-  const auto& body = fetched.document;
-  const json& state = *body;
-  const json since = state.value("since", json());
-  out << fmt::format("{}: {} since {} ({})\n", text_of(state.value("domain", json())),
-                     verdict_with_scope(state), text_of(since), age_of(since));
-  const std::string verdict = state.value("verdict", std::string());
-  if (verdict == "UNKNOWN") {
-    out << fmt::format("  UNKNOWN: {}.\n", unknown_because(state));
+  const DomainExplanation& explanation = *fetched.document;
+  const DomainState& state = explanation.state;
+  out << fmt::format("{}: {} since {} ({})\n", text_of(state.domain), verdict_with_scope(state),
+                     format_time(state.since), age_of(state.since));
+  if (state.verdict == Verdict::Unknown) {
+    out << fmt::format("  UNKNOWN: {}.\n", unknown_because(state, explanation.min_vantages));
   } else {
-    out << fmt::format("  {}.\n", meaning_of(verdict));
-    out << fmt::format("  {} reporting, {} usable, {} failing",
-                       plural(state.value("reporting", 0), "vantage"),
-                       text_of(state.value("usable", state.value("healthy", json()))),
-                       text_of(state.value("failing", json())));
-    const json affected = state.value("affected_vantages", json::array());
-    if (!affected.empty()) {
-      out << fmt::format("; affected: {} in {}", join(affected, ", "), networks_of(state, ", "));
+    out << fmt::format("  {}.\n", meaning_of(state.verdict));
+    out << fmt::format("  {} reporting, {} usable, {} failing", plural(state.reporting, "vantage"),
+                       state.healthy, state.failing);
+    if (!state.affected_vantages.empty()) {
+      out << fmt::format("; affected: {} in {}", join(state.affected_vantages, ", "),
+                         join(state.affected_networks, ", "));
     }
     out << "\n";
   }
-  for (const auto& [key, label] :
-       {std::pair{"isolated_vantages", "isolated (not counted)"},
-        std::pair{"establishing_vantages", "no established reading yet (not counted)"},
-        std::pair{"stale_vantages", "stale: silent for over two intervals (not counted)"}}) {
-    const json names = state.value(key, json::array());
-    if (!names.empty()) {
-      out << fmt::format("  {}: {}\n", label, join(names, ", "));
+  for (const auto& [names, label] :
+       {std::pair{&state.isolated_vantages, "isolated (not counted)"},
+        std::pair{&state.establishing_vantages, "no established reading yet (not counted)"},
+        std::pair{&state.stale_vantages, "stale: silent for over two intervals (not counted)"}}) {
+    if (!names->empty()) {
+      out << fmt::format("  {}: {}\n", label, join(*names, ", "));
     }
   }
 
-  const json evidence = state.value("evidence", json::array());
-  if (!evidence.empty()) {
+  if (!state.evidence.empty()) {
     out << "\nEvidence:\n";
-    for (const auto& line : evidence) {
+    for (const auto& line : state.evidence) {
       out << "  " << text_of(line) << '\n';
     }
   }
-
-  const json vantages = state.value("vantages", json::array());
-  if (!vantages.empty()) {
+  if (!explanation.vantages.empty()) {
     out << "\nVantages:\n";
-    Table rows;
-    for (const auto& vantage : vantages) {
-      // The same probe failing for several questions (A, AAAA, NS of one server) is one entry.
-      std::vector<std::pair<std::string, int>> counted;
-      for (const auto& failure : vantage.value("failures", json::array())) {
-        const std::string entry = fmt::format("{} {} {}", text_of(failure.value("check", json())),
-                                              text_of(failure.value("target", json())),
-                                              text_of(failure.value("failure", json())));
-        const auto seen = std::find_if(counted.begin(), counted.end(),
-                                       [&](const auto& known) { return known.first == entry; });
-        if (seen == counted.end()) {
-          counted.emplace_back(entry, 1);
-        } else {
-          ++seen->second;
-        }
-      }
-      std::string failures;
-      for (const auto& [entry, count] : counted) {
-        failures += fmt::format("{}{}{}", failures.empty() ? "" : "; ", entry,
-                                count > 1 ? fmt::format(" x{}", count) : "");
-      }
-      std::string reading = vantage.value("established", true)
-                                ? text_of(vantage.value("verdict", json()))
-                                : std::string("not yet");
-      if (vantage.value("degraded", false)) {
-        reading += " (slow)";
-      }
-      if (!vantage.value("fresh", true)) {
-        reading += " (stale)";
-      }
-      rows.push_back({text_of(vantage.value("agent", json())),
-                      text_of(vantage.value("network", vantage.value("asn", json()))), reading,
-                      text_of(vantage.value("latest_reading", json())),
-                      age_of(vantage.value("latest_at", json())),
-                      fmt::format("{:.1f}", vantage.value("latency_ms", 0.0)),
-                      failures.empty() ? "-" : failures});
-    }
-    print_table(out, {"AGENT", "NETWORK", "COUNTS_AS", "LATEST", "AT", "MS", "FAILED_PROBES"},
-                rows);
+    print_vantages(explanation.vantages, out);
   }
-
-  const json alerts = state.value("alerts", json::array());
-  if (!alerts.empty()) {
+  if (!explanation.alerts.empty()) {
     out << "\nAlerts:\n";
-    for (const auto& alert : alerts) {
-      out << fmt::format("  #{} {} {} since {}: {}\n", text_of(alert.value("id", json())),
-                         text_of(alert.value("status", json())), verdict_with_scope(alert),
-                         text_of(alert.value("since", json())), deliveries_of(alert));
+    for (const auto& alert : explanation.alerts) {
+      out << fmt::format("  #{} {} {} since {}: {}\n", alert.id,
+                         alert.resolved_at ? "resolved" : "firing", verdict_with_scope(alert),
+                         format_time(alert.since), deliveries_of(alert));
     }
   }
-
-  const json changes = state.value("recent_changes", json::array());
-  if (!changes.empty()) {
+  if (!explanation.recent_changes.empty()) {
     out << "\nRecent changes:\n";
-    for (const auto& change : changes) {
-      out << fmt::format("  {}  {} -> {}\n", text_of(change.value("changed_at", json())),
-                         text_of(change.value("previous_verdict", json())),
-                         verdict_with_scope(change));
+    for (const auto& change : explanation.recent_changes) {
+      out << fmt::format("  {}  {} -> {}\n", format_time(change.changed_at),
+                         to_string(change.previous_verdict), verdict_with_scope(change));
     }
   }
   return 0;
@@ -269,55 +251,47 @@ int explain_command(const ClientOptions& options, const std::string& domain, std
 
 int history_command(const ClientOptions& options, const std::string& domain,
                     const std::string& since, std::ostream& out) {
-  const Fetched fetched =
-      fetch_for_humans(options,
-                       fmt::format("/api/v1/domains/{}/history?since={}", percent_encode(domain),
-                                   percent_encode(since)),
-                       out);
+  const auto fetched = fetch_for_humans(options,
+                                        fmt::format("/api/v1/domains/{}/history?since={}",
+                                                    percent_encode(domain), percent_encode(since)),
+                                        out, &history_from_json);
   if (!fetched.document) {
     return fetched.exit_code;
   }
-  const auto& body = fetched.document;
-  const json changes = body->value("changes", json::array());
-  if (changes.empty()) {
+  const History& history = *fetched.document;
+  if (history.changes.empty()) {
     out << fmt::format("{}: no verdict changes since {}\n", printable(domain),
-                       text_of(body->value("since", json())));
+                       format_time(history.since));
     return 0;
   }
   Table rows;
-  for (const auto& change : changes) {
-    const json state = change.value("state", json::object());
-    const json evidence =
-        state.is_object() ? state.value("evidence", json::array()) : json::array();
-    rows.push_back({text_of(change.value("changed_at", json())),
-                    text_of(change.value("previous_verdict", json())), verdict_with_scope(change),
-                    state.is_object() ? networks_of(state, ",") : "",
-                    evidence.empty() ? "-" : text_of(evidence.front())});
+  for (const auto& [change, state] : history.changes) {
+    rows.push_back({format_time(change.changed_at), std::string(to_string(change.previous_verdict)),
+                    verdict_with_scope(change), join(state.affected_networks, ","),
+                    state.evidence.empty() ? "-" : text_of(state.evidence.front())});
   }
   print_table(out, {"CHANGED_AT", "FROM", "TO", "AFFECTED_NETWORKS", "FIRST_EVIDENCE"}, rows);
   return 0;
 }
 
 int alerts_command(const ClientOptions& options, std::ostream& out) {
-  const Fetched fetched = fetch_for_humans(options, "/api/v1/alerts", out);
+  const auto fetched = fetch_for_humans(options, "/api/v1/alerts", out, &alert_list_from_json);
   if (!fetched.document) {
     return fetched.exit_code;
   }
-  const auto& body = fetched.document;
-  if (const json warning = body->value("warning", json()); warning.is_string()) {
-    out << "warning: " << printable(warning.get<std::string>()) << "\n";
+  const AlertList& list = *fetched.document;
+  if (list.warning) {
+    out << "warning: " << printable(*list.warning) << "\n";
   }
-  const json alerts = body->value("alerts", json::array());
-  if (!alerts.is_array() || alerts.empty()) {
+  if (list.alerts.empty()) {
     out << "no alerts\n";
     return 0;
   }
   Table rows;
-  for (const auto& alert : alerts) {
-    rows.push_back({text_of(alert.value("id", json())), text_of(alert.value("status", json())),
-                    text_of(alert.value("domain", json())), verdict_with_scope(alert),
-                    age_of(alert.value("since", json())),
-                    age_of(alert.value("resolved_at", json())), deliveries_of(alert)});
+  for (const auto& alert : list.alerts) {
+    rows.push_back({std::to_string(alert.id), alert.resolved_at ? "resolved" : "firing",
+                    text_of(alert.domain), verdict_with_scope(alert), age_of(alert.since),
+                    age_of(alert.resolved_at), deliveries_of(alert)});
   }
   print_table(out, {"ID", "STATUS", "DOMAIN", "VERDICT", "SINCE", "RESOLVED", "DELIVERY"}, rows);
   return 0;

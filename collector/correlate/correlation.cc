@@ -401,7 +401,7 @@ DomainState Correlator::evaluate(const std::string& name, const Domain& domain,
   // Global takes a quorum in more than one network: an ASN, or for vantages without one the /24
   // or /48 they connect from. Vantages of unknown network all count as one.
   const bool quorum = static_cast<double>(agreeing.size()) >= needed;
-  state.scope = quorum && networks.size() > 1 ? "global" : "partial";
+  state.scope = quorum && networks.size() > 1 ? Scope::Global : Scope::Partial;
 
   state.evidence = domain_evidence(latest);
   if (state.verdict == Verdict::Degraded && state.evidence.empty()) {
@@ -426,7 +426,7 @@ std::optional<VerdictChange> Correlator::settle(Domain& domain, DomainState next
     return std::nullopt;
   }
   CorrelationTime since = now;
-  const bool complete = next.verdict == Verdict::Ok || next.scope == "global";
+  const bool complete = next.verdict == Verdict::Ok || next.scope == Scope::Global;
   if (!complete) {
     if (!domain.pending || !same(*domain.pending, next)) {
       domain.pending_since = now;

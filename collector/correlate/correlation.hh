@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cycle_result.hh"
+#include "domain_state.hh"
 #include "result.hh"
 
 namespace vantage {
@@ -75,26 +76,6 @@ std::string network_name(std::optional<int64_t> asn, std::string_view address);
 
 VantageCycle summarize(const std::string& agent, std::optional<int64_t> asn,
                        const CycleResult& cycle);
-
-// A domain's verdict across vantages, as status, explain, metrics and alerts show it.
-struct DomainState {
-  std::string domain;
-  Verdict verdict = Verdict::Unknown;
-  std::string scope;  // "global", "partial", or "" for OK and UNKNOWN
-  CorrelationTime since;
-  int reporting = 0;  // vantages with a fresh reading
-  int healthy = 0;    // usable: reporting, not isolated, and with an established reading
-  int failing = 0;    // usable and not OK
-  std::vector<std::string> affected_vantages;
-  std::vector<int64_t> affected_asns;          // 0 for a vantage without a known ASN
-  std::vector<std::string> affected_networks;  // "AS64510", "192.0.2.0/24": what scope counts
-  std::vector<std::string> isolated_vantages;
-  std::vector<std::string> establishing_vantages;  // reporting, but no reading established yet
-  std::vector<std::string> stale_vantages;         // reported once, silent for too long since
-  // The agreeing vantages' deciding probes first ("Tcp 203.0.113.80:443 ConnRefused from 3
-  // vantages in AS64501, AS64502"), then the lines that back them, then other failed probes.
-  std::vector<std::string> evidence;
-};
 
 // One vantage's part in a domain's verdict, as explain shows it.
 struct VantageView {

@@ -5,8 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cycle_reader.hh"
+#include "cycle_summary.hh"
 #include "domain_name.hh"
-#include "domain_state_json.hh"
 #include "printable.hh"
 #include "result_json.hh"
 
@@ -14,7 +15,7 @@ namespace vantage {
 namespace {
 
 // Replaying more than this many results at start would hold up serving for long; the newest
-// cycles matter most, but results() reads oldest first, so the window is what bounds it.
+// cycles matter most, but replay_results() reads oldest first, so the window is what bounds it.
 constexpr size_t kMaxReplayedResults = 500'000;
 // Uploads are correlated in passes this often (and before every read), which keeps a verdict
 // current within a fraction of a second while deciding each domain once per pass, not once per
@@ -41,8 +42,9 @@ AlertEvent firing_event(const DomainState& state) {
 }
 
 std::string describe(const DomainState& state) {
-  return state.scope.empty() ? std::string(to_string(state.verdict))
-                             : fmt::format("{} ({})", to_string(state.verdict), state.scope);
+  return state.scope == Scope::None
+             ? std::string(to_string(state.verdict))
+             : fmt::format("{} ({})", to_string(state.verdict), to_string(state.scope));
 }
 
 }  // namespace
@@ -121,32 +123,30 @@ void Monitor::resume() {
 
     std::map<std::string, DomainState> stored;
     for (const auto& record : storage_.latest_verdicts()) {
-      try {
-        DomainState state = domain_state_from_json(nlohmann::json::parse(record.state));
-        state.since = record.changed_at;
-        if (removed_after(state.domain, state.since)) {
-          continue;
-        }
-        correlator_.restore(state);
-        stored[state.domain] = state;
-      } catch (const std::exception& error) {
-        spdlog::warn("ignoring the stored verdict of {} at {}: {}", record.domain,
-                     format_time(record.changed_at), error.what());
+      if (removed_after(record.domain, record.changed_at)) {
+        continue;
       }
+      correlator_.restore(record.state);
+      stored[record.domain] = record.state;
     }
 
-    const auto results = storage_.results("", "", now - 2 * config_.freshness, kMaxReplayedResults);
+    const auto results = storage_.replay_results(now - 2 * config_.freshness, kMaxReplayedResults);
     size_t replayed = 0;
     for (const auto& result : results) {
       try {
-        const CycleResult cycle = cycle_from_json(nlohmann::json::parse(result.document));
-        const auto placed = placements_.find(result.agent);
-        VantageCycle summary = summarize(
-            result.agent, placed != placements_.end() ? placed->second.asn : std::nullopt, cycle);
-        if (placed != placements_.end()) {
+        // A row stored before there were summaries is summarised from its document when a
+        // replay reads it; it leaves the replay window (2 x freshness) soon after the upgrade.
+        VantageCycle summary = result.summary.empty()
+                                   ? summarize(result.agent, std::nullopt,
+                                               cycle_from_json(std::string_view(result.document)))
+                                   : decode_summary(result.summary);
+        summary.agent = result.agent;
+        summary.started_at = result.started_at;
+        if (const auto placed = placements_.find(result.agent); placed != placements_.end()) {
+          summary.asn = placed->second.asn;
           summary.network = placed->second.network;
         }
-        const auto ended = cycle.started_at + cycle.duration;
+        const auto ended = summary.started_at + summary.duration;
         auto& heard = last_heard_[result.agent];
         heard = std::max(heard, std::chrono::time_point_cast<TimePoint::duration>(ended));
         // Rows stored before ingest normalised domains join the domain's one spelling.
@@ -255,13 +255,12 @@ void Monitor::flush() {
                 after.failing, after.evidence.empty() ? "" : ": ",
                 after.evidence.empty() ? "" : printable(after.evidence.front()));
     try {
-      storage_.record_verdict(
-          VerdictRecord{.domain = after.domain,
-                        .changed_at = after.since,
-                        .verdict = std::string(to_string(after.verdict)),
-                        .scope = after.scope,
-                        .previous_verdict = std::string(to_string(change.before.verdict)),
-                        .state = to_json(after).dump()});
+      storage_.record_verdict(VerdictRecord{.domain = after.domain,
+                                            .changed_at = after.since,
+                                            .verdict = after.verdict,
+                                            .scope = after.scope,
+                                            .previous_verdict = change.before.verdict,
+                                            .state = after});
     } catch (const StorageError& error) {
       // The verdict is still current in memory and still alerts; only its history row is
       // missing.

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "body_pattern.hh"
+#include "cycle_summary.hh"
 #include "domain_name.hh"
 #include "printable.hh"
 #include "result_json.hh"
@@ -149,6 +150,248 @@ class Inflater {
   z_stream stream_{};
 };
 
+std::string_view without_trailing_space(std::string_view text) {
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\n' ||
+                           text.back() == '\r')) {
+    text.remove_suffix(1);
+  }
+  return text;
+}
+
+std::string results_shape() {
+  return fmt::format("results: must be a list of 1 to {} results", kMaxResultsPerBatch);
+}
+
+// Out of the walk over an upload once one of its results is refused.
+struct StopReading {};
+
+// The upload's members other than its results, checked after the walk (members come in any
+// order), in the order a sender should fix them: schema version, agent, epoch.
+class BatchHeader {
+ public:
+  bool has_results = false;
+
+  void read_version(json_walk::value member) {
+    has_version_ = true;
+    version_text_ = without_trailing_space(member.raw_json_token());
+    version_ = json_walk::integer_of(member);
+    if (!version_) {
+      json_walk::skip(member, 1);
+    }
+  }
+
+  void read_agent(json_walk::value member) {
+    has_agent_ = true;
+    std::string_view text;
+    const auto error = member.get_string().get(text);
+    if (error == simdjson::INCORRECT_TYPE) {
+      agent_.reset();
+      json_walk::skip(member, 1);
+      return;
+    }
+    json_walk::check(error);
+    agent_ = std::string(text);
+  }
+
+  void read_epoch(json_walk::value member) {
+    epoch_ = json_walk::integer_of(member);
+    if (!epoch_) {
+      json_walk::skip(member, 1);
+    }
+    epoch_valid_ = epoch_ && *epoch_ >= 0;
+  }
+
+  uint64_t epoch() const { return epoch_ ? static_cast<uint64_t>(*epoch_) : 0; }
+
+  // After a refused result: the members the walk did not reach, looked up again.
+  void find_again(simdjson::ondemand::document& document) {
+    // An error inside the text (reported to the walk as a wrong type) leaves the document
+    // abandoned: nothing more can be read from it.
+    if (!document.is_alive()) {
+      unreadable_ = true;
+      return;
+    }
+    try {
+      document.rewind();
+      simdjson::ondemand::object root;
+      json_walk::check(document.get_object().get(root));
+      json_walk::value member;
+      if (!has_version_ && root.find_field_unordered("schema_version").get(member) == 0) {
+        read_version(member);
+      }
+      if (!has_agent_ && root.find_field_unordered("agent").get(member) == 0) {
+        read_agent(member);
+      }
+    } catch (const MalformedJson&) {
+      // Unreadable past the refused result: that result's refusal is the answer.
+      unreadable_ = true;
+    }
+  }
+
+  void check(const std::string& caller) const {
+    if (unreadable_) {
+      return;
+    }
+    if (!has_version_) {
+      throw ApiError(422, "missing field \"schema_version\"");
+    }
+    if (version_ != kApiSchemaVersion) {
+      throw ApiError(422, fmt::format("unsupported schema_version {} (this collector reads {})",
+                                      printable(version_text_), kApiSchemaVersion));
+    }
+    if (!has_agent_) {
+      throw ApiError(422, "missing field \"agent\"");
+    }
+    if (!agent_) {
+      throw ApiError(422, "agent: must be a string");
+    }
+    if (*agent_ != caller) {
+      throw ApiError(403, fmt::format("the token belongs to agent \"{}\", not to \"{}\"", caller,
+                                      printable(*agent_)));
+    }
+    if (!epoch_valid_) {
+      throw ApiError(422, fmt::format("epoch: must be a whole number from 0 to {}",
+                                      std::numeric_limits<int64_t>::max()));
+    }
+  }
+
+ private:
+  bool has_version_ = false;
+  std::optional<int64_t> version_;
+  std::string version_text_;  // as sent, for the refusal
+  bool has_agent_ = false;
+  std::optional<std::string> agent_;  // nullopt: not a string
+  std::optional<int64_t> epoch_;
+  bool epoch_valid_ = true;
+  bool unreadable_ = false;
+};
+
+// The results of an upload, into the batch: results[] is the body's second level, each result
+// its third, each cycle its fourth.
+struct BatchReader {
+  const std::string& caller;
+  TimePoint now;
+  std::chrono::milliseconds max_clock_skew;
+
+  void read_results(json_walk::value list, ResultBatch& batch) const {
+    simdjson::ondemand::array array;
+    const auto error = list.get_array().get(array);
+    if (error == simdjson::INCORRECT_TYPE) {
+      throw ApiError(422, results_shape());
+    }
+    json_walk::check(error);
+    size_t index = 0;
+    for (auto element : array) {
+      json_walk::value item;
+      json_walk::check(std::move(element).get(item));
+      if (index == kMaxResultsPerBatch) {
+        throw ApiError(422, results_shape());
+      }
+      read_result(item, index++, batch);
+    }
+    if (index == 0) {
+      throw ApiError(422, results_shape());
+    }
+  }
+
+  void read_result(json_walk::value item, size_t index, ResultBatch& batch) const {
+    const std::string where = fmt::format("results[{}]", index);
+    simdjson::ondemand::object entry;
+    const auto error = item.get_object().get(entry);
+    if (error == simdjson::INCORRECT_TYPE) {
+      throw ApiError(422, fmt::format("{} must be a JSON object", where));
+    }
+    json_walk::check(error);
+    std::optional<uint64_t> seq;
+    std::optional<CycleResult> cycle;
+    std::string_view received;
+    json_walk::members(entry, 3, [&](std::string_view key, json_walk::value member) {
+      if (key == "seq") {
+        const auto number = json_walk::integer_of(member);
+        if (!number || *number < 1) {
+          throw ApiError(422, fmt::format("{}.seq: must be a whole number from 1 to {}", where,
+                                          std::numeric_limits<int64_t>::max()));
+        }
+        seq = static_cast<uint64_t>(*number);
+      } else if (key == "cycle") {
+        cycle = read_cycle(member, where, received);
+      } else {
+        return false;
+      }
+      return true;
+    });
+    if (!seq) {
+      throw ApiError(422, fmt::format("{}: missing field \"seq\"", where));
+    }
+    if (!cycle) {
+      throw ApiError(422, fmt::format("{}: missing field \"cycle\"", where));
+    }
+    check_cycle(*cycle, where);
+    batch.max_seq = std::max(batch.max_seq, *seq);
+    batch.cycles.push_back(summarize(caller, std::nullopt, *cycle));
+    batch.results.push_back(StoredResult{.agent = caller,
+                                         .seq = *seq,
+                                         .domain = cycle->domain,
+                                         .started_at = cycle->started_at,
+                                         .verdict = std::string(to_string(cycle->reading.verdict)),
+                                         .document = std::string(received),
+                                         .summary = encode_summary(batch.cycles.back())});
+  }
+
+  // The cycle, and in `received` its bytes as sent: the object is passed over once for its
+  // extent (on simdjson's structural index, without reading a value), then read.
+  static CycleResult read_cycle(json_walk::value member, const std::string& where,
+                                std::string_view& received) {
+    simdjson::ondemand::object object;
+    const auto error = member.get_object().get(object);
+    if (error == simdjson::INCORRECT_TYPE) {
+      throw ApiError(422, fmt::format("{}.cycle: a cycle must be an object", where));
+    }
+    json_walk::check(error);
+    json_walk::check(object.raw_json().get(received));
+    received = without_trailing_space(received);
+    bool has_members = false;
+    json_walk::check(object.reset().get(has_members));
+    try {
+      return cycle_from_json(object, 4);
+    } catch (const std::invalid_argument& refused) {
+      throw ApiError(422, fmt::format("{}.cycle: {}", where, refused.what()));
+    }
+  }
+
+  void check_cycle(CycleResult& cycle, const std::string& where) const {
+    const auto domain = canonical_domain_name(cycle.domain);
+    if (!domain) {
+      throw ApiError(422, fmt::format("{}.cycle.domain: \"{}\" is not a domain name", where,
+                                      printable(cycle.domain)));
+    }
+    cycle.domain = *domain;
+    if (cycle.started_at < kEarliestStart) {
+      throw ApiError(422, fmt::format("{}.cycle.started_at: {} is before 2020; is the agent's "
+                                      "clock right?",
+                                      where, format_time(cycle.started_at)));
+    }
+    if (cycle.duration.count() < 0 || cycle.duration > std::chrono::hours(24)) {
+      throw ApiError(
+          422, fmt::format("{}.cycle.duration_us: must be from 0 to a day (86400000000)", where));
+    }
+    // The end too: a long duration would otherwise keep the vantage fresh into the future.
+    for (const auto& [field, at] :
+         {std::pair{"started_at", cycle.started_at},
+          std::pair{"end (started_at + duration_us)", cycle.started_at + cycle.duration}}) {
+      if (at > now + max_clock_skew) {
+        const auto ahead = std::chrono::duration_cast<std::chrono::milliseconds>(at - now);
+        throw ApiError(
+            422, fmt::format("{}.cycle.{}: {} is {} ahead of the collector's clock ({}); at most "
+                             "{} is accepted (limits.max_clock_skew): check the agent's clock "
+                             "(NTP)",
+                             where, field, format_time(at), span_text(ahead), format_time(now),
+                             span_text(max_clock_skew)));
+      }
+    }
+  }
+};
+
 }  // namespace
 
 json parse_json_body(std::string_view body) {
@@ -200,87 +443,63 @@ std::string gunzip_bounded(std::string_view compressed, size_t max_bytes) {
   }
 }
 
-ResultBatch parse_result_batch(const json& body, const std::string& caller, TimePoint now,
+ResultBatch parse_result_batch(std::string_view body, const std::string& caller, TimePoint now,
                                std::chrono::milliseconds max_clock_skew) {
-  require_object(body, "the body");
-  const auto version = body.find("schema_version");
-  if (version == body.end()) {
-    throw ApiError(422, "missing field \"schema_version\"");
+  // One parser per worker thread keeps its buffers from one upload to the next.
+  thread_local simdjson::ondemand::parser parser;
+  thread_local std::string padded;
+  padded.assign(body);
+  padded.append(simdjson::SIMDJSON_PADDING, '\0');
+  const BatchReader reader{caller, now, max_clock_skew};
+  ResultBatch batch;
+  BatchHeader header;
+  std::optional<ApiError> refused;
+  simdjson::ondemand::document document;
+  try {
+    json_walk::check(parser.iterate(padded.data(), body.size(), padded.size()).get(document));
+    simdjson::ondemand::object root;
+    const auto error = document.get_object().get(root);
+    if (error == simdjson::INCORRECT_TYPE) {
+      throw ApiError(422, "the body must be a JSON object");
+    }
+    json_walk::check(error);
+    json_walk::members(root, 1, [&](std::string_view key, json_walk::value member) {
+      if (key == "schema_version") {
+        header.read_version(member);
+      } else if (key == "agent") {
+        header.read_agent(member);
+      } else if (key == "epoch") {
+        header.read_epoch(member);
+      } else if (key == "results") {
+        header.has_results = true;
+        try {
+          reader.read_results(member, batch);
+        } catch (const ApiError& error) {
+          refused = error;
+          throw StopReading{};
+        }
+      } else {
+        return false;
+      }
+      return true;
+    });
+    json_walk::check_end(document);
+  } catch (const MalformedJson& error) {
+    throw ApiError(400, error.what());
+  } catch (const StopReading&) {
+    // The schema version and the agent may follow the results: they are refused first.
+    header.find_again(document);
   }
-  if (integer_of(*version) != kApiSchemaVersion) {
-    throw ApiError(422, fmt::format("unsupported schema_version {} (this collector reads {})",
-                                    version->dump(), kApiSchemaVersion));
+  header.check(caller);
+  if (refused) {
+    throw *refused;
   }
-  check_agent(body, caller);
-  const auto results = body.find("results");
-  if (results == body.end()) {
+  if (!header.has_results) {
     throw ApiError(422, "missing field \"results\"");
   }
-  if (!results->is_array() || results->empty() || results->size() > kMaxResultsPerBatch) {
-    throw ApiError(422,
-                   fmt::format("results: must be a list of 1 to {} results", kMaxResultsPerBatch));
-  }
-
-  ResultBatch batch;
-  batch.epoch = epoch_field(body);
-  batch.results.reserve(results->size());
-  batch.cycles.reserve(results->size());
-  for (size_t i = 0; i < results->size(); ++i) {
-    const json& item = (*results)[i];
-    const std::string where = fmt::format("results[{}]", i);
-    require_object(item, where);
-    const auto seq = static_cast<uint64_t>(
-        integer_field(item, where + ".", "seq", 1, std::numeric_limits<int64_t>::max()));
-    const auto cycle_json = item.find("cycle");
-    if (cycle_json == item.end()) {
-      throw ApiError(422, fmt::format("{}: missing field \"cycle\"", where));
-    }
-    CycleResult cycle;
-    try {
-      cycle = cycle_from_json(*cycle_json);
-    } catch (const std::exception& error) {
-      // std::invalid_argument names the field; a json::exception from deep inside a malformed
-      // document is just as much the sender's mistake.
-      throw ApiError(422, fmt::format("{}.cycle: {}", where, error.what()));
-    }
-    const auto domain = canonical_domain_name(cycle.domain);
-    if (!domain) {
-      throw ApiError(422, fmt::format("{}.cycle.domain: \"{}\" is not a domain name", where,
-                                      printable(cycle.domain)));
-    }
-    cycle.domain = *domain;
-    if (cycle.started_at < kEarliestStart) {
-      throw ApiError(422, fmt::format("{}.cycle.started_at: {} is before 2020; is the agent's "
-                                      "clock right?",
-                                      where, format_time(cycle.started_at)));
-    }
-    if (cycle.duration.count() < 0 || cycle.duration > std::chrono::hours(24)) {
-      throw ApiError(
-          422, fmt::format("{}.cycle.duration_us: must be from 0 to a day (86400000000)", where));
-    }
-    // The end too: a long duration would otherwise keep the vantage fresh into the future.
-    for (const auto& [field, at] :
-         {std::pair{"started_at", cycle.started_at},
-          std::pair{"end (started_at + duration_us)", cycle.started_at + cycle.duration}}) {
-      if (at > now + max_clock_skew) {
-        const auto ahead = std::chrono::duration_cast<std::chrono::milliseconds>(at - now);
-        throw ApiError(
-            422, fmt::format("{}.cycle.{}: {} is {} ahead of the collector's clock ({}); at most "
-                             "{} is accepted (limits.max_clock_skew): check the agent's clock "
-                             "(NTP)",
-                             where, field, format_time(at), span_text(ahead), format_time(now),
-                             span_text(max_clock_skew)));
-      }
-    }
-    batch.max_seq = std::max(batch.max_seq, seq);
-    batch.cycles.push_back(summarize(caller, std::nullopt, cycle));
-    batch.results.push_back(StoredResult{.agent = caller,
-                                         .epoch = batch.epoch,
-                                         .seq = seq,
-                                         .domain = cycle.domain,
-                                         .started_at = cycle.started_at,
-                                         .verdict = std::string(to_string(cycle.reading.verdict)),
-                                         .document = cycle_json->dump()});
+  batch.epoch = header.epoch();
+  for (auto& result : batch.results) {
+    result.epoch = batch.epoch;
   }
   return batch;
 }
@@ -392,18 +611,6 @@ std::string normalize_domain(std::string_view name) {
     throw ApiError(400, fmt::format("\"{}\" is not a domain name", printable(name)));
   }
   return std::move(*canonical);
-}
-
-json to_json(const AgentRecord& agent) {
-  return {{"name", agent.name},
-          {"last_seen", format_time(agent.last_seen)},
-          {"asn", agent.asn ? json(*agent.asn) : json(nullptr)},
-          {"address", agent.address},
-          {"version", agent.version},
-          {"uptime_s", agent.uptime_s},
-          {"spool_depth", agent.spool_depth},
-          {"spool_dropped", agent.spool_dropped},
-          {"epoch", agent.epoch}};
 }
 
 }  // namespace vantage

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "correlation.hh"
+#include "cycle_reader.hh"
 #include "storage.hh"
 
 namespace vantage {
@@ -20,9 +21,6 @@ namespace vantage {
 // kCycleSchemaVersion.
 inline constexpr int kApiSchemaVersion = 1;
 inline constexpr size_t kMaxResultsPerBatch = 1000;
-// Deeper JSON than any document of ours is refused before it is parsed: nlohmann's copy and
-// dump recurse, and a body of nothing but '[' must not exhaust a worker thread's stack.
-inline constexpr int kMaxJsonDepth = 32;
 // How far ahead of the collector's clock a cycle may start, unless collector.yaml says otherwise
 // (limits.max_clock_skew): a cycle dated in the future would make every later one of that vantage
 // look older, and so freeze its reading.
@@ -38,7 +36,9 @@ class ApiError : public std::runtime_error {
   int status_;
 };
 
-// The body as JSON; 400 if it is not JSON or nests deeper than kMaxJsonDepth.
+// The body as JSON; 400 if it is not JSON or nests deeper than kMaxJsonDepth (checked before it
+// is parsed: nlohmann's copy and dump recurse, and a body of nothing but '[' must not exhaust a
+// worker thread's stack). For the small documents: heartbeats and targets.
 nlohmann::json parse_json_body(std::string_view body);
 
 // A gzip body inflated, never to more than `max_bytes`: 413 past that (a small body may inflate
@@ -52,13 +52,16 @@ struct ResultBatch {
   uint64_t max_seq = 0;
 };
 
-// POST /api/v1/results: checks everything before anything is stored. 422 for a missing field, a
+// POST /api/v1/results, read once (simdjson on demand) straight into the typed cycles, each
+// stored as the bytes received (its StoredResult::document), never a re-dump. Checks everything
+// before anything is stored: 400 for a body that is not JSON (every value is read or checked,
+// also members it does not know) or nests deeper than kMaxJsonDepth; 422 for a missing field, a
 // wrong schema version or an out-of-range value, naming the field ("results[3].cycle: missing
 // field \"domain\""; "epoch", optional, 0 when absent, a whole number from 0 up), also for a cycle
 // that starts or ends more than `max_clock_skew` after `now` (cycles from the past are spool
 // replays, taken back to 2020); 403 when `agent` is not `caller`, the agent the token belongs to.
 // Domains come back normalised (normalize_domain).
-ResultBatch parse_result_batch(const nlohmann::json& body, const std::string& caller, TimePoint now,
+ResultBatch parse_result_batch(std::string_view body, const std::string& caller, TimePoint now,
                                std::chrono::milliseconds max_clock_skew = kDefaultMaxClockSkew);
 
 // POST /api/v1/heartbeat; same errors. The record's address is `peer`, its last_seen `now`;
@@ -77,7 +80,5 @@ Target parse_target(const nlohmann::json& body);
 // A domain from a request (a path segment, a query parameter) as the collector keys it: ASCII
 // lower case, without a trailing dot. 400 when it is not a domain name.
 std::string normalize_domain(std::string_view name);
-
-nlohmann::json to_json(const AgentRecord& agent);
 
 }  // namespace vantage

@@ -58,4 +58,23 @@ void log_stored_batch(const std::string& agent, const ResultBatch& batch,
   }
 }
 
+std::optional<uint64_t> NewestEpochs::of(const std::string& agent) {
+  std::lock_guard lock(mutex_);
+  const auto known = newest_.find(agent);
+  if (known != newest_.end()) {
+    return known->second;
+  }
+  const auto newest = storage_.newest_epoch(agent);
+  newest_.emplace(agent, newest);
+  return newest;
+}
+
+void NewestEpochs::stored(const std::string& agent, uint64_t epoch) {
+  std::lock_guard lock(mutex_);
+  auto& newest = newest_[agent];
+  if (!newest || *newest < epoch) {
+    newest = epoch;
+  }
+}
+
 }  // namespace vantage

@@ -10,6 +10,7 @@
 
 #include "result.hh"
 #include "storage.hh"
+#include "vocabulary.hh"
 
 namespace vantage {
 
@@ -22,7 +23,7 @@ enum class ResolvedBy : uint8_t { VerdictChange, TargetRemoved };
 struct AlertEvent {
   std::string domain;
   Verdict verdict = Verdict::Unknown;
-  std::string scope;                     // "global" or "partial"
+  Scope scope = Scope::None;             // global or partial: OK and UNKNOWN raise no alert
   TimePoint since;                       // when the verdict was entered
   std::optional<TimePoint> resolved_at;  // set: the alert has ended
   ResolvedBy resolved_by = ResolvedBy::VerdictChange;
@@ -36,16 +37,6 @@ struct AlertEvent {
 // What receivers, the API and the CLI call the end of an alert: the new verdict's name ("OK",
 // "ROUTE_LOSS", ...) or "target_removed".
 std::string resolution_name(const AlertEvent& event);
-
-// Where one event of an alert stands with one receiver.
-//   pending    not sent yet, or waiting for a retry
-//   delivered  the receiver answered 2xx
-//   failed     given up after the configured attempts (retried after a restart while firing)
-//   skipped    never to be sent: a firing the alert ended before the receiver took it, and the
-//              resolve of such an alert (a receiver never gets a resolve without its firing)
-enum class DeliveryState : uint8_t { Pending, Delivered, Failed, Skipped };
-std::string_view to_string(DeliveryState state);
-std::optional<DeliveryState> delivery_state_from_string(std::string_view name);
 
 enum class AlertEventKind : uint8_t { Firing, Resolve };  // stored as 'firing' / 'resolve'
 

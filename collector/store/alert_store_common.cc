@@ -16,30 +16,6 @@ std::string resolution_name(const AlertEvent& event) {
                                                         : std::string(to_string(event.resolved_to));
 }
 
-std::string_view to_string(DeliveryState state) {
-  switch (state) {
-    case DeliveryState::Pending:
-      return "pending";
-    case DeliveryState::Delivered:
-      return "delivered";
-    case DeliveryState::Failed:
-      return "failed";
-    case DeliveryState::Skipped:
-      return "skipped";
-  }
-  return "?";
-}
-
-std::optional<DeliveryState> delivery_state_from_string(std::string_view name) {
-  for (const auto state : {DeliveryState::Pending, DeliveryState::Delivered, DeliveryState::Failed,
-                           DeliveryState::Skipped}) {
-    if (to_string(state) == name) {
-      return state;
-    }
-  }
-  return std::nullopt;
-}
-
 namespace alert_store_detail {
 namespace {
 
@@ -174,12 +150,13 @@ class SqlAlertStore final : public AlertStore {
     return write("insert alert", [&](std::string_view operation) {
       const auto next = session_->query(operation, kNextId, {});
       const int64_t id = Decoder(next.at(0), session_->backend()).integer(0);
-      session_->query(operation, kInsertAlert,
-                      {id, event.domain, std::string(vantage::to_string(event.verdict)),
-                       event.scope, to_epoch_ms(event.since), json_text(event.affected_vantages),
-                       json_text(event.affected_asns), json_text(event.affected_networks),
-                       json_text(event.evidence), optional_time(event.resolved_at),
-                       resolved_by_param(event), resolved_to_param(event)});
+      session_->query(
+          operation, kInsertAlert,
+          {id, event.domain, std::string(vantage::to_string(event.verdict)),
+           std::string(vantage::to_string(event.scope)), to_epoch_ms(event.since),
+           json_text(event.affected_vantages), json_text(event.affected_asns),
+           json_text(event.affected_networks), json_text(event.evidence),
+           optional_time(event.resolved_at), resolved_by_param(event), resolved_to_param(event)});
       for (DeliveryRecord delivery : deliveries) {
         delivery.alert_id = static_cast<uint64_t>(id);
         upsert(operation, delivery);
@@ -285,7 +262,11 @@ class SqlAlertStore final : public AlertStore {
       AlertEvent& event = alert.event;
       event.domain = decode.text(1);
       event.verdict = decode.verdict(2);
-      event.scope = decode.text(3);
+      const auto scope = scope_from_string(decode.text(3));
+      if (!scope) {
+        decode.bad(3, decode.text(3));
+      }
+      event.scope = *scope;
       event.since = from_epoch_ms(decode.integer(4));
       event.affected_vantages = decode.list<std::string>(5);
       event.affected_asns = decode.list<int64_t>(6);
@@ -306,8 +287,11 @@ class SqlAlertStore final : public AlertStore {
         DeliveryRecord delivery;
         delivery.alert_id = alert.id;
         delivery.receiver = decode.text(1);
-        delivery.event =
-            decode.text(2) == "resolve" ? AlertEventKind::Resolve : AlertEventKind::Firing;
+        const std::string event = decode.text(2);
+        if (event != "firing" && event != "resolve") {
+          decode.bad(2, event);
+        }
+        delivery.event = event == "resolve" ? AlertEventKind::Resolve : AlertEventKind::Firing;
         const auto state = delivery_state_from_string(decode.text(3));
         if (!state) {
           decode.bad(3, decode.text(3));

@@ -24,6 +24,8 @@
 #include "storage.hh"
 #include "storage_common.hh"
 #include "storage_migrations.hh"
+#include "stored_values.hh"
+#include "verdict_state_format.hh"
 
 namespace vantage {
 namespace {
@@ -57,19 +59,21 @@ struct Sql {
   std::span<const Oid> types;
 };
 
-constexpr std::array<Oid, 8> kInsertResultsTypes = {kTextArrayOid, kInt8ArrayOid, kTextArrayOid,
+constexpr std::array<Oid, 9> kInsertResultsTypes = {kTextArrayOid, kInt8ArrayOid, kTextArrayOid,
                                                     kInt8ArrayOid, kTextArrayOid, kTextArrayOid,
-                                                    kInt8Oid,      kInt8ArrayOid};
+                                                    kInt8Oid,      kInt8ArrayOid, kTextArrayOid};
 // Rows go in key order: two batches that overlap then wait for each other's keys in the same
 // order and cannot deadlock. A key repeated in the batch conflicts with its first row and is
 // skipped like any other duplicate. Returns the keys it inserted.
 constexpr Sql kInsertResults{
     "vantage_insert_results",
     "INSERT INTO results (agent, epoch, seq, domain, started_at, verdict, document, "
-    "received_at) "
-    "SELECT b.agent, b.epoch, b.seq, b.domain, b.started_at, b.verdict, b.document, $7 "
+    "received_at, summary) "
+    "SELECT b.agent, b.epoch, b.seq, b.domain, b.started_at, b.verdict, b.document, $7, "
+    "NULLIF(b.summary, '') "
     "FROM unnest($1::text[], $8::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], "
-    "$6::text[]) AS b(agent, epoch, seq, domain, started_at, verdict, document) "
+    "$6::text[], $9::text[]) AS b(agent, epoch, seq, domain, started_at, verdict, document, "
+    "summary) "
     "ORDER BY b.agent, b.epoch, b.seq "
     "ON CONFLICT (agent, epoch, seq) DO NOTHING RETURNING agent, epoch, seq",
     kInsertResultsTypes};
@@ -90,27 +94,35 @@ constexpr Sql kCountResults{"vantage_count_results", "SELECT COUNT(*) FROM resul
 constexpr std::array<Oid, 1> kNewestEpochTypes = {kTextOid};
 constexpr Sql kNewestEpoch{"vantage_newest_epoch",
                            "SELECT MAX(epoch) FROM results WHERE agent = $1", kNewestEpochTypes};
+constexpr std::array<Oid, 2> kReplayResultsTypes = {kInt8Oid, kInt8Oid};
+// A row without a summary (stored before migration 5) comes with its document instead.
+constexpr Sql kReplayResults{
+    "vantage_replay_results",
+    "SELECT agent, seq, domain, started_at, verdict, "
+    "CASE WHEN summary IS NULL THEN document ELSE '' END, epoch, summary FROM results "
+    "WHERE started_at >= $1 ORDER BY started_at, agent, epoch, seq LIMIT $2",
+    kReplayResultsTypes};
 constexpr std::array<Oid, 4> kSelectResultsTypes = {kInt8Oid, kTextOid, kTextOid, kInt8Oid};
 // Indexed by (domain given) + 2 * (agent given); separate statements so that each plan can use
 // its index. Unused parameters are typed, so every variant takes the same four.
 constexpr std::array<Sql, 4> kSelectResults = {
     Sql{"vantage_results_all",
-        "SELECT agent, seq, domain, started_at, verdict, document, epoch FROM results "
+        "SELECT agent, seq, domain, started_at, verdict, document, epoch, summary FROM results "
         "WHERE started_at >= $1 "
         "ORDER BY started_at, agent, epoch, seq LIMIT $4",
         kSelectResultsTypes},
     Sql{"vantage_results_domain",
-        "SELECT agent, seq, domain, started_at, verdict, document, epoch FROM results "
+        "SELECT agent, seq, domain, started_at, verdict, document, epoch, summary FROM results "
         "WHERE domain = $2 AND started_at >= $1 "
         "ORDER BY started_at, agent, epoch, seq LIMIT $4",
         kSelectResultsTypes},
     Sql{"vantage_results_agent",
-        "SELECT agent, seq, domain, started_at, verdict, document, epoch FROM results "
+        "SELECT agent, seq, domain, started_at, verdict, document, epoch, summary FROM results "
         "WHERE agent = $3 AND started_at >= $1 "
         "ORDER BY started_at, agent, epoch, seq LIMIT $4",
         kSelectResultsTypes},
     Sql{"vantage_results_domain_agent",
-        "SELECT agent, seq, domain, started_at, verdict, document, epoch FROM results "
+        "SELECT agent, seq, domain, started_at, verdict, document, epoch, summary FROM results "
         "WHERE domain = $2 AND agent = $3 AND started_at >= $1 "
         "ORDER BY started_at, agent, epoch, seq LIMIT $4",
         kSelectResultsTypes},
@@ -182,6 +194,12 @@ constexpr Sql kLatestVerdicts{
     "SELECT DISTINCT ON (domain) domain, changed_at, verdict, scope, previous_verdict, state "
     "FROM verdict_changes ORDER BY domain, changed_at DESC",
     {}};
+constexpr std::array<Oid, 2> kLatestChangesTypes = {kTextOid, kInt8Oid};
+constexpr Sql kLatestChanges{
+    "vantage_latest_changes",
+    "SELECT domain, changed_at, verdict, scope, previous_verdict, state FROM verdict_changes "
+    "WHERE domain = $1 ORDER BY changed_at DESC LIMIT $2",
+    kLatestChangesTypes};
 
 // A parameter list for PQexecPrepared, owning its values.
 class Params {
@@ -305,6 +323,7 @@ class PostgresStorage final : public Storage {
   StoreOutcome store_results(const std::vector<StoredResult>& batch) override;
   uint64_t count_results() override;
   std::optional<uint64_t> newest_epoch(const std::string& agent) override;
+  std::vector<StoredResult> replay_results(TimePoint since, size_t limit) override;
   std::vector<StoredResult> results(const std::string& domain, const std::string& agent,
                                     TimePoint since, size_t limit) override;
   void upsert_agent(const AgentRecord& agent) override;
@@ -320,6 +339,7 @@ class PostgresStorage final : public Storage {
   std::vector<VerdictRecord> verdict_history(const std::string& domain, TimePoint since,
                                              size_t limit) override;
   std::vector<VerdictRecord> latest_verdicts() override;
+  std::vector<VerdictRecord> latest_changes(const std::string& domain, size_t count) override;
 
  private:
   // BEGIN … COMMIT; rolled back when left without commit(), also by an exception.
@@ -368,6 +388,9 @@ class PostgresStorage final : public Storage {
   int64_t single_integer(std::string_view operation, const Sql& sql);
   std::vector<Target> read_targets(std::string_view operation);
   int applied_version(std::string_view operation);
+  void rewrite_column(std::string_view operation, const ColumnRewrite& rewrite);
+  std::vector<VerdictRecord> read_verdicts(const PGresult* result,
+                                           std::string_view operation) const;
 
   std::string conninfo_;
   std::string backend_ = "postgres";
@@ -515,6 +538,39 @@ int PostgresStorage::applied_version(std::string_view operation) {
   return static_cast<int>(parse_integer(result.get(), 0, 0));
 }
 
+void PostgresStorage::rewrite_column(std::string_view operation, const ColumnRewrite& rewrite) {
+  const auto keys = storage_detail::split_columns(rewrite.key);
+  const std::string select =
+      fmt::format("SELECT {}, {} FROM {}", rewrite.key, rewrite.column, rewrite.table);
+  std::string update = fmt::format("UPDATE {} SET {} = $1 WHERE ", rewrite.table, rewrite.column);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    update += fmt::format("{}{} = ${}", i == 0 ? "" : " AND ", keys[i], i + 2);
+  }
+  const Result rows(PQexec(conn_.get(), select.c_str()), &PQclear);
+  if (PQresultStatus(rows.get()) != PGRES_TUPLES_OK) {
+    fail(operation, rows.get());
+  }
+  for (int row = 0; row < PQntuples(rows.get()); ++row) {
+    std::vector<std::string> values;
+    for (size_t column = 0; column <= keys.size(); ++column) {
+      values.push_back(text_value(rows.get(), row, static_cast<int>(column)));
+    }
+    const std::string value = storage_detail::rewritten(rewrite, values, backend_, operation);
+    // Text parameters of no stated type: the server reads each as its column's type.
+    std::vector<const char*> parameters = {value.c_str()};
+    for (size_t i = 0; i < keys.size(); ++i) {
+      parameters.push_back(values[i].c_str());
+    }
+    const Result updated(
+        PQexecParams(conn_.get(), update.c_str(), static_cast<int>(parameters.size()), nullptr,
+                     parameters.data(), nullptr, nullptr, 0),
+        &PQclear);
+    if (PQresultStatus(updated.get()) != PGRES_COMMAND_OK) {
+      fail(operation, updated.get());
+    }
+  }
+}
+
 void PostgresStorage::migrate() {
   constexpr std::string_view kOperation = "migrate";
   with_connection(kOperation, true, [&] {
@@ -537,7 +593,12 @@ void PostgresStorage::migrate() {
       }
       const Migration& next = migrations[static_cast<size_t>(applied)];
       const std::string step = fmt::format("migrate to version {}", next.version);
-      exec(step, std::string(next.sql).c_str());
+      if (!next.sql.empty()) {
+        exec(step, std::string(next.sql).c_str());
+      }
+      if (next.rewrite) {
+        rewrite_column(step, *next.rewrite);
+      }
       const std::string version = std::to_string(next.version);
       const std::string description(next.description);
       const std::string applied_at = std::to_string(now_epoch_ms());
@@ -587,6 +648,7 @@ StoreOutcome PostgresStorage::store_results(const std::vector<StoredResult>& bat
   BinaryArray started(kInt8Oid, batch.size());
   BinaryArray verdicts(kTextOid, batch.size());
   BinaryArray documents(kTextOid, batch.size());
+  BinaryArray summaries(kTextOid, batch.size());
   for (const StoredResult& result : batch) {
     agents.add(result.agent);
     epochs.add(checked_epoch(result.epoch, backend_, kOperation));
@@ -595,6 +657,7 @@ StoreOutcome PostgresStorage::store_results(const std::vector<StoredResult>& bat
     started.add(to_epoch_ms(result.started_at));
     verdicts.add(result.verdict);
     documents.add(result.document);
+    summaries.add(result.summary);
   }
   Params params;
   params.binary(agents.take());
@@ -605,6 +668,7 @@ StoreOutcome PostgresStorage::store_results(const std::vector<StoredResult>& bat
   params.binary(documents.take());
   params.binary(int8_binary(now_epoch_ms()));
   params.binary(epochs.take());
+  params.binary(summaries.take());
   // Retry-safe: if the connection died after the server committed, the second run finds every
   // row stored with the same document and counts it a duplicate.
   return with_connection(kOperation, true, [&] {
@@ -686,6 +750,37 @@ std::optional<uint64_t> PostgresStorage::newest_epoch(const std::string& agent) 
   });
 }
 
+// A row of kSelectResults or kReplayResults.
+StoredResult stored_result(const PGresult* result, int row) {
+  return StoredResult{
+      .agent = text_value(result, row, 0),
+      .epoch = static_cast<uint64_t>(parse_integer(result, row, 6)),
+      .seq = static_cast<uint64_t>(parse_integer(result, row, 1)),
+      .domain = text_value(result, row, 2),
+      .started_at = from_epoch_ms(parse_integer(result, row, 3)),
+      .verdict = text_value(result, row, 4),
+      .document = text_value(result, row, 5),
+      .summary = text_value(result, row, 7),
+  };
+}
+
+std::vector<StoredResult> PostgresStorage::replay_results(TimePoint since, size_t limit) {
+  constexpr std::string_view kOperation = "replay_results";
+  Params params;
+  params.integer(to_epoch_ms(since));
+  params.integer(limit_value(limit));
+  return with_connection(kOperation, true, [&] {
+    const Result result = run(kOperation, kReplayResults, params);
+    std::vector<StoredResult> found;
+    const int rows = PQntuples(result.get());
+    found.reserve(static_cast<size_t>(rows));
+    for (int row = 0; row < rows; ++row) {
+      found.push_back(stored_result(result.get(), row));
+    }
+    return found;
+  });
+}
+
 std::vector<StoredResult> PostgresStorage::results(const std::string& domain,
                                                    const std::string& agent, TimePoint since,
                                                    size_t limit) {
@@ -702,15 +797,7 @@ std::vector<StoredResult> PostgresStorage::results(const std::string& domain,
     const int rows = PQntuples(result.get());
     found.reserve(static_cast<size_t>(rows));
     for (int row = 0; row < rows; ++row) {
-      found.push_back(StoredResult{
-          .agent = text_value(result.get(), row, 0),
-          .epoch = static_cast<uint64_t>(parse_integer(result.get(), row, 6)),
-          .seq = static_cast<uint64_t>(parse_integer(result.get(), row, 1)),
-          .domain = text_value(result.get(), row, 2),
-          .started_at = from_epoch_ms(parse_integer(result.get(), row, 3)),
-          .verdict = text_value(result.get(), row, 4),
-          .document = text_value(result.get(), row, 5),
-      });
+      found.push_back(stored_result(result.get(), row));
     }
     return found;
   });
@@ -762,7 +849,7 @@ void PostgresStorage::add_token(const TokenRecord& token) {
   Params params;
   params.text(token.hash);
   params.text(token.name);
-  params.text(token.kind);
+  params.text(std::string(to_string(token.kind)));
   params.integer(to_epoch_ms(token.created_at));
   // Not retried: had the lost connection committed it, the retry would report a duplicate hash.
   with_connection(kOperation, false, [&] { run(kOperation, kInsertToken, params); });
@@ -779,7 +866,8 @@ std::optional<TokenRecord> PostgresStorage::token_by_hash(const std::string& has
     }
     return TokenRecord{
         .name = text_value(result.get(), 0, 1),
-        .kind = text_value(result.get(), 0, 2),
+        .kind =
+            storage_detail::token_kind_column(text_value(result.get(), 0, 2), backend_, kOperation),
         .hash = text_value(result.get(), 0, 0),
         .created_at = from_epoch_ms(parse_integer(result.get(), 0, 3)),
     };
@@ -867,26 +955,30 @@ void PostgresStorage::record_verdict(const VerdictRecord& change) {
   Params params;
   params.text(change.domain);
   params.integer(to_epoch_ms(change.changed_at));
-  params.text(change.verdict);
-  params.text(change.scope);
-  params.text(change.previous_verdict);
-  params.text(change.state);
+  params.text(std::string(to_string(change.verdict)));
+  params.text(std::string(to_string(change.scope)));
+  params.text(std::string(to_string(change.previous_verdict)));
+  params.text(encode_verdict_state(change.state));
   with_connection(kOperation, true, [&] { run(kOperation, kRecordVerdict, params); });
 }
 
-std::vector<VerdictRecord> read_verdicts(const PGresult* result) {
+std::vector<VerdictRecord> PostgresStorage::read_verdicts(const PGresult* result,
+                                                          std::string_view operation) const {
   const int rows = PQntuples(result);
   std::vector<VerdictRecord> found;
   found.reserve(static_cast<size_t>(rows));
   for (int row = 0; row < rows; ++row) {
-    found.push_back(VerdictRecord{
-        .domain = text_value(result, row, 0),
-        .changed_at = from_epoch_ms(parse_integer(result, row, 1)),
-        .verdict = text_value(result, row, 2),
-        .scope = text_value(result, row, 3),
-        .previous_verdict = text_value(result, row, 4),
-        .state = text_value(result, row, 5),
-    });
+    const std::string verdict = text_value(result, row, 2);
+    const std::string scope = text_value(result, row, 3);
+    const std::string previous = text_value(result, row, 4);
+    const std::string state = text_value(result, row, 5);
+    found.push_back(storage_detail::verdict_record({.domain = text_value(result, row, 0),
+                                                    .changed_at_ms = parse_integer(result, row, 1),
+                                                    .verdict = verdict,
+                                                    .scope = scope,
+                                                    .previous_verdict = previous,
+                                                    .state = state},
+                                                   backend_, operation));
   }
   return found;
 }
@@ -899,14 +991,25 @@ std::vector<VerdictRecord> PostgresStorage::verdict_history(const std::string& d
   params.integer(to_epoch_ms(since));
   params.integer(limit_value(limit));
   return with_connection(kOperation, true, [&] {
-    return read_verdicts(run(kOperation, kVerdictHistory, params).get());
+    return read_verdicts(run(kOperation, kVerdictHistory, params).get(), kOperation);
   });
 }
 
 std::vector<VerdictRecord> PostgresStorage::latest_verdicts() {
   constexpr std::string_view kOperation = "latest_verdicts";
   return with_connection(kOperation, true, [&] {
-    return read_verdicts(run(kOperation, kLatestVerdicts, Params()).get());
+    return read_verdicts(run(kOperation, kLatestVerdicts, Params()).get(), kOperation);
+  });
+}
+
+std::vector<VerdictRecord> PostgresStorage::latest_changes(const std::string& domain,
+                                                           size_t count) {
+  constexpr std::string_view kOperation = "latest_changes";
+  Params params;
+  params.text(domain);
+  params.integer(limit_value(count));
+  return with_connection(kOperation, true, [&] {
+    return read_verdicts(run(kOperation, kLatestChanges, params).get(), kOperation);
   });
 }
 

@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <condition_variable>
+#include <exception>
 #include <mutex>
 #include <string_view>
 #include <unordered_map>
@@ -13,6 +15,8 @@
 #include "storage.hh"
 #include "storage_common.hh"
 #include "storage_migrations.hh"
+#include "stored_values.hh"
+#include "verdict_state_format.hh"
 
 namespace vantage {
 namespace {
@@ -30,22 +34,28 @@ using Database = std::unique_ptr<sqlite3, decltype(&sqlite3_close_v2)>;
 using Statement = std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)>;
 
 constexpr std::string_view kInsertResult =
-    "INSERT INTO results (agent, seq, domain, started_at, verdict, document, received_at, epoch) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (agent, epoch, seq) DO NOTHING";
+    "INSERT INTO results (agent, seq, domain, started_at, verdict, document, received_at, epoch, "
+    "summary) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULLIF(?9, '')) "
+    "ON CONFLICT (agent, epoch, seq) DO NOTHING";
 constexpr std::string_view kSameResult =
     "SELECT document = ?3 FROM results WHERE agent = ?1 AND epoch = ?4 AND seq = ?2";
 constexpr std::string_view kCountResults = "SELECT COUNT(*) FROM results";
 constexpr std::string_view kNewestEpoch = "SELECT MAX(epoch) FROM results WHERE agent = ?1";
 // Indexed by (domain given) + 2 * (agent given). Every variant numbers its parameters alike, up
 // to ?4, so one binding fits them all.
+// A row without a summary (stored before migration 5) comes with its document instead.
+constexpr std::string_view kReplayResults =
+    "SELECT agent, seq, domain, started_at, verdict, "
+    "CASE WHEN summary IS NULL THEN document ELSE '' END, epoch, summary FROM results "
+    "WHERE started_at >= ?1 ORDER BY started_at, agent, epoch, seq LIMIT ?2";
 constexpr std::string_view kSelectResults[] = {
-    "SELECT agent, seq, domain, started_at, verdict, document, epoch FROM results "
+    "SELECT agent, seq, domain, started_at, verdict, document, epoch, summary FROM results "
     "WHERE started_at >= ?1 ORDER BY started_at, agent, epoch, seq LIMIT ?4",
-    "SELECT agent, seq, domain, started_at, verdict, document, epoch FROM results "
+    "SELECT agent, seq, domain, started_at, verdict, document, epoch, summary FROM results "
     "WHERE domain = ?2 AND started_at >= ?1 ORDER BY started_at, agent, epoch, seq LIMIT ?4",
-    "SELECT agent, seq, domain, started_at, verdict, document, epoch FROM results "
+    "SELECT agent, seq, domain, started_at, verdict, document, epoch, summary FROM results "
     "WHERE agent = ?3 AND started_at >= ?1 ORDER BY started_at, agent, epoch, seq LIMIT ?4",
-    "SELECT agent, seq, domain, started_at, verdict, document, epoch FROM results "
+    "SELECT agent, seq, domain, started_at, verdict, document, epoch, summary FROM results "
     "WHERE domain = ?2 AND agent = ?3 AND started_at >= ?1 "
     "ORDER BY started_at, agent, epoch, seq LIMIT ?4",
 };
@@ -90,6 +100,9 @@ constexpr std::string_view kLatestVerdicts =
     "SELECT domain, changed_at, verdict, scope, previous_verdict, state FROM verdict_changes v "
     "WHERE changed_at = (SELECT MAX(changed_at) FROM verdict_changes w WHERE w.domain = v.domain) "
     "ORDER BY domain";
+constexpr std::string_view kLatestChanges =
+    "SELECT domain, changed_at, verdict, scope, previous_verdict, state FROM verdict_changes "
+    "WHERE domain = ?1 ORDER BY changed_at DESC LIMIT ?2";
 constexpr std::string_view kHasMigrationsTable =
     "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'";
 constexpr std::string_view kAppliedVersion =
@@ -155,6 +168,7 @@ class SqliteStorage final : public Storage {
   StoreOutcome store_results(const std::vector<StoredResult>& batch) override;
   uint64_t count_results() override;
   std::optional<uint64_t> newest_epoch(const std::string& agent) override;
+  std::vector<StoredResult> replay_results(TimePoint since, size_t limit) override;
   std::vector<StoredResult> results(const std::string& domain, const std::string& agent,
                                     TimePoint since, size_t limit) override;
   void upsert_agent(const AgentRecord& agent) override;
@@ -170,6 +184,7 @@ class SqliteStorage final : public Storage {
   std::vector<VerdictRecord> verdict_history(const std::string& domain, TimePoint since,
                                              size_t limit) override;
   std::vector<VerdictRecord> latest_verdicts() override;
+  std::vector<VerdictRecord> latest_changes(const std::string& domain, size_t count) override;
 
   // Throws StorageError with the connection's last error.
   [[noreturn]] void fail(std::string_view operation) const {
@@ -203,15 +218,36 @@ class SqliteStorage final : public Storage {
     bool committed_ = false;
   };
 
+  // One store_results call waiting for its batch to be committed.
+  struct PendingBatch {
+    const std::vector<StoredResult>* batch = nullptr;
+    StoreOutcome outcome;
+    std::exception_ptr error;
+    bool done = false;
+  };
+  // Stores the batches in one transaction, each in a savepoint of its own; sets each one's
+  // outcome or error, and done. mutex_ held.
+  void store_group(const std::vector<PendingBatch*>& group);
+  // One batch's rows, in the open transaction; its outcome.
+  StoreOutcome insert_batch(const std::vector<StoredResult>& batch, int64_t received_at);
+
   void exec(std::string_view operation, std::string_view sql);
   // `sql` must be one of the constants above: the cache keeps the view.
   StatementUse use(std::string_view operation, std::string_view sql);
   int64_t single_integer(std::string_view operation, std::string_view sql);
+  void rewrite_column(std::string_view operation, const ColumnRewrite& rewrite);
+  std::vector<VerdictRecord> read_verdicts(StatementUse& query, std::string_view operation);
   std::vector<Target> read_targets(std::string_view operation);
   int64_t changes() const { return sqlite3_changes64(db_.get()); }
 
   std::string backend_;
   std::mutex mutex_;
+  // Group commit: the batches that arrive while one transaction is written wait here and are then
+  // committed together, one fsync for them all.
+  std::mutex group_mutex_;
+  std::condition_variable group_done_;
+  std::vector<PendingBatch*> waiting_;  // guarded by group_mutex_
+  bool writing_ = false;                // guarded by group_mutex_
   Database db_{nullptr, &sqlite3_close_v2};
   // Declared after db_, so destroyed (finalized) before the connection closes.
   std::unordered_map<std::string_view, Statement> statements_;
@@ -328,6 +364,9 @@ void SqliteStorage::migrate() {
     const Migration& next = migrations[static_cast<size_t>(applied)];
     const std::string step = fmt::format("migrate to version {}", next.version);
     exec(step, next.sql);
+    if (next.rewrite) {
+      rewrite_column(step, *next.rewrite);
+    }
     {
       StatementUse record = use(step, kRecordMigration);
       record.bind(1, int64_t{next.version});
@@ -336,6 +375,47 @@ void SqliteStorage::migrate() {
       record.step();
     }
     transaction.commit();
+  }
+}
+
+void SqliteStorage::rewrite_column(std::string_view operation, const ColumnRewrite& rewrite) {
+  const auto keys = storage_detail::split_columns(rewrite.key);
+  const std::string select =
+      fmt::format("SELECT {}, {} FROM {}", rewrite.key, rewrite.column, rewrite.table);
+  std::string update = fmt::format("UPDATE {} SET {} = ?1 WHERE ", rewrite.table, rewrite.column);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    update += fmt::format("{}{} = ?{}", i == 0 ? "" : " AND ", keys[i], i + 2);
+  }
+  std::vector<std::vector<std::string>> rows;
+  {
+    Statement query(nullptr, &sqlite3_finalize);
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(db_.get(), select.c_str(), -1, &raw, nullptr) != SQLITE_OK) {
+      fail(operation);
+    }
+    query.reset(raw);
+    StatementUse use_query(*this, query.get(), operation);
+    while (use_query.step()) {
+      std::vector<std::string>& row = rows.emplace_back();
+      for (size_t column = 0; column <= keys.size(); ++column) {
+        row.push_back(use_query.text(static_cast<int>(column)));
+      }
+    }
+  }
+  Statement statement(nullptr, &sqlite3_finalize);
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db_.get(), update.c_str(), -1, &raw, nullptr) != SQLITE_OK) {
+    fail(operation);
+  }
+  statement.reset(raw);
+  for (const auto& row : rows) {
+    const std::string value = storage_detail::rewritten(rewrite, row, backend_, operation);
+    StatementUse write(*this, statement.get(), operation);
+    write.bind(1, value);
+    for (size_t i = 0; i < keys.size(); ++i) {
+      write.bind(static_cast<int>(i + 2), row[i]);
+    }
+    write.step();
   }
 }
 
@@ -348,50 +428,105 @@ int SqliteStorage::schema_version() {
   return static_cast<int>(single_integer(kOperation, kAppliedVersion));
 }
 
+// SQLite has one writer and, with synchronous=FULL, an fsync per commit: one transaction per
+// upload made the disk's fsync latency the bound on ingest. Uploads that arrive while a
+// transaction is written are committed together in the next one; each still learns its own
+// outcome, and only after the commit that made it durable.
 StoreOutcome SqliteStorage::store_results(const std::vector<StoredResult>& batch) {
-  constexpr std::string_view kOperation = "store_results";
   if (batch.empty()) {
     return {};
   }
-  const int64_t received_at = now_epoch_ms();
-  std::lock_guard lock(mutex_);
-  Transaction transaction(*this, kOperation, true);
-  std::vector<storage_detail::SeenResult> seen(batch.size());
-  {
-    StatementUse insert = use(kOperation, kInsertResult);
-    StatementUse same = use(kOperation, kSameResult);
-    for (size_t i = 0; i < batch.size(); ++i) {
-      const StoredResult& result = batch[i];
-      const int64_t seq = checked_seq(result.seq, backend_, kOperation);
-      const int64_t epoch = checked_epoch(result.epoch, backend_, kOperation);
-      insert.bind(1, result.agent);
-      insert.bind(2, seq);
-      insert.bind(3, result.domain);
-      insert.bind(4, to_epoch_ms(result.started_at));
-      insert.bind(5, result.verdict);
-      insert.bind(6, result.document);
-      insert.bind(7, received_at);
-      insert.bind(8, epoch);
-      insert.step();
-      // 0 when ON CONFLICT skipped the row: the database says which were new.
-      seen[i].inserted = changes() == 1;
-      insert.reset();
-      if (!seen[i].inserted) {
-        same.bind(1, result.agent);
-        same.bind(2, seq);
-        same.bind(3, result.document);
-        same.bind(4, epoch);
-        seen[i].same_as_stored = same.step() && same.integer(0) == 1;
-        same.reset();
+  PendingBatch mine;
+  mine.batch = &batch;
+  std::unique_lock group(group_mutex_);
+  waiting_.push_back(&mine);
+  while (!mine.done) {
+    if (writing_) {
+      group_done_.wait(group);
+      continue;
+    }
+    writing_ = true;
+    const std::vector<PendingBatch*> taken = std::exchange(waiting_, {});
+    group.unlock();
+    {
+      std::lock_guard lock(mutex_);
+      store_group(taken);
+    }
+    group.lock();
+    writing_ = false;
+    group_done_.notify_all();
+  }
+  if (mine.error) {
+    std::rethrow_exception(mine.error);
+  }
+  return mine.outcome;
+}
+
+void SqliteStorage::store_group(const std::vector<PendingBatch*>& group) {
+  constexpr std::string_view kOperation = "store_results";
+  try {
+    const int64_t received_at = now_epoch_ms();
+    Transaction transaction(*this, kOperation, true);
+    for (PendingBatch* pending : group) {
+      exec(kOperation, "SAVEPOINT batch");
+      try {
+        pending->outcome = insert_batch(*pending->batch, received_at);
+      } catch (const StorageError&) {
+        pending->error = std::current_exception();
+      }
+      // A conflict stores nothing of its batch; the others of the group are not affected.
+      if (pending->error || pending->outcome.conflicts > 0) {
+        exec(kOperation, "ROLLBACK TO batch");
+      }
+      exec(kOperation, "RELEASE batch");
+    }
+    transaction.commit();
+  } catch (...) {
+    // Rolled back whole: every batch of the group learns it, and its sender may retry.
+    for (PendingBatch* pending : group) {
+      if (!pending->error) {
+        pending->error = std::current_exception();
       }
     }
   }
-  StoreOutcome outcome = storage_detail::decide_fates(batch, seen);
-  // A conflict stores nothing: the transaction rolls back as it goes out of scope.
-  if (outcome.conflicts == 0) {
-    transaction.commit();
+  for (PendingBatch* pending : group) {
+    pending->done = true;
   }
-  return outcome;
+}
+
+StoreOutcome SqliteStorage::insert_batch(const std::vector<StoredResult>& batch,
+                                         int64_t received_at) {
+  constexpr std::string_view kOperation = "store_results";
+  std::vector<storage_detail::SeenResult> seen(batch.size());
+  StatementUse insert = use(kOperation, kInsertResult);
+  StatementUse same = use(kOperation, kSameResult);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const StoredResult& result = batch[i];
+    const int64_t seq = checked_seq(result.seq, backend_, kOperation);
+    const int64_t epoch = checked_epoch(result.epoch, backend_, kOperation);
+    insert.bind(1, result.agent);
+    insert.bind(2, seq);
+    insert.bind(3, result.domain);
+    insert.bind(4, to_epoch_ms(result.started_at));
+    insert.bind(5, result.verdict);
+    insert.bind(6, result.document);
+    insert.bind(7, received_at);
+    insert.bind(8, epoch);
+    insert.bind(9, result.summary);
+    insert.step();
+    // 0 when ON CONFLICT skipped the row: the database says which were new.
+    seen[i].inserted = changes() == 1;
+    insert.reset();
+    if (!seen[i].inserted) {
+      same.bind(1, result.agent);
+      same.bind(2, seq);
+      same.bind(3, result.document);
+      same.bind(4, epoch);
+      seen[i].same_as_stored = same.step() && same.integer(0) == 1;
+      same.reset();
+    }
+  }
+  return storage_detail::decide_fates(batch, seen);
 }
 
 uint64_t SqliteStorage::count_results() {
@@ -410,6 +545,33 @@ std::optional<uint64_t> SqliteStorage::newest_epoch(const std::string& agent) {
   return newest ? std::optional<uint64_t>(static_cast<uint64_t>(*newest)) : std::nullopt;
 }
 
+// A row of kSelectResults or kReplayResults.
+StoredResult stored_result(const StatementUse& row) {
+  return StoredResult{
+      .agent = row.text(0),
+      .epoch = static_cast<uint64_t>(row.integer(6)),
+      .seq = static_cast<uint64_t>(row.integer(1)),
+      .domain = row.text(2),
+      .started_at = from_epoch_ms(row.integer(3)),
+      .verdict = row.text(4),
+      .document = row.text(5),
+      .summary = row.text(7),
+  };
+}
+
+std::vector<StoredResult> SqliteStorage::replay_results(TimePoint since, size_t limit) {
+  constexpr std::string_view kOperation = "replay_results";
+  std::lock_guard lock(mutex_);
+  StatementUse query = use(kOperation, kReplayResults);
+  query.bind(1, to_epoch_ms(since));
+  query.bind(2, limit_value(limit));
+  std::vector<StoredResult> found;
+  while (query.step()) {
+    found.push_back(stored_result(query));
+  }
+  return found;
+}
+
 std::vector<StoredResult> SqliteStorage::results(const std::string& domain,
                                                  const std::string& agent, TimePoint since,
                                                  size_t limit) {
@@ -423,15 +585,7 @@ std::vector<StoredResult> SqliteStorage::results(const std::string& domain,
   query.bind(4, limit_value(limit));
   std::vector<StoredResult> found;
   while (query.step()) {
-    found.push_back(StoredResult{
-        .agent = query.text(0),
-        .epoch = static_cast<uint64_t>(query.integer(6)),
-        .seq = static_cast<uint64_t>(query.integer(1)),
-        .domain = query.text(2),
-        .started_at = from_epoch_ms(query.integer(3)),
-        .verdict = query.text(4),
-        .document = query.text(5),
-    });
+    found.push_back(stored_result(query));
   }
   return found;
 }
@@ -478,7 +632,7 @@ void SqliteStorage::add_token(const TokenRecord& token) {
   StatementUse insert = use(kOperation, kInsertToken);
   insert.bind(1, token.hash);
   insert.bind(2, token.name);
-  insert.bind(3, token.kind);
+  insert.bind(3, to_string(token.kind));
   insert.bind(4, to_epoch_ms(token.created_at));
   insert.step();
 }
@@ -492,7 +646,7 @@ std::optional<TokenRecord> SqliteStorage::token_by_hash(const std::string& hash)
   }
   return TokenRecord{
       .name = query.text(1),
-      .kind = query.text(2),
+      .kind = storage_detail::token_kind_column(query.text(2), backend_, "token_by_hash"),
       .hash = query.text(0),
       .created_at = from_epoch_ms(query.integer(3)),
   };
@@ -584,24 +738,29 @@ void SqliteStorage::record_verdict(const VerdictRecord& change) {
   StatementUse insert = use(kOperation, kRecordVerdict);
   insert.bind(1, change.domain);
   insert.bind(2, to_epoch_ms(change.changed_at));
-  insert.bind(3, change.verdict);
-  insert.bind(4, change.scope);
-  insert.bind(5, change.previous_verdict);
-  insert.bind(6, change.state);
+  insert.bind(3, to_string(change.verdict));
+  insert.bind(4, to_string(change.scope));
+  insert.bind(5, to_string(change.previous_verdict));
+  const std::string state = encode_verdict_state(change.state);
+  insert.bind(6, state);
   insert.step();
 }
 
-std::vector<VerdictRecord> read_verdicts(StatementUse& query) {
+std::vector<VerdictRecord> SqliteStorage::read_verdicts(StatementUse& query,
+                                                        std::string_view operation) {
   std::vector<VerdictRecord> found;
   while (query.step()) {
-    found.push_back(VerdictRecord{
-        .domain = query.text(0),
-        .changed_at = from_epoch_ms(query.integer(1)),
-        .verdict = query.text(2),
-        .scope = query.text(3),
-        .previous_verdict = query.text(4),
-        .state = query.text(5),
-    });
+    const std::string verdict = query.text(2);
+    const std::string scope = query.text(3);
+    const std::string previous = query.text(4);
+    const std::string state = query.text(5);
+    found.push_back(storage_detail::verdict_record({.domain = query.text(0),
+                                                    .changed_at_ms = query.integer(1),
+                                                    .verdict = verdict,
+                                                    .scope = scope,
+                                                    .previous_verdict = previous,
+                                                    .state = state},
+                                                   backend_, operation));
   }
   return found;
 }
@@ -613,13 +772,21 @@ std::vector<VerdictRecord> SqliteStorage::verdict_history(const std::string& dom
   query.bind(1, domain);
   query.bind(2, to_epoch_ms(since));
   query.bind(3, limit_value(limit));
-  return read_verdicts(query);
+  return read_verdicts(query, "verdict_history");
 }
 
 std::vector<VerdictRecord> SqliteStorage::latest_verdicts() {
   std::lock_guard lock(mutex_);
   StatementUse query = use("latest_verdicts", kLatestVerdicts);
-  return read_verdicts(query);
+  return read_verdicts(query, "latest_verdicts");
+}
+
+std::vector<VerdictRecord> SqliteStorage::latest_changes(const std::string& domain, size_t count) {
+  std::lock_guard lock(mutex_);
+  StatementUse query = use("latest_changes", kLatestChanges);
+  query.bind(1, domain);
+  query.bind(2, limit_value(count));
+  return read_verdicts(query, "latest_changes");
 }
 
 }  // namespace

@@ -8,7 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "domain_state.hh"
+#include "result.hh"
 #include "target.hh"
+#include "vocabulary.hh"
 
 namespace vantage {
 
@@ -28,7 +31,10 @@ struct StoredResult {
   std::string domain;  // not empty
   TimePoint started_at;
   std::string verdict;   // the vantage's reading, a verdict name (docs/verdicts.md)
-  std::string document;  // the cycle document (JSON text, schema_version 1)
+  std::string document;  // the cycle document, the bytes the agent sent
+  // What correlation needs of it (collector/correlate/cycle_summary.hh); empty for a row stored
+  // before there were summaries.
+  std::string summary;
   bool operator==(const StoredResult&) const = default;
 };
 
@@ -50,7 +56,7 @@ struct StoreOutcome {
 
 struct TokenRecord {
   std::string name;  // agent name, or operator name
-  std::string kind;  // "agent" or "operator"
+  TokenKind kind = TokenKind::Agent;
   std::string hash;  // hex SHA-256 of the token; the token itself is never stored
   TimePoint created_at;
   bool operator==(const TokenRecord&) const = default;
@@ -73,10 +79,12 @@ struct AgentRecord {
 struct VerdictRecord {
   std::string domain;  // not empty
   TimePoint changed_at;
-  std::string verdict;  // a verdict name (docs/verdicts.md)
-  std::string scope;    // "global", "partial" or ""
-  std::string previous_verdict;
-  std::string state;  // the domain's state after the change (JSON: counts, vantages, evidence)
+  Verdict verdict = Verdict::Unknown;
+  Scope scope = Scope::None;
+  Verdict previous_verdict = Verdict::Unknown;
+  // The domain's state after the change; stored in a format of storage's own
+  // (verdict_state_format.hh), its domain, verdict, scope and since those of the change.
+  DomainState state;
   bool operator==(const VerdictRecord&) const = default;
 };
 
@@ -115,6 +123,10 @@ class Storage {
   // empty `domain`/`agent` = all.
   virtual std::vector<StoredResult> results(const std::string& domain, const std::string& agent,
                                             TimePoint since, size_t limit) = 0;
+  // The same order, of all domains and agents, as a restart replays them: each result with its
+  // summary and without its document, but for a row stored without a summary, which comes with
+  // its document instead.
+  virtual std::vector<StoredResult> replay_results(TimePoint since, size_t limit) = 0;
 
   // Inserts, or replaces every field of the agent of that name.
   virtual void upsert_agent(const AgentRecord& agent) = 0;
@@ -143,10 +155,14 @@ class Storage {
   // At most `limit` changes of `domain` with changed_at >= since, oldest first.
   virtual std::vector<VerdictRecord> verdict_history(const std::string& domain, TimePoint since,
                                                      size_t limit) = 0;
+  // The `count` latest changes of `domain`, newest first (by its primary key, not a scan).
+  virtual std::vector<VerdictRecord> latest_changes(const std::string& domain, size_t count) = 0;
   // The latest change of every domain, by domain: the verdicts a restarted collector resumes.
   virtual std::vector<VerdictRecord> latest_verdicts() = 0;
 };
 
+// Also thrown for a stored value the collector cannot read (a verdict outside the set, a state
+// in an unknown format): the message names the table, column and value.
 class StorageError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;

@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "verdict_state_format.hh"
+
 namespace vantage {
 namespace {
 
@@ -130,11 +132,26 @@ CREATE TABLE removed_targets (
 );
 )sql";
 
+// verdict_changes.state from the read API's document of the time to storage's own format 1
+// (verdict_state_format.hh). The (domain, changed_at) primary key already serves "the latest N
+// changes of a domain", so no index is added.
+constexpr ColumnRewrite kVersion6Rewrite{"verdict_changes", "domain, changed_at", "state",
+                                         &convert_api_document_state};
+
+// What correlation needs of each result (collector/correlate/cycle_summary.hh), so that a restart
+// replays recent results without reading their documents. Rows from before have none (NULL) and
+// are summarised from their documents when a replay reads them.
+constexpr std::string_view kVersion5 = R"sql(
+ALTER TABLE results ADD COLUMN summary TEXT;
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, "results, agents, tokens, targets", kVersion1},
     Migration{2, "verdict_changes", kVersion2},
     Migration{3, "results keyed by agent epoch; agents epoch, spool_dropped", kVersion3},
     Migration{4, "alerts, alert_deliveries, removed_targets", kVersion4},
+    Migration{5, "results.summary", kVersion5},
+    Migration{6, "verdict_changes.state in storage format 1", "", kVersion6Rewrite},
 };
 
 }  // namespace

@@ -1,9 +1,23 @@
 #pragma once
 
+#include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace vantage {
+
+// A rewrite, row by row in C++, of text the two backends' SQL cannot rewrite alike (JSON): after
+// the migration's SQL and in its transaction, every row's `column` of `table` becomes what
+// `rewrite` makes of it; rows are found again by their `key` columns ("domain, changed_at").
+// `rewrite` throws std::invalid_argument for a value it cannot read, and the migration then fails
+// naming the row, changing nothing.
+struct ColumnRewrite {
+  std::string_view table;
+  std::string_view key;
+  std::string_view column;
+  std::string (*rewrite)(std::string_view value) = nullptr;
+};
 
 // One step of the collector's schema. Version n is applied after version n-1, in a transaction of
 // its own together with its row in schema_migrations. The SQL is one text for both backends
@@ -12,7 +26,8 @@ namespace vantage {
 struct Migration {
   int version;
   std::string_view description;
-  std::string_view sql;
+  std::string_view sql;  // may be empty when the rewrite does all
+  std::optional<ColumnRewrite> rewrite = std::nullopt;
 };
 
 // Created before the first migration, in the same transaction.

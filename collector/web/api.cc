@@ -7,7 +7,6 @@
 #include <array>
 #include <cctype>
 #include <charconv>
-#include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -225,7 +224,7 @@ std::optional<HttpResponse> Api::begin(HttpRequest& request) {
     return reject(request, 401, "unknown token");
   }
   request.context = caller;
-  const bool is_agent = caller.token->kind == kAgentToken;
+  const bool is_agent = caller.token->kind == TokenKind::Agent;
   if (caller.route->access == Access::Agent && !is_agent) {
     return reject(request, 403, "this endpoint is for agent tokens");
   }
@@ -305,7 +304,7 @@ HttpResponse Api::fail(const HttpRequest& request, int status, const std::string
   const bool known = caller != nullptr && caller->token;
   std::string who;
   if (known) {
-    who = fmt::format(" {} {}", caller->token->kind, caller->token->name);
+    who = fmt::format(" {} {}", to_string(caller->token->kind), caller->token->name);
   }
   {
     std::lock_guard lock(errors_mutex_);
@@ -339,10 +338,9 @@ HttpResponse Api::fail(const HttpRequest& request, int status, const std::string
 
 HttpResponse Api::post_results(HttpRequest& request) {
   const Caller& caller = *caller_of(request);
-  const json body = parse_json_body(request.body);
-  const auto batch = parse_result_batch(body, caller.token->name, std::chrono::system_clock::now(),
-                                        options_.max_clock_skew);
-  const auto newest_epoch = storage_.newest_epoch(caller.token->name);
+  const auto batch = parse_result_batch(request.body, caller.token->name,
+                                        std::chrono::system_clock::now(), options_.max_clock_skew);
+  const auto newest_epoch = newest_epochs_.of(caller.token->name);
   // One call, one transaction: the batch is stored whole or not at all, and only then is it
   // acknowledged, so an agent may drop from its spool exactly what a 200 names.
   const StoreOutcome outcome = storage_.store_results(batch.results);
@@ -358,6 +356,9 @@ HttpResponse Api::post_results(HttpRequest& request) {
                     "One seq is one cycle: does another agent use this token, or was the "
                     "agent's state directory copied?",
                     index, batch.results[index].seq, batch.epoch, outcome.conflicts));
+  }
+  if (outcome.inserted > 0) {
+    newest_epochs_.stored(caller.token->name, batch.epoch);
   }
   ++batches_stored_;
   results_stored_ += outcome.inserted;
@@ -397,11 +398,8 @@ HttpResponse Api::get_targets(HttpRequest& request) {
       condition && etag_matches(*condition, etag)) {
     return HttpResponse{304, "", "application/json", {{"ETag", etag}}};
   }
-  json targets = json::array();
-  for (const auto& target : set.targets) {
-    targets.push_back(to_json(target));
-  }
-  auto response = json_response(200, {{"version", set.version}, {"targets", targets}});
+  auto response =
+      json_response(200, to_json(TargetList{.version = set.version, .targets = set.targets}));
   response.headers.emplace_back("ETag", etag);
   return response;
 }
@@ -414,7 +412,7 @@ HttpResponse Api::post_target(HttpRequest& request) {
   spdlog::info("operator {} {} target {} (port {}, path {}); targets version {}",
                caller.token->name, changed ? "set" : "re-sent the unchanged",
                printable(target.domain), target.port, printable(target.path), version);
-  return json_response(201, {{"version", version}});
+  return json_response(201, to_json(TargetsVersion{version}));
 }
 
 HttpResponse Api::delete_target(HttpRequest& request) {
@@ -427,51 +425,38 @@ HttpResponse Api::delete_target(HttpRequest& request) {
   const int64_t version = storage_.targets_version();
   spdlog::info("operator {} removed target {}; targets version {}", caller.token->name,
                printable(domain), version);
-  return json_response(200, {{"version", version}});
+  return json_response(200, to_json(TargetsVersion{version}));
 }
 
 HttpResponse Api::get_agents(HttpRequest& /*request*/) {
   const auto isolated = monitor_.isolated_agents();
-  json agents = json::array();
+  std::vector<AgentEntry> agents;
   for (const auto& agent : storage_.agents()) {
-    json document = to_json(agent);
-    const AgentStanding standing = monitor_.standing(agent.name, agent.last_seen);
-    document["asn"] = standing.asn ? json(*standing.asn) : json(nullptr);
-    document["asn_source"] =
-        standing.asn_source.empty() ? json(nullptr) : json(standing.asn_source);
-    document["network"] = standing.network.empty() ? json(nullptr) : json(standing.network);
-    document["interval_ms"] = standing.interval ? json(standing.interval->count()) : json(nullptr);
-    document["stale_after_ms"] = standing.freshness.count();
-    // Stale outranks isolated: an agent not heard from has no current reading to be isolated by.
-    document["state"] = standing.stale                  ? "stale"
-                        : isolated.contains(agent.name) ? "isolated"
-                                                        : "ok";
-    document["isolated"] = isolated.contains(agent.name);
-    agents.push_back(std::move(document));
+    agents.push_back(agent_entry(agent, monitor_.standing(agent.name, agent.last_seen),
+                                 isolated.contains(agent.name)));
   }
-  return json_response(200, agents);
+  return json_response(200, to_json(agents));
 }
 
 HttpResponse Api::get_status(HttpRequest& /*request*/) {
-  std::map<std::string, json> by_domain;
+  std::map<std::string, StatusEntry> by_domain;
   for (const auto& state : monitor_.states()) {
-    by_domain[state.domain] = to_json(state);
+    by_domain[state.domain] = StatusEntry{.state = state, .reported = true};
   }
   // A target no agent has reported yet is listed too: UNKNOWN since never.
   for (const auto& target : storage_.targets()) {
     if (!by_domain.contains(target.domain)) {
       DomainState state;
       state.domain = target.domain;
-      json document = to_json(state);
-      document["since"] = nullptr;
-      by_domain[target.domain] = std::move(document);
+      by_domain[target.domain] = StatusEntry{.state = state, .reported = false};
     }
   }
-  json status = json::array();
-  for (auto& [domain, document] : by_domain) {
-    status.push_back(std::move(document));
+  std::vector<StatusEntry> status;
+  status.reserve(by_domain.size());
+  for (const auto& [domain, entry] : by_domain) {
+    status.push_back(entry);
   }
-  return json_response(200, status);
+  return json_response(200, to_json(status));
 }
 
 HttpResponse Api::get_explanation(HttpRequest& request) {
@@ -481,34 +466,28 @@ HttpResponse Api::get_explanation(HttpRequest& request) {
   if (!explanation) {
     throw ApiError(404, fmt::format("no results for \"{}\" yet", domain));
   }
-  json document = to_json(explanation->state);
-  document["min_vantages"] = monitor_.config().min_vantages;
-  json vantages = json::array();
+  DomainExplanation document{.state = explanation->state,
+                             .min_vantages = monitor_.config().min_vantages,
+                             .vantages = {},
+                             .recent_changes = {},
+                             .alerts = {}};
   for (const auto& vantage : explanation->vantages) {
-    vantages.push_back(to_json(vantage));
+    document.vantages.push_back(vantage_entry(vantage));
   }
-  document["vantages"] = std::move(vantages);
-  json changes = json::array();
   constexpr size_t kRecentChanges = 10;
-  auto history = storage_.verdict_history(domain, TimePoint{}, std::numeric_limits<size_t>::max());
-  const size_t first = history.size() > kRecentChanges ? history.size() - kRecentChanges : 0;
-  for (size_t i = first; i < history.size(); ++i) {
-    changes.push_back({{"changed_at", format_time(history[i].changed_at)},
-                       {"verdict", history[i].verdict},
-                       {"scope", history[i].scope},
-                       {"previous_verdict", history[i].previous_verdict}});
+  const auto latest = storage_.latest_changes(domain, kRecentChanges);
+  // Oldest first, as history lists them.
+  for (auto change = latest.rbegin(); change != latest.rend(); ++change) {
+    document.recent_changes.push_back(change_entry(*change));
   }
-  document["recent_changes"] = std::move(changes);
-  json alerts = json::array();
   if (alerts_ != nullptr) {
     for (const auto& alert : alerts_->alerts()) {
       if (alert.event.domain == domain) {
-        alerts.push_back(to_json(alert));
+        document.alerts.push_back(alert_entry(alert));
       }
     }
   }
-  document["alerts"] = std::move(alerts);
-  return json_response(200, document);
+  return json_response(200, to_json(document));
 }
 
 HttpResponse Api::get_history(HttpRequest& request) {
@@ -536,33 +515,26 @@ HttpResponse Api::get_history(HttpRequest& request) {
     }
     limit = *parsed;
   }
-  json changes = json::array();
+  History history{.domain = domain, .since = since, .changes = {}};
   for (const auto& change : storage_.verdict_history(domain, since, limit)) {
-    json state = json::parse(change.state, nullptr, false);
-    changes.push_back({{"changed_at", format_time(change.changed_at)},
-                       {"verdict", change.verdict},
-                       {"scope", change.scope},
-                       {"previous_verdict", change.previous_verdict},
-                       {"state", state.is_discarded() ? json(nullptr) : state}});
+    history.changes.push_back(HistoryEntry{.change = change_entry(change), .state = change.state});
   }
-  return json_response(
-      200, {{"domain", domain}, {"since", format_time(since)}, {"changes", std::move(changes)}});
+  return json_response(200, to_json(history));
 }
 
 HttpResponse Api::get_alerts(HttpRequest& /*request*/) {
-  json alerts = json::array();
-  const size_t receivers = alerts_ != nullptr ? alerts_->receiver_count() : 0;
+  AlertList list;
+  list.receivers = alerts_ != nullptr ? alerts_->receiver_count() : 0;
   if (alerts_ != nullptr) {
     for (const auto& alert : alerts_->alerts()) {
-      alerts.push_back(to_json(alert));
+      list.alerts.push_back(alert_entry(alert));
     }
   }
-  json document = {{"receivers", receivers}, {"alerts", std::move(alerts)}};
-  if (receivers == 0) {
-    document["warning"] =
+  if (list.receivers == 0) {
+    list.warning =
         "no alert receivers configured: verdict changes are recorded but nobody is notified";
   }
-  return json_response(200, document);
+  return json_response(200, to_json(list));
 }
 
 HttpResponse Api::get_metrics(HttpRequest& /*request*/) {

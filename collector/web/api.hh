@@ -10,6 +10,7 @@
 
 #include "alerts.hh"
 #include "api_rate_limit.hh"
+#include "batch_log.hh"
 #include "http_server.hh"
 #include "monitor.hh"
 #include "storage.hh"
@@ -69,6 +70,7 @@ class Api : public RequestHandler {
   RateLimiter limiter_;
   Monitor& monitor_;
   AlertDispatcher* alerts_;
+  NewestEpochs newest_epochs_{storage_};
 
   std::atomic<uint64_t> batches_stored_{0};
   std::atomic<uint64_t> results_stored_{0};

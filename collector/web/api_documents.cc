@@ -1,76 +1,90 @@
 #include "api_documents.hh"
 
-#include "result_json.hh"
-
 namespace vantage {
 namespace {
 
-using nlohmann::json;
-
-json optional_time(const std::optional<TimePoint>& time) {
-  return time ? json(format_time(*time)) : json(nullptr);
+DeliveryEvent delivery_event(const DeliveryRecord& delivery) {
+  return DeliveryEvent{.state = delivery.state,
+                       .attempts = delivery.attempts,
+                       .last_attempt = delivery.last_attempt,
+                       .delivered_at = delivery.delivered_at,
+                       .last_error = delivery.last_error};
 }
 
 }  // namespace
 
-json to_json(const VantageView& vantage) {
-  json failures = json::array();
+VantageEntry vantage_entry(const VantageView& vantage) {
+  VantageEntry entry{.agent = vantage.agent,
+                     .asn = vantage.asn,
+                     .network = vantage.network,
+                     .counts = vantage.effective,
+                     .latest_reading = vantage.latest,
+                     .degraded = vantage.degraded,
+                     .fresh = vantage.fresh,
+                     .latest_at = vantage.latest_at,
+                     .latency_ms = static_cast<double>(vantage.latency.count()) / 1000.0,
+                     .failures = {},
+                     .evidence = vantage.evidence};
   for (const auto& failure : vantage.failures) {
-    failures.push_back({{"check", to_string(failure.check)},
-                        {"target", failure.target},
-                        {"failure", to_string(failure.failure)}});
+    entry.failures.push_back(
+        FailedProbe{.check = failure.check, .target = failure.target, .failure = failure.failure});
   }
-  // A vantage without an established reading counts as nothing yet: UNKNOWN, established false.
-  return {{"agent", vantage.agent},
-          {"asn", vantage.asn ? json(*vantage.asn) : json(nullptr)},
-          {"network", vantage.network.empty() ? json(nullptr) : json(vantage.network)},
-          {"verdict", to_string(vantage.effective.value_or(Verdict::Unknown))},
-          {"established", vantage.effective.has_value()},
-          {"latest_reading", to_string(vantage.latest)},
-          {"degraded", vantage.degraded},
-          {"fresh", vantage.fresh},
-          {"latest_at", format_time(vantage.latest_at)},
-          {"latency_ms", static_cast<double>(vantage.latency.count()) / 1000.0},
-          {"failures", failures},
-          {"evidence", vantage.evidence}};
+  return entry;
 }
 
-namespace {
-
-json to_json(const DeliveryRecord& delivery) {
-  return {{"state", to_string(delivery.state)},
-          {"attempts", delivery.attempts},
-          {"last_attempt", optional_time(delivery.last_attempt)},
-          {"delivered_at", optional_time(delivery.delivered_at)},
-          {"last_error", delivery.last_error}};
-}
-
-}  // namespace
-
-json to_json(const AlertView& alert) {
+AlertEntry alert_entry(const AlertView& alert) {
   const AlertEvent& event = alert.event;
-  json deliveries = json::array();
+  AlertEntry entry{.id = alert.id,
+                   .domain = event.domain,
+                   .verdict = event.verdict,
+                   .scope = event.scope,
+                   .since = event.since,
+                   .resolved_at = event.resolved_at,
+                   .resolved_by = event.resolved_at ? resolution_name(event) : std::string(),
+                   .affected_vantages = event.affected_vantages,
+                   .affected_asns = event.affected_asns,
+                   .affected_networks = event.affected_networks,
+                   .evidence = event.evidence,
+                   .deliveries = {}};
   for (const auto& delivery : alert.deliveries) {
-    // The top-level fields are the latest event's (the resolve's once the alert ended).
-    json entry = to_json(delivery.latest());
-    entry["receiver"] = delivery.receiver;
-    entry["firing"] = to_json(delivery.firing);
-    entry["resolve"] = delivery.resolve ? to_json(*delivery.resolve) : json(nullptr);
-    deliveries.push_back(std::move(entry));
+    entry.deliveries.push_back(
+        DeliveryEntry{.receiver = delivery.receiver,
+                      .firing = delivery_event(delivery.firing),
+                      .resolve = delivery.resolve ? std::optional(delivery_event(*delivery.resolve))
+                                                  : std::nullopt});
   }
-  return {{"id", alert.id},
-          {"domain", event.domain},
-          {"verdict", to_string(event.verdict)},
-          {"scope", event.scope},
-          {"since", format_time(event.since)},
-          {"status", event.resolved_at ? "resolved" : "firing"},
-          {"resolved_at", optional_time(event.resolved_at)},
-          {"resolved_by", event.resolved_at ? json(resolution_name(event)) : json(nullptr)},
-          {"affected_vantages", event.affected_vantages},
-          {"affected_asns", event.affected_asns},
-          {"affected_networks", event.affected_networks},
-          {"evidence", event.evidence},
-          {"deliveries", deliveries}};
+  return entry;
+}
+
+AgentEntry agent_entry(const AgentRecord& agent, const AgentStanding& standing, bool isolated) {
+  // Stale outranks isolated: an agent not heard from has no current reading to be isolated by.
+  const AgentState state = standing.stale ? AgentState::Stale
+                           : isolated     ? AgentState::Isolated
+                                          : AgentState::Ok;
+  return AgentEntry{.name = agent.name,
+                    .last_seen = agent.last_seen,
+                    .asn = standing.asn,
+                    .asn_source = standing.asn_source,
+                    .network = standing.network,
+                    .address = agent.address,
+                    .version = agent.version,
+                    .uptime_s = agent.uptime_s,
+                    .spool_depth = agent.spool_depth,
+                    .spool_dropped = agent.spool_dropped,
+                    .epoch = agent.epoch,
+                    .interval_ms = standing.interval
+                                       ? std::optional<int64_t>(standing.interval->count())
+                                       : std::nullopt,
+                    .stale_after_ms = standing.freshness.count(),
+                    .state = state,
+                    .isolated = isolated};
+}
+
+ChangeEntry change_entry(const VerdictRecord& change) {
+  return ChangeEntry{.changed_at = change.changed_at,
+                     .verdict = change.verdict,
+                     .scope = change.scope,
+                     .previous_verdict = change.previous_verdict};
 }
 
 }  // namespace vantage

@@ -1,17 +1,17 @@
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include "alerts.hh"
+#include "api_model.hh"
 #include "correlation.hh"
-#include "domain_state_json.hh"
+#include "monitor.hh"
+#include "storage.hh"
 
-// The JSON documents of the read API (status, explain, history, alerts): stable field names that
-// scripts and the CLI's --json rely on. Times are RFC 3339 UTC text, ASNs numbers (0 = unknown),
-// networks text ("AS64510", or "192.0.2.0/24" for a vantage without an ASN).
+// The read API's documents (api_model.hh) from what the server's parts know.
 namespace vantage {
 
-nlohmann::json to_json(const VantageView& vantage);
-nlohmann::json to_json(const AlertView& alert);
+VantageEntry vantage_entry(const VantageView& vantage);
+AlertEntry alert_entry(const AlertView& alert);
+AgentEntry agent_entry(const AgentRecord& agent, const AgentStanding& standing, bool isolated);
+ChangeEntry change_entry(const VerdictRecord& change);
 
 }  // namespace vantage

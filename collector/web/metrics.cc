@@ -60,7 +60,7 @@ void append_monitor_metrics(MetricsText& metrics, Monitor& monitor,
     metrics.sample("vantage_domain_verdict",
                    {{"domain", state.domain},
                     {"verdict", std::string(to_string(state.verdict))},
-                    {"scope", state.scope}},
+                    {"scope", std::string(to_string(state.scope))}},
                    1);
   }
   metrics.family("vantage_domain_ok", "gauge", "1 when the domain's verdict is OK, else 0.");

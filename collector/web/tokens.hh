@@ -12,9 +12,6 @@ namespace vantage {
 // secret scanners can be taught to find it).
 inline constexpr std::string_view kTokenPrefix = "vat_";
 
-inline constexpr std::string_view kAgentToken = "agent";
-inline constexpr std::string_view kOperatorToken = "operator";
-
 // A new secret: the prefix and 32 random bytes from RAND_bytes, hex. Throws std::runtime_error if
 // the random generator fails.
 std::string generate_token();
@@ -26,10 +23,10 @@ std::string hash_token(std::string_view token);
 // agent.yaml, and the names operator tokens are issued to.
 bool is_valid_principal_name(std::string_view name);
 
-// Creates a token for `name` of `kind` (kAgentToken or kOperatorToken), stores its hash and
-// returns the token itself: the only time anyone sees it. Throws std::invalid_argument for a bad
-// name or kind, StorageError if it cannot be stored.
-std::string create_token(Storage& storage, const std::string& name, std::string_view kind);
+// Creates a token for `name` of `kind`, stores its hash and returns the token itself: the only
+// time anyone sees it. Throws std::invalid_argument for a bad name, StorageError if it cannot be
+// stored.
+std::string create_token(Storage& storage, const std::string& name, TokenKind kind);
 
 // Who presented `token`, or nullopt if it is unknown. The lookup is by hash, and the stored hash
 // is compared with the computed one in constant time, so neither step reveals how much of a

@@ -59,39 +59,9 @@ T field(const json& object, const char* name) {
   }
 }
 
-// A member that is itself JSON (an object or a list), by reference: field<json> would copy the
-// whole subtree, which for a cycle's "results" is most of the document.
-const json& member(const json& object, const char* name) {
-  const auto found = object.find(name);
-  if (found == object.end()) {
-    throw std::invalid_argument(fmt::format("missing field \"{}\"", name));
-  }
-  return *found;
-}
-
 template <typename T>
 T field_or(const json& object, const char* name, T fallback) {
   return object.contains(name) ? field<T>(object, name) : fallback;
-}
-
-template <typename Enum>
-Enum enum_field(const json& object, const char* name,
-                std::optional<Enum> (*parse)(std::string_view)) {
-  const auto text = field<std::string>(object, name);
-  const auto value = parse(text);
-  if (!value) {
-    throw std::invalid_argument(fmt::format("field \"{}\" has unknown value \"{}\"", name, text));
-  }
-  return *value;
-}
-
-std::vector<DnsRecord> records_from_json(const json& list) {
-  std::vector<DnsRecord> records;
-  for (const auto& item : list) {
-    records.push_back({field<std::string>(item, "name"), field<uint16_t>(item, "type"),
-                       field<uint32_t>(item, "ttl"), field<std::string>(item, "data")});
-  }
-  return records;
 }
 
 const std::pair<const char*, std::optional<std::chrono::microseconds> Timings::*> kTimingFields[] =
@@ -125,32 +95,6 @@ json to_json(const PathDetails& path) {
     out["destination_asn"] = *path.destination_asn;
   }
   return out;
-}
-
-PathDetails path_from_json(const json& in) {
-  PathDetails path;
-  path.destination = field<std::string>(in, "destination");
-  path.network = field_or<std::string>(in, "network", "");
-  path.reached_destination = field<bool>(in, "reached_destination");
-  path.reached_network = field<bool>(in, "reached_network");
-  if (in.contains("destination_asn")) {
-    path.destination_asn = field<int64_t>(in, "destination_asn");
-  }
-  for (const auto& item : member(in, "hops")) {
-    PathHop hop;
-    hop.ttl = field<int>(item, "ttl");
-    hop.address = field_or<std::string>(item, "address", "");
-    hop.icmp_type = field_or<int>(item, "icmp_type", 0);
-    hop.icmp_code = field_or<int>(item, "icmp_code", 0);
-    if (item.contains("rtt_us")) {
-      hop.rtt = std::chrono::microseconds(field<int64_t>(item, "rtt_us"));
-    }
-    if (item.contains("asn")) {
-      hop.asn = field<int64_t>(item, "asn");
-    }
-    path.hops.push_back(std::move(hop));
-  }
-  return path;
 }
 
 json nameservers_to_json(const std::vector<LastKnown::Nameserver>& nameservers) {
@@ -265,57 +209,6 @@ json to_json(const ProbeResult& result) {
   return out;
 }
 
-ProbeResult probe_result_from_json(const json& in) {
-  if (!in.is_object()) {
-    throw std::invalid_argument("a result must be an object");
-  }
-  ProbeResult result;
-  result.check = enum_field<Check>(in, "check", &check_from_string);
-  result.target = field<std::string>(in, "target");
-  result.subject = field_or<std::string>(in, "subject", "");
-  result.failure = enum_field<Failure>(in, "failure", &failure_from_string);
-  result.phase = enum_field<Phase>(in, "phase", &phase_from_string);
-  result.native_code = field_or<int>(in, "native_code", 0);
-  if (in.contains("native_kind")) {
-    result.native_kind = enum_field<NativeKind>(in, "native_kind", &native_kind_from_string);
-  }
-  result.detail = field_or<std::string>(in, "detail", "");
-  if (in.contains("timings_us")) {
-    const auto& timings = in["timings_us"];
-    for (const auto& [name, member] : kTimingFields) {
-      if (timings.contains(name)) {
-        result.timings.*member = std::chrono::microseconds(field<int64_t>(timings, name));
-      }
-    }
-  }
-  if (in.contains("dns")) {
-    const auto& dns = in["dns"];
-    DnsDetails details;
-    details.qname = field<std::string>(dns, "qname");
-    details.qtype = field<uint16_t>(dns, "qtype");
-    details.rcode = field<int>(dns, "rcode");
-    details.authoritative = field<bool>(dns, "aa");
-    details.truncated = field_or<bool>(dns, "tc", false);
-    details.answers = records_from_json(member(dns, "answers"));
-    details.authority = records_from_json(member(dns, "authority"));
-    details.additional = records_from_json(member(dns, "additional"));
-    result.dns = std::move(details);
-  }
-  if (in.contains("tls")) {
-    const auto& tls = in["tls"];
-    result.tls =
-        TlsDetails{field<std::string>(tls, "version"), field<std::string>(tls, "subject"),
-                   field<std::string>(tls, "issuer"), field<std::string>(tls, "not_after")};
-  }
-  if (in.contains("http_status")) {
-    result.http_status = field<int>(in, "http_status");
-  }
-  if (in.contains("path")) {
-    result.path = path_from_json(in["path"]);
-  }
-  return result;
-}
-
 json to_json(const LastKnown& last_known) {
   return {{"addresses", last_known.addresses},
           {"nameservers", nameservers_to_json(last_known.nameservers)}};
@@ -351,43 +244,6 @@ json to_json(const CycleResult& cycle) {
           {"nameservers", nameservers_to_json(cycle.nameservers)},
           {"last_known_nameservers", nameservers_to_json(cycle.last_known_used.nameservers)},
           {"results", results}};
-}
-
-CycleResult cycle_from_json(const json& in) {
-  if (!in.is_object()) {
-    throw std::invalid_argument("a cycle must be an object");
-  }
-  const int version = field<int>(in, "schema_version");
-  if (version < kOldestCycleSchemaVersion || version > kCycleSchemaVersion) {
-    throw std::invalid_argument(
-        fmt::format("unsupported schema_version {} (this build reads {} to {})", version,
-                    kOldestCycleSchemaVersion, kCycleSchemaVersion));
-  }
-  CycleResult cycle;
-  cycle.domain = field<std::string>(in, "domain");
-  const auto started = parse_time(field<std::string>(in, "started_at"));
-  if (!started) {
-    throw std::invalid_argument("field \"started_at\" is not an RFC 3339 UTC time");
-  }
-  cycle.started_at = *started;
-  cycle.duration = std::chrono::microseconds(field<int64_t>(in, "duration_us"));
-  const auto& reading = member(in, "reading");
-  cycle.reading.verdict = enum_field<Verdict>(reading, "verdict", &verdict_from_string);
-  cycle.reading.summary = field_or<std::string>(reading, "summary", "");
-  cycle.reading.evidence = field_or<std::vector<std::string>>(reading, "evidence", {});
-  cycle.reading.warnings = field_or<std::vector<std::string>>(reading, "warnings", {});
-  const auto& addresses = member(in, "addresses");
-  cycle.recursive_addresses = field_or<std::vector<std::string>>(addresses, "recursive", {});
-  cycle.authoritative_addresses =
-      field_or<std::vector<std::string>>(addresses, "authoritative", {});
-  cycle.last_known_used.addresses = field_or<std::vector<std::string>>(addresses, "last_known", {});
-  cycle.nameservers = nameservers_from_json(field_or<json>(in, "nameservers", json::array()));
-  cycle.last_known_used.nameservers =
-      nameservers_from_json(field_or<json>(in, "last_known_nameservers", json::array()));
-  for (const auto& item : member(in, "results")) {
-    cycle.results.push_back(probe_result_from_json(item));
-  }
-  return cycle;
 }
 
 }  // namespace vantage

@@ -18,9 +18,8 @@ nlohmann::json to_json(const ProbeResult& result);
 nlohmann::json to_json(const CycleResult& cycle);
 nlohmann::json to_json(const LastKnown& last_known);
 
-// Throw std::invalid_argument naming the offending field.
-ProbeResult probe_result_from_json(const nlohmann::json& json);
-CycleResult cycle_from_json(const nlohmann::json& json);
+// Throws std::invalid_argument naming the offending field. The cycle document's reader is
+// cycle_from_json (cycle_reader.hh), for the collector alone.
 LastKnown last_known_from_json(const nlohmann::json& json);
 
 // RFC 3339 in UTC with milliseconds: "2026-11-25T04:00:00.123Z".

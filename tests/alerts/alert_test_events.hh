@@ -20,7 +20,7 @@ inline AlertEvent route_loss(const std::string& domain = "social.example",
   AlertEvent event;
   event.domain = domain;
   event.verdict = Verdict::RouteLoss;
-  event.scope = "global";
+  event.scope = Scope::Global;
   event.since = since;
   event.affected_vantages = {"vp-fra-1", "vp-fra-2", "vp-nyc-1"};
   event.affected_asns = {64510, 64511};

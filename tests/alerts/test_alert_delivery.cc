@@ -263,7 +263,7 @@ TEST_CASE("a firing event for a domain with an active alert first resolves the o
   AlertDispatcher dispatcher({{Kind::Webhook, receiver.url("/hook")}}, fast_timing(), store.get());
   AlertEvent degraded = route_loss();
   degraded.verdict = Verdict::Degraded;
-  degraded.scope = "partial";
+  degraded.scope = Scope::Partial;
   dispatcher.notify(degraded);
   REQUIRE(receiver.wait_for_requests(1));
 

@@ -24,7 +24,7 @@ TEST_CASE("the summary names domain, verdict, scope, start, vantages and network
 
   AlertEvent partial = route_loss();
   partial.verdict = Verdict::ServerDown;
-  partial.scope = "partial";
+  partial.scope = Scope::Partial;
   partial.affected_vantages = {"vp-fra-1"};
   partial.affected_asns = {0};
   partial.affected_networks.clear();  // an event from before networks were kept
@@ -38,7 +38,7 @@ TEST_CASE("the summary names domain, verdict, scope, start, vantages and network
         "192.0.2.0/24");
 
   AlertEvent bare = route_loss();
-  bare.scope.clear();
+  bare.scope = Scope::None;
   bare.affected_vantages.clear();
   bare.affected_asns.clear();
   bare.affected_networks.clear();

@@ -2,7 +2,6 @@
 
 #include <curl/curl.h>
 #include <fmt/format.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <cctype>
@@ -11,6 +10,7 @@
 
 #include "reading.hh"
 #include "result_json.hh"
+#include "sample_cycle.hh"
 #include "support/net.hh"
 
 namespace vantage::testing {
@@ -118,41 +118,8 @@ Reply send(const Request& request) {
   return reply;
 }
 
-std::string gzip(std::string_view text) {
-  z_stream stream{};
-  if (deflateInit2(&stream, Z_BEST_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8,
-                   Z_DEFAULT_STRATEGY) != Z_OK) {
-    throw std::runtime_error("deflateInit2 failed");
-  }
-  std::string out(deflateBound(&stream, text.size()), '\0');
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
-  stream.avail_in = static_cast<uInt>(text.size());
-  stream.next_out = reinterpret_cast<Bytef*>(out.data());
-  stream.avail_out = static_cast<uInt>(out.size());
-  const int status = deflate(&stream, Z_FINISH);
-  out.resize(stream.total_out);
-  deflateEnd(&stream);
-  if (status != Z_STREAM_END) {
-    throw std::runtime_error("deflate did not finish");
-  }
-  return out;
-}
-
 nlohmann::json cycle_document(const std::string& domain) {
-  CycleResult cycle;
-  cycle.domain = domain;
-  cycle.started_at = std::chrono::system_clock::now() - std::chrono::seconds(30);
-  cycle.duration = std::chrono::milliseconds(120);
-  cycle.recursive_addresses = {"192.0.2.10"};
-  ProbeResult tcp;
-  tcp.check = Check::Tcp;
-  tcp.target = "192.0.2.10:443";
-  tcp.phase = Phase::Connect;
-  tcp.timings.connect = std::chrono::microseconds(1500);
-  cycle.results.push_back(tcp);
-  cycle.reading.verdict = Verdict::Ok;
-  cycle.reading.summary = "all layers healthy";
-  return to_json(cycle);
+  return to_json(healthy_cycle(domain));
 }
 
 ProbeResult failed_probe(Check check, const std::string& target, Failure failure) {

@@ -42,9 +42,6 @@ struct Request {
 
 Reply send(const Request& request);
 
-// The body gzip-compressed (a gzip wrapper, as Content-Encoding: gzip means).
-std::string gzip(std::string_view text);
-
 // A cycle document as an agent sends it, valid for cycle_from_json.
 nlohmann::json cycle_document(const std::string& domain);
 // A cycle with the agent's reading `verdict` and the failed probes that go with it (ROUTE_LOSS:

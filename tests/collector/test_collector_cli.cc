@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <string>
 
+#include "api_model.hh"
 #include "collector_fixture.hh"
+#include "collector_fleet.hh"
 #include "tokens.hh"
 
 using namespace vantage::testing;
@@ -22,7 +24,7 @@ TEST_CASE("token create prints a new token once and stores only its hash", "[cli
   const auto record = store->token_by_hash(vantage::hash_token(token));
   REQUIRE(record);
   CHECK(record->name == "vp-fra-1");
-  CHECK(record->kind == "agent");
+  CHECK(record->kind == vantage::TokenKind::Agent);
   store.reset();
   // The secret itself is nowhere in the database (nor its WAL).
   for (const char* suffix : {"", "-wal"}) {
@@ -33,7 +35,8 @@ TEST_CASE("token create prints a new token once and stores only its hash", "[cli
       {"token", "create", "alice", "--operator", "--config", collector.config_file().string()});
   REQUIRE(op.exit_code == 0);
   const std::string op_token = op.out.substr(0, op.out.size() - 1);
-  CHECK(collector.open_store()->token_by_hash(vantage::hash_token(op_token))->kind == "operator");
+  CHECK(collector.open_store()->token_by_hash(vantage::hash_token(op_token))->kind ==
+        vantage::TokenKind::Operator);
   CHECK(op_token != token);
 
   const auto bad_name =
@@ -188,4 +191,59 @@ TEST_CASE("CLI failures: no token is a usage error, a wrong token or no collecto
 
   const auto usage = collector.cli({"targets", "frobnicate"});
   CHECK(usage.exit_code == 2);
+}
+
+TEST_CASE("every document the CLI reads parses into the API model and writes back byte for byte",
+          "[cli]") {
+  CollectorFixture collector;
+  Fleet fleet(collector);
+  collector.start();
+  fleet.heartbeats();
+  fleet.warm_up();
+  fleet.rounds(vantage::Verdict::RouteLoss);
+  REQUIRE(fleet.verdict() == "ROUTE_LOSS");
+  // A target no agent has reported yet: status lists it with "since": null.
+  REQUIRE(collector.post("/api/v1/targets", fleet.op, R"({"domain":"shop.example"})").status ==
+          201);
+
+  // `rewrite`: the body read into the model and written back.
+  const auto same_bytes = [&](const std::string& path, const auto& rewrite) {
+    const auto reply = collector.get(path, fleet.op);
+    REQUIRE(reply.status == 200);
+    json body = json::parse(reply.body);
+    INFO(path << ": " << reply.body);
+    CHECK(rewrite(body).dump() == reply.body);
+    return body;
+  };
+  const json status = same_bytes("/api/v1/status", [](const json& body) {
+    return vantage::to_json(vantage::status_from_json(body));
+  });
+  REQUIRE(status.size() == 2);
+  CHECK(status[0]["since"].is_null());  // shop.example
+  const json explanation = same_bytes("/api/v1/domains/social.example", [](const json& body) {
+    return vantage::to_json(vantage::domain_explanation_from_json(body));
+  });
+  CHECK(!explanation["recent_changes"].empty());
+  CHECK(explanation["alerts"].size() == 1);
+  CHECK(explanation["vantages"].size() == 3);
+  same_bytes("/api/v1/domains/social.example/history?since=1h",
+             [](const json& body) { return vantage::to_json(vantage::history_from_json(body)); });
+  same_bytes("/api/v1/alerts", [](const json& body) {
+    return vantage::to_json(vantage::alert_list_from_json(body));
+  });
+  same_bytes("/api/v1/targets", [](const json& body) {
+    return vantage::to_json(vantage::target_list_from_json(body));
+  });
+  same_bytes("/api/v1/agents",
+             [](const json& body) { return vantage::to_json(vantage::agents_from_json(body)); });
+
+  // A value outside its set is refused, naming where it is, rather than shown as if it were one.
+  json odd = explanation;
+  odd["vantages"][1]["latest_reading"] = "MOSTLY_FINE";
+  CHECK_THROWS_WITH(
+      vantage::domain_explanation_from_json(odd),
+      Catch::Contains("vantages[1].latest_reading") && Catch::Contains("not a verdict"));
+  json wide = status;
+  wide[1]["scope"] = "worldwide";
+  CHECK_THROWS_WITH(vantage::status_from_json(wide), Catch::Contains("status[1].scope"));
 }

@@ -1,11 +1,16 @@
-// POST /api/v1/results as the collector reads it: the body, gzip or not, then the JSON, then the
-// batch with every cycle in it.
+// POST /api/v1/results as the collector reads it: the body, gzip or not, read once into the batch
+// with every cycle in it. What it accepts must be JSON (nlohmann, the writer's library, is the
+// judge) and each stored document must read back as a cycle: otherwise it aborts.
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 #include "api_input.hh"
+#include "cycle_reader.hh"
 
 namespace {
 
@@ -25,7 +30,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       inflated = vantage::gunzip_bounded(body, kMaxInflatedBytes);
       body = inflated;
     }
-    (void)vantage::parse_result_batch(vantage::parse_json_body(body), "vp-1", now);
+    const auto batch = vantage::parse_result_batch(body, "vp-1", now);
+    if (!nlohmann::json::accept(body)) {
+      std::abort();
+    }
+    for (const auto& result : batch.results) {
+      (void)vantage::cycle_from_json(result.document);
+    }
   } catch (const vantage::ApiError&) {
     // The 4xx answer: exactly what hostile input must get.
   }

@@ -17,7 +17,7 @@ AlertEvent server_down(const std::string& domain) {
   AlertEvent event;
   event.domain = domain;
   event.verdict = Verdict::ServerDown;
-  event.scope = "global";
+  event.scope = Scope::Global;
   event.since = at("2026-11-25T07:00:00.000Z");
   event.affected_vantages = {"vp1", "vp3"};
   event.affected_asns = {64510, 64511};

@@ -79,9 +79,11 @@ TEST_CASE(
   const bool decided = wait_until(
       [&] {
         const auto latest = store->latest_verdicts();
-        verdict = latest.empty() ? "" : latest.front().verdict + " " + latest.front().scope;
-        return !latest.empty() && latest.front().verdict != "OK" &&
-               latest.front().verdict != "UNKNOWN";
+        verdict = latest.empty() ? ""
+                                 : fmt::format("{} {}", to_string(latest.front().verdict),
+                                               to_string(latest.front().scope));
+        return !latest.empty() && latest.front().verdict != Verdict::Ok &&
+               latest.front().verdict != Verdict::Unknown;
       },
       {300, 100ms, 30s});
   INFO(read_text(dir / "collector.log"));
@@ -100,7 +102,7 @@ TEST_CASE(
   const bool unknown = wait_until(
       [&] {
         const auto latest = store->latest_verdicts();
-        return !latest.empty() && latest.front().verdict == "UNKNOWN";
+        return !latest.empty() && latest.front().verdict == Verdict::Unknown;
       },
       {300, 100ms, 30s});
   REQUIRE(unknown);

@@ -129,7 +129,8 @@ uint64_t AgentDeployment::acknowledged() const {
 
 size_t AgentDeployment::spooled() const {
   size_t count = 0;
-  for (const auto& entry : fs::directory_iterator(state_dir() / "spool")) {
+  std::error_code absent;  // before the agent made its spool
+  for (const auto& entry : fs::directory_iterator(state_dir() / "spool", absent)) {
     count += entry.path().extension() == ".json" ? 1 : 0;
   }
   return count;

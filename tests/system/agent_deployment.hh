@@ -40,7 +40,7 @@ class AgentDeployment {
   uint64_t epoch() const;
   // The highest seq the collector acknowledged to the agent's spool.
   uint64_t acknowledged() const;
-  size_t spooled() const;  // results waiting in the spool
+  size_t spooled() const;  // results waiting in the spool (0 before there is one)
   size_t starts() const;   // how often the agent logged its start line
   // Every result of the agent in the collector's store (read while the collector runs too).
   std::vector<StoredResult> stored() const;

@@ -75,7 +75,7 @@ TEST_CASE("every vantage OK reads OK with no scope", "[correlation]") {
   Fleet fleet;
   fleet.warm_up();
   CHECK(fleet.state().verdict == Verdict::Ok);
-  CHECK(fleet.state().scope.empty());
+  CHECK(fleet.state().scope == Scope::None);
   CHECK(fleet.state().reporting == 3);
   CHECK(fleet.state().healthy == 3);
 }
@@ -89,7 +89,7 @@ TEST_CASE("route loss seen by every vantage in two ASNs is ROUTE_LOSS global aft
   fleet.cycle(kLoss, kLoss, kLoss);
   const auto state = fleet.state();
   CHECK(state.verdict == Verdict::RouteLoss);
-  CHECK(state.scope == "global");
+  CHECK(state.scope == Scope::Global);
   CHECK(state.failing == 3);
   CHECK(state.affected_asns == std::vector<int64_t>{64501, 64502});
   CHECK(state.affected_networks == std::vector<std::string>{"AS64501", "AS64502"});
@@ -143,7 +143,7 @@ TEST_CASE("a failure seen from one network only is partial and names that ASN", 
   fleet.cycle(kOk, kOk, kLoss);
   const auto state = fleet.state();
   CHECK(state.verdict == Verdict::RouteLoss);
-  CHECK(state.scope == "partial");
+  CHECK(state.scope == Scope::Partial);
   CHECK(state.affected_vantages == std::vector<std::string>{"vp3"});
   CHECK(state.affected_asns == std::vector<int64_t>{64502});
 }
@@ -154,7 +154,7 @@ TEST_CASE("a quorum inside one ASN is still partial", "[correlation]") {
   fleet.cycle(kLoss, kLoss, kOk);
   fleet.cycle(kLoss, kLoss, kOk);
   CHECK(fleet.state().verdict == Verdict::RouteLoss);
-  CHECK(fleet.state().scope == "partial");
+  CHECK(fleet.state().scope == Scope::Partial);
   CHECK(fleet.state().affected_asns == std::vector<int64_t>{64501});
 }
 
@@ -210,7 +210,7 @@ TEST_CASE("latency far above each vantage's own baseline is DEGRADED, one slow c
   CHECK(fleet.state().verdict == Verdict::Ok);
   fleet.cycle(kOk, kOk, kOk, 900ms);
   CHECK(fleet.state().verdict == Verdict::Degraded);
-  CHECK(fleet.state().scope == "global");
+  CHECK(fleet.state().scope == Scope::Global);
 }
 
 TEST_CASE("the since time stays put while the verdict holds", "[correlation]") {
@@ -244,7 +244,7 @@ TEST_CASE("replayed cycles after a restore rebuild each vantage's reading", "[co
   DomainState stored;
   stored.domain = "social.example";
   stored.verdict = Verdict::RouteLoss;
-  stored.scope = "global";
+  stored.scope = Scope::Global;
   stored.since = kStart - 1h;
   fleet.correlator.restore(stored);
   CHECK(fleet.state().since == kStart - 1h);
@@ -276,7 +276,7 @@ TEST_CASE("a partial verdict waits out settle; a global one is entered at once",
   CHECK(fleet.state().verdict == Verdict::Ok);
   fleet.cycle(kOk, kOk, kLoss);  // 60 s pending
   CHECK(fleet.state().verdict == Verdict::RouteLoss);
-  CHECK(fleet.state().scope == "partial");
+  CHECK(fleet.state().scope == Scope::Partial);
   CHECK(fleet.state().since == kStart + 3 * 30s);  // when it began, not when it was entered
 
   Fleet everyone(config);
@@ -284,7 +284,7 @@ TEST_CASE("a partial verdict waits out settle; a global one is entered at once",
   everyone.cycle(kLoss, kLoss, kLoss);
   everyone.cycle(kLoss, kLoss, kLoss);
   CHECK(everyone.state().verdict == Verdict::RouteLoss);
-  CHECK(everyone.state().scope == "global");
+  CHECK(everyone.state().scope == Scope::Global);
   REQUIRE(everyone.changes.size() == 2);  // UNKNOWN -> OK -> ROUTE_LOSS global, no partial step
   CHECK(everyone.changes[1].before.verdict == Verdict::Ok);
 }
@@ -315,7 +315,7 @@ TEST_CASE("vantages reporting one after another never page a partial step", "[co
   REQUIRE(changes.size() == 2);  // UNKNOWN -> OK, OK -> ROUTE_LOSS global
   CHECK(changes[0].after.verdict == Verdict::Ok);
   CHECK(changes[1].after.verdict == Verdict::RouteLoss);
-  CHECK(changes[1].after.scope == "global");
+  CHECK(changes[1].after.scope == Scope::Global);
 }
 
 TEST_CASE("cycles recorded in bulk are decided once, with the same outcome as one by one",
@@ -339,7 +339,7 @@ TEST_CASE("cycles recorded in bulk are decided once, with the same outcome as on
     CHECK(bulk.evaluate_pending(now).empty());  // nothing new: nothing to decide
   }
   CHECK(bulk.state("social.example")->verdict == Verdict::RouteLoss);
-  CHECK(bulk.state("social.example")->scope == "global");
+  CHECK(bulk.state("social.example")->scope == Scope::Global);
   CHECK(bulk.state("social.example")->evidence == one_by_one.state().evidence);
 }
 
@@ -381,7 +381,7 @@ TEST_CASE("the probe that decided the vantages' verdict is the first evidence, w
   }
   const auto state = *correlator.state("social.example");
   CHECK(state.verdict == Verdict::ServerDown);
-  CHECK(state.scope == "global");
+  CHECK(state.scope == Scope::Global);
   CHECK(state.evidence ==
         std::vector<std::string>{
             "Tcp 203.0.113.80:443 ConnRefused from 3 vantages in AS64501, AS64502",
@@ -525,13 +525,13 @@ TEST_CASE("vantages without an ASN count by their source network: two /24s are g
   };
   const auto apart = run({{"vp1", "127.0.2.1"}, {"vp2", "127.0.3.1"}});
   CHECK(apart.verdict == Verdict::RouteLoss);
-  CHECK(apart.scope == "global");
+  CHECK(apart.scope == Scope::Global);
   CHECK(apart.affected_asns == std::vector<int64_t>{0});
   CHECK(apart.affected_networks == std::vector<std::string>{"127.0.2.0/24", "127.0.3.0/24"});
   CHECK(apart.evidence[0] ==
         "Tcp 203.0.113.10:443 NetUnreachable from 2 vantages in 127.0.2.0/24, 127.0.3.0/24");
 
   const auto together = run({{"vp1", "127.0.2.1"}, {"vp2", "127.0.2.2"}});
-  CHECK(together.scope == "partial");
+  CHECK(together.scope == Scope::Partial);
   CHECK(together.affected_networks == std::vector<std::string>{"127.0.2.0/24"});
 }

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "cycle_reader.hh"
 #include "result_json.hh"
 
 using namespace vantage;
@@ -71,7 +72,7 @@ TEST_CASE("a cycle survives the JSON round trip unchanged", "[json]") {
   CHECK(json["results"][1]["failure"] == "CertExpired");
   CHECK(json["results"][1]["ok"] == false);
 
-  const auto back = cycle_from_json(nlohmann::json::parse(json.dump()));
+  const auto back = cycle_from_json(json.dump());
   CHECK(back.domain == original.domain);
   CHECK(back.started_at == original.started_at);
   CHECK(back.duration == original.duration);
@@ -90,14 +91,19 @@ TEST_CASE("a cycle survives the JSON round trip unchanged", "[json]") {
 TEST_CASE("a cycle document of an unknown schema version is rejected", "[json]") {
   auto json = to_json(sample_cycle());
   json["schema_version"] = 3;
-  CHECK_THROWS_WITH(cycle_from_json(json), Catch::Contains("unsupported schema_version 3"));
+  CHECK_THROWS_WITH(cycle_from_json(json.dump()), Catch::Contains("unsupported schema_version 3"));
+}
+
+TEST_CASE("text after a cycle document is not JSON", "[json]") {
+  CHECK_THROWS_AS(cycle_from_json(to_json(sample_cycle()).dump() + "{}"), MalformedJson);
+  CHECK_NOTHROW(cycle_from_json(to_json(sample_cycle()).dump(2) + "\n"));
 }
 
 TEST_CASE("a version 1 cycle document from an older agent is still read", "[json]") {
   auto json = to_json(sample_cycle());
   json["schema_version"] = 1;
   json["results"].erase(2);
-  const auto back = cycle_from_json(json);
+  const auto back = cycle_from_json(json.dump());
   CHECK(back.results.size() == 2);
   CHECK(back.reading.verdict == Verdict::TlsFailure);
 }
@@ -105,19 +111,19 @@ TEST_CASE("a version 1 cycle document from an older agent is still read", "[json
 TEST_CASE("an unknown failure name is rejected naming the field", "[json]") {
   auto json = to_json(sample_cycle());
   json["results"][0]["failure"] = "Exploded";
-  CHECK_THROWS_WITH(cycle_from_json(json), Catch::Contains("\"failure\""));
+  CHECK_THROWS_WITH(cycle_from_json(json.dump()), Catch::Contains("\"failure\""));
 }
 
 TEST_CASE("an unknown native_kind is rejected naming the field", "[json]") {
   auto json = to_json(sample_cycle());
   json["results"][0]["native_kind"] = "signal";
-  CHECK_THROWS_WITH(cycle_from_json(json), Catch::Contains("\"native_kind\""));
+  CHECK_THROWS_WITH(cycle_from_json(json.dump()), Catch::Contains("\"native_kind\""));
 }
 
 TEST_CASE("a result without a native code reads as NativeKind::None", "[json]") {
   auto json = to_json(sample_cycle());
   json["results"][0].erase("native_kind");
-  CHECK(cycle_from_json(json).results.at(0).native_kind == NativeKind::None);
+  CHECK(cycle_from_json(json.dump()).results.at(0).native_kind == NativeKind::None);
 }
 
 TEST_CASE("every enum name parses back to itself", "[json]") {

@@ -184,3 +184,39 @@ TEST_CASE("an epoch file that holds no number stops the agent, naming the file",
   CHECK_THROWS_WITH(load_agent_identity(dir.path), Catch::Contains((dir.path / "epoch").string()) &&
                                                        Catch::Contains("not an epoch"));
 }
+
+TEST_CASE("an epoch file removed as its error advises starts a new epoch, spool and all",
+          "[spool][epoch]") {
+  TempDir dir;
+  const AgentIdentity first = load_agent_identity(dir.path);
+  {
+    Spool spool(dir.path / "spool", 1 << 20);
+    spool.append("{\"n\":1}");
+  }
+  std::ofstream(dir.path / "epoch", std::ios::trunc) << "17x\n";
+  CHECK_THROWS_WITH(load_agent_identity(dir.path),
+                    Catch::Contains("remove the file to start a new epoch"));
+
+  fs::remove(dir.path / "epoch");
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  const AgentIdentity second = load_agent_identity(dir.path);
+  CHECK(second.created);
+  CHECK(second.epoch > first.epoch);
+  CHECK(load_agent_identity(dir.path).epoch == second.epoch);
+  Spool reopened(dir.path / "spool", 1 << 20);  // the unsent result is still there to send
+  CHECK(reopened.depth() == 1);
+}
+
+TEST_CASE("an unreadable epoch file of a directory an older agent made: removed, a new epoch",
+          "[spool][epoch]") {
+  TempDir dir;
+  {
+    Spool spool(dir.path / "spool", 1 << 20);
+    spool.append("{\"n\":1}");
+  }
+  // As an agent wrote it before the epochs marker existed: an epoch file and a spool, no more.
+  std::ofstream(dir.path / "epoch") << "\x01\x02\n";
+  CHECK_THROWS_WITH(load_agent_identity(dir.path), Catch::Contains("not an epoch"));
+  fs::remove(dir.path / "epoch");
+  CHECK(load_agent_identity(dir.path).epoch > 0);
+}

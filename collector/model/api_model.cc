@@ -1,0 +1,533 @@
+#include "api_model.hh"
+
+#include <fmt/format.h>
+
+#include <stdexcept>
+#include <utility>
+
+#include "result_json.hh"
+
+namespace vantage {
+namespace {
+
+using nlohmann::json;
+
+json optional_time(const std::optional<ApiTime>& time) {
+  return time ? json(format_time(*time)) : json(nullptr);
+}
+
+json text_or_null(const std::string& text) {
+  return text.empty() ? json(nullptr) : json(text);
+}
+
+// One JSON object of a document being read, and where it is in the document ("vantages[2]"), so
+// that every error names the field.
+class Reader {
+ public:
+  Reader(const json& document, std::string path) : document_(document), path_(std::move(path)) {
+    if (!document_.is_object()) {
+      fail("", "not an object");
+    }
+  }
+
+  bool has(const char* name) const {
+    const auto found = document_.find(name);
+    return found != document_.end() && !found->is_null();
+  }
+
+  template <typename T>
+  T get(const char* name) const {
+    const auto found = document_.find(name);
+    if (found == document_.end()) {
+      fail(name, "missing");
+    }
+    try {
+      return found->get<T>();
+    } catch (const json::exception&) {
+      fail(name, "of the wrong type");
+    }
+  }
+  template <typename T>
+  T get_or(const char* name, T fallback) const {
+    return has(name) ? get<T>(name) : std::move(fallback);
+  }
+  template <typename T>
+  std::optional<T> optional(const char* name) const {
+    return has(name) ? std::optional<T>(get<T>(name)) : std::nullopt;
+  }
+
+  ApiTime time(const char* name) const {
+    const auto time = parse_time(get<std::string>(name));
+    if (!time) {
+      fail(name, "not an RFC 3339 time");
+    }
+    return *time;
+  }
+  std::optional<ApiTime> optional_time(const char* name) const {
+    return has(name) ? std::optional<ApiTime>(time(name)) : std::nullopt;
+  }
+  Verdict verdict(const char* name) const {
+    const auto verdict = verdict_from_string(get<std::string>(name));
+    if (!verdict) {
+      fail(name, "not a verdict");
+    }
+    return *verdict;
+  }
+  Scope scope(const char* name) const {
+    const auto scope = scope_from_string(get_or<std::string>(name, ""));
+    if (!scope) {
+      fail(name, "not a scope (global, partial or empty)");
+    }
+    return *scope;
+  }
+
+  Reader object(const char* name) const {
+    const auto found = document_.find(name);
+    if (found == document_.end()) {
+      fail(name, "missing");
+    }
+    return Reader(*found, field_path(name));
+  }
+  // The objects of an array field; an absent or null one reads as empty.
+  std::vector<Reader> objects(const char* name) const {
+    std::vector<Reader> items;
+    if (!has(name)) {
+      return items;
+    }
+    const json& array = document_.at(name);
+    if (!array.is_array()) {
+      fail(name, "not an array");
+    }
+    for (size_t i = 0; i < array.size(); ++i) {
+      items.emplace_back(array[i], fmt::format("{}[{}]", field_path(name), i));
+    }
+    return items;
+  }
+
+  [[noreturn]] void fail(std::string_view name, std::string_view what) const {
+    throw std::invalid_argument(
+        fmt::format("{}: {}", name.empty() ? path_ : field_path(name), what));
+  }
+
+ private:
+  std::string field_path(std::string_view name) const {
+    return path_.empty() ? std::string(name) : fmt::format("{}.{}", path_, name);
+  }
+
+  const json& document_;
+  std::string path_;
+};
+
+std::vector<Reader> array_items(const json& document, const std::string& path) {
+  if (!document.is_array()) {
+    throw std::invalid_argument(fmt::format("{}: not an array", path));
+  }
+  std::vector<Reader> items;
+  for (size_t i = 0; i < document.size(); ++i) {
+    items.emplace_back(document[i], fmt::format("{}[{}]", path, i));
+  }
+  return items;
+}
+
+using Names = std::vector<std::string>;
+
+DomainState domain_state(const Reader& read, bool since_required = true) {
+  DomainState state;
+  state.domain = read.get<std::string>("domain");
+  state.verdict = read.verdict("verdict");
+  state.scope = read.scope("scope");
+  if (since_required || read.has("since")) {
+    state.since = read.time("since");
+  }
+  state.reporting = read.get_or<int>("reporting", 0);
+  state.healthy = read.has("usable") ? read.get<int>("usable") : read.get_or<int>("healthy", 0);
+  state.failing = read.get_or<int>("failing", 0);
+  state.affected_vantages = read.get_or<Names>("affected_vantages", {});
+  state.affected_asns = read.get_or<std::vector<int64_t>>("affected_asns", {});
+  if (read.has("affected_networks")) {
+    state.affected_networks = read.get<Names>("affected_networks");
+  } else {
+    for (const int64_t asn : state.affected_asns) {
+      state.affected_networks.push_back(asn == 0 ? "unknown network" : fmt::format("AS{}", asn));
+    }
+  }
+  state.isolated_vantages = read.get_or<Names>("isolated_vantages", {});
+  state.establishing_vantages = read.get_or<Names>("establishing_vantages", {});
+  state.stale_vantages = read.get_or<Names>("stale_vantages", {});
+  state.evidence = read.get_or<Names>("evidence", {});
+  return state;
+}
+
+json to_json(const DeliveryEvent& event) {
+  return {{"state", to_string(event.state)},
+          {"attempts", event.attempts},
+          {"last_attempt", optional_time(event.last_attempt)},
+          {"delivered_at", optional_time(event.delivered_at)},
+          {"last_error", event.last_error}};
+}
+
+DeliveryEvent delivery_event(const Reader& read) {
+  DeliveryEvent event;
+  const auto state = delivery_state_from_string(read.get<std::string>("state"));
+  if (!state) {
+    read.fail("state", "not a delivery state (pending, delivered, failed, skipped)");
+  }
+  event.state = *state;
+  event.attempts = read.get_or<int>("attempts", 0);
+  event.last_attempt = read.optional_time("last_attempt");
+  event.delivered_at = read.optional_time("delivered_at");
+  event.last_error = read.get_or<std::string>("last_error", "");
+  return event;
+}
+
+AlertEntry alert_entry(const Reader& read) {
+  AlertEntry alert;
+  alert.id = read.get<uint64_t>("id");
+  alert.domain = read.get<std::string>("domain");
+  alert.verdict = read.verdict("verdict");
+  alert.scope = read.scope("scope");
+  alert.since = read.time("since");
+  alert.resolved_at = read.optional_time("resolved_at");
+  alert.resolved_by = read.get_or<std::string>("resolved_by", "");
+  alert.affected_vantages = read.get_or<Names>("affected_vantages", {});
+  alert.affected_asns = read.get_or<std::vector<int64_t>>("affected_asns", {});
+  if (read.has("affected_networks")) {
+    alert.affected_networks = read.get<Names>("affected_networks");
+  } else {
+    for (const int64_t asn : alert.affected_asns) {
+      alert.affected_networks.push_back(asn == 0 ? "unknown network" : fmt::format("AS{}", asn));
+    }
+  }
+  alert.evidence = read.get_or<Names>("evidence", {});
+  for (const Reader& item : read.objects("deliveries")) {
+    DeliveryEntry delivery;
+    delivery.receiver = item.get<std::string>("receiver");
+    // A collector that kept no per-event state sent only the top-level fields.
+    delivery.firing =
+        item.has("firing") ? delivery_event(item.object("firing")) : delivery_event(item);
+    if (item.has("resolve")) {
+      delivery.resolve = delivery_event(item.object("resolve"));
+    }
+    alert.deliveries.push_back(std::move(delivery));
+  }
+  return alert;
+}
+
+json to_json(const ChangeEntry& change) {
+  return {{"changed_at", format_time(change.changed_at)},
+          {"verdict", to_string(change.verdict)},
+          {"scope", to_string(change.scope)},
+          {"previous_verdict", to_string(change.previous_verdict)}};
+}
+
+ChangeEntry change_entry(const Reader& read) {
+  return ChangeEntry{.changed_at = read.time("changed_at"),
+                     .verdict = read.verdict("verdict"),
+                     .scope = read.scope("scope"),
+                     .previous_verdict = read.verdict("previous_verdict")};
+}
+
+json to_json(const VantageEntry& vantage) {
+  json failures = json::array();
+  for (const auto& failure : vantage.failures) {
+    failures.push_back({{"check", to_string(failure.check)},
+                        {"target", failure.target},
+                        {"failure", to_string(failure.failure)}});
+  }
+  return {{"agent", vantage.agent},
+          {"asn", vantage.asn ? json(*vantage.asn) : json(nullptr)},
+          {"network", text_or_null(vantage.network)},
+          {"verdict", to_string(vantage.counts.value_or(Verdict::Unknown))},
+          {"established", vantage.counts.has_value()},
+          {"latest_reading", to_string(vantage.latest_reading)},
+          {"degraded", vantage.degraded},
+          {"fresh", vantage.fresh},
+          {"latest_at", format_time(vantage.latest_at)},
+          {"latency_ms", vantage.latency_ms},
+          {"failures", failures},
+          {"evidence", vantage.evidence}};
+}
+
+VantageEntry vantage_entry(const Reader& read) {
+  VantageEntry vantage;
+  vantage.agent = read.get<std::string>("agent");
+  vantage.asn = read.optional<int64_t>("asn");
+  vantage.network = read.get_or<std::string>("network", "");
+  if (read.get_or<bool>("established", true)) {
+    vantage.counts = read.verdict("verdict");
+  }
+  vantage.latest_reading = read.verdict("latest_reading");
+  vantage.degraded = read.get_or<bool>("degraded", false);
+  vantage.fresh = read.get_or<bool>("fresh", true);
+  vantage.latest_at = read.time("latest_at");
+  vantage.latency_ms = read.get_or<double>("latency_ms", 0.0);
+  for (const Reader& item : read.objects("failures")) {
+    const auto check = check_from_string(item.get<std::string>("check"));
+    const auto failure = failure_from_string(item.get<std::string>("failure"));
+    if (!check) {
+      item.fail("check", "not a check");
+    }
+    if (!failure) {
+      item.fail("failure", "not a failure class");
+    }
+    vantage.failures.push_back(FailedProbe{
+        .check = *check, .target = item.get<std::string>("target"), .failure = *failure});
+  }
+  vantage.evidence = read.get_or<Names>("evidence", {});
+  return vantage;
+}
+
+}  // namespace
+
+// "healthy" is kept for the scripts that read it; "usable" says what it counts.
+json to_json(const DomainState& state) {
+  return {{"domain", state.domain},
+          {"verdict", to_string(state.verdict)},
+          {"scope", to_string(state.scope)},
+          {"since", format_time(state.since)},
+          {"reporting", state.reporting},
+          {"healthy", state.healthy},
+          {"usable", state.healthy},
+          {"failing", state.failing},
+          {"affected_vantages", state.affected_vantages},
+          {"affected_asns", state.affected_asns},
+          {"affected_networks", state.affected_networks},
+          {"isolated_vantages", state.isolated_vantages},
+          {"establishing_vantages", state.establishing_vantages},
+          {"stale_vantages", state.stale_vantages},
+          {"evidence", state.evidence}};
+}
+
+json to_json(const StatusEntry& entry) {
+  json document = to_json(entry.state);
+  if (!entry.reported) {
+    document["since"] = nullptr;
+  }
+  return document;
+}
+
+json to_json(const std::vector<StatusEntry>& status) {
+  json entries = json::array();
+  for (const auto& entry : status) {
+    entries.push_back(to_json(entry));
+  }
+  return entries;
+}
+
+std::vector<StatusEntry> status_from_json(const json& document) {
+  std::vector<StatusEntry> entries;
+  for (const Reader& item : array_items(document, "status")) {
+    entries.push_back(
+        StatusEntry{.state = domain_state(item, false), .reported = item.has("since")});
+  }
+  return entries;
+}
+
+json to_json(const AlertEntry& alert) {
+  json deliveries = json::array();
+  for (const auto& delivery : alert.deliveries) {
+    // The top-level fields are the latest event's (the resolve's once the alert ended).
+    json entry = to_json(delivery.latest());
+    entry["receiver"] = delivery.receiver;
+    entry["firing"] = to_json(delivery.firing);
+    entry["resolve"] = delivery.resolve ? to_json(*delivery.resolve) : json(nullptr);
+    deliveries.push_back(std::move(entry));
+  }
+  return {{"id", alert.id},
+          {"domain", alert.domain},
+          {"verdict", to_string(alert.verdict)},
+          {"scope", to_string(alert.scope)},
+          {"since", format_time(alert.since)},
+          {"status", alert.resolved_at ? "resolved" : "firing"},
+          {"resolved_at", optional_time(alert.resolved_at)},
+          {"resolved_by", alert.resolved_at ? text_or_null(alert.resolved_by) : json(nullptr)},
+          {"affected_vantages", alert.affected_vantages},
+          {"affected_asns", alert.affected_asns},
+          {"affected_networks", alert.affected_networks},
+          {"evidence", alert.evidence},
+          {"deliveries", deliveries}};
+}
+
+AlertEntry alert_entry_from_json(const json& document) {
+  return alert_entry(Reader(document, ""));
+}
+
+json to_json(const AlertList& list) {
+  json alerts = json::array();
+  for (const auto& alert : list.alerts) {
+    alerts.push_back(to_json(alert));
+  }
+  json document = {{"receivers", list.receivers}, {"alerts", std::move(alerts)}};
+  if (list.warning) {
+    document["warning"] = *list.warning;
+  }
+  return document;
+}
+
+AlertList alert_list_from_json(const json& document) {
+  const Reader read(document, "");
+  AlertList list;
+  list.receivers = read.get_or<size_t>("receivers", 0);
+  list.warning = read.optional<std::string>("warning");
+  for (const Reader& item : read.objects("alerts")) {
+    list.alerts.push_back(alert_entry(item));
+  }
+  return list;
+}
+
+json to_json(const DomainExplanation& explanation) {
+  json document = to_json(explanation.state);
+  document["min_vantages"] = explanation.min_vantages;
+  json vantages = json::array();
+  for (const auto& vantage : explanation.vantages) {
+    vantages.push_back(to_json(vantage));
+  }
+  document["vantages"] = std::move(vantages);
+  json changes = json::array();
+  for (const auto& change : explanation.recent_changes) {
+    changes.push_back(to_json(change));
+  }
+  document["recent_changes"] = std::move(changes);
+  json alerts = json::array();
+  for (const auto& alert : explanation.alerts) {
+    alerts.push_back(to_json(alert));
+  }
+  document["alerts"] = std::move(alerts);
+  return document;
+}
+
+DomainExplanation domain_explanation_from_json(const json& document) {
+  const Reader read(document, "");
+  DomainExplanation explanation;
+  explanation.state = domain_state(read);
+  explanation.min_vantages = read.get_or<int>("min_vantages", 0);
+  for (const Reader& item : read.objects("vantages")) {
+    explanation.vantages.push_back(vantage_entry(item));
+  }
+  for (const Reader& item : read.objects("recent_changes")) {
+    explanation.recent_changes.push_back(change_entry(item));
+  }
+  for (const Reader& item : read.objects("alerts")) {
+    explanation.alerts.push_back(alert_entry(item));
+  }
+  return explanation;
+}
+
+json to_json(const History& history) {
+  json changes = json::array();
+  for (const auto& entry : history.changes) {
+    json change = to_json(entry.change);
+    change["state"] = to_json(entry.state);
+    changes.push_back(std::move(change));
+  }
+  return {{"domain", history.domain},
+          {"since", format_time(history.since)},
+          {"changes", std::move(changes)}};
+}
+
+History history_from_json(const json& document) {
+  const Reader read(document, "");
+  History history;
+  history.domain = read.get<std::string>("domain");
+  history.since = read.time("since");
+  for (const Reader& item : read.objects("changes")) {
+    HistoryEntry entry{.change = change_entry(item), .state = {}};
+    if (item.has("state")) {
+      entry.state = domain_state(item.object("state"));
+    }
+    history.changes.push_back(std::move(entry));
+  }
+  return history;
+}
+
+json to_json(const AgentEntry& agent) {
+  return {{"name", agent.name},
+          {"last_seen", format_time(agent.last_seen)},
+          {"asn", agent.asn ? json(*agent.asn) : json(nullptr)},
+          {"asn_source", text_or_null(agent.asn_source)},
+          {"network", text_or_null(agent.network)},
+          {"address", agent.address},
+          {"version", agent.version},
+          {"uptime_s", agent.uptime_s},
+          {"spool_depth", agent.spool_depth},
+          {"spool_dropped", agent.spool_dropped},
+          {"epoch", agent.epoch},
+          {"interval_ms", agent.interval_ms ? json(*agent.interval_ms) : json(nullptr)},
+          {"stale_after_ms", agent.stale_after_ms},
+          {"state", to_string(agent.state)},
+          {"isolated", agent.isolated}};
+}
+
+json to_json(const std::vector<AgentEntry>& agents) {
+  json entries = json::array();
+  for (const auto& agent : agents) {
+    entries.push_back(to_json(agent));
+  }
+  return entries;
+}
+
+std::vector<AgentEntry> agents_from_json(const json& document) {
+  std::vector<AgentEntry> agents;
+  for (const Reader& read : array_items(document, "agents")) {
+    AgentEntry agent;
+    agent.name = read.get<std::string>("name");
+    agent.last_seen = read.time("last_seen");
+    agent.asn = read.optional<int64_t>("asn");
+    agent.asn_source = read.get_or<std::string>("asn_source", "");
+    agent.network = read.get_or<std::string>("network", "");
+    agent.address = read.get_or<std::string>("address", "");
+    agent.version = read.get_or<std::string>("version", "");
+    agent.uptime_s = read.get_or<int64_t>("uptime_s", 0);
+    agent.spool_depth = read.get_or<int64_t>("spool_depth", 0);
+    agent.spool_dropped = read.get_or<int64_t>("spool_dropped", 0);
+    agent.epoch = read.get_or<uint64_t>("epoch", 0);
+    agent.interval_ms = read.optional<int64_t>("interval_ms");
+    agent.stale_after_ms = read.get_or<int64_t>("stale_after_ms", 0);
+    agent.isolated = read.get_or<bool>("isolated", false);
+    // A collector without "state" only knew isolation.
+    if (read.has("state")) {
+      const auto state = agent_state_from_string(read.get<std::string>("state"));
+      if (!state) {
+        read.fail("state", "not an agent state (ok, isolated, stale)");
+      }
+      agent.state = *state;
+    } else {
+      agent.state = agent.isolated ? AgentState::Isolated : AgentState::Ok;
+    }
+    agents.push_back(std::move(agent));
+  }
+  return agents;
+}
+
+json to_json(const TargetList& list) {
+  json targets = json::array();
+  for (const auto& target : list.targets) {
+    targets.push_back(to_json(target));
+  }
+  return {{"version", list.version}, {"targets", std::move(targets)}};
+}
+
+TargetList target_list_from_json(const json& document) {
+  const Reader read(document, "");
+  TargetList list;
+  list.version = read.get<int64_t>("version");
+  for (const Reader& item : read.objects("targets")) {
+    list.targets.push_back(
+        Target{.domain = item.get<std::string>("domain"),
+               .port = item.get_or<int>("port", 443),
+               .path = item.get_or<std::string>("path", "/"),
+               .expect_status = item.get_or<std::vector<int>>("expect_status", {}),
+               .body_regex = item.get_or<std::string>("body_regex", "")});
+  }
+  return list;
+}
+
+json to_json(const TargetsVersion& version) {
+  return {{"version", version.version}};
+}
+
+TargetsVersion targets_version_from_json(const json& document) {
+  return TargetsVersion{.version = Reader(document, "").get<int64_t>("version")};
+}
+
+}  // namespace vantage
