@@ -7,7 +7,6 @@
 #include <future>
 
 #include "agent_config.hh"
-#include "collector_config.hh"
 #include "config_node.hh"
 #include "support/process.hh"
 #include "support/temp_dir.hh"
@@ -114,7 +113,6 @@ TEST_CASE("a config path that is a FIFO is refused at once, not waited on", "[co
   const std::string expected =
       fifo + ": cannot read the file: is a FIFO (named pipe), not a regular file";
   CHECK(prompt_error_of(load_agent_config, fifo) == expected);
-  CHECK(prompt_error_of(load_collector_config, fifo) == expected);
 }
 
 TEST_CASE("a device or an oversized file as agent.yaml is refused before it is read", "[config]") {

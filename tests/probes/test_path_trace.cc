@@ -1,6 +1,6 @@
 // The path trace against loopback only: 127.0.0.1 and ::1 answer the first TTL with a port
 // unreachable. Routers answering time exceeded, silent routers and routers' unreachables are in
-// tests/network, which builds namespaces of its own.
+// tests/e2e/network, which builds namespaces of its own.
 #include <catch2/catch.hpp>
 
 #include "event_loop.hh"

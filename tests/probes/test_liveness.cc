@@ -1,6 +1,6 @@
 // Liveness against loopback only (127.0.0.1, ::1): the host's own kernel answers the echo, the
 // datagram to a closed port and the SYN. Silence, routers' unreachables and the ping-socket
-// sysctl of a fresh namespace are in tests/network, which builds namespaces of its own.
+// sysctl of a fresh namespace are in tests/e2e/network, which builds namespaces of its own.
 #include <linux/capability.h>
 #include <netinet/in.h>
 #include <sys/socket.h>

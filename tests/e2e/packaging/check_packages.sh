@@ -16,7 +16,7 @@
 set -uo pipefail
 
 readonly EXPOSURE_MAX=1.5
-source_dir=$(cd "$(dirname "$0")/../.." && pwd)
+source_dir=$(cd "$(dirname "$0")/../../.." && pwd)
 build_dir=${1:?usage: check_packages.sh BUILD_DIR VERSION}
 version=${2:?usage: check_packages.sh BUILD_DIR VERSION}
 

@@ -14,16 +14,16 @@
 # reload. Nothing leaves the namespaces; the guests have no Internet (their packages'
 # dependencies are baked into the cached rootfs, fetched once from the host's apt mirror).
 #
-#   tests/deploy/run.sh [--build-dir DIR]     as root; VANTAGE_DEPLOY_KEEP=1 keeps the temp dir
+#   tests/e2e/deploy/run.sh [--build-dir DIR]     as root; VANTAGE_DEPLOY_KEEP=1 keeps the temp dir
 #
 # Without root: "SKIPPED: …" and exit 77, or a failure under VANTAGE_REQUIRE_LAB=1 (CI).
 set -euo pipefail
-repo=$(cd "$(dirname "$0")/../.." && pwd)
+repo=$(cd "$(dirname "$0")/../../.." && pwd)
 build_dir=$repo/build
 while (($# > 0)); do
   case $1 in
     --build-dir) build_dir=$2; shift 2 ;;
-    *) echo "usage: tests/deploy/run.sh [--build-dir DIR]" >&2; exit 2 ;;
+    *) echo "usage: tests/e2e/deploy/run.sh [--build-dir DIR]" >&2; exit 2 ;;
   esac
 done
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <thread>
 
-#include "alerts/http_receiver.hh"
+#include "collector/alert/http_receiver.hh"
 #include "collector_fleet.hh"
 #include "support/net.hh"
 
