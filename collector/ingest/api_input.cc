@@ -283,7 +283,8 @@ struct BatchReader {
     size_t index = 0;
     for (auto element : array) {
       json_walk::value item;
-      json_walk::check(std::move(element).get(item));
+      // simdjson_result::get is &&-qualified: the move is what lets us call it.
+      json_walk::check(std::move(element).get(item));  // NOLINT(performance-move-const-arg)
       if (index == kMaxResultsPerBatch) {
         throw ApiError(422, results_shape());
       }

@@ -80,7 +80,8 @@ void elements(value list, std::string_view name, int depth, OnElement&& on_eleme
   check_field(list.get_array().get(array), name);
   for (auto element : array) {
     value item;
-    check(std::move(element).get(item));
+    // simdjson_result::get is &&-qualified: the move is what lets us call it.
+    check(std::move(element).get(item));  // NOLINT(performance-move-const-arg)
     on_element(item);
   }
 }
