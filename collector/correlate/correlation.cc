@@ -90,6 +90,19 @@ std::chrono::microseconds median(std::vector<std::chrono::microseconds> values) 
   return values[values.size() / 2];
 }
 
+// The median spacing: a skipped cycle (spacing 2x) or a restart (a shorter one) does not move
+// it. None while there are too few to tell.
+std::optional<std::chrono::milliseconds> median_spacing(
+    const std::deque<std::chrono::milliseconds>& spacings) {
+  if (spacings.size() < kMinSpacings) {
+    return std::nullopt;
+  }
+  std::vector<std::chrono::milliseconds> sorted(spacings.begin(), spacings.end());
+  std::nth_element(sorted.begin(), sorted.begin() + static_cast<long>(sorted.size() / 2),
+                   sorted.end());
+  return sorted[sorted.size() / 2];
+}
+
 }  // namespace
 
 std::string network_name(std::optional<int64_t> asn, std::string_view address) {
@@ -200,12 +213,24 @@ bool Correlator::is_degraded(const VantageTrack& track) const {
   return changes >= kFlapChanges;
 }
 
-bool Correlator::is_fresh(const std::string& agent, const VantageCycle& latest,
-                          CorrelationTime now) const {
-  // From the end of the cycle, when the vantage was last heard of: a cycle that ran long (path
-  // traces after a timeout) must not make its vantage look silent.
-  const auto ended = latest.started_at + latest.duration;
-  return ended >= now - freshness_of(agent);
+bool Correlator::is_fresh(CorrelationTime heard, const Pace& pace, CorrelationTime now) const {
+  return heard >= now - freshness_of(pace);
+}
+
+void Correlator::stand(Domain& domain, const std::string& agent, const VantageTrack& track) {
+  auto& standings = domain.standings;
+  auto found = std::lower_bound(
+      standings.begin(), standings.end(), agent,
+      [](const Standing& standing, const std::string& name) { return *standing.agent < name; });
+  if (found == standings.end() || *found->agent != agent) {
+    found = standings.insert(found, Standing{});
+    found->agent = &agent;
+    found->track = &track;
+  }
+  found->pace = track.pace;
+  found->heard = track.heard;
+  found->effective = track.effective;
+  found->degraded = track.degraded;
 }
 
 namespace {
@@ -320,30 +345,26 @@ std::vector<std::string> domain_evidence(
 
 }  // namespace
 
-DomainState Correlator::evaluate(const std::string& name, const Domain& domain,
-                                 CorrelationTime now) const {
+DomainState Correlator::evaluate(const std::string& name, const Domain& domain, CorrelationTime now,
+                                 Uncounted& uncounted) const {
   DomainState state;
   state.domain = name;
-  using Entry = std::pair<const std::string*, const VantageTrack*>;
-  std::vector<Entry> healthy;
-  for (const auto& [agent, track] : domain.vantages) {
-    if (track.recent.empty()) {
-      continue;
-    }
-    if (!is_fresh(agent, track.recent.back(), now)) {
-      state.stale_vantages.push_back(agent);
+  std::vector<const Standing*> healthy;
+  for (const Standing& standing : domain.standings) {
+    if (!is_fresh(standing.heard, *standing.pace, now)) {
+      uncounted.stale.push_back(standing.agent);
       continue;
     }
     ++state.reporting;
-    if (track.effective == Verdict::VantageIsolated) {
-      state.isolated_vantages.push_back(agent);
+    if (standing.effective == Verdict::VantageIsolated) {
+      uncounted.isolated.push_back(standing.agent);
       continue;
     }
-    if (!track.effective) {
-      state.establishing_vantages.push_back(agent);
+    if (!standing.effective) {
+      uncounted.establishing.push_back(standing.agent);
       continue;
     }
-    healthy.emplace_back(&agent, &track);
+    healthy.push_back(&standing);
   }
   state.healthy = static_cast<int>(healthy.size());
   if (state.healthy < config_.min_vantages) {
@@ -352,28 +373,28 @@ DomainState Correlator::evaluate(const std::string& name, const Domain& domain,
   }
 
   std::map<Verdict, int> votes;
-  std::vector<Entry> failing, degraded;
-  for (const auto& entry : healthy) {
-    const Verdict effective = *entry.second->effective;
+  std::vector<const Standing*> failing, degraded;
+  for (const Standing* standing : healthy) {
+    const Verdict effective = *standing->effective;
     if (is_failing(effective)) {
-      failing.push_back(entry);
+      failing.push_back(standing);
       ++votes[effective];
-    } else if (entry.second->degraded) {
-      degraded.push_back(entry);
+    } else if (standing->degraded) {
+      degraded.push_back(standing);
     }
   }
   state.failing = static_cast<int>(failing.size());
   const double needed = config_.quorum * state.healthy;
 
-  std::vector<Entry> agreeing;
+  std::vector<const Standing*> agreeing;
   if (!failing.empty()) {
     state.verdict = std::max_element(votes.begin(), votes.end(), [](const auto& a, const auto& b) {
                       return a.second != b.second ? a.second < b.second
                                                   : severity_rank(a.first) > severity_rank(b.first);
                     })->first;
-    for (const auto& entry : failing) {
-      if (entry.second->effective == state.verdict) {
-        agreeing.push_back(entry);
+    for (const Standing* standing : failing) {
+      if (standing->effective == state.verdict) {
+        agreeing.push_back(standing);
       }
     }
   } else if (!degraded.empty() && static_cast<double>(degraded.size()) >= needed) {
@@ -387,12 +408,12 @@ DomainState Correlator::evaluate(const std::string& name, const Domain& domain,
   std::set<int64_t> asns;
   std::set<std::string> networks;
   std::vector<std::pair<const std::string*, const VantageCycle*>> latest;
-  for (const auto& [agent, track] : agreeing) {
-    const VantageCycle& cycle = track->recent.back();
-    state.affected_vantages.push_back(*agent);
+  for (const Standing* standing : agreeing) {
+    const VantageCycle& cycle = standing->track->recent.back();
+    state.affected_vantages.push_back(*standing->agent);
     asns.insert(cycle.asn.value_or(0));
     networks.insert(network_of(cycle));
-    latest.emplace_back(agent, &cycle);
+    latest.emplace_back(standing->agent, &cycle);
   }
   state.affected_asns.assign(asns.begin(), asns.end());
   for (const auto& network : networks) {
@@ -413,8 +434,26 @@ DomainState Correlator::evaluate(const std::string& name, const Domain& domain,
   return state;
 }
 
+DomainState Correlator::named(const Domain& domain) {
+  DomainState state = domain.state;
+  if (domain.uncounted) {
+    const auto names = [](const std::vector<const std::string*>& agents) {
+      std::vector<std::string> out;
+      out.reserve(agents.size());
+      for (const std::string* agent : agents) {
+        out.push_back(*agent);
+      }
+      return out;
+    };
+    state.isolated_vantages = names(domain.uncounted->isolated);
+    state.establishing_vantages = names(domain.uncounted->establishing);
+    state.stale_vantages = names(domain.uncounted->stale);
+  }
+  return state;
+}
+
 std::optional<VerdictChange> Correlator::settle(Domain& domain, DomainState next,
-                                                CorrelationTime now) {
+                                                Uncounted uncounted, CorrelationTime now) {
   const DomainState& current = domain.state;
   const auto same = [](const DomainState& a, const DomainState& b) {
     return a.verdict == b.verdict && a.scope == b.scope;
@@ -422,6 +461,7 @@ std::optional<VerdictChange> Correlator::settle(Domain& domain, DomainState next
   if (same(next, current)) {
     next.since = current.since == CorrelationTime{} ? now : current.since;
     domain.state = std::move(next);
+    domain.uncounted = std::move(uncounted);
     domain.pending.reset();
     return std::nullopt;
   }
@@ -439,9 +479,18 @@ std::optional<VerdictChange> Correlator::settle(Domain& domain, DomainState next
   }
   domain.pending.reset();
   next.since = since;
-  VerdictChange change{current, next};
+  VerdictChange change{named(domain), {}};
   domain.state = std::move(next);
+  domain.uncounted = std::move(uncounted);
+  change.after = named(domain);
   return change;
+}
+
+std::optional<VerdictChange> Correlator::reevaluate(const std::string& name, Domain& domain,
+                                                    CorrelationTime now) {
+  Uncounted uncounted;
+  DomainState next = evaluate(name, domain, now, uncounted);
+  return settle(domain, std::move(next), std::move(uncounted), now);
 }
 
 bool Correlator::take(Domain& domain, const std::string& name, VantageCycle cycle,
@@ -450,19 +499,26 @@ bool Correlator::take(Domain& domain, const std::string& name, VantageCycle cycl
     domain.state.domain = name;
     domain.state.since = now;
   }
-  auto& track = domain.vantages[cycle.agent];
+  const auto entry = domain.vantages.try_emplace(cycle.agent).first;
+  const std::string& agent = entry->first;
+  VantageTrack& track = entry->second;
+  Pace& pace = paces_[agent];
+  track.pace = &pace;
   if (!track.recent.empty()) {
     if (cycle.started_at <= track.recent.back().started_at) {
       return false;
     }
-    auto& spacings = paces_[cycle.agent].spacings;
-    spacings.push_back(std::chrono::duration_cast<std::chrono::milliseconds>(
+    pace.spacings.push_back(std::chrono::duration_cast<std::chrono::milliseconds>(
         cycle.started_at - track.recent.back().started_at));
-    if (spacings.size() > kPaceSpacings) {
-      spacings.pop_front();
+    if (pace.spacings.size() > kPaceSpacings) {
+      pace.spacings.pop_front();
     }
+    pace.derived = median_spacing(pace.spacings);
   }
   update_vantage(track, std::move(cycle));
+  const VantageCycle& latest = track.recent.back();
+  track.heard = latest.started_at + latest.duration;
+  stand(domain, agent, track);
   return true;
 }
 
@@ -476,21 +532,16 @@ std::optional<std::chrono::milliseconds> Correlator::interval_of(const std::stri
     return std::nullopt;
   }
   const Pace& pace = found->second;
-  if (pace.reported) {
-    return pace.reported;
-  }
-  if (pace.spacings.size() < kMinSpacings) {
-    return std::nullopt;
-  }
-  // The median: a skipped cycle (spacing 2x) or a restart (a shorter one) does not move it.
-  std::vector<std::chrono::milliseconds> sorted(pace.spacings.begin(), pace.spacings.end());
-  std::nth_element(sorted.begin(), sorted.begin() + static_cast<long>(sorted.size() / 2),
-                   sorted.end());
-  return sorted[sorted.size() / 2];
+  return pace.reported ? pace.reported : pace.derived;
 }
 
 std::chrono::milliseconds Correlator::freshness_of(const std::string& agent) const {
-  const auto interval = interval_of(agent);
+  const auto found = paces_.find(agent);
+  return found == paces_.end() ? config_.freshness : freshness_of(found->second);
+}
+
+std::chrono::milliseconds Correlator::freshness_of(const Pace& pace) const {
+  const auto interval = pace.reported ? pace.reported : pace.derived;
   return interval ? std::min(config_.freshness, 2 * *interval) : config_.freshness;
 }
 
@@ -506,7 +557,7 @@ std::vector<VerdictChange> Correlator::evaluate_pending(CorrelationTime now) {
   std::vector<VerdictChange> changes;
   for (const auto& name : pending_) {
     auto& domain = domains_[name];
-    if (auto change = settle(domain, evaluate(name, domain, now), now)) {
+    if (auto change = reevaluate(name, domain, now)) {
       changes.push_back(std::move(*change));
     }
   }
@@ -517,7 +568,7 @@ std::vector<VerdictChange> Correlator::evaluate_pending(CorrelationTime now) {
 std::vector<VerdictChange> Correlator::expire(CorrelationTime now) {
   std::vector<VerdictChange> changes;
   for (auto& [name, domain] : domains_) {
-    if (auto change = settle(domain, evaluate(name, domain, now), now)) {
+    if (auto change = reevaluate(name, domain, now)) {
       changes.push_back(std::move(*change));
     }
   }
@@ -527,6 +578,7 @@ std::vector<VerdictChange> Correlator::expire(CorrelationTime now) {
 void Correlator::restore(const DomainState& state) {
   auto& domain = domains_[state.domain];
   domain.state = state;
+  domain.uncounted.reset();
 }
 
 void Correlator::forget(const std::string& domain) {
@@ -555,7 +607,7 @@ std::vector<VantageView> Correlator::vantages(const std::string& name, Correlati
                                 .effective = track.effective,
                                 .latest = latest.verdict,
                                 .degraded = track.degraded,
-                                .fresh = is_fresh(agent, latest, now),
+                                .fresh = is_fresh(track.heard, *track.pace, now),
                                 .latest_at = latest.started_at,
                                 .latency = latest.latency,
                                 .failures = latest.failures,
@@ -567,7 +619,7 @@ std::vector<VantageView> Correlator::vantages(const std::string& name, Correlati
 std::vector<DomainState> Correlator::states() const {
   std::vector<DomainState> all;
   for (const auto& [name, domain] : domains_) {
-    all.push_back(domain.state);
+    all.push_back(named(domain));
   }
   return all;
 }
@@ -577,7 +629,7 @@ std::optional<DomainState> Correlator::state(const std::string& name) const {
   if (found == domains_.end()) {
     return std::nullopt;
   }
-  return found->second.state;
+  return named(found->second);
 }
 
 }  // namespace vantage

@@ -141,28 +141,61 @@ class Correlator {
   std::chrono::milliseconds freshness_of(const std::string& agent) const;
 
  private:
-  struct VantageTrack {
-    std::deque<VantageCycle> recent;
-    std::optional<Verdict> effective;  // none until enough cycles agree
-    bool degraded = false;
-  };
   // What the collector learns of an agent's probe interval.
   struct Pace {
     std::deque<std::chrono::milliseconds> spacings;  // between its consecutive cycles of a domain
     std::optional<std::chrono::milliseconds> reported;
+    // The median of `spacings`, kept as they change: every pass asks every vantage of every
+    // domain how fresh it is, and recomputing the median there was a quarter of ingest's CPU.
+    std::optional<std::chrono::milliseconds> derived;
+  };
+  struct VantageTrack {
+    std::deque<VantageCycle> recent;
+    std::optional<Verdict> effective;  // none until enough cycles agree
+    bool degraded = false;
+    const Pace* pace = nullptr;  // its agent's, in paces_ (map nodes stay put)
+    // When the vantage was last heard of: the end of its latest cycle, not its start, so that a
+    // cycle that ran long (path traces after a timeout) does not make its vantage look silent.
+    CorrelationTime heard;
+  };
+  // What evaluate() reads of a vantage, kept beside the others of its domain, by agent name:
+  // a pass reads every vantage of every fed domain, and walking the map's nodes and each
+  // vantage's latest cycle was most of correlation's CPU with a thousand vantages.
+  struct Standing {
+    const std::string* agent = nullptr;  // its key in Domain::vantages
+    const VantageTrack* track = nullptr;
+    const Pace* pace = nullptr;
+    CorrelationTime heard;  // the end of its latest cycle
+    std::optional<Verdict> effective;
+    bool degraded = false;
+  };
+  // The vantages a domain's verdict does not count, as evaluate() found them: their names are
+  // copied into a DomainState when it is read or changes, not on every pass.
+  struct Uncounted {
+    std::vector<const std::string*> isolated, establishing, stale;  // keys of Domain::vantages
   };
   struct Domain {
-    DomainState state;
+    DomainState state;  // its lists of vantages not counted are in `uncounted`, once evaluated
+    std::optional<Uncounted> uncounted;  // none: `state` is as restore() set it, names and all
     std::optional<DomainState> pending;  // a verdict waiting out `settle`
     CorrelationTime pending_since;
     std::map<std::string, VantageTrack> vantages;
+    std::vector<Standing> standings;  // one per vantage with a cycle, by agent name
   };
 
   void update_vantage(VantageTrack& track, VantageCycle cycle) const;
-  bool is_fresh(const std::string& agent, const VantageCycle& latest, CorrelationTime now) const;
+  std::chrono::milliseconds freshness_of(const Pace& pace) const;
+  bool is_fresh(CorrelationTime heard, const Pace& pace, CorrelationTime now) const;
+  static void stand(Domain& domain, const std::string& agent, const VantageTrack& track);
   bool is_degraded(const VantageTrack& track) const;
-  DomainState evaluate(const std::string& name, const Domain& domain, CorrelationTime now) const;
-  std::optional<VerdictChange> settle(Domain& domain, DomainState next, CorrelationTime now);
+  DomainState evaluate(const std::string& name, const Domain& domain, CorrelationTime now,
+                       Uncounted& uncounted) const;
+  std::optional<VerdictChange> settle(Domain& domain, DomainState next, Uncounted uncounted,
+                                      CorrelationTime now);
+  std::optional<VerdictChange> reevaluate(const std::string& name, Domain& domain,
+                                          CorrelationTime now);
+  // The domain's state with the names of the vantages it does not count.
+  static DomainState named(const Domain& domain);
 
   // True when the cycle was taken (newer than the vantage's latest for the domain).
   bool take(Domain& domain, const std::string& name, VantageCycle cycle, CorrelationTime now);

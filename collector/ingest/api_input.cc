@@ -25,6 +25,8 @@ constexpr size_t kMaxPathLength = 2048;
 constexpr size_t kMaxRegexLength = 1024;
 constexpr size_t kMaxExpectStatus = 32;
 constexpr size_t kMaxVersionLength = 64;
+// An agent's batches are at most 4 MiB of results; a worker's parser keeps room for that.
+constexpr size_t kKeptParserCapacity = size_t{4} << 20;
 // A cycle may come from a spool that waited days for the collector; but not from before this
 // project existed.
 constexpr auto kEarliestStart = std::chrono::sys_days{std::chrono::year{2020} / 1 / 1};
@@ -446,9 +448,20 @@ std::string gunzip_bounded(std::string_view compressed, size_t max_bytes) {
 
 ResultBatch parse_result_batch(std::string_view body, const std::string& caller, TimePoint now,
                                std::chrono::milliseconds max_clock_skew) {
-  // One parser per worker thread keeps its buffers from one upload to the next.
+  // One parser per worker thread keeps its buffers from one upload to the next, up to a size an
+  // agent's batches reach; a larger body's (about six times its size) are freed after it, so a
+  // few outsized uploads do not leave every worker holding tens of megabytes.
   thread_local simdjson::ondemand::parser parser;
   thread_local std::string padded;
+  struct ReleaseAfterLarge {
+    bool large;
+    ~ReleaseAfterLarge() {
+      if (large) {
+        parser = simdjson::ondemand::parser{};
+        padded = std::string{};
+      }
+    }
+  } const release{body.size() > kKeptParserCapacity};
   padded.assign(body);
   padded.append(simdjson::SIMDJSON_PADDING, '\0');
   const BatchReader reader{caller, now, max_clock_skew};

@@ -209,7 +209,10 @@ MHD_Result collect_header(void* cls, MHD_ValueKind /*kind*/, const char* key, co
 void HttpServer::Impl::start() {
   unsigned threads = options.threads;
   if (threads == 0) {
-    threads = std::clamp(std::thread::hardware_concurrency(), 2U, 4U);
+    // More workers than cores: an upload's worker waits for its commit (an fsync with SQLite),
+    // and while it waits the others parse and join the next group commit. With one per core
+    // ingest ran at 0.54 of a raw insert on two cores with half the CPU idle; with four, 0.74.
+    threads = std::clamp(4 * std::thread::hardware_concurrency(), 4U, 16U);
   }
   unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
   if (options.listen.family() == AF_INET6) {

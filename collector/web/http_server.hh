@@ -65,7 +65,7 @@ struct HttpServerOptions {
   std::string tls_cert_pem;
   std::string tls_key_pem;
   size_t max_body_bytes = size_t{8} << 20;
-  unsigned threads = 0;                         // 0 = 2 to 4, after the machine's cores
+  unsigned threads = 0;                         // 0 = 4 per core, 4 to 16
   std::chrono::seconds connection_timeout{30};  // idle: nothing sent or received for this long
   // From a connection's start (or its previous request's end) to its request's complete headers,
   // however slowly it keeps sending: a client trickling one header line at a time is closed.
