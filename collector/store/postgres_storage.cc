@@ -250,8 +250,10 @@ class Params {
 // length and its bytes, all integers in network order.
 class BinaryArray {
  public:
-  BinaryArray(Oid element_type, size_t count) {
-    bytes_.reserve(20 + count * 12);
+  // `content_bytes`: the elements' own bytes, when known, so that the array is built in one
+  // allocation (a batch's documents are hundreds of kilobytes).
+  BinaryArray(Oid element_type, size_t count, size_t content_bytes = 0) {
+    bytes_.reserve(20 + count * 12 + content_bytes);
     put32(1);  // dimensions
     put32(0);  // no NULLs
     put32(element_type);
@@ -647,8 +649,14 @@ StoreOutcome PostgresStorage::store_results(const std::vector<StoredResult>& bat
   BinaryArray domains(kTextOid, batch.size());
   BinaryArray started(kInt8Oid, batch.size());
   BinaryArray verdicts(kTextOid, batch.size());
-  BinaryArray documents(kTextOid, batch.size());
-  BinaryArray summaries(kTextOid, batch.size());
+  size_t document_bytes = 0;
+  size_t summary_bytes = 0;
+  for (const StoredResult& result : batch) {
+    document_bytes += result.document.size();
+    summary_bytes += result.summary.size();
+  }
+  BinaryArray documents(kTextOid, batch.size(), document_bytes);
+  BinaryArray summaries(kTextOid, batch.size(), summary_bytes);
   for (const StoredResult& result : batch) {
     agents.add(result.agent);
     epochs.add(checked_epoch(result.epoch, backend_, kOperation));

@@ -139,7 +139,8 @@ T integer(value item, std::string_view name) {
 
 template <typename Enum>
 Enum enum_of(value item, std::string_view name, std::optional<Enum> (*parse)(std::string_view)) {
-  const std::string text = string_of(item, name);
+  std::string_view text;
+  json_walk::check_field(item.get_string().get(text), name);
   const auto parsed = parse(text);
   if (!parsed) {
     throw std::invalid_argument(
