@@ -150,8 +150,8 @@ int agents_command(const ClientOptions& options, std::ostream& out) {
     rows.push_back(
         {text_of(agent.name), format_time(agent.last_seen), age_of(agent.last_seen), state,
          (agent.asn ? std::to_string(*agent.asn) : "-") +
-             (agent.asn_source == "lookup" ? " (looked up)" : ""),
-         or_dash(agent.network) + (agent.asn_source == "prefix" ? " (source)" : ""),
+             (agent.asn_source == AsnSource::Lookup ? " (looked up)" : ""),
+         or_dash(agent.network) + (agent.asn_source == AsnSource::Prefix ? " (source)" : ""),
          text_of(agent.address),
          agent.interval_ms ? fmt::format("{}s", static_cast<double>(*agent.interval_ms) / 1000.0)
                            : "-",

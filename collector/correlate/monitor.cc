@@ -78,13 +78,13 @@ void Monitor::place(const std::string& agent, const std::string& address,
   placement.address = address;
   if (configured) {
     placement.asn = configured;
-    placement.asn_source = "config";
+    placement.asn_source = AsnSource::Config;
   } else if ((placement.asn = lookup_asn(address))) {
-    placement.asn_source = "lookup";
+    placement.asn_source = AsnSource::Lookup;
   }
   placement.network = network_name(placement.asn, address);
   if (!placement.asn) {
-    placement.asn_source = placement.network.empty() ? "" : "prefix";
+    placement.asn_source = placement.network.empty() ? AsnSource::None : AsnSource::Prefix;
     // Scope counts networks: say once how this agent is counted, and again if that changes.
     const auto warned = warned_.find(agent);
     if (warned == warned_.end() || warned->second != placement.network) {
@@ -179,6 +179,10 @@ void Monitor::resume() {
       previous.domain = current.domain;
       if (before != stored.end()) {
         previous = before->second;
+      } else if (same_verdict(previous, current)) {
+        // Never decided and still UNKNOWN (too few vantages replayed): not a change, as it is
+        // not one for a domain seen for the first time while running.
+        continue;
       }
       apply(VerdictChange{previous, current});
     }
@@ -200,7 +204,8 @@ void Monitor::observe(const std::string& agent, const std::string& peer,
   std::lock_guard lock(mutex_);
   auto known = placements_.find(agent);
   if (known == placements_.end() || known->second.address != peer) {
-    const bool configured = known != placements_.end() && known->second.asn_source == "config";
+    const bool configured =
+        known != placements_.end() && known->second.asn_source == AsnSource::Config;
     place(agent, peer, configured ? known->second.asn : std::nullopt);
     known = placements_.find(agent);
   }

@@ -16,6 +16,7 @@
 #include "asn_database.hh"
 #include "correlation.hh"
 #include "storage.hh"
+#include "vocabulary.hh"
 
 namespace vantage {
 
@@ -34,8 +35,8 @@ struct Explanation {
 // Where an agent counts, and whether it still does: what `agents` shows beside its heartbeat.
 struct AgentStanding {
   std::optional<int64_t> asn;
-  std::string asn_source;  // "config" (agent.asn), "lookup" (ASN database), "prefix" or "" (none)
-  std::string network;     // "AS64510", or the source /24 or /48 without an ASN; "" if neither
+  AsnSource asn_source = AsnSource::None;
+  std::string network;  // "AS64510", or the source /24 or /48 without an ASN; "" if neither
   std::optional<std::chrono::milliseconds> interval;  // its probe interval, once known
   std::chrono::milliseconds freshness{0};             // silent longer than this: stale
   bool stale = false;  // nothing heard from it for longer than `freshness`
@@ -112,7 +113,7 @@ class Monitor {
   Correlator correlator_;
   struct Placement {
     std::optional<int64_t> asn;
-    std::string asn_source;
+    AsnSource asn_source = AsnSource::None;
     std::string network;
     std::string address;
   };

@@ -444,7 +444,7 @@ json to_json(const AgentEntry& agent) {
   return {{"name", agent.name},
           {"last_seen", format_time(agent.last_seen)},
           {"asn", agent.asn ? json(*agent.asn) : json(nullptr)},
-          {"asn_source", text_or_null(agent.asn_source)},
+          {"asn_source", text_or_null(std::string(to_string(agent.asn_source)))},
           {"network", text_or_null(agent.network)},
           {"address", agent.address},
           {"version", agent.version},
@@ -473,7 +473,11 @@ std::vector<AgentEntry> agents_from_json(const json& document) {
     agent.name = read.get<std::string>("name");
     agent.last_seen = read.time("last_seen");
     agent.asn = read.optional<int64_t>("asn");
-    agent.asn_source = read.get_or<std::string>("asn_source", "");
+    const auto source = asn_source_from_string(read.get_or<std::string>("asn_source", ""));
+    if (!source) {
+      read.fail("asn_source", "not an ASN source (config, lookup, prefix or null)");
+    }
+    agent.asn_source = *source;
     agent.network = read.get_or<std::string>("network", "");
     agent.address = read.get_or<std::string>("address", "");
     agent.version = read.get_or<std::string>("version", "");

@@ -139,8 +139,8 @@ struct AgentEntry {
   std::string name;
   ApiTime last_seen;
   std::optional<int64_t> asn;
-  std::string asn_source;  // "config", "lookup", "prefix"; "": null
-  std::string network;     // "": null
+  AsnSource asn_source = AsnSource::None;
+  std::string network;  // "": null
   std::string address;
   std::string version;
   int64_t uptime_s = 0;

@@ -39,6 +39,11 @@ constexpr std::array<std::pair<DeliveryState, std::string_view>, 4> kDeliverySta
      {DeliveryState::Skipped, "skipped"}}};
 constexpr std::array<std::pair<AgentState, std::string_view>, 3> kAgentStates = {
     {{AgentState::Ok, "ok"}, {AgentState::Isolated, "isolated"}, {AgentState::Stale, "stale"}}};
+constexpr std::array<std::pair<AsnSource, std::string_view>, 4> kAsnSources = {
+    {{AsnSource::None, ""},
+     {AsnSource::Config, "config"},
+     {AsnSource::Lookup, "lookup"},
+     {AsnSource::Prefix, "prefix"}}};
 
 }  // namespace
 
@@ -65,6 +70,12 @@ std::string_view to_string(AgentState state) {
 }
 std::optional<AgentState> agent_state_from_string(std::string_view name) {
   return find_name(kAgentStates, name);
+}
+std::string_view to_string(AsnSource source) {
+  return name_of(kAsnSources, source);
+}
+std::optional<AsnSource> asn_source_from_string(std::string_view name) {
+  return find_name(kAsnSources, name);
 }
 
 }  // namespace vantage

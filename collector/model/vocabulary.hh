@@ -36,4 +36,11 @@ enum class AgentState : uint8_t { Ok, Isolated, Stale };
 std::string_view to_string(AgentState state);
 std::optional<AgentState> agent_state_from_string(std::string_view name);
 
+// Where an agent's ASN, or the network it counts in, comes from: its agent.asn (config), the
+// collector's ASN database (lookup), its source /24 or /48 when there is no ASN (prefix), or
+// nowhere (none). Spelled "config", "lookup", "prefix"; none is null in the API.
+enum class AsnSource : uint8_t { None, Config, Lookup, Prefix };
+std::string_view to_string(AsnSource source);
+std::optional<AsnSource> asn_source_from_string(std::string_view name);
+
 }  // namespace vantage

@@ -95,3 +95,22 @@ TEST_CASE("rows stored before there were summaries replay from their documents",
                         [](StoredResult& result) { result.summary.clear(); });
   check_replayed(vantages_after_restart(*store));
 }
+
+TEST_CASE("a replay that leaves a never-decided domain UNKNOWN records no change of verdict",
+          "[unit]") {
+  vantage::testing::TempDir dir;
+  auto store = open_sqlite_storage((dir / "collector.db").string());
+  store->migrate();
+  upload_failing_cycles(*store, std::chrono::system_clock::now(), [](StoredResult&) {});
+  CorrelationConfig config;
+  config.min_vantages = 3;  // the two replayed vantages cannot decide
+  Monitor monitor(*store, config, nullptr, nullptr);
+  monitor.resume();
+  const auto explanation = monitor.explain("social.example");
+  REQUIRE(explanation);
+  CHECK(explanation->state.verdict == Verdict::Unknown);
+  CHECK(explanation->vantages.size() == 2);
+  // "UNKNOWN -> UNKNOWN" is not a change: none is stored (nor logged, nor alerted).
+  CHECK(store->latest_changes("social.example", 10).empty());
+  CHECK(store->latest_verdicts().empty());
+}
