@@ -252,12 +252,60 @@ LimitsConfig read_limits(const ConfigNode& node) {
   return limits;
 }
 
+std::chrono::milliseconds period_in(const ConfigNode& node, std::chrono::milliseconds min) {
+  const std::string text = node.as_string();
+  const auto period = parse_period(text);
+  if (!period) {
+    node.fail(
+        fmt::format("\"{}\" is not a period: a whole number of days, hours or minutes "
+                    "(\"30d\", \"36h\", \"90m\"), at most 3650d",
+                    text));
+  }
+  if (*period < min) {
+    node.fail(fmt::format("{} is shorter than the least allowed, {}", text, format_period(min)));
+  }
+  return *period;
+}
+
+// Each kind is kept at least as long as the one it contains or outlives: a document lives in its
+// result row, and the evidence of a failure is worth more than a healthy cycle's document.
+RetentionConfig read_retention(const ConfigNode& node) {
+  node.allow_only({"documents", "evidence", "results", "verdict_changes", "alerts", "every"});
+  RetentionConfig retention;
+  using std::chrono::hours;
+  const auto read = [&](std::string_view key, RetentionConfig::Duration& into) {
+    if (auto child = node.optional_child(std::string(key))) {
+      into = period_in(*child, hours(1));
+    }
+  };
+  read("documents", retention.documents);
+  read("evidence", retention.evidence);
+  read("results", retention.results);
+  read("verdict_changes", retention.verdict_changes);
+  read("alerts", retention.alerts);
+  const auto at_least = [&](std::string_view key, RetentionConfig::Duration value,
+                            std::string_view other, RetentionConfig::Duration floor) {
+    if (value < floor) {
+      const auto child = node.optional_child(std::string(key));
+      (child ? *child : node)
+          .fail(fmt::format("{} ({}) must be at least {} ({})", key, format_period(value), other,
+                            format_period(floor)));
+    }
+  };
+  at_least("evidence", retention.evidence, "documents", retention.documents);
+  at_least("results", retention.results, "evidence", retention.evidence);
+  if (auto every = node.optional_child("every")) {
+    retention.every = duration_in(*every, std::chrono::seconds(1), hours(1));
+  }
+  return retention;
+}
+
 }  // namespace
 
 CollectorConfig load_collector_config(const std::string& file) {
   const ConfigNode root = ConfigNode::load(file);
-  root.allow_only(
-      {"listen", "tls", "storage", "correlation", "alerts", "alerting", "asn_database", "limits"});
+  root.allow_only({"listen", "tls", "storage", "retention", "correlation", "alerts", "alerting",
+                   "asn_database", "limits"});
   CollectorConfig config;
 
   config.listen = *parse_endpoint("0.0.0.0", kDefaultCollectorPort);
@@ -268,6 +316,9 @@ CollectorConfig load_collector_config(const std::string& file) {
     read_tls(*tls, config);
   }
   config.storage = read_storage(root.child("storage"));
+  if (auto retention = root.optional_child("retention")) {
+    config.retention = read_retention(*retention);
+  }
   if (auto correlation = root.optional_child("correlation")) {
     config.correlation = read_correlation(*correlation);
   }

@@ -10,6 +10,7 @@
 #include "correlation.hh"
 #include "endpoint.hh"
 #include "storage.hh"
+#include "storage_retention.hh"
 
 namespace vantage {
 
@@ -47,6 +48,7 @@ struct CollectorConfig {
   std::string tls_cert_pem;
   std::string tls_key_pem;
   StorageConfig storage;
+  RetentionConfig retention;
   CorrelationConfig correlation;
   std::vector<AlertReceiverConfig> alerts;
   AlertTimingConfig alert_timing;

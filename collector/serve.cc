@@ -20,10 +20,12 @@
 #include "cli.hh"
 #include "collector_config.hh"
 #include "commands.hh"
+#include "duration.hh"
 #include "http_server.hh"
 #include "monitor.hh"
 #include "serve_lock.hh"
 #include "storage_migrations.hh"
+#include "storage_retention.hh"
 #include "tokens.hh"
 
 namespace vantage {
@@ -129,21 +131,28 @@ int serve_command(const std::string& config_file) {
     // its ageing thread, all before the store closes.
     Monitor monitor(*storage, config.correlation, alerts.get(), asn_database.get());
     monitor.resume();
+    // After the replay, which reads the recent results it must not race.
+    StorageRetention retention(*storage, config.retention);
+    retention.start();
     Api api(*storage,
             ApiOptions{config.limits.max_body_bytes, config.limits.requests_per_second,
                        config.limits.max_clock_skew},
-            monitor, alerts.get());
+            monitor, alerts.get(), &retention);
     HttpServer server(std::move(options), api);
     spdlog::info(
         "vantage-collector {} listening on {} ({}), storage {} (schema version {}), "
         "{} bytes per body, {} requests per second per token, {} connections ({} per address, "
-        "headers within {} s, idle for {} s), {} alert receiver(s){}",
+        "headers within {} s, idle for {} s), {} alert receiver(s){}, retention: documents {}, "
+        "evidence {}, results {}, verdict changes {}, alerts {}",
         VANTAGE_VERSION, config.listen.with_port(server.port()).to_string(),
         config.tls() ? "TLS" : "plain HTTP, no TLS", describe_storage(config.storage),
         storage->schema_version(), config.limits.max_body_bytes, config.limits.requests_per_second,
         config.limits.max_connections, config.limits.max_connections_per_ip,
         config.limits.header_timeout.count(), config.limits.idle_timeout.count(),
-        config.alerts.size(), asn_database ? ", ASN database " + config.asn_database : "");
+        config.alerts.size(), asn_database ? ", ASN database " + config.asn_database : "",
+        format_period(config.retention.documents), format_period(config.retention.evidence),
+        format_period(config.retention.results), format_period(config.retention.verdict_changes),
+        format_period(config.retention.alerts));
     int signal_number = 0;
     sigwait(&stop_signals, &signal_number);
     spdlog::info("{}: finishing the requests in progress", strsignal(signal_number));

@@ -10,6 +10,7 @@
 
 #include <array>
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <optional>
@@ -21,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "document_codec.hh"
 #include "storage.hh"
 #include "storage_common.hh"
 #include "storage_migrations.hh"
@@ -48,6 +50,8 @@ constexpr Oid kInt4Oid = 23;
 constexpr Oid kTextOid = 25;
 constexpr Oid kTextArrayOid = 1009;
 constexpr Oid kInt8ArrayOid = 1016;
+constexpr Oid kByteaOid = 17;
+constexpr Oid kByteaArrayOid = 1001;
 
 // Taken by migrate() for its transaction, so that collectors starting together migrate in turn.
 constexpr int64_t kMigrationLockKey = 0x76616e7461676531;  // "vantage1"
@@ -60,7 +64,7 @@ struct Sql {
 };
 
 constexpr std::array<Oid, 9> kInsertResultsTypes = {kTextArrayOid, kInt8ArrayOid, kTextArrayOid,
-                                                    kInt8ArrayOid, kTextArrayOid, kTextArrayOid,
+                                                    kInt8ArrayOid, kTextArrayOid, kByteaArrayOid,
                                                     kInt8Oid,      kInt8ArrayOid, kTextArrayOid};
 // Rows go in key order: two batches that overlap then wait for each other's keys in the same
 // order and cannot deadlock. A key repeated in the batch conflicts with its first row and is
@@ -68,28 +72,27 @@ constexpr std::array<Oid, 9> kInsertResultsTypes = {kTextArrayOid, kInt8ArrayOid
 constexpr Sql kInsertResults{
     "vantage_insert_results",
     "INSERT INTO results (agent, epoch, seq, domain, started_at, verdict, document, "
-    "received_at, summary) "
-    "SELECT b.agent, b.epoch, b.seq, b.domain, b.started_at, b.verdict, b.document, $7, "
+    "document_zstd, received_at, summary) "
+    "SELECT b.agent, b.epoch, b.seq, b.domain, b.started_at, b.verdict, '', b.document_zstd, $7, "
     "NULLIF(b.summary, '') "
     "FROM unnest($1::text[], $8::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], "
-    "$6::text[], $9::text[]) AS b(agent, epoch, seq, domain, started_at, verdict, document, "
-    "summary) "
+    "$6::bytea[], $9::text[]) AS b(agent, epoch, seq, domain, started_at, verdict, "
+    "document_zstd, summary) "
     "ORDER BY b.agent, b.epoch, b.seq "
     "ON CONFLICT (agent, epoch, seq) DO NOTHING RETURNING agent, epoch, seq",
     kInsertResultsTypes};
-constexpr std::array<Oid, 4> kCompareResultsTypes = {kTextArrayOid, kInt8ArrayOid, kTextArrayOid,
-                                                     kInt8ArrayOid};
-// For the results the insert skipped, in their order: is the key stored, with the same document?
-// A statement of its own, so that under READ COMMITTED it also sees a row another upload
-// committed while the insert waited for it.
-constexpr Sql kCompareResults{
-    "vantage_compare_results",
-    "SELECT r.document IS NOT NULL, r.document IS NOT DISTINCT FROM u.document "
-    "FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[]) WITH ORDINALITY "
-    "AS u(agent, seq, document, epoch, n) "
+constexpr std::array<Oid, 3> kStoredResultsTypes = {kTextArrayOid, kInt8ArrayOid, kInt8ArrayOid};
+// For the results the insert skipped, in their order: is the key stored, and what to compare
+// with (storage_common.hh: same_result). A statement of its own, so that under READ COMMITTED it
+// also sees a row another upload committed while the insert waited for it.
+constexpr Sql kStoredResults{
+    "vantage_stored_results",
+    "SELECT r.agent IS NOT NULL, r.document, r.document_zstd, r.started_at, r.domain "
+    "FROM unnest($1::text[], $2::bigint[], $3::bigint[]) WITH ORDINALITY "
+    "AS u(agent, seq, epoch, n) "
     "LEFT JOIN results r ON r.agent = u.agent AND r.epoch = u.epoch AND r.seq = u.seq "
     "ORDER BY u.n",
-    kCompareResultsTypes};
+    kStoredResultsTypes};
 constexpr Sql kCountResults{"vantage_count_results", "SELECT COUNT(*) FROM results", {}};
 constexpr std::array<Oid, 1> kNewestEpochTypes = {kTextOid};
 constexpr Sql kNewestEpoch{"vantage_newest_epoch",
@@ -99,7 +102,8 @@ constexpr std::array<Oid, 2> kReplayResultsTypes = {kInt8Oid, kInt8Oid};
 constexpr Sql kReplayResults{
     "vantage_replay_results",
     "SELECT agent, seq, domain, started_at, verdict, "
-    "CASE WHEN summary IS NULL THEN document ELSE '' END, epoch, summary FROM results "
+    "CASE WHEN summary IS NULL THEN document ELSE '' END, epoch, summary, "
+    "CASE WHEN summary IS NULL THEN document_zstd END FROM results "
     "WHERE started_at >= $1 ORDER BY started_at, agent, epoch, seq LIMIT $2",
     kReplayResultsTypes};
 constexpr std::array<Oid, 4> kSelectResultsTypes = {kInt8Oid, kTextOid, kTextOid, kInt8Oid};
@@ -107,26 +111,74 @@ constexpr std::array<Oid, 4> kSelectResultsTypes = {kInt8Oid, kTextOid, kTextOid
 // its index. Unused parameters are typed, so every variant takes the same four.
 constexpr std::array<Sql, 4> kSelectResults = {
     Sql{"vantage_results_all",
-        "SELECT agent, seq, domain, started_at, verdict, document, epoch, summary FROM results "
+        "SELECT agent, seq, domain, started_at, verdict, document, epoch, summary, document_zstd "
+        "FROM results "
         "WHERE started_at >= $1 "
         "ORDER BY started_at, agent, epoch, seq LIMIT $4",
         kSelectResultsTypes},
     Sql{"vantage_results_domain",
-        "SELECT agent, seq, domain, started_at, verdict, document, epoch, summary FROM results "
+        "SELECT agent, seq, domain, started_at, verdict, document, epoch, summary, document_zstd "
+        "FROM results "
         "WHERE domain = $2 AND started_at >= $1 "
         "ORDER BY started_at, agent, epoch, seq LIMIT $4",
         kSelectResultsTypes},
     Sql{"vantage_results_agent",
-        "SELECT agent, seq, domain, started_at, verdict, document, epoch, summary FROM results "
+        "SELECT agent, seq, domain, started_at, verdict, document, epoch, summary, document_zstd "
+        "FROM results "
         "WHERE agent = $3 AND started_at >= $1 "
         "ORDER BY started_at, agent, epoch, seq LIMIT $4",
         kSelectResultsTypes},
     Sql{"vantage_results_domain_agent",
-        "SELECT agent, seq, domain, started_at, verdict, document, epoch, summary FROM results "
+        "SELECT agent, seq, domain, started_at, verdict, document, epoch, summary, document_zstd "
+        "FROM results "
         "WHERE domain = $2 AND agent = $3 AND started_at >= $1 "
         "ORDER BY started_at, agent, epoch, seq LIMIT $4",
         kSelectResultsTypes},
 };
+// Retention (Storage::prune): each statement finds its rows through an index of its own and
+// removes them by ctid, so a pass reads what it removes and not what it keeps.
+constexpr std::array<Oid, 2> kPruneTypes = {kInt8Oid, kInt8Oid};
+constexpr Sql kPruneOkDocuments{
+    "vantage_prune_ok_documents",
+    "UPDATE results SET document_zstd = NULL WHERE ctid = ANY(ARRAY(SELECT ctid FROM results "
+    "WHERE document_zstd IS NOT NULL AND verdict = 'OK' AND started_at < $1 LIMIT $2))",
+    kPruneTypes};
+constexpr Sql kPruneEvidence{
+    "vantage_prune_evidence",
+    "UPDATE results SET document_zstd = NULL WHERE ctid = ANY(ARRAY(SELECT ctid FROM results "
+    "WHERE document_zstd IS NOT NULL AND verdict <> 'OK' AND started_at < $1 LIMIT $2))",
+    kPruneTypes};
+constexpr Sql kPruneResults{"vantage_prune_results",
+                            "DELETE FROM results WHERE ctid = ANY(ARRAY(SELECT ctid FROM results "
+                            "WHERE started_at < $1 LIMIT $2))",
+                            kPruneTypes};
+constexpr Sql kPruneVerdictChanges{
+    "vantage_prune_verdict_changes",
+    "DELETE FROM verdict_changes WHERE ctid = ANY(ARRAY(SELECT ctid FROM verdict_changes v "
+    "WHERE changed_at < $1 AND changed_at < (SELECT MAX(changed_at) FROM verdict_changes w "
+    "WHERE w.domain = v.domain) LIMIT $2))",
+    kPruneTypes};
+// Their deliveries go with them (ON DELETE CASCADE).
+constexpr Sql kPruneAlerts{"vantage_prune_alerts",
+                           "DELETE FROM alerts WHERE id IN (SELECT id FROM alerts "
+                           "WHERE resolved_at < $1 ORDER BY resolved_at, id LIMIT $2)",
+                           kPruneTypes};
+constexpr std::array<Oid, 1> kTextDocumentsTypes = {kInt8Oid};
+constexpr Sql kTextDocuments{
+    "vantage_text_documents",
+    "SELECT agent, epoch, seq, document FROM results WHERE document <> '' LIMIT $1",
+    kTextDocumentsTypes};
+constexpr std::array<Oid, 4> kCompressTextDocumentsTypes = {kTextArrayOid, kInt8ArrayOid,
+                                                            kInt8ArrayOid, kByteaArrayOid};
+constexpr Sql kCompressTextDocuments{
+    "vantage_compress_text_documents",
+    "UPDATE results r SET document = '', document_zstd = u.document_zstd "
+    "FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bytea[]) "
+    "AS u(agent, epoch, seq, document_zstd) "
+    "WHERE r.agent = u.agent AND r.epoch = u.epoch AND r.seq = u.seq",
+    kCompressTextDocumentsTypes};
+constexpr Sql kDatabaseSize{
+    "vantage_database_size", "SELECT pg_database_size(current_database())", {}};
 constexpr std::array<Oid, 9> kUpsertAgentTypes = {kTextOid, kInt8Oid, kTextOid, kTextOid, kInt8Oid,
                                                   kInt8Oid, kInt8Oid, kInt8Oid, kInt8Oid};
 constexpr Sql kUpsertAgent{
@@ -342,6 +394,10 @@ class PostgresStorage final : public Storage {
                                              size_t limit) override;
   std::vector<VerdictRecord> latest_verdicts() override;
   std::vector<VerdictRecord> latest_changes(const std::string& domain, size_t count) override;
+  PruneCounts prune(const RetentionCutoffs& cutoffs, size_t batch) override;
+  size_t compress_text_documents(size_t batch) override;
+  uint64_t reclaim_space(uint64_t pages) override;
+  uint64_t size_bytes() override;
 
  private:
   // BEGIN … COMMIT; rolled back when left without commit(), also by an exception.
@@ -416,6 +472,38 @@ int64_t parse_integer(const PGresult* result, int row, int column) {
 
 std::string text_value(const PGresult* result, int row, int column) {
   return std::string(PQgetvalue(result, row, column), PQgetlength(result, row, column));
+}
+
+// A bytea column in text format, \x and two hex digits per byte; nullopt for NULL.
+std::optional<std::string> bytea_value(const PGresult* result, int row, int column,
+                                       std::string_view backend) {
+  if (PQgetisnull(result, row, column) != 0) {
+    return std::nullopt;
+  }
+  const std::string_view hex(PQgetvalue(result, row, column),
+                             static_cast<size_t>(PQgetlength(result, row, column)));
+  const auto digit = [](char c) -> int {
+    if (c >= '0' && c <= '9') {
+      return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+      return c - 'a' + 10;
+    }
+    return -1;
+  };
+  if (hex.size() < 2 || hex.substr(0, 2) != "\\x" || hex.size() % 2 != 0) {
+    storage_detail::fail(backend, "read a bytea", "not in hex format (bytea_output = 'hex')");
+  }
+  std::string bytes(hex.size() / 2 - 1, '\0');
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    const int high = digit(hex[2 + 2 * i]);
+    const int low = digit(hex[3 + 2 * i]);
+    if (high < 0 || low < 0) {
+      storage_detail::fail(backend, "read a bytea", "not in hex format (bytea_output = 'hex')");
+    }
+    bytes[i] = static_cast<char>(high * 16 + low);
+  }
+  return bytes;
 }
 
 PostgresStorage::PostgresStorage(std::string conninfo) : conninfo_(std::move(conninfo)) {
@@ -649,22 +737,27 @@ StoreOutcome PostgresStorage::store_results(const std::vector<StoredResult>& bat
   BinaryArray domains(kTextOid, batch.size());
   BinaryArray started(kInt8Oid, batch.size());
   BinaryArray verdicts(kTextOid, batch.size());
+  // Compressed here, on the caller's thread, before the connection's mutex is taken.
+  std::vector<std::string> compressed;
+  compressed.reserve(batch.size());
   size_t document_bytes = 0;
   size_t summary_bytes = 0;
   for (const StoredResult& result : batch) {
-    document_bytes += result.document.size();
+    compressed.push_back(document_codec::compress(result.document));
+    document_bytes += compressed.back().size();
     summary_bytes += result.summary.size();
   }
-  BinaryArray documents(kTextOid, batch.size(), document_bytes);
+  BinaryArray documents(kByteaOid, batch.size(), document_bytes);
   BinaryArray summaries(kTextOid, batch.size(), summary_bytes);
-  for (const StoredResult& result : batch) {
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const StoredResult& result = batch[i];
     agents.add(result.agent);
     epochs.add(checked_epoch(result.epoch, backend_, kOperation));
     seqs.add(checked_seq(result.seq, backend_, kOperation));
     domains.add(result.domain);
     started.add(to_epoch_ms(result.started_at));
     verdicts.add(result.verdict);
-    documents.add(result.document);
+    documents.add(compressed[i]);
     summaries.add(result.summary);
   }
   Params params;
@@ -699,20 +792,17 @@ StoreOutcome PostgresStorage::store_results(const std::vector<StoredResult>& bat
     if (!skipped.empty()) {
       BinaryArray skipped_agents(kTextOid, skipped.size());
       BinaryArray skipped_seqs(kInt8Oid, skipped.size());
-      BinaryArray skipped_documents(kTextOid, skipped.size());
       BinaryArray skipped_epochs(kInt8Oid, skipped.size());
       for (const size_t i : skipped) {
         skipped_agents.add(batch[i].agent);
         skipped_seqs.add(static_cast<int64_t>(batch[i].seq));
-        skipped_documents.add(batch[i].document);
         skipped_epochs.add(static_cast<int64_t>(batch[i].epoch));
       }
       Params compare;
       compare.binary(skipped_agents.take());
       compare.binary(skipped_seqs.take());
-      compare.binary(skipped_documents.take());
       compare.binary(skipped_epochs.take());
-      const Result stored = run(kOperation, kCompareResults, compare);
+      const Result stored = run(kOperation, kStoredResults, compare);
       if (PQntuples(stored.get()) != static_cast<int>(skipped.size())) {
         storage_detail::fail(backend_, kOperation, "the comparison missed results");
       }
@@ -727,7 +817,12 @@ StoreOutcome PostgresStorage::store_results(const std::vector<StoredResult>& bat
                           "not stored",
                           batch[skipped[k]].seq, batch[skipped[k]].epoch, batch[skipped[k]].agent));
         }
-        seen[skipped[k]].same_as_stored = text_value(stored.get(), row, 1) == "t";
+        seen[skipped[k]].same_as_stored = storage_detail::same_result(
+            storage_detail::StoredForm{.text = text_value(stored.get(), row, 1),
+                                       .compressed = bytea_value(stored.get(), row, 2, backend_),
+                                       .started_at_ms = parse_integer(stored.get(), row, 3),
+                                       .domain = text_value(stored.get(), row, 4)},
+            batch[skipped[k]], backend_);
       }
     }
     StoreOutcome outcome = storage_detail::decide_fates(batch, seen);
@@ -759,7 +854,8 @@ std::optional<uint64_t> PostgresStorage::newest_epoch(const std::string& agent) 
 }
 
 // A row of kSelectResults or kReplayResults.
-StoredResult stored_result(const PGresult* result, int row) {
+StoredResult stored_result(const PGresult* result, int row, std::string_view backend) {
+  const std::optional<std::string> compressed = bytea_value(result, row, 8, backend);
   return StoredResult{
       .agent = text_value(result, row, 0),
       .epoch = static_cast<uint64_t>(parse_integer(result, row, 6)),
@@ -767,7 +863,8 @@ StoredResult stored_result(const PGresult* result, int row) {
       .domain = text_value(result, row, 2),
       .started_at = from_epoch_ms(parse_integer(result, row, 3)),
       .verdict = text_value(result, row, 4),
-      .document = text_value(result, row, 5),
+      .document = compressed ? document_codec::decompress(*compressed, backend)
+                             : text_value(result, row, 5),
       .summary = text_value(result, row, 7),
   };
 }
@@ -783,7 +880,7 @@ std::vector<StoredResult> PostgresStorage::replay_results(TimePoint since, size_
     const int rows = PQntuples(result.get());
     found.reserve(static_cast<size_t>(rows));
     for (int row = 0; row < rows; ++row) {
-      found.push_back(stored_result(result.get(), row));
+      found.push_back(stored_result(result.get(), row, backend_));
     }
     return found;
   });
@@ -805,7 +902,7 @@ std::vector<StoredResult> PostgresStorage::results(const std::string& domain,
     const int rows = PQntuples(result.get());
     found.reserve(static_cast<size_t>(rows));
     for (int row = 0; row < rows; ++row) {
-      found.push_back(stored_result(result.get(), row));
+      found.push_back(stored_result(result.get(), row, backend_));
     }
     return found;
   });
@@ -1022,6 +1119,68 @@ std::vector<VerdictRecord> PostgresStorage::latest_changes(const std::string& do
 }
 
 }  // namespace
+
+PruneCounts PostgresStorage::prune(const RetentionCutoffs& cutoffs, size_t batch) {
+  constexpr std::string_view kOperation = "prune";
+  const auto removed = [&](const Sql& sql, TimePoint cutoff) {
+    Params params;
+    params.integer(to_epoch_ms(cutoff));
+    params.integer(limit_value(batch));
+    const Result result = run(kOperation, sql, params);
+    return static_cast<uint64_t>(std::strtoull(PQcmdTuples(result.get()), nullptr, 10));
+  };
+  // Retry-safe: what the first run removed is gone, and a second removes the next rows.
+  return with_connection(kOperation, true, [&] {
+    Transaction transaction(*this, kOperation);
+    PruneCounts pruned;
+    pruned.documents = removed(kPruneOkDocuments, cutoffs.documents);
+    pruned.documents += removed(kPruneEvidence, cutoffs.evidence);
+    pruned.results = removed(kPruneResults, cutoffs.results);
+    pruned.verdict_changes = removed(kPruneVerdictChanges, cutoffs.verdict_changes);
+    pruned.alerts = removed(kPruneAlerts, cutoffs.alerts);
+    transaction.commit();
+    return pruned;
+  });
+}
+
+size_t PostgresStorage::compress_text_documents(size_t batch) {
+  constexpr std::string_view kOperation = "compress_text_documents";
+  Params query;
+  query.integer(limit_value(batch));
+  return with_connection(kOperation, true, [&] {
+    Transaction transaction(*this, kOperation);
+    const Result found = run(kOperation, kTextDocuments, query);
+    const auto rows = static_cast<size_t>(PQntuples(found.get()));
+    BinaryArray agents(kTextOid, rows);
+    BinaryArray epochs(kInt8Oid, rows);
+    BinaryArray seqs(kInt8Oid, rows);
+    BinaryArray documents(kByteaOid, rows);
+    for (int row = 0; row < static_cast<int>(rows); ++row) {
+      agents.add(text_value(found.get(), row, 0));
+      epochs.add(parse_integer(found.get(), row, 1));
+      seqs.add(parse_integer(found.get(), row, 2));
+      documents.add(document_codec::compress(text_value(found.get(), row, 3)));
+    }
+    Params update;
+    update.binary(agents.take());
+    update.binary(epochs.take());
+    update.binary(seqs.take());
+    update.binary(documents.take());
+    run(kOperation, kCompressTextDocuments, update);
+    transaction.commit();
+    return rows;
+  });
+}
+
+uint64_t PostgresStorage::reclaim_space(uint64_t /*pages*/) {
+  return 0;
+}
+
+uint64_t PostgresStorage::size_bytes() {
+  return with_connection("size_bytes", true, [&] {
+    return static_cast<uint64_t>(single_integer("size_bytes", kDatabaseSize));
+  });
+}
 
 std::unique_ptr<Storage> open_postgres_storage(const std::string& conninfo) {
   return std::make_unique<PostgresStorage>(conninfo);

@@ -5,13 +5,16 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <exception>
+#include <filesystem>
 #include <mutex>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
 
+#include "document_codec.hh"
 #include "storage.hh"
 #include "storage_common.hh"
 #include "storage_migrations.hh"
@@ -33,12 +36,17 @@ using storage_detail::to_epoch_ms;
 using Database = std::unique_ptr<sqlite3, decltype(&sqlite3_close_v2)>;
 using Statement = std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)>;
 
+// The document goes to document_zstd, compressed; `document` holds text only in rows of
+// collector versions before schema version 7, until compress_text_documents reaches them.
 constexpr std::string_view kInsertResult =
     "INSERT INTO results (agent, seq, domain, started_at, verdict, document, received_at, epoch, "
-    "summary) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULLIF(?9, '')) "
+    "summary, document_zstd) VALUES (?1, ?2, ?3, ?4, ?5, '', ?7, ?8, NULLIF(?9, ''), ?6) "
     "ON CONFLICT (agent, epoch, seq) DO NOTHING";
-constexpr std::string_view kSameResult =
-    "SELECT document = ?3 FROM results WHERE agent = ?1 AND epoch = ?4 AND seq = ?2";
+// What a re-uploaded result is compared with: the stored document, as text or compressed, and
+// the summary, which is all that is left to compare once retention dropped the document.
+constexpr std::string_view kStoredResult =
+    "SELECT document, document_zstd, COALESCE(summary, ''), started_at, domain FROM results "
+    "WHERE agent = ?1 AND epoch = ?3 AND seq = ?2";
 constexpr std::string_view kCountResults = "SELECT COUNT(*) FROM results";
 constexpr std::string_view kNewestEpoch = "SELECT MAX(epoch) FROM results WHERE agent = ?1";
 // Indexed by (domain given) + 2 * (agent given). Every variant numbers its parameters alike, up
@@ -46,16 +54,21 @@ constexpr std::string_view kNewestEpoch = "SELECT MAX(epoch) FROM results WHERE 
 // A row without a summary (stored before migration 5) comes with its document instead.
 constexpr std::string_view kReplayResults =
     "SELECT agent, seq, domain, started_at, verdict, "
-    "CASE WHEN summary IS NULL THEN document ELSE '' END, epoch, summary FROM results "
+    "CASE WHEN summary IS NULL THEN document ELSE '' END, epoch, summary, "
+    "CASE WHEN summary IS NULL THEN document_zstd END FROM results "
     "WHERE started_at >= ?1 ORDER BY started_at, agent, epoch, seq LIMIT ?2";
 constexpr std::string_view kSelectResults[] = {
-    "SELECT agent, seq, domain, started_at, verdict, document, epoch, summary FROM results "
+    "SELECT agent, seq, domain, started_at, verdict, document, epoch, summary, document_zstd "
+    "FROM results "
     "WHERE started_at >= ?1 ORDER BY started_at, agent, epoch, seq LIMIT ?4",
-    "SELECT agent, seq, domain, started_at, verdict, document, epoch, summary FROM results "
+    "SELECT agent, seq, domain, started_at, verdict, document, epoch, summary, document_zstd "
+    "FROM results "
     "WHERE domain = ?2 AND started_at >= ?1 ORDER BY started_at, agent, epoch, seq LIMIT ?4",
-    "SELECT agent, seq, domain, started_at, verdict, document, epoch, summary FROM results "
+    "SELECT agent, seq, domain, started_at, verdict, document, epoch, summary, document_zstd "
+    "FROM results "
     "WHERE agent = ?3 AND started_at >= ?1 ORDER BY started_at, agent, epoch, seq LIMIT ?4",
-    "SELECT agent, seq, domain, started_at, verdict, document, epoch, summary FROM results "
+    "SELECT agent, seq, domain, started_at, verdict, document, epoch, summary, document_zstd "
+    "FROM results "
     "WHERE domain = ?2 AND agent = ?3 AND started_at >= ?1 "
     "ORDER BY started_at, agent, epoch, seq LIMIT ?4",
 };
@@ -103,6 +116,35 @@ constexpr std::string_view kLatestVerdicts =
 constexpr std::string_view kLatestChanges =
     "SELECT domain, changed_at, verdict, scope, previous_verdict, state FROM verdict_changes "
     "WHERE domain = ?1 ORDER BY changed_at DESC LIMIT ?2";
+// Retention (Storage::prune): each statement finds its rows through an index of its own, so a
+// pass reads what it removes and not what it keeps.
+constexpr std::string_view kPruneOkDocuments =
+    "UPDATE results SET document_zstd = NULL WHERE rowid IN (SELECT rowid FROM results "
+    "WHERE document_zstd IS NOT NULL AND verdict = 'OK' AND started_at < ?1 "
+    "LIMIT ?2)";
+constexpr std::string_view kPruneEvidence =
+    "UPDATE results SET document_zstd = NULL WHERE rowid IN (SELECT rowid FROM results "
+    "WHERE document_zstd IS NOT NULL AND verdict <> 'OK' AND started_at < ?1 "
+    "LIMIT ?2)";
+constexpr std::string_view kPruneResults =
+    "DELETE FROM results WHERE rowid IN (SELECT rowid FROM results "
+    "WHERE started_at < ?1 LIMIT ?2)";
+constexpr std::string_view kPruneVerdictChanges =
+    "DELETE FROM verdict_changes WHERE rowid IN (SELECT rowid FROM "
+    "verdict_changes v WHERE changed_at < ?1 AND changed_at < (SELECT MAX(changed_at) FROM "
+    "verdict_changes w WHERE w.domain = v.domain) LIMIT ?2)";
+// Deliveries first: SQLite enforces the foreign key's ON DELETE CASCADE only with
+// foreign_keys=ON, which the alert store's connection does not set.
+constexpr std::string_view kPruneAlertDeliveries =
+    "DELETE FROM alert_deliveries WHERE alert_id IN (SELECT id FROM alerts WHERE resolved_at < ?1 "
+    "ORDER BY resolved_at, id LIMIT ?2)";
+constexpr std::string_view kPruneAlerts =
+    "DELETE FROM alerts WHERE id IN (SELECT id FROM alerts WHERE resolved_at < ?1 "
+    "ORDER BY resolved_at, id LIMIT ?2)";
+constexpr std::string_view kTextDocuments =
+    "SELECT rowid, document FROM results WHERE document <> '' LIMIT ?1";
+constexpr std::string_view kCompressTextDocument =
+    "UPDATE results SET document = '', document_zstd = ?2 WHERE rowid = ?1";
 constexpr std::string_view kHasMigrationsTable =
     "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'";
 constexpr std::string_view kAppliedVersion =
@@ -129,6 +171,9 @@ class StatementUse {
     check(sqlite3_bind_text64(statement_, index, text.data(), text.size(), SQLITE_STATIC,
                               SQLITE_UTF8));
   }
+  void bind_blob(int index, std::string_view bytes) {
+    check(sqlite3_bind_blob64(statement_, index, bytes.data(), bytes.size(), SQLITE_STATIC));
+  }
   void bind(int index, int64_t value) { check(sqlite3_bind_int64(statement_, index, value)); }
   void bind(int index, std::optional<int64_t> value) {
     check(value ? sqlite3_bind_int64(statement_, index, *value)
@@ -142,6 +187,15 @@ class StatementUse {
   std::string text(int column) const {
     const auto* data = reinterpret_cast<const char*>(sqlite3_column_text(statement_, column));
     return data ? std::string(data, sqlite3_column_bytes(statement_, column)) : std::string();
+  }
+  // nullopt for NULL.
+  std::optional<std::string> blob(int column) const {
+    if (sqlite3_column_type(statement_, column) == SQLITE_NULL) {
+      return std::nullopt;
+    }
+    const auto* data = static_cast<const char*>(sqlite3_column_blob(statement_, column));
+    return std::string(data != nullptr ? data : "",
+                       static_cast<size_t>(sqlite3_column_bytes(statement_, column)));
   }
   int64_t integer(int column) const { return sqlite3_column_int64(statement_, column); }
   std::optional<int64_t> optional_integer(int column) const {
@@ -185,6 +239,10 @@ class SqliteStorage final : public Storage {
                                              size_t limit) override;
   std::vector<VerdictRecord> latest_verdicts() override;
   std::vector<VerdictRecord> latest_changes(const std::string& domain, size_t count) override;
+  PruneCounts prune(const RetentionCutoffs& cutoffs, size_t batch) override;
+  size_t compress_text_documents(size_t batch) override;
+  uint64_t reclaim_space(uint64_t pages) override;
+  uint64_t size_bytes() override;
 
   // Throws StorageError with the connection's last error.
   [[noreturn]] void fail(std::string_view operation) const {
@@ -221,6 +279,7 @@ class SqliteStorage final : public Storage {
   // One store_results call waiting for its batch to be committed.
   struct PendingBatch {
     const std::vector<StoredResult>* batch = nullptr;
+    std::vector<std::string> compressed;  // each result's document, compressed by its caller
     StoreOutcome outcome;
     std::exception_ptr error;
     bool done = false;
@@ -229,7 +288,11 @@ class SqliteStorage final : public Storage {
   // outcome or error, and done. mutex_ held.
   void store_group(const std::vector<PendingBatch*>& group);
   // One batch's rows, in the open transaction; its outcome.
-  StoreOutcome insert_batch(const std::vector<StoredResult>& batch, int64_t received_at);
+  StoreOutcome insert_batch(const PendingBatch& pending, int64_t received_at);
+  // Runs a prune statement (?1 cutoff, ?2 limit); the rows it changed.
+  uint64_t prune_with(std::string_view sql, TimePoint cutoff, size_t batch);
+  // A result of results() or replay_results(), its document decompressed.
+  StoredResult stored_result(const StatementUse& row) const;
 
   void exec(std::string_view operation, std::string_view sql);
   // `sql` must be one of the constants above: the cache keeps the view.
@@ -287,6 +350,10 @@ SqliteStorage::SqliteStorage(const std::string& path, const SqliteOptions& optio
   sqlite3_extended_result_codes(db_.get(), 1);
   sqlite3_busy_timeout(db_.get(), static_cast<int>(options.busy_timeout.count()));
 
+  // Before any table exists, so that a new database frees the pages pruning empties
+  // (reclaim_space); a database created by an older collector keeps auto_vacuum=NONE, reuses its
+  // free pages for new rows and does not shrink (docs/collector.md says how to convert it).
+  exec("open", "PRAGMA auto_vacuum=INCREMENTAL");
   // WAL: readers never wait for the writer, and a commit is one append to the log. A commit is
   // in the log (the OS's page cache at least) before COMMIT returns, so a killed process loses
   // nothing it committed; synchronous=FULL adds the fsync that makes it survive power loss too.
@@ -438,6 +505,12 @@ StoreOutcome SqliteStorage::store_results(const std::vector<StoredResult>& batch
   }
   PendingBatch mine;
   mine.batch = &batch;
+  // Here, on the caller's thread, and not in the group's transaction: uploads compress in
+  // parallel, and the single writer only writes.
+  mine.compressed.reserve(batch.size());
+  for (const StoredResult& result : batch) {
+    mine.compressed.push_back(document_codec::compress(result.document));
+  }
   std::unique_lock group(group_mutex_);
   waiting_.push_back(&mine);
   while (!mine.done) {
@@ -470,7 +543,7 @@ void SqliteStorage::store_group(const std::vector<PendingBatch*>& group) {
     for (PendingBatch* pending : group) {
       exec(kOperation, "SAVEPOINT batch");
       try {
-        pending->outcome = insert_batch(*pending->batch, received_at);
+        pending->outcome = insert_batch(*pending, received_at);
       } catch (const StorageError&) {
         pending->error = std::current_exception();
       }
@@ -494,12 +567,12 @@ void SqliteStorage::store_group(const std::vector<PendingBatch*>& group) {
   }
 }
 
-StoreOutcome SqliteStorage::insert_batch(const std::vector<StoredResult>& batch,
-                                         int64_t received_at) {
+StoreOutcome SqliteStorage::insert_batch(const PendingBatch& pending, int64_t received_at) {
   constexpr std::string_view kOperation = "store_results";
+  const std::vector<StoredResult>& batch = *pending.batch;
   std::vector<storage_detail::SeenResult> seen(batch.size());
   StatementUse insert = use(kOperation, kInsertResult);
-  StatementUse same = use(kOperation, kSameResult);
+  StatementUse stored = use(kOperation, kStoredResult);
   for (size_t i = 0; i < batch.size(); ++i) {
     const StoredResult& result = batch[i];
     const int64_t seq = checked_seq(result.seq, backend_, kOperation);
@@ -509,7 +582,7 @@ StoreOutcome SqliteStorage::insert_batch(const std::vector<StoredResult>& batch,
     insert.bind(3, result.domain);
     insert.bind(4, to_epoch_ms(result.started_at));
     insert.bind(5, result.verdict);
-    insert.bind(6, result.document);
+    insert.bind_blob(6, pending.compressed[i]);
     insert.bind(7, received_at);
     insert.bind(8, epoch);
     insert.bind(9, result.summary);
@@ -518,12 +591,18 @@ StoreOutcome SqliteStorage::insert_batch(const std::vector<StoredResult>& batch,
     seen[i].inserted = changes() == 1;
     insert.reset();
     if (!seen[i].inserted) {
-      same.bind(1, result.agent);
-      same.bind(2, seq);
-      same.bind(3, result.document);
-      same.bind(4, epoch);
-      seen[i].same_as_stored = same.step() && same.integer(0) == 1;
-      same.reset();
+      stored.bind(1, result.agent);
+      stored.bind(2, seq);
+      stored.bind(3, epoch);
+      if (stored.step()) {
+        seen[i].same_as_stored = storage_detail::same_result(
+            storage_detail::StoredForm{.text = stored.text(0),
+                                       .compressed = stored.blob(1),
+                                       .started_at_ms = stored.integer(3),
+                                       .domain = stored.text(4)},
+            result, backend_);
+      }
+      stored.reset();
     }
   }
   return storage_detail::decide_fates(batch, seen);
@@ -546,7 +625,8 @@ std::optional<uint64_t> SqliteStorage::newest_epoch(const std::string& agent) {
 }
 
 // A row of kSelectResults or kReplayResults.
-StoredResult stored_result(const StatementUse& row) {
+StoredResult SqliteStorage::stored_result(const StatementUse& row) const {
+  const std::optional<std::string> compressed = row.blob(8);
   return StoredResult{
       .agent = row.text(0),
       .epoch = static_cast<uint64_t>(row.integer(6)),
@@ -554,7 +634,7 @@ StoredResult stored_result(const StatementUse& row) {
       .domain = row.text(2),
       .started_at = from_epoch_ms(row.integer(3)),
       .verdict = row.text(4),
-      .document = row.text(5),
+      .document = compressed ? document_codec::decompress(*compressed, backend_) : row.text(5),
       .summary = row.text(7),
   };
 }
@@ -790,6 +870,79 @@ std::vector<VerdictRecord> SqliteStorage::latest_changes(const std::string& doma
 }
 
 }  // namespace
+
+uint64_t SqliteStorage::prune_with(std::string_view sql, TimePoint cutoff, size_t batch) {
+  StatementUse statement = use("prune", sql);
+  statement.bind(1, to_epoch_ms(cutoff));
+  statement.bind(2, limit_value(batch));
+  statement.step();
+  return static_cast<uint64_t>(changes());
+}
+
+PruneCounts SqliteStorage::prune(const RetentionCutoffs& cutoffs, size_t batch) {
+  std::lock_guard lock(mutex_);
+  Transaction transaction(*this, "prune", true);
+  PruneCounts pruned;
+  pruned.documents = prune_with(kPruneOkDocuments, cutoffs.documents, batch);
+  pruned.documents += prune_with(kPruneEvidence, cutoffs.evidence, batch);
+  pruned.results = prune_with(kPruneResults, cutoffs.results, batch);
+  pruned.verdict_changes = prune_with(kPruneVerdictChanges, cutoffs.verdict_changes, batch);
+  prune_with(kPruneAlertDeliveries, cutoffs.alerts, batch);
+  pruned.alerts = prune_with(kPruneAlerts, cutoffs.alerts, batch);
+  transaction.commit();
+  return pruned;
+}
+
+size_t SqliteStorage::compress_text_documents(size_t batch) {
+  constexpr std::string_view kOperation = "compress_text_documents";
+  std::lock_guard lock(mutex_);
+  Transaction transaction(*this, kOperation, true);
+  struct TextDocument {
+    int64_t rowid;
+    std::string compressed;
+  };
+  std::vector<TextDocument> found;
+  {
+    StatementUse query = use(kOperation, kTextDocuments);
+    query.bind(1, limit_value(batch));
+    while (query.step()) {
+      found.push_back({query.integer(0), document_codec::compress(query.text(1))});
+    }
+  }
+  StatementUse update = use(kOperation, kCompressTextDocument);
+  for (const TextDocument& document : found) {
+    update.bind(1, document.rowid);
+    update.bind_blob(2, document.compressed);
+    update.step();
+    update.reset();
+  }
+  transaction.commit();
+  return found.size();
+}
+
+uint64_t SqliteStorage::reclaim_space(uint64_t pages) {
+  constexpr std::string_view kOperation = "reclaim_space";
+  std::lock_guard lock(mutex_);
+  const int64_t before = single_integer(kOperation, "PRAGMA page_count");
+  // incremental_vacuum(0) would free every page: bounded, like pruning, so ingest waits little.
+  exec(kOperation, fmt::format("PRAGMA incremental_vacuum({})", std::max<uint64_t>(pages, 1)));
+  return static_cast<uint64_t>(before - single_integer(kOperation, "PRAGMA page_count"));
+}
+
+uint64_t SqliteStorage::size_bytes() {
+  constexpr std::string_view kOperation = "size_bytes";
+  std::lock_guard lock(mutex_);
+  const int64_t pages = single_integer(kOperation, "PRAGMA page_count");
+  const int64_t page_size = single_integer(kOperation, "PRAGMA page_size");
+  uint64_t wal_bytes = 0;
+  // "" for an in-memory database, which has no WAL.
+  if (const char* file = sqlite3_db_filename(db_.get(), "main"); file != nullptr && *file != 0) {
+    std::error_code error;
+    wal_bytes = std::filesystem::file_size(std::string(file) + "-wal", error);
+    wal_bytes = error ? 0 : wal_bytes;
+  }
+  return static_cast<uint64_t>(pages * page_size) + wal_bytes;
+}
 
 std::unique_ptr<Storage> open_sqlite_storage(const std::string& path,
                                              const SqliteOptions& options) {

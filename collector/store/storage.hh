@@ -30,8 +30,10 @@ struct StoredResult {
   uint64_t seq = 0;    // at most INT64_MAX (both databases store a signed 64-bit integer)
   std::string domain;  // not empty
   TimePoint started_at;
-  std::string verdict;   // the vantage's reading, a verdict name (docs/verdicts.md)
-  std::string document;  // the cycle document, the bytes the agent sent
+  std::string verdict;  // the vantage's reading, a verdict name (docs/verdicts.md)
+  // The cycle document, the bytes the agent sent (stored compressed); empty once retention has
+  // dropped it, the row still kept.
+  std::string document;
   // What correlation needs of it (collector/correlate/cycle_summary.hh); empty for a row stored
   // before there were summaries.
   std::string summary;
@@ -52,6 +54,26 @@ struct StoreOutcome {
   size_t conflicts = 0;
   std::vector<StoreFate> fates;  // one per result, in the batch's order
   bool operator==(const StoreOutcome&) const = default;
+};
+
+// The instants before which retention drops what it keeps (collector.yaml `retention`).
+struct RetentionCutoffs {
+  TimePoint documents;        // the documents of results read OK started before it
+  TimePoint evidence;         // the documents of all other results (the evidence of failures)
+  TimePoint results;          // result rows, summaries included
+  TimePoint verdict_changes;  // verdict changes, but never a domain's latest
+  TimePoint alerts;           // alerts resolved before it, with their deliveries
+};
+
+// What one call of Storage::prune removed.
+struct PruneCounts {
+  uint64_t documents = 0;
+  uint64_t results = 0;
+  uint64_t verdict_changes = 0;
+  uint64_t alerts = 0;
+  uint64_t total() const { return documents + results + verdict_changes + alerts; }
+  PruneCounts& operator+=(const PruneCounts& other);
+  bool operator==(const PruneCounts&) const = default;
 };
 
 struct TokenRecord {
@@ -159,6 +181,21 @@ class Storage {
   virtual std::vector<VerdictRecord> latest_changes(const std::string& domain, size_t count) = 0;
   // The latest change of every domain, by domain: the verdicts a restarted collector resumes.
   virtual std::vector<VerdictRecord> latest_verdicts() = 0;
+
+  // Removes what is older than its cutoff, at most `batch` rows of each kind, in one short
+  // transaction, so that ingest waits for no more than one batch; call again until it removes
+  // nothing. Uses an index for each kind: the cost is the rows removed, not the rows kept.
+  virtual PruneCounts prune(const RetentionCutoffs& cutoffs, size_t batch) = 0;
+  // Compresses at most `batch` documents that a collector before schema version 7 stored as
+  // text, in one transaction; returns how many it compressed (0: none are left).
+  virtual size_t compress_text_documents(size_t batch) = 0;
+  // Returns to the file system at most `pages` of the pages pruning freed, where the backend does
+  // that itself (SQLite with auto_vacuum=INCREMENTAL, which new databases have); returns how many
+  // it returned. PostgreSQL's autovacuum makes freed space reusable and needs no call.
+  virtual uint64_t reclaim_space(uint64_t pages) = 0;
+  // The database's size on disk in bytes (SQLite: the file and its WAL; PostgreSQL: the
+  // database's relations).
+  virtual uint64_t size_bytes() = 0;
 };
 
 // Also thrown for a stored value the collector cannot read (a verdict outside the set, a state

@@ -9,6 +9,8 @@
 #include <tuple>
 #include <utility>
 
+#include "document_codec.hh"
+
 namespace vantage::storage_detail {
 
 int64_t to_epoch_ms(TimePoint time) {
@@ -58,6 +60,17 @@ int64_t checked_epoch(uint64_t epoch, std::string_view backend, std::string_view
   return checked_number("epoch", epoch, backend, operation);
 }
 
+bool same_result(const StoredForm& stored, const StoredResult& incoming, std::string_view backend) {
+  if (stored.compressed) {
+    return document_codec::decompress(*stored.compressed, backend) == incoming.document;
+  }
+  if (!stored.text.empty()) {
+    return stored.text == incoming.document;
+  }
+  return stored.started_at_ms == to_epoch_ms(incoming.started_at) &&
+         stored.domain == incoming.domain;
+}
+
 int64_t limit_value(size_t limit) {
   constexpr auto kMax = static_cast<size_t>(std::numeric_limits<int64_t>::max());
   return static_cast<int64_t>(limit > kMax ? kMax : limit);
@@ -98,3 +111,15 @@ void fail(std::string_view backend, std::string_view operation, std::string_view
 }
 
 }  // namespace vantage::storage_detail
+
+namespace vantage {
+
+PruneCounts& PruneCounts::operator+=(const PruneCounts& other) {
+  documents += other.documents;
+  results += other.results;
+  verdict_changes += other.verdict_changes;
+  alerts += other.alerts;
+  return *this;
+}
+
+}  // namespace vantage

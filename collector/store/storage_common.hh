@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +35,19 @@ struct SeenResult {
   bool inserted = false;        // this statement inserted its (agent, epoch, seq)
   bool same_as_stored = false;  // not inserted: the stored row holds the same document
 };
+// What a backend reads of the row stored under a re-uploaded result's key.
+struct StoredForm {
+  std::string text;                       // the document, if stored as text (before version 7)
+  std::optional<std::string> compressed;  // the document, compressed; nullopt if none
+  int64_t started_at_ms = 0;
+  std::string domain;
+};
+// Whether `incoming` is the result stored as `stored`: the same document bytes; or, once retention
+// dropped the document, the same start and domain (one seq of one agent cannot be two cycles
+// starting at one millisecond). Throws StorageError for a stored document that does not
+// decompress.
+bool same_result(const StoredForm& stored, const StoredResult& incoming, std::string_view backend);
+
 // The fates of a batch from what the database saw: a key repeated within the batch is compared
 // with its first occurrence; if anything conflicts, what would have been stored is Withheld and
 // the caller must roll back.

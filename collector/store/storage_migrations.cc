@@ -145,6 +145,23 @@ constexpr std::string_view kVersion5 = R"sql(
 ALTER TABLE results ADD COLUMN summary TEXT;
 )sql";
 
+// Compact rows and retention. New documents are stored zstd-compressed in document_zstd (BYTEA:
+// SQLite keeps a blob as a blob whatever the declared type), `document` is '' for them;
+// compress_text_documents converts the rows of earlier versions in batches, found by
+// results_text_documents, which empties as it goes, so an interrupted conversion resumes where
+// it stopped. Each retention rule reads an index of its own: the results and changes older than
+// a cutoff, and the documents still held, OK and not OK apart.
+constexpr std::string_view kVersion7 = R"sql(
+ALTER TABLE results ADD COLUMN document_zstd BYTEA;
+CREATE INDEX results_started_at ON results (started_at);
+CREATE INDEX results_ok_documents ON results (started_at)
+  WHERE document_zstd IS NOT NULL AND verdict = 'OK';
+CREATE INDEX results_evidence ON results (started_at)
+  WHERE document_zstd IS NOT NULL AND verdict <> 'OK';
+CREATE INDEX results_text_documents ON results (agent, epoch, seq) WHERE document <> '';
+CREATE INDEX verdict_changes_changed_at ON verdict_changes (changed_at);
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, "results, agents, tokens, targets", kVersion1},
     Migration{2, "verdict_changes", kVersion2},
@@ -152,6 +169,7 @@ constexpr std::array kMigrations = {
     Migration{4, "alerts, alert_deliveries, removed_targets", kVersion4},
     Migration{5, "results.summary", kVersion5},
     Migration{6, "verdict_changes.state in storage format 1", "", kVersion6Rewrite},
+    Migration{7, "results.document_zstd; retention indexes", kVersion7},
 };
 
 }  // namespace

@@ -180,12 +180,14 @@ bool etag_matches(const std::string& header, const std::string& etag) {
 
 }  // namespace
 
-Api::Api(Storage& storage, ApiOptions options, Monitor& monitor, AlertDispatcher* alerts)
+Api::Api(Storage& storage, ApiOptions options, Monitor& monitor, AlertDispatcher* alerts,
+         const StorageRetention* retention)
     : storage_(storage),
       options_(options),
       limiter_(options.requests_per_second, 2 * options.requests_per_second),
       monitor_(monitor),
-      alerts_(alerts) {}
+      alerts_(alerts),
+      retention_(retention) {}
 
 std::optional<HttpResponse> Api::begin(HttpRequest& request) {
   Caller caller;
@@ -565,6 +567,7 @@ HttpResponse Api::get_metrics(HttpRequest& /*request*/) {
   if (alerts_ != nullptr) {
     append_alert_metrics(metrics, *alerts_);
   }
+  append_storage_metrics(metrics, storage_, retention_);
   return HttpResponse{200, metrics.text(), "text/plain; version=0.0.4; charset=utf-8", {}};
 }
 

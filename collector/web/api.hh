@@ -14,6 +14,7 @@
 #include "http_server.hh"
 #include "monitor.hh"
 #include "storage.hh"
+#include "storage_retention.hh"
 
 namespace vantage {
 
@@ -41,8 +42,9 @@ struct ApiOptions {
 // path, peer, who (when known) and why. Never the token.
 class Api : public RequestHandler {
  public:
-  // `alerts` may be null: no alert receivers.
-  Api(Storage& storage, ApiOptions options, Monitor& monitor, AlertDispatcher* alerts = nullptr);
+  // `alerts` may be null: no alert receivers; `retention` null: no pruning (tests).
+  Api(Storage& storage, ApiOptions options, Monitor& monitor, AlertDispatcher* alerts = nullptr,
+      const StorageRetention* retention = nullptr);
 
   std::optional<HttpResponse> begin(HttpRequest& request) override;
   HttpResponse complete(HttpRequest& request) override;
@@ -70,6 +72,7 @@ class Api : public RequestHandler {
   RateLimiter limiter_;
   Monitor& monitor_;
   AlertDispatcher* alerts_;
+  const StorageRetention* retention_;
   NewestEpochs newest_epochs_{storage_};
 
   std::atomic<uint64_t> batches_stored_{0};

@@ -155,4 +155,31 @@ void append_alert_metrics(MetricsText& metrics, const AlertDispatcher& alerts) {
   metrics.sample("vantage_alerts_given_up_total", {}, static_cast<double>(counters.given_up));
 }
 
+void append_storage_metrics(MetricsText& metrics, Storage& storage,
+                            const StorageRetention* retention) {
+  metrics.family("vantage_storage_bytes", "gauge",
+                 "The database's size on disk (SQLite: the file and its WAL; PostgreSQL: "
+                 "pg_database_size).");
+  metrics.sample("vantage_storage_bytes", {}, static_cast<double>(storage.size_bytes()));
+  if (retention == nullptr) {
+    return;
+  }
+  const PruneCounts pruned = retention->pruned();
+  metrics.family("vantage_storage_pruned_total", "counter",
+                 "What retention removed, by kind: result documents (the row kept), result rows, "
+                 "verdict changes, resolved alerts.");
+  metrics.sample("vantage_storage_pruned_total", {{"kind", "documents"}},
+                 static_cast<double>(pruned.documents));
+  metrics.sample("vantage_storage_pruned_total", {{"kind", "results"}},
+                 static_cast<double>(pruned.results));
+  metrics.sample("vantage_storage_pruned_total", {{"kind", "verdict_changes"}},
+                 static_cast<double>(pruned.verdict_changes));
+  metrics.sample("vantage_storage_pruned_total", {{"kind", "alerts"}},
+                 static_cast<double>(pruned.alerts));
+  metrics.family("vantage_storage_documents_compressed_total", "counter",
+                 "Documents an earlier version stored as text, compressed since the start.");
+  metrics.sample("vantage_storage_documents_compressed_total", {},
+                 static_cast<double>(retention->compressed()));
+}
+
 }  // namespace vantage

@@ -9,6 +9,7 @@
 #include "alerts.hh"
 #include "monitor.hh"
 #include "storage.hh"
+#include "storage_retention.hh"
 
 namespace vantage {
 
@@ -32,6 +33,9 @@ std::string escape_label_value(std::string_view value);
 // Verdict per domain, vantages per domain, agents seen and isolated, correlation counters.
 void append_monitor_metrics(MetricsText& metrics, Monitor& monitor,
                             const std::vector<AgentRecord>& agents);
+// The database's size on disk, and what retention pruned (when `retention` is not null).
+void append_storage_metrics(MetricsText& metrics, Storage& storage,
+                            const StorageRetention* retention);
 // Active alerts and delivery counters.
 void append_alert_metrics(MetricsText& metrics, const AlertDispatcher& alerts);
 

@@ -45,6 +45,13 @@ TEST_CASE("a valid collector.yaml loads every key", "[config]") {
   CHECK(config.alerts[2].url == "http://127.0.0.1:9093");
   CHECK(config.limits.max_body_bytes == 1048576);
   CHECK(config.limits.requests_per_second == Approx(20));
+  using std::chrono::hours;
+  CHECK(config.retention.documents == hours(36));
+  CHECK(config.retention.evidence == hours(90 * 24));
+  CHECK(config.retention.results == hours(90 * 24));
+  CHECK(config.retention.verdict_changes == hours(730 * 24));
+  CHECK(config.retention.alerts == hours(365 * 24));
+  CHECK(config.retention.every == std::chrono::minutes(5));
 }
 
 TEST_CASE("collector.yaml defaults: listen 0.0.0.0:8470, 8 MiB bodies, 50 requests/s", "[config]") {
@@ -59,6 +66,13 @@ TEST_CASE("collector.yaml defaults: listen 0.0.0.0:8470, 8 MiB bodies, 50 reques
   CHECK(config.alerts.empty());
   CHECK(config.limits.max_body_bytes == 8u << 20);
   CHECK(config.limits.requests_per_second == Approx(50));
+  using std::chrono::hours;
+  CHECK(config.retention.documents == hours(3 * 24));
+  CHECK(config.retention.evidence == hours(30 * 24));
+  CHECK(config.retention.results == hours(30 * 24));
+  CHECK(config.retention.verdict_changes == hours(400 * 24));
+  CHECK(config.retention.alerts == hours(400 * 24));
+  CHECK(config.retention.every == std::chrono::minutes(1));
 }
 
 TEST_CASE("every invalid collector.yaml names its file, line and key", "[config]") {
@@ -98,6 +112,13 @@ TEST_CASE("every invalid collector.yaml names its file, line and key", "[config]
        ":4: limits.max_connections_per_ip: 32 is more than max_connections (16)"},
       {"invalid-collector-header-timeout.yaml",
        ":2: limits.header_timeout: 1500ms is not a whole number of seconds"},
+      {"invalid-collector-retention-order.yaml",
+       ":4: retention.evidence: evidence (3d) must be at least documents (7d)"},
+      {"invalid-collector-retention-unit.yaml",
+       ":3: retention.results: \"1y\" is not a period: a whole number of days, hours or minutes "
+       "(\"30d\", \"36h\", \"90m\"), at most 3650d"},
+      {"invalid-collector-retention-short.yaml",
+       ":3: retention.documents: 30m is shorter than the least allowed, 1h"},
       {"invalid-collector-duplicate-key.yaml",
        ":5: correlation: duplicate key (first given on line 2)"},
   };

@@ -1,0 +1,139 @@
+#include "storage_retention.hh"
+
+#include <spdlog/spdlog.h>
+
+namespace vantage {
+namespace {
+
+// Between two batches: long enough for the ingest commits that queued behind a batch to go
+// first, short enough that a backlog of a million rows is pruned in minutes.
+constexpr std::chrono::milliseconds kPauseBetweenBatches{10};
+// A pass that runs longer than this says how far it got, and again after each such period.
+constexpr std::chrono::seconds kProgressEvery{10};
+// SQLite pages given back per call (4 MiB of 4 KiB pages).
+constexpr uint64_t kReclaimPages = 1024;
+
+using Clock = std::chrono::steady_clock;
+
+}  // namespace
+
+RetentionCutoffs RetentionConfig::cutoffs(TimePoint now) const {
+  return RetentionCutoffs{
+      .documents = now - documents,
+      .evidence = now - evidence,
+      .results = now - results,
+      .verdict_changes = now - verdict_changes,
+      .alerts = now - alerts,
+  };
+}
+
+StorageRetention::StorageRetention(Storage& storage, RetentionConfig config)
+    : storage_(storage), config_(config) {}
+
+StorageRetention::~StorageRetention() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+}
+
+void StorageRetention::start() {
+  thread_ = std::thread([this] { loop(); });
+}
+
+PruneCounts StorageRetention::pruned() const {
+  std::lock_guard lock(mutex_);
+  return pruned_;
+}
+
+bool StorageRetention::pause(std::chrono::milliseconds duration) {
+  std::unique_lock lock(mutex_);
+  return !wake_.wait_for(lock, duration, [this] { return stopping_; });
+}
+
+void StorageRetention::loop() {
+  do {
+    try {
+      run_pass(std::chrono::system_clock::now());
+    } catch (const StorageError& error) {
+      spdlog::warn("retention: the pass stopped, tried again in {} s: {}",
+                   std::chrono::duration_cast<std::chrono::seconds>(config_.every).count(),
+                   error.what());
+    }
+  } while (pause(config_.every));
+}
+
+PruneCounts StorageRetention::run_pass(TimePoint now) {
+  const auto started = Clock::now();
+  auto next_progress = started + kProgressEvery;
+  const auto progress = [&](const auto& say) {
+    if (Clock::now() >= next_progress) {
+      say();
+      next_progress = Clock::now() + kProgressEvery;
+    }
+  };
+
+  // Documents an earlier collector stored as text are compressed first, so that the rules below,
+  // which read the compressed documents' indexes, see them.
+  uint64_t compressed = 0;
+  for (size_t done = storage_.compress_text_documents(kBatch); done > 0;
+       done = storage_.compress_text_documents(kBatch)) {
+    compressed += done;
+    compressed_ += done;
+    progress([&] {
+      spdlog::info("retention: compressed {} documents stored as text so far", compressed);
+    });
+    if (!pause(kPauseBetweenBatches)) {
+      return {};
+    }
+  }
+  if (compressed > 0) {
+    spdlog::info("retention: compressed {} documents stored as text by an earlier version",
+                 compressed);
+  }
+
+  const RetentionCutoffs cutoffs = config_.cutoffs(now);
+  PruneCounts pass;
+  for (PruneCounts batch = storage_.prune(cutoffs, kBatch); batch.total() > 0;
+       batch = storage_.prune(cutoffs, kBatch)) {
+    pass += batch;
+    {
+      std::lock_guard lock(mutex_);
+      pruned_ += batch;
+    }
+    progress([&] {
+      spdlog::info("retention: pruned {} rows so far ({} documents, {} results)", pass.total(),
+                   pass.documents, pass.results);
+    });
+    if (!pause(kPauseBetweenBatches)) {
+      return pass;
+    }
+  }
+
+  uint64_t reclaimed = 0;
+  for (uint64_t pages = storage_.reclaim_space(kReclaimPages); pages > 0;
+       pages = storage_.reclaim_space(kReclaimPages)) {
+    reclaimed += pages;
+    if (!pause(kPauseBetweenBatches)) {
+      return pass;
+    }
+  }
+
+  const auto took = std::chrono::duration<double>(Clock::now() - started).count();
+  // A routine pass is a debug line; a long one, which an operator may have noticed, is not.
+  const auto level = took >= static_cast<double>(kProgressEvery.count()) ? spdlog::level::info
+                                                                         : spdlog::level::debug;
+  if (pass.total() > 0 || reclaimed > 0) {
+    spdlog::log(level,
+                "retention: pruned {} documents, {} results, {} verdict changes and {} alerts, "
+                "gave back {} pages, in {:.1f} s",
+                pass.documents, pass.results, pass.verdict_changes, pass.alerts, reclaimed, took);
+  }
+  return pass;
+}
+
+}  // namespace vantage

@@ -1,0 +1,67 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+
+#include "storage.hh"
+
+namespace vantage {
+
+// collector.yaml `retention`: how long each kind of stored data is kept (docs/configuration.md).
+struct RetentionConfig {
+  using Duration = std::chrono::milliseconds;
+  static constexpr Duration kDay = std::chrono::hours(24);
+
+  Duration documents = 3 * kDay;             // documents of results read OK
+  Duration evidence = 30 * kDay;             // documents of all other results
+  Duration results = 30 * kDay;              // result rows with their summaries
+  Duration verdict_changes = 400 * kDay;     // each domain's latest change is kept regardless
+  Duration alerts = 400 * kDay;              // after an alert resolved
+  Duration every = std::chrono::minutes(1);  // how often pruning runs
+
+  RetentionCutoffs cutoffs(TimePoint now) const;
+};
+
+// Keeps the store within its retention, on a thread of its own: each pass converts documents an
+// earlier collector stored as text, prunes in batches of kBatch rows (each its own short
+// transaction, with a pause after it so that ingest's commits come in between), and gives the
+// freed pages back to the file system. A pass that fails is logged and tried again next time.
+class StorageRetention {
+ public:
+  static constexpr size_t kBatch = 1000;
+
+  StorageRetention(Storage& storage, RetentionConfig config);
+  // Stops the thread, if started, after the batch in progress.
+  ~StorageRetention();
+  StorageRetention(const StorageRetention&) = delete;
+  StorageRetention& operator=(const StorageRetention&) = delete;
+
+  // Runs a pass at once and then one every `every`.
+  void start();
+  // One whole pass on the caller's thread, with `now` as the time; what it pruned.
+  PruneCounts run_pass(TimePoint now);
+
+  // Since this object was made: what pruning removed, and the documents it compressed.
+  PruneCounts pruned() const;
+  uint64_t compressed() const { return compressed_.load(); }
+
+ private:
+  void loop();
+  // Sleeps for `duration` or until stopping; false when stopping.
+  bool pause(std::chrono::milliseconds duration);
+
+  Storage& storage_;
+  const RetentionConfig config_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;  // guarded by mutex_
+  PruneCounts pruned_;     // guarded by mutex_
+  std::atomic<uint64_t> compressed_{0};
+  std::thread thread_;
+};
+
+}  // namespace vantage
