@@ -43,6 +43,7 @@
 
 #include "api_input.hh"
 #include "cycle_summary.hh"
+#include "document_codec.hh"
 #include "result_json.hh"
 #include "sample_cycle.hh"
 #include "storage.hh"
@@ -65,8 +66,9 @@ struct Document {
   std::string domain;
   int64_t started_at_ms = 0;
   std::string verdict;
-  std::string text;     // compact JSON: what the agent sends and the collector stores
-  std::string summary;  // what the collector stores beside it for a restart's replay
+  std::string text;        // compact JSON: what the agent sends
+  std::string compressed;  // what the collector stores of it (document_codec.hh)
+  std::string summary;     // what the collector stores beside it for a restart's replay
 };
 
 std::vector<Document> make_documents() {
@@ -81,8 +83,9 @@ std::vector<Document> make_documents() {
     documents.push_back(Document{
         domain,
         std::chrono::duration_cast<std::chrono::milliseconds>(started.time_since_epoch()).count(),
-        std::string(vantage::to_string(cycle.reading.verdict)), vantage::to_json(cycle).dump(),
+        std::string(vantage::to_string(cycle.reading.verdict)), vantage::to_json(cycle).dump(), "",
         vantage::encode_summary(vantage::summarize("", std::nullopt, cycle))});
+    documents.back().compressed = vantage::document_codec::compress(documents.back().text);
   }
   return documents;
 }
@@ -533,7 +536,7 @@ int run_raw_sqlite(const RawOptions& options) {
   db.exec("PRAGMA synchronous=FULL");
   constexpr std::string_view kInsert =
       "INSERT INTO results (agent, seq, domain, started_at, verdict, document, received_at, epoch, "
-      "summary) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+      "summary, document_zstd) VALUES (?1, ?2, ?3, ?4, ?5, '', ?7, ?8, ?9, ?6) "
       "ON CONFLICT (agent, epoch, seq) DO NOTHING";
   sqlite3_stmt* raw_statement = nullptr;
   if (sqlite3_prepare_v3(db.get(), kInsert.data(), static_cast<int>(kInsert.size()),
@@ -568,8 +571,8 @@ int run_raw_sqlite(const RawOptions& options) {
       check(sqlite3_bind_int64(insert.get(), 4, document.started_at_ms));
       check(sqlite3_bind_text64(insert.get(), 5, document.verdict.data(), document.verdict.size(),
                                 SQLITE_STATIC, SQLITE_UTF8));
-      check(sqlite3_bind_text64(insert.get(), 6, document.text.data(), document.text.size(),
-                                SQLITE_STATIC, SQLITE_UTF8));
+      check(sqlite3_bind_blob64(insert.get(), 6, document.compressed.data(),
+                                document.compressed.size(), SQLITE_STATIC));
       check(sqlite3_bind_int64(insert.get(), 7, received_at));
       check(sqlite3_bind_int64(insert.get(), 8, 0));
       check(sqlite3_bind_text64(insert.get(), 9, document.summary.data(), document.summary.size(),
@@ -672,24 +675,24 @@ int run_raw_postgres(const RawOptions& options) {
   Postgres pg(options.conninfo);
   const bool unnest = options.method == "unnest";
   if (unnest) {
-    constexpr std::array<Oid, 8> kTypes = {1009, 1016, 1009, 1016, 1009, 1009, kInt8Oid, 1009};
+    constexpr std::array<Oid, 8> kTypes = {1009, 1016, 1009, 1016, 1009, 1001, kInt8Oid, 1009};
     pg.expect(
         PQprepare(pg.get(), "insert_batch",
                   "INSERT INTO results (agent, epoch, seq, domain, started_at, verdict, document, "
-                  "received_at, summary) SELECT b.agent, 0, b.seq, b.domain, b.started_at, "
-                  "b.verdict, b.document, $7, b.summary FROM unnest($1::text[], $2::bigint[], "
-                  "$3::text[], $4::bigint[], $5::text[], $6::text[], $8::text[]) "
+                  "document_zstd, received_at, summary) SELECT b.agent, 0, b.seq, b.domain, "
+                  "b.started_at, b.verdict, '', b.document, $7, b.summary FROM unnest($1::text[], "
+                  "$2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::bytea[], $8::text[]) "
                   "AS b(agent, seq, domain, started_at, verdict, document, summary) "
                   "ORDER BY b.agent, b.seq ON CONFLICT (agent, epoch, seq) DO NOTHING",
                   8, kTypes.data()),
         PGRES_COMMAND_OK, "prepare");
   } else {
     constexpr std::array<Oid, 8> kTypes = {kTextOid, kInt8Oid, kTextOid, kInt8Oid,
-                                           kTextOid, kTextOid, kInt8Oid, kTextOid};
+                                           kTextOid, 17,       kInt8Oid, kTextOid};
     pg.expect(PQprepare(pg.get(), "insert_row",
                         "INSERT INTO results (agent, epoch, seq, domain, started_at, verdict, "
-                        "document, received_at, summary) VALUES ($1, 0, $2, $3, $4, $5, $6, $7, "
-                        "$8) ON CONFLICT (agent, epoch, seq) DO NOTHING",
+                        "document, document_zstd, received_at, summary) VALUES ($1, 0, $2, $3, $4, "
+                        "$5, '', $6, $7, $8) ON CONFLICT (agent, epoch, seq) DO NOTHING",
                         8, kTypes.data()),
               PGRES_COMMAND_OK, "prepare");
   }
@@ -717,7 +720,7 @@ int run_raw_postgres(const RawOptions& options) {
       BinaryArray domains(kTextOid, batch.count);
       BinaryArray started(kInt8Oid, batch.count);
       BinaryArray verdicts(kTextOid, batch.count);
-      BinaryArray texts(kTextOid, batch.count);
+      BinaryArray texts(17, batch.count);  // bytea
       BinaryArray summaries(kTextOid, batch.count);
       for (size_t i = 0; i < batch.count; ++i) {
         const uint64_t seq = batch.first + i;
@@ -727,7 +730,7 @@ int run_raw_postgres(const RawOptions& options) {
         domains.add(document.domain);
         started.add(document.started_at_ms);
         verdicts.add(document.verdict);
-        texts.add(document.text);
+        texts.add(document.compressed);
         summaries.add(document.summary);
       }
       const std::array<const BinaryArray*, 6> arrays = {&agents,  &seqs,     &domains,
@@ -767,7 +770,7 @@ int run_raw_postgres(const RawOptions& options) {
                                                  document.domain.data(),
                                                  started_bytes[i].data(),
                                                  document.verdict.data(),
-                                                 document.text.data(),
+                                                 document.compressed.data(),
                                                  received.data(),
                                                  document.summary.data()};
       const std::array<int, 8> lengths = {static_cast<int>(agent.size()),
@@ -775,7 +778,7 @@ int run_raw_postgres(const RawOptions& options) {
                                           static_cast<int>(document.domain.size()),
                                           8,
                                           static_cast<int>(document.verdict.size()),
-                                          static_cast<int>(document.text.size()),
+                                          static_cast<int>(document.compressed.size()),
                                           8,
                                           static_cast<int>(document.summary.size())};
       if (PQsendQueryPrepared(pg.get(), "insert_row", 8, values.data(), lengths.data(),
