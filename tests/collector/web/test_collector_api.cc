@@ -737,3 +737,58 @@ TEST_CASE("a second serve on the same SQLite file refuses to start, naming the f
   collector.start();
   CHECK(collector.get("/healthz").status == 200);
 }
+
+namespace vantage::testing {
+
+TEST_CASE(
+    "a running collector prunes what is past its retention, in the background, and says so in "
+    "/metrics",
+    "[server][retention]") {
+  CollectorFixture collector(
+      "retention: { documents: 1h, evidence: 2h, results: 3h, every: 1s }\n");
+  const Tokens tokens = make_tokens(collector);
+  collector.start();
+  CHECK_THAT(collector.log(),
+             Catch::Contains("retention: documents 1h, evidence 2h, results 3h, verdict changes "
+                             "400d, alerts 400d"));
+
+  // Spool replays from an agent that was cut off: one cycle of each age (cycles from the past are
+  // accepted), the newest a failure.
+  const auto now = std::chrono::system_clock::now();
+  json batch = {{"schema_version", 1}, {"agent", "vp-1"}, {"results", json::array()}};
+  const std::pair<int, Verdict> cycles[] = {
+      {240, Verdict::Ok}, {150, Verdict::Ok}, {90, Verdict::ServerDown}, {5, Verdict::ServerDown}};
+  uint64_t seq = 0;
+  for (const auto& [minutes_ago, verdict] : cycles) {
+    batch["results"].push_back(
+        {{"seq", ++seq},
+         {"cycle",
+          cycle_document("social.example", verdict, now - std::chrono::minutes(minutes_ago))}});
+  }
+  REQUIRE(collector.post("/api/v1/results", tokens.agent, batch.dump()).status == 200);
+
+  // At most 10 s for a pass (one a second) to reach them.
+  std::string metrics;
+  for (int i = 0; i < 100; ++i) {
+    metrics = collector.get("/metrics").body;
+    if (metrics.find("vantage_storage_pruned_total{kind=\"results\"} 1") != std::string::npos) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  // The cycle of 4 h ago is gone; of those left, the OK cycle of 2.5 h ago has lost its document,
+  // and the failure of 1.5 h ago keeps its evidence.
+  CHECK_THAT(metrics, Catch::Contains("vantage_storage_pruned_total{kind=\"results\"} 1"));
+  CHECK_THAT(metrics, Catch::Contains("vantage_storage_pruned_total{kind=\"documents\"} 2"));
+  CHECK_THAT(metrics, Catch::Contains("vantage_storage_bytes "));
+  const auto kept = collector.open_store()->results("", "vp-1", {}, 10);
+  REQUIRE(kept.size() == 3);
+  CHECK(kept[0].seq == 2);
+  CHECK(kept[0].document.empty());
+  CHECK(kept[1].seq == 3);
+  CHECK(!kept[1].document.empty());
+  CHECK(kept[2].seq == 4);
+  CHECK(!kept[2].document.empty());
+}
+
+}  // namespace vantage::testing
