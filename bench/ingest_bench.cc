@@ -96,8 +96,8 @@ const Document& document_for(const std::vector<Document>& documents, size_t agen
   return documents[(agent * 7 + seq) % documents.size()];
 }
 
-std::string agent_name(size_t index) {
-  return fmt::format("bench-agent-{:04}", index + 1);
+std::string agent_name(size_t index, std::string_view prefix = "bench-agent") {
+  return fmt::format("{}-{:04}", prefix, index + 1);
 }
 
 // One batch: `count` results of agent `agent`, seq first..first+count-1.
@@ -473,7 +473,20 @@ struct RawOptions {
   size_t results = 300'000;
   size_t batch = 100;
   std::string method = "unnest";
+  // A backlog for retention to prune: rows this many days old, of agents named otherwise than the
+  // load's (so that the load's results never meet their keys).
+  int age_days = 0;
+  std::string agent_prefix = "bench-agent";
 };
+
+// The sample documents, started `age_days` earlier.
+std::vector<Document> aged_documents(int age_days) {
+  std::vector<Document> documents = make_documents();
+  for (Document& document : documents) {
+    document.started_at_ms -= int64_t{age_days} * 24 * 3600 * 1000;
+  }
+  return documents;
+}
 
 // The batches in the order the load sends them when every request takes as long as the others.
 std::vector<Batch> all_batches(size_t agents, size_t results, size_t batch_size) {
@@ -523,11 +536,11 @@ void print_raw(const char* backend, const RawOptions& options, size_t inserted, 
 int run_raw_sqlite(const RawOptions& options) {
   // The collector's own migrations create the schema: the same table, key, index and CHECKs.
   vantage::open_sqlite_storage(options.db)->migrate();
-  const std::vector<Document> documents = make_documents();
+  const std::vector<Document> documents = aged_documents(options.age_days);
   const std::vector<Batch> batches = all_batches(options.agents, options.results, options.batch);
   std::vector<std::string> names;
   for (size_t i = 0; i < options.agents; ++i) {
-    names.push_back(agent_name(i));
+    names.push_back(agent_name(i, options.agent_prefix));
   }
 
   Sqlite db(options.db);
@@ -666,11 +679,11 @@ std::string int8_binary(int64_t value) {
 
 int run_raw_postgres(const RawOptions& options) {
   vantage::open_postgres_storage(options.conninfo)->migrate();
-  const std::vector<Document> documents = make_documents();
+  const std::vector<Document> documents = aged_documents(options.age_days);
   const std::vector<Batch> batches = all_batches(options.agents, options.results, options.batch);
   std::vector<std::string> names;
   for (size_t i = 0; i < options.agents; ++i) {
-    names.push_back(agent_name(i));
+    names.push_back(agent_name(i, options.agent_prefix));
   }
   Postgres pg(options.conninfo);
   const bool unnest = options.method == "unnest";
@@ -916,6 +929,10 @@ int run_main(int argc, char** argv) {
 
   RawOptions raw_options;
   auto add_raw = [&](CLI::App* raw) {
+    raw->add_option("--age-days", raw_options.age_days, "rows this many days old (a backlog)")
+        ->check(CLI::Range(0, 3650));
+    raw->add_option("--agent-prefix", raw_options.agent_prefix,
+                    "the agents' names: PREFIX-0001, ... (default bench-agent, the load's)");
     raw->add_option("--agents", raw_options.agents, "agents the rows belong to")
         ->check(CLI::Range(size_t{1}, size_t{100'000}));
     raw->add_option("--results", raw_options.results, "rows to insert")

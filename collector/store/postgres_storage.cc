@@ -136,18 +136,23 @@ constexpr std::array<Sql, 4> kSelectResults = {
         kSelectResultsTypes},
 };
 // Retention (Storage::prune): each statement finds its rows through an index of its own and
-// removes them by ctid, so a pass reads what it removes and not what it keeps.
+// removes them by ctid, so a pass reads what it removes and not what it keeps. A document whose
+// row goes too (started before $3, the results' cutoff) is left to the row's deletion: dropping it
+// first would write it twice.
 constexpr std::array<Oid, 2> kPruneTypes = {kInt8Oid, kInt8Oid};
+constexpr std::array<Oid, 3> kPruneDocumentsTypes = {kInt8Oid, kInt8Oid, kInt8Oid};
 constexpr Sql kPruneOkDocuments{
     "vantage_prune_ok_documents",
     "UPDATE results SET document_zstd = NULL WHERE ctid = ANY(ARRAY(SELECT ctid FROM results "
-    "WHERE document_zstd IS NOT NULL AND verdict = 'OK' AND started_at < $1 LIMIT $2))",
-    kPruneTypes};
+    "WHERE document_zstd IS NOT NULL AND verdict = 'OK' AND started_at < $1 AND started_at >= $3 "
+    "LIMIT $2))",
+    kPruneDocumentsTypes};
 constexpr Sql kPruneEvidence{
     "vantage_prune_evidence",
     "UPDATE results SET document_zstd = NULL WHERE ctid = ANY(ARRAY(SELECT ctid FROM results "
-    "WHERE document_zstd IS NOT NULL AND verdict <> 'OK' AND started_at < $1 LIMIT $2))",
-    kPruneTypes};
+    "WHERE document_zstd IS NOT NULL AND verdict <> 'OK' AND started_at < $1 "
+    "AND started_at >= $3 LIMIT $2))",
+    kPruneDocumentsTypes};
 constexpr Sql kPruneResults{"vantage_prune_results",
                             "DELETE FROM results WHERE ctid = ANY(ARRAY(SELECT ctid FROM results "
                             "WHERE started_at < $1 LIMIT $2))",
@@ -1122,10 +1127,14 @@ std::vector<VerdictRecord> PostgresStorage::latest_changes(const std::string& do
 
 PruneCounts PostgresStorage::prune(const RetentionCutoffs& cutoffs, size_t batch) {
   constexpr std::string_view kOperation = "prune";
-  const auto removed = [&](const Sql& sql, TimePoint cutoff) {
+  const auto removed = [&](const Sql& sql, TimePoint cutoff,
+                           std::optional<TimePoint> results = std::nullopt) {
     Params params;
     params.integer(to_epoch_ms(cutoff));
     params.integer(limit_value(batch));
+    if (results) {
+      params.integer(to_epoch_ms(*results));
+    }
     const Result result = run(kOperation, sql, params);
     return static_cast<uint64_t>(std::strtoull(PQcmdTuples(result.get()), nullptr, 10));
   };
@@ -1133,8 +1142,8 @@ PruneCounts PostgresStorage::prune(const RetentionCutoffs& cutoffs, size_t batch
   return with_connection(kOperation, true, [&] {
     Transaction transaction(*this, kOperation);
     PruneCounts pruned;
-    pruned.documents = removed(kPruneOkDocuments, cutoffs.documents);
-    pruned.documents += removed(kPruneEvidence, cutoffs.evidence);
+    pruned.documents = removed(kPruneOkDocuments, cutoffs.documents, cutoffs.results);
+    pruned.documents += removed(kPruneEvidence, cutoffs.evidence, cutoffs.results);
     pruned.results = removed(kPruneResults, cutoffs.results);
     pruned.verdict_changes = removed(kPruneVerdictChanges, cutoffs.verdict_changes);
     pruned.alerts = removed(kPruneAlerts, cutoffs.alerts);

@@ -117,14 +117,15 @@ constexpr std::string_view kLatestChanges =
     "SELECT domain, changed_at, verdict, scope, previous_verdict, state FROM verdict_changes "
     "WHERE domain = ?1 ORDER BY changed_at DESC LIMIT ?2";
 // Retention (Storage::prune): each statement finds its rows through an index of its own, so a
-// pass reads what it removes and not what it keeps.
+// pass reads what it removes and not what it keeps. A document whose row goes too (started before
+// ?3, the results' cutoff) is left to the row's deletion: dropping it first would write it twice.
 constexpr std::string_view kPruneOkDocuments =
     "UPDATE results SET document_zstd = NULL WHERE rowid IN (SELECT rowid FROM results "
-    "WHERE document_zstd IS NOT NULL AND verdict = 'OK' AND started_at < ?1 "
+    "WHERE document_zstd IS NOT NULL AND verdict = 'OK' AND started_at < ?1 AND started_at >= ?3 "
     "LIMIT ?2)";
 constexpr std::string_view kPruneEvidence =
     "UPDATE results SET document_zstd = NULL WHERE rowid IN (SELECT rowid FROM results "
-    "WHERE document_zstd IS NOT NULL AND verdict <> 'OK' AND started_at < ?1 "
+    "WHERE document_zstd IS NOT NULL AND verdict <> 'OK' AND started_at < ?1 AND started_at >= ?3 "
     "LIMIT ?2)";
 constexpr std::string_view kPruneResults =
     "DELETE FROM results WHERE rowid IN (SELECT rowid FROM results "
@@ -289,8 +290,10 @@ class SqliteStorage final : public Storage {
   void store_group(const std::vector<PendingBatch*>& group);
   // One batch's rows, in the open transaction; its outcome.
   StoreOutcome insert_batch(const PendingBatch& pending, int64_t received_at);
-  // Runs a prune statement (?1 cutoff, ?2 limit); the rows it changed.
-  uint64_t prune_with(std::string_view sql, TimePoint cutoff, size_t batch);
+  // Runs a prune statement (?1 cutoff, ?2 limit, and for documents ?3 the results' cutoff); the
+  // rows it changed.
+  uint64_t prune_with(std::string_view sql, TimePoint cutoff, size_t batch,
+                      std::optional<TimePoint> results = std::nullopt);
   // A result of results() or replay_results(), its document decompressed.
   StoredResult stored_result(const StatementUse& row) const;
 
@@ -871,10 +874,14 @@ std::vector<VerdictRecord> SqliteStorage::latest_changes(const std::string& doma
 
 }  // namespace
 
-uint64_t SqliteStorage::prune_with(std::string_view sql, TimePoint cutoff, size_t batch) {
+uint64_t SqliteStorage::prune_with(std::string_view sql, TimePoint cutoff, size_t batch,
+                                   std::optional<TimePoint> results) {
   StatementUse statement = use("prune", sql);
   statement.bind(1, to_epoch_ms(cutoff));
   statement.bind(2, limit_value(batch));
+  if (results) {
+    statement.bind(3, to_epoch_ms(*results));
+  }
   statement.step();
   return static_cast<uint64_t>(changes());
 }
@@ -883,8 +890,8 @@ PruneCounts SqliteStorage::prune(const RetentionCutoffs& cutoffs, size_t batch) 
   std::lock_guard lock(mutex_);
   Transaction transaction(*this, "prune", true);
   PruneCounts pruned;
-  pruned.documents = prune_with(kPruneOkDocuments, cutoffs.documents, batch);
-  pruned.documents += prune_with(kPruneEvidence, cutoffs.evidence, batch);
+  pruned.documents = prune_with(kPruneOkDocuments, cutoffs.documents, batch, cutoffs.results);
+  pruned.documents += prune_with(kPruneEvidence, cutoffs.evidence, batch, cutoffs.results);
   pruned.results = prune_with(kPruneResults, cutoffs.results, batch);
   pruned.verdict_changes = prune_with(kPruneVerdictChanges, cutoffs.verdict_changes, batch);
   prune_with(kPruneAlertDeliveries, cutoffs.alerts, batch);

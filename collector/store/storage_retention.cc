@@ -2,18 +2,28 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace vantage {
 namespace {
 
-// Between two batches: long enough for the ingest commits that queued behind a batch to go
-// first, short enough that a backlog of a million rows is pruned in minutes.
-constexpr std::chrono::milliseconds kPauseBetweenBatches{10};
+// After each batch, a rest of four times as long as it took (at least 10 ms): pruning holds the
+// database's single writer at most a fifth of the time, and ingest's commits, which queue behind
+// a batch, go first. A backlog of a million rows still goes in minutes.
+constexpr int kRestPerBusy = 4;
+constexpr std::chrono::milliseconds kLeastRest{10};
 // A pass that runs longer than this says how far it got, and again after each such period.
 constexpr std::chrono::seconds kProgressEvery{10};
 // SQLite pages given back per call (4 MiB of 4 KiB pages).
 constexpr uint64_t kReclaimPages = 1024;
 
 using Clock = std::chrono::steady_clock;
+
+std::chrono::milliseconds rest_after(Clock::time_point batch_started) {
+  const auto busy =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - batch_started);
+  return std::max(kLeastRest, kRestPerBusy * busy);
+}
 
 }  // namespace
 
@@ -67,6 +77,19 @@ void StorageRetention::loop() {
   } while (pause(config_.every));
 }
 
+template <typename Step>
+bool StorageRetention::in_batches(Step step) {
+  for (;;) {
+    const auto started = Clock::now();
+    if (!step()) {
+      return true;
+    }
+    if (!pause(rest_after(started))) {
+      return false;
+    }
+  }
+}
+
 PruneCounts StorageRetention::run_pass(TimePoint now) {
   const auto started = Clock::now();
   auto next_progress = started + kProgressEvery;
@@ -80,26 +103,27 @@ PruneCounts StorageRetention::run_pass(TimePoint now) {
   // Documents an earlier collector stored as text are compressed first, so that the rules below,
   // which read the compressed documents' indexes, see them.
   uint64_t compressed = 0;
-  for (size_t done = storage_.compress_text_documents(kBatch); done > 0;
-       done = storage_.compress_text_documents(kBatch)) {
+  const bool compressing_done = in_batches([&] {
+    const size_t done = storage_.compress_text_documents(kBatch);
     compressed += done;
     compressed_ += done;
     progress([&] {
       spdlog::info("retention: compressed {} documents stored as text so far", compressed);
     });
-    if (!pause(kPauseBetweenBatches)) {
-      return {};
-    }
-  }
+    return done > 0;
+  });
   if (compressed > 0) {
-    spdlog::info("retention: compressed {} documents stored as text by an earlier version",
-                 compressed);
+    spdlog::info("retention: compressed {} documents stored as text by an earlier version{}",
+                 compressed, compressing_done ? "" : " (stopped: the rest at the next start)");
+  }
+  if (!compressing_done) {
+    return {};
   }
 
   const RetentionCutoffs cutoffs = config_.cutoffs(now);
   PruneCounts pass;
-  for (PruneCounts batch = storage_.prune(cutoffs, kBatch); batch.total() > 0;
-       batch = storage_.prune(cutoffs, kBatch)) {
+  const bool pruning_done = in_batches([&] {
+    const PruneCounts batch = storage_.prune(cutoffs, kBatch);
     pass += batch;
     {
       std::lock_guard lock(mutex_);
@@ -109,18 +133,15 @@ PruneCounts StorageRetention::run_pass(TimePoint now) {
       spdlog::info("retention: pruned {} rows so far ({} documents, {} results)", pass.total(),
                    pass.documents, pass.results);
     });
-    if (!pause(kPauseBetweenBatches)) {
-      return pass;
-    }
-  }
-
+    return batch.total() > 0;
+  });
   uint64_t reclaimed = 0;
-  for (uint64_t pages = storage_.reclaim_space(kReclaimPages); pages > 0;
-       pages = storage_.reclaim_space(kReclaimPages)) {
-    reclaimed += pages;
-    if (!pause(kPauseBetweenBatches)) {
-      return pass;
-    }
+  if (pruning_done) {
+    in_batches([&] {
+      const uint64_t pages = storage_.reclaim_space(kReclaimPages);
+      reclaimed += pages;
+      return pages > 0;
+    });
   }
 
   const auto took = std::chrono::duration<double>(Clock::now() - started).count();

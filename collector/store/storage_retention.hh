@@ -28,8 +28,9 @@ struct RetentionConfig {
 
 // Keeps the store within its retention, on a thread of its own: each pass converts documents an
 // earlier collector stored as text, prunes in batches of kBatch rows (each its own short
-// transaction, with a pause after it so that ingest's commits come in between), and gives the
-// freed pages back to the file system. A pass that fails is logged and tried again next time.
+// transaction, with a rest of four times its duration after it, so that ingest's commits come in
+// between and pruning takes at most a fifth of the writer's time), and gives the freed pages back
+// to the file system. A pass that fails is logged and tried again next time.
 class StorageRetention {
  public:
   static constexpr size_t kBatch = 1000;
@@ -51,6 +52,10 @@ class StorageRetention {
 
  private:
   void loop();
+  // Calls `step` until it returns false (no work left), resting after each call so that pruning
+  // holds the database's writer at most a fifth of the time; false if stopped meanwhile.
+  template <typename Step>
+  bool in_batches(Step step);
   // Sleeps for `duration` or until stopping; false when stopping.
   bool pause(std::chrono::milliseconds duration);
 

@@ -95,25 +95,24 @@ TEST_CASE("retention drops OK documents, evidence and rows each at its own cutof
   REQUIRE(counts(storage->store_results(batch)) == Counts{.inserted = 6});
 
   RetentionCutoffs cutoffs = all_before(0);
-  cutoffs.documents = at(3500);  // the documents of OK results 1 and 3
-  cutoffs.evidence = at(2500);   // the document of SERVER_DOWN result 2
-  cutoffs.results = at(1500);    // result 1 itself
+  cutoffs.results = at(2500);    // results 1 and 2, their documents with them (not counted apart)
+  cutoffs.documents = at(3500);  // the document of OK result 3
+  cutoffs.evidence = at(4500);   // the document of SERVER_DOWN result 4
   const auto [pruned, calls] = prune_all(*storage, cutoffs, 1);
-  CHECK(pruned == PruneCounts{.documents = 3, .results = 1});
-  CHECK(calls >= 3);  // one row of each kind per call
+  CHECK(pruned == PruneCounts{.documents = 2, .results = 2});
+  CHECK(calls == 3);  // one row of each kind per call: the two results took two
 
   const auto kept = all_results(*storage);
-  REQUIRE(kept.size() == 5);
-  CHECK(kept[0].seq == 2);
-  CHECK(kept[0].document.empty());  // evidence past its cutoff
-  CHECK(kept[1].document.empty());  // an OK document past its cutoff
-  CHECK(kept[2] == batch[3]);       // the evidence of result 4 is younger than its cutoff
-  CHECK(kept[3] == batch[4]);
-  CHECK(kept[4] == batch[5]);
-  // The row without its document keeps all else: correlation and history read only that.
-  StoredResult without_document = batch[1];
+  REQUIRE(kept.size() == 4);
+  // A row without its document keeps all else: correlation and history read only that.
+  StoredResult without_document = batch[2];
   without_document.document.clear();
   CHECK(kept[0] == without_document);
+  without_document = batch[3];
+  without_document.document.clear();
+  CHECK(kept[1] == without_document);  // evidence past its cutoff
+  CHECK(kept[2] == batch[4]);          // an OK document younger than its cutoff
+  CHECK(kept[3] == batch[5]);          // evidence younger than its cutoff
 
   CHECK(prune_all(*storage, cutoffs, 1000).first.total() == 0);  // nothing twice
 }
@@ -258,9 +257,8 @@ TEST_CASE("a retention pass prunes by the configured periods and counts what it 
   REQUIRE(kept.size() == 2);
   CHECK(kept[0].document.empty());
   CHECK(!kept[1].document.empty());
-  // Thirty-one days later, the rows go too.
-  CHECK(retention.run_pass(at(0) + std::chrono::hours(24 * 31)) ==
-        PruneCounts{.documents = 1, .results = 2});
+  // Thirty-one days later, the rows go too, the evidence with its row.
+  CHECK(retention.run_pass(at(0) + std::chrono::hours(24 * 31)) == PruneCounts{.results = 2});
   CHECK(all_results(*storage).empty());
 }
 
