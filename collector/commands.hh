@@ -18,4 +18,8 @@ int token_create_command(const std::string& config_file, const std::string& name
 
 int check_config_command(const std::string& config_file, std::ostream& out);
 
+// Rows, bytes and oldest entry per table, and what retention removes next; `json`: as one JSON
+// document. Refuses a database of another schema version.
+int db_stats_command(const std::string& config_file, bool json, std::ostream& out);
+
 }  // namespace vantage

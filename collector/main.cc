@@ -50,6 +50,14 @@ int run(int argc, char** argv) {
   token_create->add_flag("--operator", operator_token,
                          "An operator token (targets, agents) instead of an agent token");
 
+  auto* db = app.add_subcommand("db", "The store itself, read beside a running collector");
+  db->require_subcommand(1);
+  auto* db_stats = db->add_subcommand(
+      "stats", "Rows, bytes and oldest entry per table; what retention removes next");
+  bool db_json = false;
+  db_stats->add_option("--config", config_file, "collector.yaml")->required();
+  db_stats->add_flag("--json", db_json, "Print stable JSON instead of a table");
+
   vantage::ClientOptions client;
   auto* targets = app.add_subcommand("targets", "List, add or remove the probed targets");
   targets->require_subcommand(1);
@@ -106,6 +114,9 @@ int run(int argc, char** argv) {
     if (token_create->parsed()) {
       return vantage::token_create_command(config_file, token_name, operator_token, std::cout,
                                            std::cerr);
+    }
+    if (db_stats->parsed()) {
+      return vantage::db_stats_command(config_file, db_json, std::cout);
     }
     if (targets_list->parsed()) {
       return vantage::targets_list_command(client, std::cout);

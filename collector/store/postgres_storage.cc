@@ -8,6 +8,7 @@
 #include <libpq-fe.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cstdlib>
@@ -403,6 +404,7 @@ class PostgresStorage final : public Storage {
   size_t compress_text_documents(size_t batch) override;
   uint64_t reclaim_space(uint64_t pages) override;
   uint64_t size_bytes() override;
+  StorageStats stats(const RetentionCutoffs& cutoffs) override;
 
  private:
   // BEGIN … COMMIT; rolled back when left without commit(), also by an exception.
@@ -449,6 +451,10 @@ class PostgresStorage final : public Storage {
   void exec(std::string_view operation, const char* sql);
   Result run(std::string_view operation, const Sql& sql, const Params& params);
   int64_t single_integer(std::string_view operation, const Sql& sql);
+  // A statement run once (not prepared), `parameters` as $1, $2, ...: the integer in its first
+  // row; nullopt for NULL.
+  std::optional<int64_t> one_integer(std::string_view operation, const std::string& sql,
+                                     const std::vector<int64_t>& parameters = {});
   std::vector<Target> read_targets(std::string_view operation);
   int applied_version(std::string_view operation);
   void rewrite_column(std::string_view operation, const ColumnRewrite& rewrite);
@@ -1188,6 +1194,80 @@ uint64_t PostgresStorage::reclaim_space(uint64_t /*pages*/) {
 uint64_t PostgresStorage::size_bytes() {
   return with_connection("size_bytes", true, [&] {
     return static_cast<uint64_t>(single_integer("size_bytes", kDatabaseSize));
+  });
+}
+
+std::optional<int64_t> PostgresStorage::one_integer(std::string_view operation,
+                                                    const std::string& sql,
+                                                    const std::vector<int64_t>& parameters) {
+  std::vector<std::string> texts;
+  std::vector<const char*> values;
+  texts.reserve(parameters.size());
+  for (const int64_t parameter : parameters) {
+    values.push_back(texts.emplace_back(std::to_string(parameter)).c_str());
+  }
+  const Result result(PQexecParams(conn_.get(), sql.c_str(), static_cast<int>(values.size()),
+                                   nullptr, values.data(), nullptr, nullptr, 0),
+                      &PQclear);
+  if (PQresultStatus(result.get()) != PGRES_TUPLES_OK) {
+    fail(operation, result.get());
+  }
+  if (PQntuples(result.get()) < 1 || PQgetisnull(result.get(), 0, 0) != 0) {
+    return std::nullopt;
+  }
+  return parse_integer(result.get(), 0, 0);
+}
+
+StorageStats PostgresStorage::stats(const RetentionCutoffs& cutoffs) {
+  constexpr std::string_view kOperation = "stats";
+  return with_connection(kOperation, true, [&] {
+    // One snapshot: every figure is of the same instant.
+    const Transaction snapshot(*this, kOperation,
+                               "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    StorageStats stats;
+    for (const storage_detail::TableWithAge& table : storage_detail::kStatsTables) {
+      TableStats& row = stats.tables.emplace_back();
+      row.table = table.name;
+      row.rows = static_cast<uint64_t>(
+          one_integer(kOperation, fmt::format("SELECT COUNT(*) FROM {}", table.name)).value_or(0));
+      row.bytes = static_cast<uint64_t>(
+          one_integer(kOperation, fmt::format("SELECT pg_total_relation_size('{}')", table.name))
+              .value_or(0));
+      if (!table.time_column.empty()) {
+        if (const auto oldest = one_integer(
+                kOperation, fmt::format("SELECT MIN({}) FROM {}", table.time_column, table.name))) {
+          row.oldest = from_epoch_ms(*oldest);
+        }
+      }
+    }
+    std::stable_sort(stats.tables.begin(), stats.tables.end(),
+                     [](const TableStats& a, const TableStats& b) {
+                       return a.bytes.value_or(0) > b.bytes.value_or(0);
+                     });
+    const auto count = [&](const std::string& sql, const std::vector<int64_t>& parameters) {
+      return static_cast<uint64_t>(one_integer(kOperation, sql, parameters).value_or(0));
+    };
+    stats.documents =
+        count("SELECT COUNT(*) FROM results WHERE document_zstd IS NOT NULL OR document <> ''", {});
+    const int64_t results_cutoff = to_epoch_ms(cutoffs.results);
+    stats.due.documents =
+        count(
+            "SELECT COUNT(*) FROM results WHERE document_zstd IS NOT NULL AND verdict = 'OK' "
+            "AND started_at < $1 AND started_at >= $2",
+            {to_epoch_ms(cutoffs.documents), results_cutoff}) +
+        count(
+            "SELECT COUNT(*) FROM results WHERE document_zstd IS NOT NULL AND verdict <> 'OK' "
+            "AND started_at < $1 AND started_at >= $2",
+            {to_epoch_ms(cutoffs.evidence), results_cutoff});
+    stats.due.results =
+        count("SELECT COUNT(*) FROM results WHERE started_at < $1", {results_cutoff});
+    stats.due.verdict_changes = count(
+        "SELECT COUNT(*) FROM verdict_changes v WHERE changed_at < $1 AND changed_at < "
+        "(SELECT MAX(changed_at) FROM verdict_changes w WHERE w.domain = v.domain)",
+        {to_epoch_ms(cutoffs.verdict_changes)});
+    stats.due.alerts =
+        count("SELECT COUNT(*) FROM alerts WHERE resolved_at < $1", {to_epoch_ms(cutoffs.alerts)});
+    return stats;
   });
 }
 

@@ -42,10 +42,11 @@ constexpr std::string_view kInsertResult =
     "INSERT INTO results (agent, seq, domain, started_at, verdict, document, received_at, epoch, "
     "summary, document_zstd) VALUES (?1, ?2, ?3, ?4, ?5, '', ?7, ?8, NULLIF(?9, ''), ?6) "
     "ON CONFLICT (agent, epoch, seq) DO NOTHING";
-// What a re-uploaded result is compared with: the stored document, as text or compressed, and
-// the summary, which is all that is left to compare once retention dropped the document.
+// What a re-uploaded result is compared with (storage_common.hh: same_result): the stored
+// document, as text or compressed, and the start and domain, which are what is left to compare
+// once retention dropped the document.
 constexpr std::string_view kStoredResult =
-    "SELECT document, document_zstd, COALESCE(summary, ''), started_at, domain FROM results "
+    "SELECT document, document_zstd, started_at, domain FROM results "
     "WHERE agent = ?1 AND epoch = ?3 AND seq = ?2";
 constexpr std::string_view kCountResults = "SELECT COUNT(*) FROM results";
 constexpr std::string_view kNewestEpoch = "SELECT MAX(epoch) FROM results WHERE agent = ?1";
@@ -244,6 +245,7 @@ class SqliteStorage final : public Storage {
   size_t compress_text_documents(size_t batch) override;
   uint64_t reclaim_space(uint64_t pages) override;
   uint64_t size_bytes() override;
+  StorageStats stats(const RetentionCutoffs& cutoffs) override;
 
   // Throws StorageError with the connection's last error.
   [[noreturn]] void fail(std::string_view operation) const {
@@ -301,6 +303,11 @@ class SqliteStorage final : public Storage {
   // `sql` must be one of the constants above: the cache keeps the view.
   StatementUse use(std::string_view operation, std::string_view sql);
   int64_t single_integer(std::string_view operation, std::string_view sql);
+  // A statement run once (prepared, not cached), binding `parameters` as ?1, ?2, ...: the integer
+  // in its first row; nullopt for NULL, or for SQL that does not prepare when `may_fail`.
+  std::optional<int64_t> one_integer(std::string_view operation, const std::string& sql,
+                                     const std::vector<int64_t>& parameters = {},
+                                     bool may_fail = false);
   void rewrite_column(std::string_view operation, const ColumnRewrite& rewrite);
   std::vector<VerdictRecord> read_verdicts(StatementUse& query, std::string_view operation);
   std::vector<Target> read_targets(std::string_view operation);
@@ -601,8 +608,8 @@ StoreOutcome SqliteStorage::insert_batch(const PendingBatch& pending, int64_t re
         seen[i].same_as_stored = storage_detail::same_result(
             storage_detail::StoredForm{.text = stored.text(0),
                                        .compressed = stored.blob(1),
-                                       .started_at_ms = stored.integer(3),
-                                       .domain = stored.text(4)},
+                                       .started_at_ms = stored.integer(2),
+                                       .domain = stored.text(3)},
             result, backend_);
       }
       stored.reset();
@@ -949,6 +956,85 @@ uint64_t SqliteStorage::size_bytes() {
     wal_bytes = error ? 0 : wal_bytes;
   }
   return static_cast<uint64_t>(pages * page_size) + wal_bytes;
+}
+
+std::optional<int64_t> SqliteStorage::one_integer(std::string_view operation,
+                                                  const std::string& sql,
+                                                  const std::vector<int64_t>& parameters,
+                                                  bool may_fail) {
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db_.get(), sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) {
+    if (may_fail) {
+      return std::nullopt;
+    }
+    fail(operation);
+  }
+  const Statement statement(raw, &sqlite3_finalize);
+  StatementUse query(*this, statement.get(), operation);
+  for (size_t i = 0; i < parameters.size(); ++i) {
+    query.bind(static_cast<int>(i + 1), parameters[i]);
+  }
+  return query.step() ? query.optional_integer(0) : std::nullopt;
+}
+
+StorageStats SqliteStorage::stats(const RetentionCutoffs& cutoffs) {
+  constexpr std::string_view kOperation = "stats";
+  std::lock_guard lock(mutex_);
+  // One read transaction: every figure is of the same instant.
+  const Transaction snapshot(*this, kOperation, false);
+  StorageStats stats;
+  for (const storage_detail::TableWithAge& table : storage_detail::kStatsTables) {
+    TableStats& row = stats.tables.emplace_back();
+    row.table = table.name;
+    row.rows = static_cast<uint64_t>(
+        one_integer(kOperation, fmt::format("SELECT COUNT(*) FROM {}", table.name)).value_or(0));
+    // dbstat (SQLite's SQLITE_ENABLE_DBSTAT_VTAB, which Debian's library has) reads every page.
+    const auto bytes = one_integer(
+        kOperation,
+        fmt::format("SELECT SUM(pgsize) FROM dbstat WHERE name IN (SELECT name FROM sqlite_master "
+                    "WHERE tbl_name = '{}')",
+                    table.name),
+        {}, true);
+    if (bytes) {
+      row.bytes = static_cast<uint64_t>(*bytes);
+    }
+    if (!table.time_column.empty()) {
+      if (const auto oldest = one_integer(
+              kOperation, fmt::format("SELECT MIN({}) FROM {}", table.time_column, table.name))) {
+        row.oldest = from_epoch_ms(*oldest);
+      }
+    }
+  }
+  std::stable_sort(stats.tables.begin(), stats.tables.end(),
+                   [](const TableStats& a, const TableStats& b) {
+                     return a.bytes.value_or(0) > b.bytes.value_or(0);
+                   });
+  const auto count = [&](const std::string& sql, const std::vector<int64_t>& parameters) {
+    return static_cast<uint64_t>(one_integer(kOperation, sql, parameters).value_or(0));
+  };
+  stats.documents =
+      count("SELECT COUNT(*) FROM results WHERE document_zstd IS NOT NULL AND verdict = 'OK'", {}) +
+      count("SELECT COUNT(*) FROM results WHERE document_zstd IS NOT NULL AND verdict <> 'OK'",
+            {}) +
+      count("SELECT COUNT(*) FROM results WHERE document <> ''", {});
+  const int64_t results_cutoff = to_epoch_ms(cutoffs.results);
+  stats.due.documents =
+      count(
+          "SELECT COUNT(*) FROM results WHERE document_zstd IS NOT NULL AND verdict = 'OK' "
+          "AND started_at < ?1 AND started_at >= ?2",
+          {to_epoch_ms(cutoffs.documents), results_cutoff}) +
+      count(
+          "SELECT COUNT(*) FROM results WHERE document_zstd IS NOT NULL AND verdict <> 'OK' "
+          "AND started_at < ?1 AND started_at >= ?2",
+          {to_epoch_ms(cutoffs.evidence), results_cutoff});
+  stats.due.results = count("SELECT COUNT(*) FROM results WHERE started_at < ?1", {results_cutoff});
+  stats.due.verdict_changes = count(
+      "SELECT COUNT(*) FROM verdict_changes v WHERE changed_at < ?1 AND changed_at < "
+      "(SELECT MAX(changed_at) FROM verdict_changes w WHERE w.domain = v.domain)",
+      {to_epoch_ms(cutoffs.verdict_changes)});
+  stats.due.alerts =
+      count("SELECT COUNT(*) FROM alerts WHERE resolved_at < ?1", {to_epoch_ms(cutoffs.alerts)});
+  return stats;
 }
 
 std::unique_ptr<Storage> open_sqlite_storage(const std::string& path,

@@ -76,6 +76,22 @@ struct PruneCounts {
   bool operator==(const PruneCounts&) const = default;
 };
 
+// One table's share of the database (vantage-collector db stats).
+struct TableStats {
+  std::string table;
+  uint64_t rows = 0;
+  std::optional<uint64_t> bytes;    // with its indexes (and TOAST); nullopt if the backend
+                                    // cannot say
+  std::optional<TimePoint> oldest;  // its oldest entry, in the tables retention prunes
+  bool operator==(const TableStats&) const = default;
+};
+
+struct StorageStats {
+  std::vector<TableStats> tables;  // every table the collector keeps, largest first
+  uint64_t documents = 0;          // results that still hold their document
+  PruneCounts due;                 // what pruning with the given cutoffs would remove, all of it
+};
+
 struct TokenRecord {
   std::string name;  // agent name, or operator name
   TokenKind kind = TokenKind::Agent;
@@ -196,6 +212,10 @@ class Storage {
   // The database's size on disk in bytes (SQLite: the file and its WAL; PostgreSQL: the
   // database's relations).
   virtual uint64_t size_bytes() = 0;
+  // Rows, bytes and oldest entry per table, and what retention with `cutoffs` would remove. Reads
+  // every table (and, on SQLite, every page, to measure them): an operator's command, not for the
+  // ingest path.
+  virtual StorageStats stats(const RetentionCutoffs& cutoffs) = 0;
 };
 
 // Also thrown for a stored value the collector cannot read (a verdict outside the set, a state

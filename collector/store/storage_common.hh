@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -53,6 +54,22 @@ bool same_result(const StoredForm& stored, const StoredResult& incoming, std::st
 // the caller must roll back.
 StoreOutcome decide_fates(const std::vector<StoredResult>& batch,
                           const std::vector<SeenResult>& seen);
+
+// The tables db stats reports, and the column that dates their entries ("" for none).
+struct TableWithAge {
+  std::string_view name;
+  std::string_view time_column;
+};
+inline constexpr std::array<TableWithAge, 8> kStatsTables = {{
+    {"results", "started_at"},
+    {"verdict_changes", "changed_at"},
+    {"alerts", "since"},
+    {"alert_deliveries", ""},
+    {"agents", ""},
+    {"tokens", ""},
+    {"targets", ""},
+    {"removed_targets", ""},
+}};
 
 // "<backend>: <operation>: <message>", the text of every StorageError.
 [[noreturn]] void fail(std::string_view backend, std::string_view operation,

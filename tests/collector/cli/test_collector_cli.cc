@@ -247,3 +247,41 @@ TEST_CASE("every document the CLI reads parses into the API model and writes bac
   wide[1]["scope"] = "worldwide";
   CHECK_THROWS_WITH(vantage::status_from_json(wide), Catch::Contains("status[1].scope"));
 }
+
+TEST_CASE(
+    "db stats shows each table's rows, size and oldest entry, and what retention removes next",
+    "[cli][retention]") {
+  CollectorFixture collector("retention: { documents: 1h, evidence: 2h, results: 3h }\n");
+  const std::string agent = collector.create_token("vp-1");
+  collector.start();
+  json batch = result_batch("vp-1", {1, 2, 3});
+  // The first result started 4 h ago: past every period; the others are recent.
+  batch["results"][0]["cycle"] =
+      cycle_document("social.example", vantage::Verdict::Ok,
+                     std::chrono::system_clock::now() - std::chrono::hours(4));
+  // Read before retention's first pass could reach it: that pass ran at start, before the upload,
+  // and the next comes a minute later.
+  REQUIRE(collector.post("/api/v1/results", agent, batch.dump()).status == 200);
+
+  const auto text = collector.cli({"db", "stats", "--config", collector.config_file().string()});
+  REQUIRE(text.exit_code == 0);
+  CHECK_THAT(text.out, Catch::Contains("sqlite " + collector.db_file().string() + ": "));
+  CHECK_THAT(text.out, Catch::Contains("schema version"));
+  CHECK_THAT(text.out, Catch::Matches("(.|\n)*\nresults +3 +[0-9.]+ [KM]B  20[0-9-]+T(.|\n)*"));
+  CHECK_THAT(text.out, Catch::Contains("3 of 3 results hold their cycle document."));
+  CHECK_THAT(text.out,
+             Catch::Contains("Retention (documents 1h, evidence 2h, results 3h, verdict changes "
+                             "400d, alerts 400d) removes next: 0 documents, 1 results, 0 verdict "
+                             "changes, 0 alerts."));
+
+  const auto as_json =
+      collector.cli({"db", "stats", "--json", "--config", collector.config_file().string()});
+  REQUIRE(as_json.exit_code == 0);
+  const json document = json::parse(as_json.out);
+  CHECK(document["due"]["results"] == 1);
+  CHECK(document["documents"] == 3);
+  CHECK(document["tables"][0]["table"] == "results");
+  CHECK(document["tables"][0]["rows"] == 3);
+  CHECK(document["size_bytes"].get<uint64_t>() > 0);
+  CHECK(document["retention"]["results"] == "3h");
+}

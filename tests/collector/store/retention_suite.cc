@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <limits>
 #include <random>
@@ -260,6 +261,49 @@ TEST_CASE("a retention pass prunes by the configured periods and counts what it 
   // Thirty-one days later, the rows go too, the evidence with its row.
   CHECK(retention.run_pass(at(0) + std::chrono::hours(24 * 31)) == PruneCounts{.results = 2});
   CHECK(all_results(*storage).empty());
+}
+
+TEST_CASE("stats count each table's rows, bytes and oldest entry, and what retention removes next",
+          "[storage][retention]") {
+  auto storage = fresh_migrated();
+  std::vector<StoredResult> batch;
+  for (uint64_t seq = 1; seq <= 6; ++seq) {
+    batch.push_back(
+        result_at(seq, static_cast<int64_t>(seq) * 1000, seq % 2 == 0 ? "SERVER_DOWN" : "OK"));
+  }
+  REQUIRE(counts(storage->store_results(batch)) == Counts{.inserted = 6});
+  storage->record_verdict(change_at("social.example", 1000, Verdict::ServerDown));
+  storage->record_verdict(change_at("social.example", 2000, Verdict::Ok));
+  RetentionCutoffs cutoffs = all_before(0);
+  cutoffs.results = at(2500);
+  cutoffs.documents = at(3500);
+  cutoffs.evidence = at(4500);
+  cutoffs.verdict_changes = at(5000);
+
+  const StorageStats stats = storage->stats(cutoffs);
+  const auto table = [&](const std::string& name) {
+    const auto found = std::find_if(stats.tables.begin(), stats.tables.end(),
+                                    [&](const TableStats& t) { return t.table == name; });
+    REQUIRE(found != stats.tables.end());
+    return *found;
+  };
+  CHECK(stats.tables.size() == 8);
+  CHECK(stats.tables.front().table == "results");  // largest first
+  const TableStats results = table("results");
+  CHECK(results.rows == 6);
+  CHECK(results.oldest == at(1000));
+  REQUIRE(results.bytes);
+  CHECK(*results.bytes > 6 * 500);  // six compressed documents of 3 KB of text, with indexes
+  CHECK(table("verdict_changes").rows == 2);
+  CHECK(table("verdict_changes").oldest == at(1000));
+  CHECK(table("alerts").rows == 0);
+  CHECK(!table("alerts").oldest);
+  CHECK(!table("tokens").oldest);  // not dated
+  CHECK(stats.documents == 6);
+  // What prune would remove with the same cutoffs, counted whole.
+  CHECK(stats.due == PruneCounts{.documents = 2, .results = 2, .verdict_changes = 1});
+  CHECK(prune_all(*storage, cutoffs, 1000).first == stats.due);
+  CHECK(storage->stats(cutoffs).due == PruneCounts{});
 }
 
 }  // namespace vantage::testing
