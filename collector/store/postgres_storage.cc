@@ -1203,6 +1203,7 @@ std::optional<int64_t> PostgresStorage::one_integer(std::string_view operation,
   std::vector<std::string> texts;
   std::vector<const char*> values;
   texts.reserve(parameters.size());
+  values.reserve(parameters.size());
   for (const int64_t parameter : parameters) {
     values.push_back(texts.emplace_back(std::to_string(parameter)).c_str());
   }
@@ -1224,50 +1225,16 @@ StorageStats PostgresStorage::stats(const RetentionCutoffs& cutoffs) {
     // One snapshot: every figure is of the same instant.
     const Transaction snapshot(*this, kOperation,
                                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-    StorageStats stats;
-    for (const storage_detail::TableWithAge& table : storage_detail::kStatsTables) {
-      TableStats& row = stats.tables.emplace_back();
-      row.table = table.name;
-      row.rows = static_cast<uint64_t>(
-          one_integer(kOperation, fmt::format("SELECT COUNT(*) FROM {}", table.name)).value_or(0));
-      row.bytes = static_cast<uint64_t>(
-          one_integer(kOperation, fmt::format("SELECT pg_total_relation_size('{}')", table.name))
-              .value_or(0));
-      if (!table.time_column.empty()) {
-        if (const auto oldest = one_integer(
-                kOperation, fmt::format("SELECT MIN({}) FROM {}", table.time_column, table.name))) {
-          row.oldest = from_epoch_ms(*oldest);
-        }
-      }
-    }
-    std::stable_sort(stats.tables.begin(), stats.tables.end(),
-                     [](const TableStats& a, const TableStats& b) {
-                       return a.bytes.value_or(0) > b.bytes.value_or(0);
-                     });
-    const auto count = [&](const std::string& sql, const std::vector<int64_t>& parameters) {
-      return static_cast<uint64_t>(one_integer(kOperation, sql, parameters).value_or(0));
-    };
-    stats.documents =
-        count("SELECT COUNT(*) FROM results WHERE document_zstd IS NOT NULL OR document <> ''", {});
-    const int64_t results_cutoff = to_epoch_ms(cutoffs.results);
-    stats.due.documents =
-        count(
-            "SELECT COUNT(*) FROM results WHERE document_zstd IS NOT NULL AND verdict = 'OK' "
-            "AND started_at < $1 AND started_at >= $2",
-            {to_epoch_ms(cutoffs.documents), results_cutoff}) +
-        count(
-            "SELECT COUNT(*) FROM results WHERE document_zstd IS NOT NULL AND verdict <> 'OK' "
-            "AND started_at < $1 AND started_at >= $2",
-            {to_epoch_ms(cutoffs.evidence), results_cutoff});
-    stats.due.results =
-        count("SELECT COUNT(*) FROM results WHERE started_at < $1", {results_cutoff});
-    stats.due.verdict_changes = count(
-        "SELECT COUNT(*) FROM verdict_changes v WHERE changed_at < $1 AND changed_at < "
-        "(SELECT MAX(changed_at) FROM verdict_changes w WHERE w.domain = v.domain)",
-        {to_epoch_ms(cutoffs.verdict_changes)});
-    stats.due.alerts =
-        count("SELECT COUNT(*) FROM alerts WHERE resolved_at < $1", {to_epoch_ms(cutoffs.alerts)});
-    return stats;
+    return storage_detail::collect_stats(
+        cutoffs,
+        [&](const std::string& sql, const std::vector<int64_t>& parameters) {
+          return one_integer(kOperation, sql, parameters);
+        },
+        [&](std::string_view table) -> std::optional<uint64_t> {
+          const auto bytes =
+              one_integer(kOperation, fmt::format("SELECT pg_total_relation_size('{}')", table));
+          return bytes ? std::optional<uint64_t>(static_cast<uint64_t>(*bytes)) : std::nullopt;
+        });
   });
 }
 

@@ -982,59 +982,21 @@ StorageStats SqliteStorage::stats(const RetentionCutoffs& cutoffs) {
   std::lock_guard lock(mutex_);
   // One read transaction: every figure is of the same instant.
   const Transaction snapshot(*this, kOperation, false);
-  StorageStats stats;
-  for (const storage_detail::TableWithAge& table : storage_detail::kStatsTables) {
-    TableStats& row = stats.tables.emplace_back();
-    row.table = table.name;
-    row.rows = static_cast<uint64_t>(
-        one_integer(kOperation, fmt::format("SELECT COUNT(*) FROM {}", table.name)).value_or(0));
-    // dbstat (SQLite's SQLITE_ENABLE_DBSTAT_VTAB, which Debian's library has) reads every page.
-    const auto bytes = one_integer(
-        kOperation,
-        fmt::format("SELECT SUM(pgsize) FROM dbstat WHERE name IN (SELECT name FROM sqlite_master "
-                    "WHERE tbl_name = '{}')",
-                    table.name),
-        {}, true);
-    if (bytes) {
-      row.bytes = static_cast<uint64_t>(*bytes);
-    }
-    if (!table.time_column.empty()) {
-      if (const auto oldest = one_integer(
-              kOperation, fmt::format("SELECT MIN({}) FROM {}", table.time_column, table.name))) {
-        row.oldest = from_epoch_ms(*oldest);
-      }
-    }
-  }
-  std::stable_sort(stats.tables.begin(), stats.tables.end(),
-                   [](const TableStats& a, const TableStats& b) {
-                     return a.bytes.value_or(0) > b.bytes.value_or(0);
-                   });
-  const auto count = [&](const std::string& sql, const std::vector<int64_t>& parameters) {
-    return static_cast<uint64_t>(one_integer(kOperation, sql, parameters).value_or(0));
-  };
-  stats.documents =
-      count("SELECT COUNT(*) FROM results WHERE document_zstd IS NOT NULL AND verdict = 'OK'", {}) +
-      count("SELECT COUNT(*) FROM results WHERE document_zstd IS NOT NULL AND verdict <> 'OK'",
-            {}) +
-      count("SELECT COUNT(*) FROM results WHERE document <> ''", {});
-  const int64_t results_cutoff = to_epoch_ms(cutoffs.results);
-  stats.due.documents =
-      count(
-          "SELECT COUNT(*) FROM results WHERE document_zstd IS NOT NULL AND verdict = 'OK' "
-          "AND started_at < ?1 AND started_at >= ?2",
-          {to_epoch_ms(cutoffs.documents), results_cutoff}) +
-      count(
-          "SELECT COUNT(*) FROM results WHERE document_zstd IS NOT NULL AND verdict <> 'OK' "
-          "AND started_at < ?1 AND started_at >= ?2",
-          {to_epoch_ms(cutoffs.evidence), results_cutoff});
-  stats.due.results = count("SELECT COUNT(*) FROM results WHERE started_at < ?1", {results_cutoff});
-  stats.due.verdict_changes = count(
-      "SELECT COUNT(*) FROM verdict_changes v WHERE changed_at < ?1 AND changed_at < "
-      "(SELECT MAX(changed_at) FROM verdict_changes w WHERE w.domain = v.domain)",
-      {to_epoch_ms(cutoffs.verdict_changes)});
-  stats.due.alerts =
-      count("SELECT COUNT(*) FROM alerts WHERE resolved_at < ?1", {to_epoch_ms(cutoffs.alerts)});
-  return stats;
+  return storage_detail::collect_stats(
+      cutoffs,
+      [&](const std::string& sql, const std::vector<int64_t>& parameters) {
+        return one_integer(kOperation, sql, parameters);
+      },
+      [&](std::string_view table) -> std::optional<uint64_t> {
+        // dbstat (SQLITE_ENABLE_DBSTAT_VTAB, which Debian's library has) reads every page.
+        const auto bytes =
+            one_integer(kOperation,
+                        fmt::format("SELECT SUM(pgsize) FROM dbstat WHERE name IN "
+                                    "(SELECT name FROM sqlite_master WHERE tbl_name = '{}')",
+                                    table),
+                        {}, true);
+        return bytes ? std::optional<uint64_t>(static_cast<uint64_t>(*bytes)) : std::nullopt;
+      });
 }
 
 std::unique_ptr<Storage> open_sqlite_storage(const std::string& path,

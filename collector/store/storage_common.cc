@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -12,6 +13,25 @@
 #include "document_codec.hh"
 
 namespace vantage::storage_detail {
+namespace {
+
+// The tables db stats reports, and the column that dates their entries ("" for none).
+struct TableWithAge {
+  std::string_view name;
+  std::string_view time_column;
+};
+constexpr std::array<TableWithAge, 8> kStatsTables = {{
+    {"results", "started_at"},
+    {"verdict_changes", "changed_at"},
+    {"alerts", "since"},
+    {"alert_deliveries", ""},
+    {"agents", ""},
+    {"tokens", ""},
+    {"targets", ""},
+    {"removed_targets", ""},
+}};
+
+}  // namespace
 
 int64_t to_epoch_ms(TimePoint time) {
   return std::chrono::floor<std::chrono::milliseconds>(time.time_since_epoch()).count();
@@ -69,6 +89,54 @@ bool same_result(const StoredForm& stored, const StoredResult& incoming, std::st
   }
   return stored.started_at_ms == to_epoch_ms(incoming.started_at) &&
          stored.domain == incoming.domain;
+}
+
+StorageStats collect_stats(
+    const RetentionCutoffs& cutoffs, const IntegerQuery& integer,
+    const std::function<std::optional<uint64_t>(std::string_view)>& table_bytes) {
+  const auto count = [&](const std::string& sql, const std::vector<int64_t>& parameters = {}) {
+    return static_cast<uint64_t>(integer(sql, parameters).value_or(0));
+  };
+  StorageStats stats;
+  for (const TableWithAge& table : kStatsTables) {
+    TableStats& row = stats.tables.emplace_back();
+    row.table = table.name;
+    row.rows = count(fmt::format("SELECT COUNT(*) FROM {}", table.name));
+    row.bytes = table_bytes(table.name);
+    if (!table.time_column.empty()) {
+      if (const auto oldest =
+              integer(fmt::format("SELECT MIN({}) FROM {}", table.time_column, table.name), {})) {
+        row.oldest = from_epoch_ms(*oldest);
+      }
+    }
+  }
+  std::stable_sort(stats.tables.begin(), stats.tables.end(),
+                   [](const TableStats& a, const TableStats& b) {
+                     return a.bytes.value_or(0) > b.bytes.value_or(0);
+                   });
+  // Each through an index of its own (the retention indexes of schema version 7).
+  stats.documents =
+      count("SELECT COUNT(*) FROM results WHERE document_zstd IS NOT NULL AND verdict = 'OK'") +
+      count("SELECT COUNT(*) FROM results WHERE document_zstd IS NOT NULL AND verdict <> 'OK'") +
+      count("SELECT COUNT(*) FROM results WHERE document <> ''");
+  const int64_t results_cutoff = to_epoch_ms(cutoffs.results);
+  stats.due.documents =
+      count(
+          "SELECT COUNT(*) FROM results WHERE document_zstd IS NOT NULL AND verdict = 'OK' "
+          "AND started_at < $1 AND started_at >= $2",
+          {to_epoch_ms(cutoffs.documents), results_cutoff}) +
+      count(
+          "SELECT COUNT(*) FROM results WHERE document_zstd IS NOT NULL AND verdict <> 'OK' "
+          "AND started_at < $1 AND started_at >= $2",
+          {to_epoch_ms(cutoffs.evidence), results_cutoff});
+  stats.due.results = count("SELECT COUNT(*) FROM results WHERE started_at < $1", {results_cutoff});
+  stats.due.verdict_changes = count(
+      "SELECT COUNT(*) FROM verdict_changes v WHERE changed_at < $1 AND changed_at < "
+      "(SELECT MAX(changed_at) FROM verdict_changes w WHERE w.domain = v.domain)",
+      {to_epoch_ms(cutoffs.verdict_changes)});
+  stats.due.alerts =
+      count("SELECT COUNT(*) FROM alerts WHERE resolved_at < $1", {to_epoch_ms(cutoffs.alerts)});
+  return stats;
 }
 
 int64_t limit_value(size_t limit) {

@@ -1,7 +1,7 @@
 #pragma once
 
-#include <array>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -55,21 +55,15 @@ bool same_result(const StoredForm& stored, const StoredResult& incoming, std::st
 StoreOutcome decide_fates(const std::vector<StoredResult>& batch,
                           const std::vector<SeenResult>& seen);
 
-// The tables db stats reports, and the column that dates their entries ("" for none).
-struct TableWithAge {
-  std::string_view name;
-  std::string_view time_column;
-};
-inline constexpr std::array<TableWithAge, 8> kStatsTables = {{
-    {"results", "started_at"},
-    {"verdict_changes", "changed_at"},
-    {"alerts", "since"},
-    {"alert_deliveries", ""},
-    {"agents", ""},
-    {"tokens", ""},
-    {"targets", ""},
-    {"removed_targets", ""},
-}};
+// The figures of db stats (Storage::stats), the same SQL on both backends: `integer` runs a query
+// and returns the integer of its first row (nullopt for NULL), its parameters written $1, $2, ...
+// in the order they are bound, which SQLite reads as PostgreSQL does; `table_bytes` is a table's
+// size with its indexes, nullopt where the backend cannot say. Call inside one read transaction.
+using IntegerQuery =
+    std::function<std::optional<int64_t>(const std::string& sql, const std::vector<int64_t>&)>;
+StorageStats collect_stats(
+    const RetentionCutoffs& cutoffs, const IntegerQuery& integer,
+    const std::function<std::optional<uint64_t>(std::string_view)>& table_bytes);
 
 // "<backend>: <operation>: <message>", the text of every StorageError.
 [[noreturn]] void fail(std::string_view backend, std::string_view operation,

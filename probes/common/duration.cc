@@ -2,66 +2,63 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <charconv>
 
 namespace vantage {
 
-std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
+namespace {
+
+constexpr uint64_t kSecond = 1000;
+constexpr uint64_t kMinute = 60 * kSecond;
+constexpr uint64_t kHour = 60 * kMinute;
+constexpr uint64_t kDay = 24 * kHour;
+
+struct Unit {
+  std::string_view name;
+  uint64_t millis;
+};
+
+// One whole number and one of `units`, at most `max_millis`; nullopt for anything else.
+template <size_t N>
+std::optional<std::chrono::milliseconds> parse_with_units(std::string_view text,
+                                                          const std::array<Unit, N>& units,
+                                                          uint64_t max_millis) {
   uint64_t value = 0;
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (error != std::errc() || end == text.data()) {
     return std::nullopt;
   }
-  const std::string_view unit(end, static_cast<size_t>(text.data() + text.size() - end));
-  constexpr uint64_t kMaxMillis = 7ULL * 24 * 3600 * 1000;  // a week: anything more is a typo
-  uint64_t scale = 0;
-  if (unit == "ms") {
-    scale = 1;
-  } else if (unit == "s") {
-    scale = 1000;
-  } else if (unit == "m") {
-    scale = 60'000;
-  } else if (unit == "h") {
-    scale = 3'600'000;
-  } else {
-    return std::nullopt;
+  const std::string_view name(end, static_cast<size_t>(text.data() + text.size() - end));
+  for (const Unit& unit : units) {
+    if (unit.name == name) {
+      if (value > max_millis / unit.millis) {
+        return std::nullopt;
+      }
+      return std::chrono::milliseconds(value * unit.millis);
+    }
   }
-  if (value > kMaxMillis / scale) {
-    return std::nullopt;
-  }
-  return std::chrono::milliseconds(value * scale);
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
+  constexpr std::array<Unit, 4> kUnits = {
+      {{"ms", 1}, {"s", kSecond}, {"m", kMinute}, {"h", kHour}}};
+  return parse_with_units(text, kUnits, 7 * kDay);  // a week: anything more is a typo
 }
 
 std::optional<std::chrono::milliseconds> parse_period(std::string_view text) {
-  uint64_t value = 0;
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error != std::errc() || end == text.data()) {
-    return std::nullopt;
-  }
-  const std::string_view unit(end, static_cast<size_t>(text.data() + text.size() - end));
-  constexpr uint64_t kMinute = 60'000;
-  constexpr uint64_t kDay = 24 * 60 * kMinute;
-  constexpr uint64_t kMaxMillis = 3650 * kDay;
-  uint64_t scale = 0;
-  if (unit == "m") {
-    scale = kMinute;
-  } else if (unit == "h") {
-    scale = 60 * kMinute;
-  } else if (unit == "d") {
-    scale = kDay;
-  } else {
-    return std::nullopt;
-  }
-  if (value > kMaxMillis / scale) {
-    return std::nullopt;
-  }
-  return std::chrono::milliseconds(value * scale);
+  constexpr std::array<Unit, 3> kUnits = {{{"m", kMinute}, {"h", kHour}, {"d", kDay}}};
+  return parse_with_units(text, kUnits, 3650 * kDay);
 }
 
 std::string format_period(std::chrono::milliseconds period) {
   const auto minutes = std::chrono::duration_cast<std::chrono::minutes>(period).count();
-  if (minutes % (24 * 60) == 0) {
-    return fmt::format("{}d", minutes / (24 * 60));
+  constexpr int64_t kMinutesPerDay = int64_t{24} * 60;
+  if (minutes % kMinutesPerDay == 0) {
+    return fmt::format("{}d", minutes / kMinutesPerDay);
   }
   if (minutes % 60 == 0) {
     return fmt::format("{}h", minutes / 60);

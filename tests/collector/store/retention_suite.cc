@@ -21,16 +21,6 @@ TimePoint at(int64_t ms) {
   return make_result("x", 0, "x", milliseconds(ms)).started_at;
 }
 
-std::unique_ptr<Storage> fresh_migrated() {
-  auto storage = storage_backend().open_fresh();
-  storage->migrate();
-  return storage;
-}
-
-std::vector<StoredResult> all_results(Storage& storage) {
-  return storage.results("", "", TimePoint{}, std::numeric_limits<size_t>::max());
-}
-
 // A result of vp-1 started at `ms`, read as `verdict`, with a document of realistic size.
 StoredResult result_at(uint64_t seq, int64_t ms, const std::string& verdict) {
   StoredResult result = make_result("vp-1", seq, "social.example", milliseconds(ms));
@@ -39,6 +29,16 @@ StoredResult result_at(uint64_t seq, int64_t ms, const std::string& verdict) {
                                 verdict, std::string(3000, ' '));
   result.summary = fmt::format(R"([1,"{}",{},0,[],[]])", verdict, seq);
   return result;
+}
+
+// Results 1 to 6 of vp-1, started at 1000, 2000, ... ms; the odd ones OK, the even SERVER_DOWN.
+std::vector<StoredResult> six_results() {
+  std::vector<StoredResult> batch;
+  for (uint64_t seq = 1; seq <= 6; ++seq) {
+    batch.push_back(
+        result_at(seq, static_cast<int64_t>(seq) * 1000, seq % 2 == 0 ? "SERVER_DOWN" : "OK"));
+  }
+  return batch;
 }
 
 VerdictRecord change_at(const std::string& domain, int64_t ms, Verdict verdict) {
@@ -88,11 +88,7 @@ TEST_CASE("a document is stored compressed and reads back byte for byte", "[stor
 TEST_CASE("retention drops OK documents, evidence and rows each at its own cutoff, in batches",
           "[storage][retention]") {
   auto storage = fresh_migrated();
-  std::vector<StoredResult> batch;
-  for (uint64_t seq = 1; seq <= 6; ++seq) {
-    batch.push_back(
-        result_at(seq, static_cast<int64_t>(seq) * 1000, seq % 2 == 0 ? "SERVER_DOWN" : "OK"));
-  }
+  const std::vector<StoredResult> batch = six_results();
   REQUIRE(counts(storage->store_results(batch)) == Counts{.inserted = 6});
 
   RetentionCutoffs cutoffs = all_before(0);
@@ -266,11 +262,7 @@ TEST_CASE("a retention pass prunes by the configured periods and counts what it 
 TEST_CASE("stats count each table's rows, bytes and oldest entry, and what retention removes next",
           "[storage][retention]") {
   auto storage = fresh_migrated();
-  std::vector<StoredResult> batch;
-  for (uint64_t seq = 1; seq <= 6; ++seq) {
-    batch.push_back(
-        result_at(seq, static_cast<int64_t>(seq) * 1000, seq % 2 == 0 ? "SERVER_DOWN" : "OK"));
-  }
+  const std::vector<StoredResult> batch = six_results();
   REQUIRE(counts(storage->store_results(batch)) == Counts{.inserted = 6});
   storage->record_verdict(change_at("social.example", 1000, Verdict::ServerDown));
   storage->record_verdict(change_at("social.example", 2000, Verdict::Ok));

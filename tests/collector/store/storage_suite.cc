@@ -50,16 +50,6 @@ TimePoint test_epoch() {
   return make_result("x", 0).started_at;
 }
 
-std::unique_ptr<Storage> fresh_migrated() {
-  auto storage = storage_backend().open_fresh();
-  storage->migrate();
-  return storage;
-}
-
-std::vector<StoredResult> all_results(Storage& storage) {
-  return storage.results("", "", TimePoint{}, std::numeric_limits<size_t>::max());
-}
-
 // Waits (bounded) for one byte from a child; false on timeout or end of file.
 bool read_byte(int fd, char& byte, milliseconds timeout) {
   pollfd poll_fd{.fd = fd, .events = POLLIN, .revents = 0};

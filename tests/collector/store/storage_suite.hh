@@ -32,6 +32,11 @@ class StorageBackend {
 
 StorageBackend& storage_backend();
 
+// A storage on a new database, migrated.
+std::unique_ptr<Storage> fresh_migrated();
+// Every stored result, in results()' order.
+std::vector<StoredResult> all_results(Storage& storage);
+
 // A fresh directory under $TMPDIR (or /tmp), removed with its contents when the object goes away
 // unless VANTAGE_KEEP_LAB=1 (its path is then printed).
 class ScratchDir {

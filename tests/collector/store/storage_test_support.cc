@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <stdexcept>
 #include <string_view>
 #include <system_error>
@@ -66,6 +67,16 @@ Target target_for(const std::string& domain) {
   Target target;
   target.domain = domain;
   return target;
+}
+
+std::unique_ptr<Storage> fresh_migrated() {
+  auto storage = storage_backend().open_fresh();
+  storage->migrate();
+  return storage;
+}
+
+std::vector<StoredResult> all_results(Storage& storage) {
+  return storage.results("", "", TimePoint{}, std::numeric_limits<size_t>::max());
 }
 
 }  // namespace vantage::testing
