@@ -270,7 +270,8 @@ std::chrono::milliseconds period_in(const ConfigNode& node, std::chrono::millise
 // Each kind is kept at least as long as the one it contains or outlives: a document lives in its
 // result row, and the evidence of a failure is worth more than a healthy cycle's document.
 RetentionConfig read_retention(const ConfigNode& node) {
-  node.allow_only({"documents", "evidence", "results", "verdict_changes", "alerts", "every"});
+  node.allow_only({"documents", "evidence", "results", "verdict_changes", "alerts",
+                   "hourly_rollups", "daily_rollups", "every"});
   RetentionConfig retention;
   using std::chrono::hours;
   const auto read = [&](std::string_view key, RetentionConfig::Duration& into) {
@@ -283,6 +284,8 @@ RetentionConfig read_retention(const ConfigNode& node) {
   read("results", retention.results);
   read("verdict_changes", retention.verdict_changes);
   read("alerts", retention.alerts);
+  read("hourly_rollups", retention.hourly_rollups);
+  read("daily_rollups", retention.daily_rollups);
   const auto at_least = [&](std::string_view key, RetentionConfig::Duration value,
                             std::string_view other, RetentionConfig::Duration floor) {
     if (value < floor) {
@@ -294,6 +297,14 @@ RetentionConfig read_retention(const ConfigNode& node) {
   };
   at_least("evidence", retention.evidence, "documents", retention.documents);
   at_least("results", retention.results, "evidence", retention.evidence);
+  // A result that may still be stored must not land in a rollup pruned already; and each uptime
+  // window needs its rollups whole.
+  at_least("hourly_rollups", retention.hourly_rollups, "results", retention.results);
+  at_least("hourly_rollups", retention.hourly_rollups, "the 7d uptime window",
+           7 * RetentionConfig::kDay);
+  at_least("daily_rollups", retention.daily_rollups, "hourly_rollups", retention.hourly_rollups);
+  at_least("daily_rollups", retention.daily_rollups, "the 90d uptime window",
+           90 * RetentionConfig::kDay);
   if (auto every = node.optional_child("every")) {
     retention.every = duration_in(*every, std::chrono::seconds(1), hours(1));
   }

@@ -60,12 +60,15 @@ nlohmann::json stats_json(const StorageStats& stats, uint64_t size, int version,
             {"evidence", format_period(retention.evidence)},
             {"results", format_period(retention.results)},
             {"verdict_changes", format_period(retention.verdict_changes)},
-            {"alerts", format_period(retention.alerts)}}},
+            {"alerts", format_period(retention.alerts)},
+            {"hourly_rollups", format_period(retention.hourly_rollups)},
+            {"daily_rollups", format_period(retention.daily_rollups)}}},
           {"due",
            {{"documents", stats.due.documents},
             {"results", stats.due.results},
             {"verdict_changes", stats.due.verdict_changes},
-            {"alerts", stats.due.alerts}}}};
+            {"alerts", stats.due.alerts},
+            {"rollups", stats.due.rollups}}}};
 }
 
 }  // namespace
@@ -104,13 +107,11 @@ int db_stats_command(const std::string& config_file, bool json, std::ostream& ou
   out << fmt::format("\n{} of {} results hold their cycle document.\n",
                      with_commas(stats.documents), with_commas(results));
   out << fmt::format(
-      "Retention (documents {}, evidence {}, results {}, verdict changes {}, alerts {}) removes "
-      "next: {} documents, {} results, {} verdict changes, {} alerts.\n",
-      format_period(retention.documents), format_period(retention.evidence),
-      format_period(retention.results), format_period(retention.verdict_changes),
-      format_period(retention.alerts), with_commas(stats.due.documents),
-      with_commas(stats.due.results), with_commas(stats.due.verdict_changes),
-      with_commas(stats.due.alerts));
+      "Retention ({}) removes next: {} documents, {} results, {} verdict changes, {} alerts, {} "
+      "rollups.\n",
+      retention.describe(), with_commas(stats.due.documents), with_commas(stats.due.results),
+      with_commas(stats.due.verdict_changes), with_commas(stats.due.alerts),
+      with_commas(stats.due.rollups));
   return 0;
 }
 

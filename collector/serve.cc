@@ -142,17 +142,14 @@ int serve_command(const std::string& config_file) {
     spdlog::info(
         "vantage-collector {} listening on {} ({}), storage {} (schema version {}), "
         "{} bytes per body, {} requests per second per token, {} connections ({} per address, "
-        "headers within {} s, idle for {} s), {} alert receiver(s){}, retention: documents {}, "
-        "evidence {}, results {}, verdict changes {}, alerts {}",
+        "headers within {} s, idle for {} s), {} alert receiver(s){}, retention: {}",
         VANTAGE_VERSION, config.listen.with_port(server.port()).to_string(),
         config.tls() ? "TLS" : "plain HTTP, no TLS", describe_storage(config.storage),
         storage->schema_version(), config.limits.max_body_bytes, config.limits.requests_per_second,
         config.limits.max_connections, config.limits.max_connections_per_ip,
         config.limits.header_timeout.count(), config.limits.idle_timeout.count(),
         config.alerts.size(), asn_database ? ", ASN database " + config.asn_database : "",
-        format_period(config.retention.documents), format_period(config.retention.evidence),
-        format_period(config.retention.results), format_period(config.retention.verdict_changes),
-        format_period(config.retention.alerts));
+        config.retention.describe());
     int signal_number = 0;
     sigwait(&stop_signals, &signal_number);
     spdlog::info("{}: finishing the requests in progress", strsignal(signal_number));

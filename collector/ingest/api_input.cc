@@ -19,6 +19,20 @@
 namespace vantage {
 namespace {
 
+// Per timed check, its slowest probe that succeeded: what the cycle adds to its rollups.
+CheckLatencies check_latencies(const CycleResult& cycle) {
+  CheckLatencies latencies{};
+  for (const ProbeResult& result : cycle.results) {
+    const auto check = static_cast<size_t>(result.check);
+    if (check >= kTimedChecks || !result.ok() || !result.timings.total) {
+      continue;
+    }
+    auto& slowest = latencies[check];
+    slowest = std::max(slowest.value_or(std::chrono::microseconds(0)), *result.timings.total);
+  }
+  return latencies;
+}
+
 using nlohmann::json;
 
 constexpr size_t kMaxPathLength = 2048;
@@ -338,7 +352,8 @@ struct BatchReader {
                                          .started_at = cycle->started_at,
                                          .verdict = std::string(to_string(cycle->reading.verdict)),
                                          .document = std::string(received),
-                                         .summary = encode_summary(batch.cycles.back())});
+                                         .summary = encode_summary(batch.cycles.back()),
+                                         .latencies = check_latencies(*cycle)});
   }
 
   // The cycle, and in `received` its bytes as sent: the object is passed over once for its

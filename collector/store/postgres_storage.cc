@@ -13,6 +13,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -24,6 +25,7 @@
 #include <vector>
 
 #include "document_codec.hh"
+#include "rollup_sql.hh"
 #include "storage.hh"
 #include "storage_common.hh"
 #include "storage_migrations.hh"
@@ -183,6 +185,57 @@ constexpr Sql kCompressTextDocuments{
     "AS u(agent, epoch, seq, document_zstd) "
     "WHERE r.agent = u.agent AND r.epoch = u.epoch AND r.seq = u.seq",
     kCompressTextDocumentsTypes};
+// Rollups (rollup_sql.hh); their texts are built from the verdict columns, once.
+constexpr std::array<Oid, 4 + kVerdicts> kAddToRollupsTypes = [] {
+  std::array<Oid, 4 + kVerdicts> types{kTextArrayOid, kTextArrayOid, kInt8ArrayOid, kTextArrayOid};
+  for (size_t i = 4; i < types.size(); ++i) {
+    types[i] = kInt8ArrayOid;
+  }
+  return types;
+}();
+const Sql& add_to_rollups_statement() {
+  static const Sql sql{"vantage_add_to_rollups", storage_detail::add_to_rollups_sql().c_str(),
+                       kAddToRollupsTypes};
+  return sql;
+}
+constexpr std::array<Oid, 5> kSetRollupsLatencyTypes = {kTextArrayOid, kTextArrayOid, kTextArrayOid,
+                                                        kInt8ArrayOid, kTextArrayOid};
+constexpr Sql kSetRollupsLatency{
+    "vantage_set_rollups_latency",
+    "UPDATE rollups r SET latency = u.latency "
+    "FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[]) "
+    "AS u(latency, domain, span, start_at, agent) "
+    "WHERE r.domain = u.domain AND r.span = u.span AND r.start_at = u.start_at "
+    "AND r.agent = u.agent",
+    kSetRollupsLatencyTypes};
+constexpr std::array<Oid, 4> kSelectRollupsTypes = {kTextOid, kInt8Oid, kInt8Oid, kTextOid};
+const Sql& select_rollups(bool one_domain) {
+  static const Sql all{"vantage_rollups_all", storage_detail::select_rollups_sql(false).c_str(),
+                       std::span(kSelectRollupsTypes).first(3)};
+  static const Sql one{"vantage_rollups_domain", storage_detail::select_rollups_sql(true).c_str(),
+                       kSelectRollupsTypes};
+  return one_domain ? one : all;
+}
+constexpr std::array<Oid, 3> kUptimeTypes = {kInt8Oid, kInt8Oid, kTextOid};
+const Sql& uptime_statement(RollupSpan span, bool one_domain) {
+  const auto sql = [](const char* name, RollupSpan which, bool one) {
+    return Sql{name, storage_detail::uptime_sql(which, one).c_str(),
+               std::span(kUptimeTypes).first(one ? 3 : 2)};
+  };
+  static const std::array<Sql, 4> statements = {
+      sql("vantage_uptime_hours", RollupSpan::Hour, false),
+      sql("vantage_uptime_hours_domain", RollupSpan::Hour, true),
+      sql("vantage_uptime_days", RollupSpan::Day, false),
+      sql("vantage_uptime_days_domain", RollupSpan::Day, true)};
+  return statements.at((span == RollupSpan::Hour ? 0 : 2) + (one_domain ? 1 : 0));
+}
+const Sql& prune_rollups(RollupSpan span) {
+  static const Sql hours{"vantage_prune_hourly_rollups",
+                         storage_detail::prune_rollups_sql(RollupSpan::Hour).c_str(), kPruneTypes};
+  static const Sql days{"vantage_prune_daily_rollups",
+                        storage_detail::prune_rollups_sql(RollupSpan::Day).c_str(), kPruneTypes};
+  return span == RollupSpan::Hour ? hours : days;
+}
 constexpr Sql kDatabaseSize{
     "vantage_database_size", "SELECT pg_database_size(current_database())", {}};
 constexpr std::array<Oid, 9> kUpsertAgentTypes = {kTextOid, kInt8Oid, kTextOid, kTextOid, kInt8Oid,
@@ -386,6 +439,9 @@ class PostgresStorage final : public Storage {
   std::vector<StoredResult> replay_results(TimePoint since, size_t limit) override;
   std::vector<StoredResult> results(const std::string& domain, const std::string& agent,
                                     TimePoint since, size_t limit) override;
+  std::vector<Rollup> rollups(const std::string& domain, RollupSpan span, TimePoint since,
+                              size_t limit) override;
+  std::vector<DomainUptime> uptime(const std::string& domain, TimePoint now) override;
   void upsert_agent(const AgentRecord& agent) override;
   std::vector<AgentRecord> agents() override;
   void add_token(const TokenRecord& token) override;
@@ -450,6 +506,8 @@ class PostgresStorage final : public Storage {
   [[noreturn]] void fail(std::string_view operation, const PGresult* result);
   void exec(std::string_view operation, const char* sql);
   Result run(std::string_view operation, const Sql& sql, const Params& params);
+  // Adds what a batch stored to its rollups, in the open transaction.
+  void add_to_rollups(const RollupDeltas& deltas);
   int64_t single_integer(std::string_view operation, const Sql& sql);
   // A statement run once (not prepared), `parameters` as $1, $2, ...: the integer in its first
   // row; nullopt for NULL.
@@ -839,6 +897,7 @@ StoreOutcome PostgresStorage::store_results(const std::vector<StoredResult>& bat
     StoreOutcome outcome = storage_detail::decide_fates(batch, seen);
     // A conflict stores nothing: the transaction rolls back as it goes out of scope.
     if (outcome.conflicts == 0) {
+      add_to_rollups(storage_detail::stored_deltas(batch, outcome, backend_));
       transaction.commit();
     }
     return outcome;
@@ -1131,6 +1190,145 @@ std::vector<VerdictRecord> PostgresStorage::latest_changes(const std::string& do
 
 }  // namespace
 
+void PostgresStorage::add_to_rollups(const RollupDeltas& deltas) {
+  constexpr std::string_view kOperation = "store_results";
+  if (deltas.empty()) {
+    return;
+  }
+  const size_t count = deltas.by_key().size();
+  BinaryArray domains(kTextOid, count);
+  BinaryArray spans(kTextOid, count);
+  BinaryArray starts(kInt8Oid, count);
+  BinaryArray agents(kTextOid, count);
+  std::vector<BinaryArray> verdicts;
+  verdicts.reserve(kVerdicts);
+  for (size_t verdict = 0; verdict < kVerdicts; ++verdict) {
+    verdicts.emplace_back(kInt8Oid, count);
+  }
+  for (const auto& [key, figures] : deltas.by_key()) {
+    domains.add(key.domain);
+    spans.add(to_string(key.span));
+    starts.add(to_epoch_ms(key.start));
+    agents.add(key.agent);
+    for (size_t verdict = 0; verdict < kVerdicts; ++verdict) {
+      verdicts[verdict].add(static_cast<int64_t>(figures.verdicts[verdict]));
+    }
+  }
+  Params params;
+  params.binary(domains.take());
+  params.binary(spans.take());
+  params.binary(starts.take());
+  params.binary(agents.take());
+  for (BinaryArray& column : verdicts) {
+    params.binary(column.take());
+  }
+  const Result added = run(kOperation, add_to_rollups_statement(), params);
+  // Each row's latency before this batch, by key; the rows are locked now, to the commit.
+  std::map<RollupKey, std::string> stored;
+  for (int row = 0; row < PQntuples(added.get()); ++row) {
+    const std::string span = text_value(added.get(), row, 1);
+    stored.emplace(RollupKey{.domain = text_value(added.get(), row, 0),
+                             .agent = text_value(added.get(), row, 3),
+                             .span = span == "hour" ? RollupSpan::Hour : RollupSpan::Day,
+                             .start = from_epoch_ms(parse_integer(added.get(), row, 2))},
+                   text_value(added.get(), row, 4));
+  }
+  std::vector<std::pair<const RollupKey*, std::string>> changed;
+  for (const auto& [key, figures] : deltas.by_key()) {
+    const auto before = stored.find(key);
+    if (before == stored.end()) {
+      storage_detail::fail(
+          backend_, kOperation,
+          fmt::format("the rollup of {} {} was not returned", key.domain, key.agent));
+    }
+    std::string latency = storage_detail::merged_latency(before->second, figures, key, backend_);
+    if (latency != before->second) {
+      changed.emplace_back(&key, std::move(latency));
+    }
+  }
+  if (changed.empty()) {
+    return;
+  }
+  BinaryArray latencies(kTextOid, changed.size());
+  BinaryArray changed_domains(kTextOid, changed.size());
+  BinaryArray changed_spans(kTextOid, changed.size());
+  BinaryArray changed_starts(kInt8Oid, changed.size());
+  BinaryArray changed_agents(kTextOid, changed.size());
+  for (const auto& [key, latency] : changed) {
+    latencies.add(latency);
+    changed_domains.add(key->domain);
+    changed_spans.add(to_string(key->span));
+    changed_starts.add(to_epoch_ms(key->start));
+    changed_agents.add(key->agent);
+  }
+  Params update;
+  update.binary(latencies.take());
+  update.binary(changed_domains.take());
+  update.binary(changed_spans.take());
+  update.binary(changed_starts.take());
+  update.binary(changed_agents.take());
+  run(kOperation, kSetRollupsLatency, update);
+}
+
+std::vector<Rollup> PostgresStorage::rollups(const std::string& domain, RollupSpan span,
+                                             TimePoint since, size_t limit) {
+  constexpr std::string_view kOperation = "rollups";
+  Params params;
+  params.text(std::string(to_string(span)));
+  params.integer(to_epoch_ms(since));
+  params.integer(limit_value(limit));
+  if (!domain.empty()) {
+    params.text(domain);
+  }
+  return with_connection(kOperation, true, [&] {
+    const Result result = run(kOperation, select_rollups(!domain.empty()), params);
+    std::vector<Rollup> found;
+    for (int row = 0; row < PQntuples(result.get()); ++row) {
+      std::array<int64_t, kVerdicts> counts{};
+      for (size_t verdict = 0; verdict < kVerdicts; ++verdict) {
+        counts[verdict] = parse_integer(result.get(), row, static_cast<int>(4 + verdict));
+      }
+      found.push_back(storage_detail::rollup_of(
+          text_value(result.get(), row, 0), text_value(result.get(), row, 1),
+          parse_integer(result.get(), row, 2), text_value(result.get(), row, 3), counts,
+          text_value(result.get(), row, static_cast<int>(4 + kVerdicts)), backend_));
+    }
+    return found;
+  });
+}
+
+std::vector<DomainUptime> PostgresStorage::uptime(const std::string& domain, TimePoint now) {
+  constexpr std::string_view kOperation = "uptime";
+  return with_connection(kOperation, true, [&] {
+    // One snapshot for both spans.
+    Transaction transaction(*this, kOperation, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    std::map<std::string, DomainUptime> by_domain;
+    for (const RollupSpan span : {RollupSpan::Hour, RollupSpan::Day}) {
+      const auto starts = storage_detail::uptime_window_starts(span, now);
+      Params params;
+      params.integer(starts[0]);
+      params.integer(starts[1]);
+      if (!domain.empty()) {
+        params.text(domain);
+      }
+      const Result result = run(kOperation, uptime_statement(span, !domain.empty()), params);
+      for (int row = 0; row < PQntuples(result.get()); ++row) {
+        std::array<int64_t, 6> sums{};
+        for (size_t i = 0; i < sums.size(); ++i) {
+          sums[i] = parse_integer(result.get(), row, static_cast<int>(1 + i));
+        }
+        storage_detail::add_uptime_row(by_domain, text_value(result.get(), row, 0), span, sums);
+      }
+    }
+    transaction.commit();
+    std::vector<DomainUptime> uptime;
+    for (auto& [name, entry] : by_domain) {
+      uptime.push_back(std::move(entry));
+    }
+    return uptime;
+  });
+}
+
 PruneCounts PostgresStorage::prune(const RetentionCutoffs& cutoffs, size_t batch) {
   constexpr std::string_view kOperation = "prune";
   const auto removed = [&](const Sql& sql, TimePoint cutoff,
@@ -1153,6 +1351,10 @@ PruneCounts PostgresStorage::prune(const RetentionCutoffs& cutoffs, size_t batch
     pruned.results = removed(kPruneResults, cutoffs.results);
     pruned.verdict_changes = removed(kPruneVerdictChanges, cutoffs.verdict_changes);
     pruned.alerts = removed(kPruneAlerts, cutoffs.alerts);
+    pruned.rollups =
+        removed(prune_rollups(RollupSpan::Hour),
+                ended_by(RollupSpan::Hour, cutoffs.hourly_rollups)) +
+        removed(prune_rollups(RollupSpan::Day), ended_by(RollupSpan::Day, cutoffs.daily_rollups));
     transaction.commit();
     return pruned;
   });

@@ -9,12 +9,14 @@
 #include <condition_variable>
 #include <exception>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
 
 #include "document_codec.hh"
+#include "rollup_sql.hh"
 #include "storage.hh"
 #include "storage_common.hh"
 #include "storage_migrations.hh"
@@ -227,6 +229,9 @@ class SqliteStorage final : public Storage {
   std::vector<StoredResult> replay_results(TimePoint since, size_t limit) override;
   std::vector<StoredResult> results(const std::string& domain, const std::string& agent,
                                     TimePoint since, size_t limit) override;
+  std::vector<Rollup> rollups(const std::string& domain, RollupSpan span, TimePoint since,
+                              size_t limit) override;
+  std::vector<DomainUptime> uptime(const std::string& domain, TimePoint now) override;
   void upsert_agent(const AgentRecord& agent) override;
   std::vector<AgentRecord> agents() override;
   void add_token(const TokenRecord& token) override;
@@ -292,6 +297,8 @@ class SqliteStorage final : public Storage {
   void store_group(const std::vector<PendingBatch*>& group);
   // One batch's rows, in the open transaction; its outcome.
   StoreOutcome insert_batch(const PendingBatch& pending, int64_t received_at);
+  // Adds what a batch stored to its rollups, in the open transaction.
+  void add_to_rollups(const RollupDeltas& deltas);
   // Runs a prune statement (?1 cutoff, ?2 limit, and for documents ?3 the results' cutoff); the
   // rows it changed.
   uint64_t prune_with(std::string_view sql, TimePoint cutoff, size_t batch,
@@ -615,7 +622,45 @@ StoreOutcome SqliteStorage::insert_batch(const PendingBatch& pending, int64_t re
       stored.reset();
     }
   }
-  return storage_detail::decide_fates(batch, seen);
+  StoreOutcome outcome = storage_detail::decide_fates(batch, seen);
+  // A conflict rolls the batch back, and nothing of it may count.
+  if (outcome.conflicts == 0) {
+    add_to_rollups(storage_detail::stored_deltas(batch, outcome, backend_));
+  }
+  return outcome;
+}
+
+void SqliteStorage::add_to_rollups(const RollupDeltas& deltas) {
+  constexpr std::string_view kOperation = "store_results";
+  StatementUse add = use(kOperation, storage_detail::add_to_rollup_sql());
+  StatementUse set_latency = use(kOperation, storage_detail::kSetRollupLatency);
+  for (const auto& [key, figures] : deltas.by_key()) {
+    const int64_t start = to_epoch_ms(key.start);
+    add.bind(1, key.domain);
+    add.bind(2, to_string(key.span));
+    add.bind(3, start);
+    add.bind(4, key.agent);
+    for (size_t verdict = 0; verdict < kVerdicts; ++verdict) {
+      add.bind(static_cast<int>(5 + verdict), static_cast<int64_t>(figures.verdicts[verdict]));
+    }
+    if (!add.step()) {
+      storage_detail::fail(backend_, kOperation, "adding to a rollup returned no row");
+    }
+    const std::string stored_latency = add.text(0);
+    add.reset();
+    const std::string latency =
+        storage_detail::merged_latency(stored_latency, figures, key, backend_);
+    if (latency == stored_latency) {
+      continue;
+    }
+    set_latency.bind(1, latency);
+    set_latency.bind(2, key.domain);
+    set_latency.bind(3, to_string(key.span));
+    set_latency.bind(4, start);
+    set_latency.bind(5, key.agent);
+    set_latency.step();
+    set_latency.reset();
+  }
 }
 
 uint64_t SqliteStorage::count_results() {
@@ -678,6 +723,60 @@ std::vector<StoredResult> SqliteStorage::results(const std::string& domain,
     found.push_back(stored_result(query));
   }
   return found;
+}
+
+std::vector<Rollup> SqliteStorage::rollups(const std::string& domain, RollupSpan span,
+                                           TimePoint since, size_t limit) {
+  constexpr std::string_view kOperation = "rollups";
+  std::lock_guard lock(mutex_);
+  StatementUse query = use(kOperation, storage_detail::select_rollups_sql(!domain.empty()));
+  query.bind(1, to_string(span));
+  query.bind(2, to_epoch_ms(since));
+  query.bind(3, limit_value(limit));
+  if (!domain.empty()) {
+    query.bind(4, domain);
+  }
+  std::vector<Rollup> found;
+  while (query.step()) {
+    std::array<int64_t, kVerdicts> counts{};
+    for (size_t verdict = 0; verdict < kVerdicts; ++verdict) {
+      counts[verdict] = query.integer(static_cast<int>(4 + verdict));
+    }
+    found.push_back(storage_detail::rollup_of(query.text(0), query.text(1), query.integer(2),
+                                              query.text(3), counts, query.text(4 + kVerdicts),
+                                              backend_));
+  }
+  return found;
+}
+
+std::vector<DomainUptime> SqliteStorage::uptime(const std::string& domain, TimePoint now) {
+  constexpr std::string_view kOperation = "uptime";
+  std::lock_guard lock(mutex_);
+  // One snapshot for both spans.
+  Transaction transaction(*this, kOperation, false);
+  std::map<std::string, DomainUptime> by_domain;
+  for (const RollupSpan span : {RollupSpan::Hour, RollupSpan::Day}) {
+    StatementUse query = use(kOperation, storage_detail::uptime_sql(span, !domain.empty()));
+    const auto starts = storage_detail::uptime_window_starts(span, now);
+    query.bind(1, starts[0]);
+    query.bind(2, starts[1]);
+    if (!domain.empty()) {
+      query.bind(3, domain);
+    }
+    while (query.step()) {
+      std::array<int64_t, 6> sums{};
+      for (size_t i = 0; i < sums.size(); ++i) {
+        sums[i] = query.integer(static_cast<int>(1 + i));
+      }
+      storage_detail::add_uptime_row(by_domain, query.text(0), span, sums);
+    }
+  }
+  transaction.commit();
+  std::vector<DomainUptime> uptime;
+  for (auto& [name, entry] : by_domain) {
+    uptime.push_back(std::move(entry));
+  }
+  return uptime;
 }
 
 void SqliteStorage::upsert_agent(const AgentRecord& agent) {
@@ -903,6 +1002,10 @@ PruneCounts SqliteStorage::prune(const RetentionCutoffs& cutoffs, size_t batch) 
   pruned.verdict_changes = prune_with(kPruneVerdictChanges, cutoffs.verdict_changes, batch);
   prune_with(kPruneAlertDeliveries, cutoffs.alerts, batch);
   pruned.alerts = prune_with(kPruneAlerts, cutoffs.alerts, batch);
+  pruned.rollups = prune_with(storage_detail::prune_rollups_sql(RollupSpan::Hour),
+                              ended_by(RollupSpan::Hour, cutoffs.hourly_rollups), batch);
+  pruned.rollups += prune_with(storage_detail::prune_rollups_sql(RollupSpan::Day),
+                               ended_by(RollupSpan::Day, cutoffs.daily_rollups), batch);
   transaction.commit();
   return pruned;
 }

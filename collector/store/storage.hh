@@ -10,6 +10,7 @@
 
 #include "domain_state.hh"
 #include "result.hh"
+#include "rollup.hh"
 #include "target.hh"
 #include "vocabulary.hh"
 
@@ -37,6 +38,8 @@ struct StoredResult {
   // What correlation needs of it (collector/correlate/cycle_summary.hh); empty for a row stored
   // before there were summaries.
   std::string summary;
+  // What the result adds to its rollups' latency; not stored with the row, nor read back.
+  CheckLatencies latencies{};
   bool operator==(const StoredResult&) const = default;
 };
 
@@ -63,6 +66,8 @@ struct RetentionCutoffs {
   TimePoint results;          // result rows, summaries included
   TimePoint verdict_changes;  // verdict changes, but never a domain's latest
   TimePoint alerts;           // alerts resolved before it, with their deliveries
+  TimePoint hourly_rollups;   // hourly rollups that ended before it
+  TimePoint daily_rollups;    // daily rollups that ended before it
 };
 
 // What one call of Storage::prune removed.
@@ -71,7 +76,8 @@ struct PruneCounts {
   uint64_t results = 0;
   uint64_t verdict_changes = 0;
   uint64_t alerts = 0;
-  uint64_t total() const { return documents + results + verdict_changes + alerts; }
+  uint64_t rollups = 0;
+  uint64_t total() const { return documents + results + verdict_changes + alerts + rollups; }
   PruneCounts& operator+=(const PruneCounts& other);
   bool operator==(const PruneCounts&) const = default;
 };
@@ -147,12 +153,13 @@ class Storage {
   // The highest migration applied; 0 for a database never migrated.
   virtual int schema_version() = 0;
 
-  // Stores a batch in one transaction: all of it or none. A result whose (agent, epoch, seq) is
-  // already stored with the same document, or appears earlier in the same batch with it, is
-  // skipped as a duplicate. One whose key holds a different document is a conflict, and then
-  // nothing of the batch is stored (the new results are Withheld). The fates are the database's
-  // own. Once it returns, what it stored survives a crash of the process (and, by default, of the
-  // machine). Safe to retry after any error: nothing is stored twice.
+  // Stores a batch in one transaction: all of it or none, with what each result stored adds to its
+  // hour's and its day's rollup (rollup.hh), so a rollup counts each stored result exactly once. A
+  // result whose (agent, epoch, seq) is already stored with the same document, or appears earlier
+  // in the same batch with it, is skipped as a duplicate. One whose key holds a different document
+  // is a conflict, and then nothing of the batch is stored (the new results are Withheld). The
+  // fates are the database's own. Once it returns, what it stored survives a crash of the process
+  // (and, by default, of the machine). Safe to retry after any error: nothing is stored twice.
   virtual StoreOutcome store_results(const std::vector<StoredResult>& batch) = 0;
   virtual uint64_t count_results() = 0;
   // The highest epoch of the agent's stored results; nullopt when it has none.
@@ -165,6 +172,14 @@ class Storage {
   // summary and without its document, but for a row stored without a summary, which comes with
   // its document instead.
   virtual std::vector<StoredResult> replay_results(TimePoint since, size_t limit) = 0;
+
+  // At most `limit` rollups of `span` that started at or after `since`, of `domain` ("": all), by
+  // domain, start and agent.
+  virtual std::vector<Rollup> rollups(const std::string& domain, RollupSpan span, TimePoint since,
+                                      size_t limit) = 0;
+  // Each domain's uptime over each window (rollup.hh: UptimeWindow) as of `now`, by domain; of
+  // `domain` alone unless it is "". A domain without rollups in the windows is not listed.
+  virtual std::vector<DomainUptime> uptime(const std::string& domain, TimePoint now) = 0;
 
   // Inserts, or replaces every field of the agent of that name.
   virtual void upsert_agent(const AgentRecord& agent) = 0;

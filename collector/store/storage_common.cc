@@ -20,8 +20,9 @@ struct TableWithAge {
   std::string_view name;
   std::string_view time_column;
 };
-constexpr std::array<TableWithAge, 8> kStatsTables = {{
+constexpr std::array<TableWithAge, 9> kStatsTables = {{
     {"results", "started_at"},
+    {"rollups", "start_at"},
     {"verdict_changes", "changed_at"},
     {"alerts", "since"},
     {"alert_deliveries", ""},
@@ -136,6 +137,11 @@ StorageStats collect_stats(
       {to_epoch_ms(cutoffs.verdict_changes)});
   stats.due.alerts =
       count("SELECT COUNT(*) FROM alerts WHERE resolved_at < $1", {to_epoch_ms(cutoffs.alerts)});
+  // A rollup goes once it ended before its cutoff.
+  stats.due.rollups = count("SELECT COUNT(*) FROM rollups WHERE span = 'hour' AND start_at < $1",
+                            {to_epoch_ms(ended_by(RollupSpan::Hour, cutoffs.hourly_rollups))}) +
+                      count("SELECT COUNT(*) FROM rollups WHERE span = 'day' AND start_at < $1",
+                            {to_epoch_ms(ended_by(RollupSpan::Day, cutoffs.daily_rollups))});
   return stats;
 }
 
@@ -187,6 +193,7 @@ PruneCounts& PruneCounts::operator+=(const PruneCounts& other) {
   results += other.results;
   verdict_changes += other.verdict_changes;
   alerts += other.alerts;
+  rollups += other.rollups;
   return *this;
 }
 

@@ -165,6 +165,62 @@ CREATE INDEX results_text_documents ON results (agent, epoch, seq) WHERE documen
 CREATE INDEX verdict_changes_changed_at ON verdict_changes (changed_at);
 )sql";
 
+// Rollups (collector/store/rollup.hh): per domain, agent and hour or UTC day, the cycles read each
+// verdict, a column each, and each timed check's latency histogram. Keyed domain first: uptime
+// and explain read one domain's, pruning reads by span and start. The results already stored are
+// counted in, by verdict; their latency is in their documents only, so those rollups have none.
+constexpr std::string_view kVersion8 = R"sql(
+CREATE TABLE rollups (
+  domain TEXT NOT NULL CHECK (domain <> ''),
+  span TEXT NOT NULL CHECK (span IN ('hour', 'day')),
+  start_at BIGINT NOT NULL,
+  agent TEXT NOT NULL CHECK (agent <> ''),
+  ok BIGINT NOT NULL CHECK (ok >= 0),
+  route_loss BIGINT NOT NULL CHECK (route_loss >= 0),
+  dns_failure BIGINT NOT NULL CHECK (dns_failure >= 0),
+  domain_vanished BIGINT NOT NULL CHECK (domain_vanished >= 0),
+  server_down BIGINT NOT NULL CHECK (server_down >= 0),
+  tls_failure BIGINT NOT NULL CHECK (tls_failure >= 0),
+  http_error BIGINT NOT NULL CHECK (http_error >= 0),
+  degraded BIGINT NOT NULL CHECK (degraded >= 0),
+  unknown BIGINT NOT NULL CHECK (unknown >= 0),
+  vantage_isolated BIGINT NOT NULL CHECK (vantage_isolated >= 0),
+  latency TEXT NOT NULL,
+  PRIMARY KEY (domain, span, start_at, agent)
+);
+CREATE INDEX rollups_span_start_at ON rollups (span, start_at);
+INSERT INTO rollups (domain, span, start_at, agent, ok, route_loss, dns_failure, domain_vanished,
+  server_down, tls_failure, http_error, degraded, unknown, vantage_isolated, latency)
+SELECT domain, 'hour', started_at - started_at % 3600000, agent,
+  SUM(CASE WHEN verdict = 'OK' THEN 1 ELSE 0 END),
+  SUM(CASE WHEN verdict = 'ROUTE_LOSS' THEN 1 ELSE 0 END),
+  SUM(CASE WHEN verdict = 'DNS_FAILURE' THEN 1 ELSE 0 END),
+  SUM(CASE WHEN verdict = 'DOMAIN_VANISHED' THEN 1 ELSE 0 END),
+  SUM(CASE WHEN verdict = 'SERVER_DOWN' THEN 1 ELSE 0 END),
+  SUM(CASE WHEN verdict = 'TLS_FAILURE' THEN 1 ELSE 0 END),
+  SUM(CASE WHEN verdict = 'HTTP_ERROR' THEN 1 ELSE 0 END),
+  SUM(CASE WHEN verdict = 'DEGRADED' THEN 1 ELSE 0 END),
+  SUM(CASE WHEN verdict = 'UNKNOWN' THEN 1 ELSE 0 END),
+  SUM(CASE WHEN verdict = 'VANTAGE_ISOLATED' THEN 1 ELSE 0 END),
+  ''
+FROM results GROUP BY domain, started_at - started_at % 3600000, agent;
+INSERT INTO rollups (domain, span, start_at, agent, ok, route_loss, dns_failure, domain_vanished,
+  server_down, tls_failure, http_error, degraded, unknown, vantage_isolated, latency)
+SELECT domain, 'day', started_at - started_at % 86400000, agent,
+  SUM(CASE WHEN verdict = 'OK' THEN 1 ELSE 0 END),
+  SUM(CASE WHEN verdict = 'ROUTE_LOSS' THEN 1 ELSE 0 END),
+  SUM(CASE WHEN verdict = 'DNS_FAILURE' THEN 1 ELSE 0 END),
+  SUM(CASE WHEN verdict = 'DOMAIN_VANISHED' THEN 1 ELSE 0 END),
+  SUM(CASE WHEN verdict = 'SERVER_DOWN' THEN 1 ELSE 0 END),
+  SUM(CASE WHEN verdict = 'TLS_FAILURE' THEN 1 ELSE 0 END),
+  SUM(CASE WHEN verdict = 'HTTP_ERROR' THEN 1 ELSE 0 END),
+  SUM(CASE WHEN verdict = 'DEGRADED' THEN 1 ELSE 0 END),
+  SUM(CASE WHEN verdict = 'UNKNOWN' THEN 1 ELSE 0 END),
+  SUM(CASE WHEN verdict = 'VANTAGE_ISOLATED' THEN 1 ELSE 0 END),
+  ''
+FROM results GROUP BY domain, started_at - started_at % 86400000, agent;
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, "results, agents, tokens, targets", kVersion1},
     Migration{2, "verdict_changes", kVersion2},
@@ -173,6 +229,7 @@ constexpr std::array kMigrations = {
     Migration{5, "results.summary", kVersion5},
     Migration{6, "verdict_changes.state in storage format 1", "", kVersion6Rewrite},
     Migration{7, "results.document_zstd; retention indexes", kVersion7},
+    Migration{8, "rollups, counted from the results stored", kVersion8},
 };
 
 }  // namespace

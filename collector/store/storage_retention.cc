@@ -1,8 +1,11 @@
 #include "storage_retention.hh"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+
+#include "duration.hh"
 
 namespace vantage {
 namespace {
@@ -34,7 +37,18 @@ RetentionCutoffs RetentionConfig::cutoffs(TimePoint now) const {
       .results = now - results,
       .verdict_changes = now - verdict_changes,
       .alerts = now - alerts,
+      .hourly_rollups = now - hourly_rollups,
+      .daily_rollups = now - daily_rollups,
   };
+}
+
+std::string RetentionConfig::describe() const {
+  return fmt::format(
+      "documents {}, evidence {}, results {}, verdict changes {}, alerts {}, hourly rollups {}, "
+      "daily rollups {}",
+      format_period(documents), format_period(evidence), format_period(results),
+      format_period(verdict_changes), format_period(alerts), format_period(hourly_rollups),
+      format_period(daily_rollups));
 }
 
 StorageRetention::StorageRetention(Storage& storage, RetentionConfig config)
@@ -69,7 +83,7 @@ void StorageRetention::loop() {
   do {
     try {
       run_pass(std::chrono::system_clock::now());
-    } catch (const StorageError& error) {
+    } catch (const std::exception& error) {
       spdlog::warn("retention: the pass stopped, tried again in {} s: {}",
                    std::chrono::duration_cast<std::chrono::seconds>(config_.every).count(),
                    error.what());
@@ -150,9 +164,10 @@ PruneCounts StorageRetention::run_pass(TimePoint now) {
                                                                          : spdlog::level::debug;
   if (pass.total() > 0 || reclaimed > 0) {
     spdlog::log(level,
-                "retention: pruned {} documents, {} results, {} verdict changes and {} alerts, "
-                "gave back {} pages, in {:.1f} s",
-                pass.documents, pass.results, pass.verdict_changes, pass.alerts, reclaimed, took);
+                "retention: pruned {} documents, {} results, {} verdict changes, {} alerts and {} "
+                "rollups, gave back {} pages, in {:.1f} s",
+                pass.documents, pass.results, pass.verdict_changes, pass.alerts, pass.rollups,
+                reclaimed, took);
   }
   return pass;
 }

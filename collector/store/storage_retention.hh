@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <string>
 #include <thread>
 
 #include "storage.hh"
@@ -21,9 +22,13 @@ struct RetentionConfig {
   Duration results = 30 * kDay;              // result rows with their summaries
   Duration verdict_changes = 400 * kDay;     // each domain's latest change is kept regardless
   Duration alerts = 400 * kDay;              // after an alert resolved
+  Duration hourly_rollups = 30 * kDay;       // at least results, and at least 7 days (uptime 7d)
+  Duration daily_rollups = 400 * kDay;       // at least hourly_rollups, and 90 days (uptime 90d)
   Duration every = std::chrono::minutes(1);  // how often pruning runs
 
   RetentionCutoffs cutoffs(TimePoint now) const;
+  // "documents 3d, evidence 30d, ...": every period, for a log line or a report.
+  std::string describe() const;
 };
 
 // Keeps the store within its retention, on a thread of its own: each pass converts documents an

@@ -167,7 +167,7 @@ void append_storage_metrics(MetricsText& metrics, Storage& storage,
   const PruneCounts pruned = retention->pruned();
   metrics.family("vantage_storage_pruned_total", "counter",
                  "What retention removed, by kind: result documents (the row kept), result rows, "
-                 "verdict changes, resolved alerts.");
+                 "verdict changes, resolved alerts, rollups.");
   metrics.sample("vantage_storage_pruned_total", {{"kind", "documents"}},
                  static_cast<double>(pruned.documents));
   metrics.sample("vantage_storage_pruned_total", {{"kind", "results"}},
@@ -176,6 +176,8 @@ void append_storage_metrics(MetricsText& metrics, Storage& storage,
                  static_cast<double>(pruned.verdict_changes));
   metrics.sample("vantage_storage_pruned_total", {{"kind", "alerts"}},
                  static_cast<double>(pruned.alerts));
+  metrics.sample("vantage_storage_pruned_total", {{"kind", "rollups"}},
+                 static_cast<double>(pruned.rollups));
   metrics.family("vantage_storage_documents_compressed_total", "counter",
                  "Documents an earlier version stored as text, compressed since the start.");
   metrics.sample("vantage_storage_documents_compressed_total", {},

@@ -50,9 +50,10 @@ VerdictRecord change_at(const std::string& domain, int64_t ms, Verdict verdict) 
       .domain = domain, .changed_at = at(ms), .verdict = verdict, .state = std::move(state)};
 }
 
-// Everything before `ms` is past its retention, whatever the kind.
+// Everything before `ms` is past its retention, whatever the kind, but for rollups (kept:
+// rollups_suite.cc prunes them).
 RetentionCutoffs all_before(int64_t ms) {
-  return RetentionCutoffs{at(ms), at(ms), at(ms), at(ms), at(ms)};
+  return RetentionCutoffs{at(ms), at(ms), at(ms), at(ms), at(ms), at(0), at(0)};
 }
 
 // Calls prune with `batch` until it removes nothing (at most 100 calls); the sum, and the calls.
@@ -244,7 +245,7 @@ TEST_CASE("a retention pass prunes by the configured periods and counts what it 
   auto storage = fresh_migrated();
   REQUIRE(counts(storage->store_results({result_at(1, 0, "OK"), result_at(2, 0, "SERVER_DOWN")})) ==
           Counts{.inserted = 2});
-  RetentionConfig config;  // documents 3d, evidence 30d, results 30d
+  RetentionConfig config;  // documents 3d, evidence 30d, results 30d, hourly rollups 30d
   StorageRetention retention(*storage, config);
   // Four days later: the OK document is past its period, the evidence is not.
   const PruneCounts pass = retention.run_pass(at(0) + std::chrono::hours(24 * 4));
@@ -254,9 +255,14 @@ TEST_CASE("a retention pass prunes by the configured periods and counts what it 
   REQUIRE(kept.size() == 2);
   CHECK(kept[0].document.empty());
   CHECK(!kept[1].document.empty());
-  // Thirty-one days later, the rows go too, the evidence with its row.
-  CHECK(retention.run_pass(at(0) + std::chrono::hours(24 * 31)) == PruneCounts{.results = 2});
+  // Thirty-one days later, the rows go too, the evidence with its row, and the hour's rollup;
+  // the day's stays for 400 days.
+  CHECK(retention.run_pass(at(0) + std::chrono::hours(24 * 31)) ==
+        PruneCounts{.results = 2, .rollups = 1});
   CHECK(all_results(*storage).empty());
+  CHECK(storage->rollups("", RollupSpan::Hour, at(0), 10).empty());
+  REQUIRE(storage->rollups("", RollupSpan::Day, at(0), 10).size() == 1);
+  CHECK(storage->rollups("", RollupSpan::Day, at(0), 10)[0].figures.cycles() == 2);
 }
 
 TEST_CASE("stats count each table's rows, bytes and oldest entry, and what retention removes next",
@@ -279,7 +285,9 @@ TEST_CASE("stats count each table's rows, bytes and oldest entry, and what reten
     REQUIRE(found != stats.tables.end());
     return *found;
   };
-  CHECK(stats.tables.size() == 8);
+  CHECK(stats.tables.size() == 9);
+  CHECK(table("rollups").rows == 2);  // the hour's and the day's, of vp-1 and social.example
+  CHECK(table("rollups").oldest == at(0));
   CHECK(stats.tables.front().table == "results");  // largest first
   const TableStats results = table("results");
   CHECK(results.rows == 6);

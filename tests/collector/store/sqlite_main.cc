@@ -127,7 +127,8 @@ TEST_CASE("sqlite: a new database gives the pages pruning freed back, and the fi
   const TimePoint later = batch.back().started_at + std::chrono::hours(1);
   PruneCounts pruned;
   for (int calls = 0; calls < 10 && (calls == 0 || pruned.total() > 0); ++calls) {
-    pruned = storage->prune(RetentionCutoffs{later, later, later, later, later}, 1000);
+    pruned =
+        storage->prune(RetentionCutoffs{later, later, later, later, later, later, later}, 1000);
   }
   uint64_t reclaimed = 0;
   for (int calls = 0; calls < 100; ++calls) {
