@@ -284,7 +284,10 @@ RetentionConfig read_retention(const ConfigNode& node) {
   read("results", retention.results);
   read("verdict_changes", retention.verdict_changes);
   read("alerts", retention.alerts);
+  // Unset, the rollups are kept at least as long as what they must outlive.
+  retention.hourly_rollups = std::max(retention.hourly_rollups, retention.results);
   read("hourly_rollups", retention.hourly_rollups);
+  retention.daily_rollups = std::max(retention.daily_rollups, retention.hourly_rollups);
   read("daily_rollups", retention.daily_rollups);
   const auto at_least = [&](std::string_view key, RetentionConfig::Duration value,
                             std::string_view other, RetentionConfig::Duration floor) {

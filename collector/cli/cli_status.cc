@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <utility>
 #include <vector>
 
@@ -161,6 +162,44 @@ void print_vantages(const std::vector<VantageEntry>& vantages, std::ostream& out
   print_table(out, {"AGENT", "NETWORK", "COUNTS_AS", "LATEST", "AT", "MS", "FAILED_PROBES"}, rows);
 }
 
+// "99.93%", rounded down so that a window with any down cycle never shows 100%; "-" without
+// cycles counted (or from a collector before rollups).
+std::string percent_text(const std::optional<double>& ratio) {
+  if (!ratio) {
+    return "-";
+  }
+  return fmt::format("{:.2f}%", std::floor(*ratio * 10000.0) / 100.0);
+}
+
+std::string uptime_of(const std::vector<UptimeEntry>& uptime, std::string_view window) {
+  const auto found = std::find_if(uptime.begin(), uptime.end(),
+                                  [&](const UptimeEntry& entry) { return entry.window == window; });
+  return found != uptime.end() ? percent_text(found->ratio) : "-";
+}
+
+void print_uptime_and_latency(const DomainExplanation& explanation, std::ostream& out) {
+  if (!explanation.uptime.empty()) {
+    out << "\nUptime (cycles of all vantages read OK or DEGRADED; UNKNOWN and VANTAGE_ISOLATED "
+           "not counted):\n";
+    Table rows;
+    for (const auto& entry : explanation.uptime) {
+      rows.push_back({entry.window, percent_text(entry.ratio), std::to_string(entry.up),
+                      std::to_string(entry.down), std::to_string(entry.inconclusive)});
+    }
+    print_table(out, {"WINDOW", "UP", "CYCLES_UP", "CYCLES_DOWN", "NOT_COUNTED"}, rows);
+  }
+  if (!explanation.latency_24h.empty()) {
+    out << "\nLatency over the last 24 hours (successful probes of all vantages):\n";
+    Table rows;
+    for (const auto& entry : explanation.latency_24h) {
+      rows.push_back({std::string(to_string(entry.check)), std::to_string(entry.samples),
+                      fmt::format("{:.1f}", entry.p50_ms), fmt::format("{:.1f}", entry.p95_ms),
+                      fmt::format("{:.1f}", entry.max_ms)});
+    }
+    print_table(out, {"CHECK", "CYCLES", "P50_MS", "P95_MS", "MAX_MS"}, rows);
+  }
+}
+
 }  // namespace
 
 int status_command(const ClientOptions& options, std::ostream& out) {
@@ -173,19 +212,19 @@ int status_command(const ClientOptions& options, std::ostream& out) {
     return 0;
   }
   Table rows;
-  for (const auto& [state, reported] : *fetched.document) {
+  for (const auto& [state, reported, uptime] : *fetched.document) {
     const auto since = reported ? std::optional(state.since) : std::nullopt;
     rows.push_back({text_of(state.domain), std::string(to_string(state.verdict)),
                     state.scope == Scope::None ? "-" : std::string(to_string(state.scope)),
                     time_text(since), age_of(since), std::to_string(state.reporting),
                     std::to_string(state.healthy), std::to_string(state.failing),
-                    join(state.affected_networks, ",")});
+                    uptime_of(uptime, "24h"), join(state.affected_networks, ",")});
   }
   // REPORTING: a fresh reading; USABLE: of those, not isolated and with an established reading;
-  // FAILING: of those, not OK.
+  // FAILING: of those, not OK; UP_24H: the share of the last 24 hours' cycles read OK.
   print_table(out,
               {"DOMAIN", "VERDICT", "SCOPE", "SINCE", "FOR", "REPORTING", "USABLE", "FAILING",
-               "AFFECTED_NETWORKS"},
+               "UP_24H", "AFFECTED_NETWORKS"},
               rows);
   return 0;
 }
@@ -239,6 +278,7 @@ int explain_command(const ClientOptions& options, const std::string& domain, std
                          format_time(alert.since), deliveries_of(alert));
     }
   }
+  print_uptime_and_latency(explanation, out);
   if (!explanation.recent_changes.empty()) {
     out << "\nRecent changes:\n";
     for (const auto& change : explanation.recent_changes) {

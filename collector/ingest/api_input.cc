@@ -642,4 +642,24 @@ std::string normalize_domain(std::string_view name) {
   return std::move(*canonical);
 }
 
+std::vector<size_t> drop_results_before(ResultBatch& batch, TimePoint horizon) {
+  std::vector<size_t> kept;
+  kept.reserve(batch.results.size());
+  size_t next = 0;
+  for (size_t i = 0; i < batch.results.size(); ++i) {
+    if (batch.results[i].started_at < horizon) {
+      continue;
+    }
+    kept.push_back(i);
+    if (next != i) {
+      batch.results[next] = std::move(batch.results[i]);
+      batch.cycles[next] = std::move(batch.cycles[i]);
+    }
+    ++next;
+  }
+  batch.results.resize(next);
+  batch.cycles.resize(next);
+  return kept;
+}
+
 }  // namespace vantage

@@ -52,6 +52,12 @@ struct ResultBatch {
   uint64_t max_seq = 0;
 };
 
+// Removes the results that started before `horizon` (with their cycles): retention has pruned, or
+// will at once prune, what started then, so storing one again would count it twice in its
+// rollups. The acknowledgement still covers them (max_seq stays). Returns the position in the
+// upload of each result kept, in order.
+std::vector<size_t> drop_results_before(ResultBatch& batch, TimePoint horizon);
+
 // POST /api/v1/results, read once (simdjson on demand) straight into the typed cycles, each
 // stored as the bytes received (its StoredResult::document), never a re-dump. Checks everything
 // before anything is stored: 400 for a body that is not JSON (every value is read or checked,

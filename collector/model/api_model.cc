@@ -1,5 +1,7 @@
 #include "api_model.hh"
 
+#include "duration.hh"
+
 #include <fmt/format.h>
 
 #include <stdexcept>
@@ -298,11 +300,75 @@ json to_json(const DomainState& state) {
           {"evidence", state.evidence}};
 }
 
+namespace {
+
+json to_json(const std::vector<UptimeEntry>& uptime) {
+  json windows = json::object();
+  for (const auto& entry : uptime) {
+    windows[entry.window] = {{"ratio", entry.ratio ? json(*entry.ratio) : json(nullptr)},
+                             {"up", entry.up},
+                             {"down", entry.down},
+                             {"inconclusive", entry.inconclusive}};
+  }
+  return windows;
+}
+
+// "uptime", in the order written; absent (a collector before rollups): none.
+std::vector<UptimeEntry> uptime_entries(const Reader& read) {
+  std::vector<UptimeEntry> uptime;
+  if (!read.has("uptime")) {
+    return uptime;
+  }
+  const json windows = read.get<json>("uptime");
+  if (!windows.is_object()) {
+    read.fail("uptime", "not an object");
+  }
+  for (const auto& [window, value] : windows.items()) {
+    const Reader item(value, "uptime." + window);
+    uptime.push_back(UptimeEntry{.window = window,
+                                 .ratio = item.optional<double>("ratio"),
+                                 .up = item.get<uint64_t>("up"),
+                                 .down = item.get<uint64_t>("down"),
+                                 .inconclusive = item.get<uint64_t>("inconclusive")});
+  }
+  // JSON objects are read in key order ("24h", "30d", "7d"): shortest window first instead.
+  const auto length = [](const UptimeEntry& entry) {
+    return parse_period(entry.window).value_or(std::chrono::milliseconds::max());
+  };
+  std::stable_sort(uptime.begin(), uptime.end(), [&](const UptimeEntry& a, const UptimeEntry& b) {
+    return length(a) < length(b);
+  });
+  return uptime;
+}
+
+json to_json(const LatencyEntry& latency) {
+  return {{"check", to_string(latency.check)},
+          {"samples", latency.samples},
+          {"p50_ms", latency.p50_ms},
+          {"p95_ms", latency.p95_ms},
+          {"max_ms", latency.max_ms}};
+}
+
+LatencyEntry latency_entry(const Reader& read) {
+  const auto check = check_from_string(read.get<std::string>("check"));
+  if (!check) {
+    read.fail("check", "not a check");
+  }
+  return LatencyEntry{.check = *check,
+                      .samples = read.get<uint64_t>("samples"),
+                      .p50_ms = read.get<double>("p50_ms"),
+                      .p95_ms = read.get<double>("p95_ms"),
+                      .max_ms = read.get<double>("max_ms")};
+}
+
+}  // namespace
+
 json to_json(const StatusEntry& entry) {
   json document = to_json(entry.state);
   if (!entry.reported) {
     document["since"] = nullptr;
   }
+  document["uptime"] = to_json(entry.uptime);
   return document;
 }
 
@@ -317,8 +383,9 @@ json to_json(const std::vector<StatusEntry>& status) {
 std::vector<StatusEntry> status_from_json(const json& document) {
   std::vector<StatusEntry> entries;
   for (const Reader& item : array_items(document, "status")) {
-    entries.push_back(
-        StatusEntry{.state = domain_state(item, false), .reported = item.has("since")});
+    entries.push_back(StatusEntry{.state = domain_state(item, false),
+                                  .reported = item.has("since"),
+                                  .uptime = uptime_entries(item)});
   }
   return entries;
 }
@@ -393,6 +460,12 @@ json to_json(const DomainExplanation& explanation) {
     alerts.push_back(to_json(alert));
   }
   document["alerts"] = std::move(alerts);
+  document["uptime"] = to_json(explanation.uptime);
+  json latency = json::array();
+  for (const auto& entry : explanation.latency_24h) {
+    latency.push_back(to_json(entry));
+  }
+  document["latency_24h"] = std::move(latency);
   return document;
 }
 
@@ -409,6 +482,10 @@ DomainExplanation domain_explanation_from_json(const json& document) {
   }
   for (const Reader& item : read.objects("alerts")) {
     explanation.alerts.push_back(alert_entry(item));
+  }
+  explanation.uptime = uptime_entries(read);
+  for (const Reader& item : read.objects("latency_24h")) {
+    explanation.latency_24h.push_back(latency_entry(item));
   }
   return explanation;
 }

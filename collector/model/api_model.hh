@@ -24,10 +24,32 @@ namespace vantage {
 
 using ApiTime = std::chrono::system_clock::time_point;
 
+// A domain's uptime over one window, from its hourly (24h, 7d) or daily (30d, 90d) rollups: the
+// cycles of every vantage, those read OK or DEGRADED up, UNKNOWN and VANTAGE_ISOLATED (the
+// vantage could not judge) on neither side, the rest down. In "uptime", keyed by window.
+struct UptimeEntry {
+  std::string window;           // "24h", "7d", "30d", "90d"
+  std::optional<double> ratio;  // up / (up + down); null when no cycle counted
+  uint64_t up = 0;
+  uint64_t down = 0;
+  uint64_t inconclusive = 0;
+};
+
+// One timed check's latency over the last 24 hours, of all vantages' cycles: read from the
+// rollups' histograms, so p50 and p95 are bucket bounds (at most 19% above the exact value).
+struct LatencyEntry {
+  Check check = Check::Https;
+  uint64_t samples = 0;
+  double p50_ms = 0;
+  double p95_ms = 0;
+  double max_ms = 0;
+};
+
 // GET /api/v1/status: one per domain, by domain. "healthy" repeats "usable" for older scripts.
 struct StatusEntry {
   DomainState state;
-  bool reported = true;  // false: a target no agent has reported yet, "since": null
+  bool reported = true;             // false: a target no agent has reported yet, "since": null
+  std::vector<UptimeEntry> uptime;  // empty from a collector before rollups
 };
 nlohmann::json to_json(const DomainState& state);
 nlohmann::json to_json(const StatusEntry& entry);
@@ -109,13 +131,15 @@ struct ChangeEntry {
 };
 
 // GET /api/v1/domains/DOMAIN: the state, then min_vantages, vantages, recent changes (newest
-// last) and the domain's alerts.
+// last), the domain's alerts, its uptime and its latency over the last 24 hours.
 struct DomainExplanation {
   DomainState state;
   int min_vantages = 0;
   std::vector<VantageEntry> vantages;
   std::vector<ChangeEntry> recent_changes;
   std::vector<AlertEntry> alerts;
+  std::vector<UptimeEntry> uptime;
+  std::vector<LatencyEntry> latency_24h;  // checks with samples, in Check's order
 };
 nlohmann::json to_json(const DomainExplanation& explanation);
 DomainExplanation domain_explanation_from_json(const nlohmann::json& document);

@@ -208,12 +208,13 @@ constexpr Sql kSetRollupsLatency{
     "WHERE r.domain = u.domain AND r.span = u.span AND r.start_at = u.start_at "
     "AND r.agent = u.agent",
     kSetRollupsLatencyTypes};
-constexpr std::array<Oid, 4> kSelectRollupsTypes = {kTextOid, kInt8Oid, kInt8Oid, kTextOid};
+constexpr std::array<Oid, 3> kSelectRollupsTypes = {kTextOid, kInt8Oid, kInt8Oid};
+constexpr std::array<Oid, 4> kSelectDomainRollupsTypes = {kTextOid, kInt8Oid, kTextOid, kInt8Oid};
 const Sql& select_rollups(bool one_domain) {
   static const Sql all{"vantage_rollups_all", storage_detail::select_rollups_sql(false).c_str(),
-                       std::span(kSelectRollupsTypes).first(3)};
-  static const Sql one{"vantage_rollups_domain", storage_detail::select_rollups_sql(true).c_str(),
                        kSelectRollupsTypes};
+  static const Sql one{"vantage_rollups_domain", storage_detail::select_rollups_sql(true).c_str(),
+                       kSelectDomainRollupsTypes};
   return one_domain ? one : all;
 }
 constexpr std::array<Oid, 3> kUptimeTypes = {kInt8Oid, kInt8Oid, kTextOid};
@@ -1276,10 +1277,10 @@ std::vector<Rollup> PostgresStorage::rollups(const std::string& domain, RollupSp
   Params params;
   params.text(std::string(to_string(span)));
   params.integer(to_epoch_ms(since));
-  params.integer(limit_value(limit));
   if (!domain.empty()) {
     params.text(domain);
   }
+  params.integer(limit_value(limit));
   return with_connection(kOperation, true, [&] {
     const Result result = run(kOperation, select_rollups(!domain.empty()), params);
     std::vector<Rollup> found;

@@ -117,8 +117,8 @@ const std::string& select_rollups_sql(bool one_domain) {
       verdict_list("{}"));
   static const std::string one = fmt::format(
       "SELECT domain, span, start_at, agent, {}, latency FROM rollups "
-      "WHERE span = $1 AND start_at >= $2 AND domain = $4 ORDER BY domain, start_at, agent "
-      "LIMIT $3",
+      "WHERE span = $1 AND start_at >= $2 AND domain = $3 ORDER BY domain, start_at, agent "
+      "LIMIT $4",
       verdict_list("{}"));
   return one_domain ? one : all;
 }

@@ -41,8 +41,8 @@ constexpr std::string_view kSetRollupLatency =
     "UPDATE rollups SET latency = $1 WHERE domain = $2 AND span = $3 AND start_at = $4 "
     "AND agent = $5";
 
-// domain, span, start_at, agent, the verdict counts, latency; of $1 span from $2 start_at on, at
-// most $3 rows, and with `one_domain` of $4 domain only; by domain, start_at, agent.
+// domain, span, start_at, agent, the verdict counts, latency; of $1 span from $2 start_at on, by
+// domain, start_at, agent: at most $3 rows, or with `one_domain` of $3 domain only, at most $4.
 const std::string& select_rollups_sql(bool one_domain);
 // The columns select_rollups_sql() reads, as a Rollup; throws StorageError naming the backend for
 // a span or latency text the collector does not write.

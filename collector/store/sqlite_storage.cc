@@ -732,9 +732,11 @@ std::vector<Rollup> SqliteStorage::rollups(const std::string& domain, RollupSpan
   StatementUse query = use(kOperation, storage_detail::select_rollups_sql(!domain.empty()));
   query.bind(1, to_string(span));
   query.bind(2, to_epoch_ms(since));
-  query.bind(3, limit_value(limit));
-  if (!domain.empty()) {
-    query.bind(4, domain);
+  if (domain.empty()) {
+    query.bind(3, limit_value(limit));
+  } else {
+    query.bind(3, domain);
+    query.bind(4, limit_value(limit));
   }
   std::vector<Rollup> found;
   while (query.step()) {

@@ -51,6 +51,7 @@ class StorageRetention {
   // One whole pass on the caller's thread, with `now` as the time; what it pruned.
   PruneCounts run_pass(TimePoint now);
 
+  const RetentionConfig& config() const { return config_; }
   // Since this object was made: what pruning removed, and the documents it compressed.
   PruneCounts pruned() const;
   uint64_t compressed() const { return compressed_.load(); }

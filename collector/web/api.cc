@@ -340,8 +340,13 @@ HttpResponse Api::fail(const HttpRequest& request, int status, const std::string
 
 HttpResponse Api::post_results(HttpRequest& request) {
   const Caller& caller = *caller_of(request);
-  const auto batch = parse_result_batch(request.body, caller.token->name,
-                                        std::chrono::system_clock::now(), options_.max_clock_skew);
+  const auto now = std::chrono::system_clock::now();
+  auto batch = parse_result_batch(request.body, caller.token->name, now, options_.max_clock_skew);
+  const size_t uploaded = batch.results.size();
+  // Older than the results' retention: acknowledged, not stored (docs/storage.md).
+  const std::vector<size_t> positions = drop_results_before(
+      batch, retention_ != nullptr ? now - retention_->config().results : TimePoint::min());
+  const size_t expired = uploaded - batch.results.size();
   const auto newest_epoch = newest_epochs_.of(caller.token->name);
   // One call, one transaction: the batch is stored whole or not at all, and only then is it
   // acknowledged, so an agent may drop from its spool exactly what a 200 names.
@@ -357,7 +362,7 @@ HttpResponse Api::post_results(HttpRequest& request) {
                     "(epoch {}; {} conflicting in this batch); nothing of this batch was stored. "
                     "One seq is one cycle: does another agent use this token, or was the "
                     "agent's state directory copied?",
-                    index, batch.results[index].seq, batch.epoch, outcome.conflicts));
+                    positions[index], batch.results[index].seq, batch.epoch, outcome.conflicts));
   }
   if (outcome.inserted > 0) {
     newest_epochs_.stored(caller.token->name, batch.epoch);
@@ -365,6 +370,7 @@ HttpResponse Api::post_results(HttpRequest& request) {
   ++batches_stored_;
   results_stored_ += outcome.inserted;
   results_duplicate_ += outcome.duplicates;
+  results_expired_ += expired;
   // Only what was stored now counts: a duplicate was observed when it was first stored.
   std::vector<VantageCycle> stored;
   for (size_t i = 0; i < batch.cycles.size(); ++i) {
@@ -373,11 +379,12 @@ HttpResponse Api::post_results(HttpRequest& request) {
     }
   }
   monitor_.observe(caller.token->name, request.peer, stored);
-  spdlog::debug("stored {} results from agent {} ({} duplicates)", outcome.inserted,
-                caller.token->name, outcome.duplicates);
+  spdlog::debug("stored {} results from agent {} ({} duplicates, {} past retention)",
+                outcome.inserted, caller.token->name, outcome.duplicates, expired);
   log_stored_batch(caller.token->name, batch, outcome, newest_epoch);
   return json_response(200, {{"accepted", outcome.inserted},
                              {"duplicates", outcome.duplicates},
+                             {"expired", expired},
                              {"acked_seq", batch.max_seq}});
 }
 
@@ -443,20 +450,25 @@ HttpResponse Api::get_agents(HttpRequest& /*request*/) {
 HttpResponse Api::get_status(HttpRequest& /*request*/) {
   std::map<std::string, StatusEntry> by_domain;
   for (const auto& state : monitor_.states()) {
-    by_domain[state.domain] = StatusEntry{.state = state, .reported = true};
+    by_domain[state.domain] = StatusEntry{.state = state, .reported = true, .uptime = {}};
   }
   // A target no agent has reported yet is listed too: UNKNOWN since never.
   for (const auto& target : storage_.targets()) {
     if (!by_domain.contains(target.domain)) {
       DomainState state;
       state.domain = target.domain;
-      by_domain[target.domain] = StatusEntry{.state = state, .reported = false};
+      by_domain[target.domain] = StatusEntry{.state = state, .reported = false, .uptime = {}};
     }
   }
+  const auto uptime = storage_.uptime("", std::chrono::system_clock::now());
   std::vector<StatusEntry> status;
   status.reserve(by_domain.size());
-  for (const auto& [domain, entry] : by_domain) {
-    status.push_back(entry);
+  for (auto& [domain, entry] : by_domain) {
+    const auto found =
+        std::find_if(uptime.begin(), uptime.end(),
+                     [&](const DomainUptime& candidate) { return candidate.domain == domain; });
+    entry.uptime = uptime_entries(found != uptime.end() ? &*found : nullptr);
+    status.push_back(std::move(entry));
   }
   return json_response(200, to_json(status));
 }
@@ -468,11 +480,18 @@ HttpResponse Api::get_explanation(HttpRequest& request) {
   if (!explanation) {
     throw ApiError(404, fmt::format("no results for \"{}\" yet", domain));
   }
-  DomainExplanation document{.state = explanation->state,
-                             .min_vantages = monitor_.config().min_vantages,
-                             .vantages = {},
-                             .recent_changes = {},
-                             .alerts = {}};
+  const auto now = std::chrono::system_clock::now();
+  const auto uptime = storage_.uptime(domain, now);
+  constexpr size_t kRollupsOfADay = 24 * 1000;  // an hour's rollup per vantage, 1,000 vantages
+  DomainExplanation document{
+      .state = explanation->state,
+      .min_vantages = monitor_.config().min_vantages,
+      .vantages = {},
+      .recent_changes = {},
+      .alerts = {},
+      .uptime = uptime_entries(uptime.empty() ? nullptr : &uptime.front()),
+      .latency_24h = latency_entries(storage_.rollups(
+          domain, RollupSpan::Hour, window_start(UptimeWindow::Day, now), kRollupsOfADay))};
   for (const auto& vantage : explanation->vantages) {
     document.vantages.push_back(vantage_entry(vantage));
   }
@@ -548,6 +567,7 @@ HttpResponse Api::get_metrics(HttpRequest& /*request*/) {
   metrics.sample("vantage_ingest_results_total", {{"outcome", "stored"}}, results_stored_.load());
   metrics.sample("vantage_ingest_results_total", {{"outcome", "duplicate"}},
                  results_duplicate_.load());
+  metrics.sample("vantage_ingest_results_total", {{"outcome", "expired"}}, results_expired_.load());
   metrics.family("vantage_ingest_conflicts_total", "counter",
                  "Results refused (409) because their seq holds a different stored document.");
   metrics.sample("vantage_ingest_conflicts_total", {}, results_conflict_.load());
@@ -568,6 +588,7 @@ HttpResponse Api::get_metrics(HttpRequest& /*request*/) {
     append_alert_metrics(metrics, *alerts_);
   }
   append_storage_metrics(metrics, storage_, retention_);
+  append_uptime_metrics(metrics, storage_.uptime("", std::chrono::system_clock::now()));
   return HttpResponse{200, metrics.text(), "text/plain; version=0.0.4; charset=utf-8", {}};
 }
 

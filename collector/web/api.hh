@@ -78,6 +78,7 @@ class Api : public RequestHandler {
   std::atomic<uint64_t> batches_stored_{0};
   std::atomic<uint64_t> results_stored_{0};
   std::atomic<uint64_t> results_duplicate_{0};
+  std::atomic<uint64_t> results_expired_{0};
   std::atomic<uint64_t> results_conflict_{0};
   mutable std::mutex errors_mutex_;
   std::map<int, uint64_t> errors_by_status_;  // guarded by errors_mutex_

@@ -87,4 +87,41 @@ ChangeEntry change_entry(const VerdictRecord& change) {
                      .previous_verdict = change.previous_verdict};
 }
 
+std::vector<UptimeEntry> uptime_entries(const DomainUptime* uptime) {
+  std::vector<UptimeEntry> entries;
+  for (const UptimeWindow window : kUptimeWindows) {
+    const UptimeCounts counts =
+        uptime != nullptr ? uptime->windows[static_cast<size_t>(window)] : UptimeCounts{};
+    entries.push_back(UptimeEntry{.window = std::string(to_string(window)),
+                                  .ratio = counts.ratio(),
+                                  .up = counts.up,
+                                  .down = counts.down,
+                                  .inconclusive = counts.inconclusive});
+  }
+  return entries;
+}
+
+std::vector<LatencyEntry> latency_entries(const std::vector<Rollup>& rollups) {
+  RollupFigures merged;
+  for (const Rollup& rollup : rollups) {
+    merged.merge(rollup.figures);
+  }
+  const auto ms = [](std::chrono::microseconds value) {
+    return static_cast<double>(value.count()) / 1000.0;
+  };
+  std::vector<LatencyEntry> entries;
+  for (size_t check = 0; check < kTimedChecks; ++check) {
+    const LatencyHistogram& histogram = merged.latency[check];
+    if (histogram.count() == 0) {
+      continue;
+    }
+    entries.push_back(LatencyEntry{.check = static_cast<Check>(check),
+                                   .samples = histogram.count(),
+                                   .p50_ms = ms(*histogram.quantile(0.5)),
+                                   .p95_ms = ms(*histogram.quantile(0.95)),
+                                   .max_ms = ms(histogram.max())});
+  }
+  return entries;
+}
+
 }  // namespace vantage

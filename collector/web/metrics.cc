@@ -184,4 +184,19 @@ void append_storage_metrics(MetricsText& metrics, Storage& storage,
                  static_cast<double>(retention->compressed()));
 }
 
+void append_uptime_metrics(MetricsText& metrics, const std::vector<DomainUptime>& uptime) {
+  metrics.family("vantage_domain_uptime_ratio", "gauge",
+                 "Share of the domain's cycles read OK or DEGRADED, of those a vantage could "
+                 "judge, over the window (24h, 7d: whole hours; 30d, 90d: whole UTC days).");
+  for (const DomainUptime& domain : uptime) {
+    for (const UptimeWindow window : kUptimeWindows) {
+      if (const auto ratio = domain.windows[static_cast<size_t>(window)].ratio()) {
+        metrics.sample("vantage_domain_uptime_ratio",
+                       {{"domain", domain.domain}, {"window", std::string(to_string(window))}},
+                       *ratio);
+      }
+    }
+  }
+}
+
 }  // namespace vantage

@@ -36,6 +36,8 @@ void append_monitor_metrics(MetricsText& metrics, Monitor& monitor,
 // The database's size on disk, and what retention pruned (when `retention` is not null).
 void append_storage_metrics(MetricsText& metrics, Storage& storage,
                             const StorageRetention* retention);
+// vantage_domain_uptime_ratio{domain, window}, for each domain and window with cycles counted.
+void append_uptime_metrics(MetricsText& metrics, const std::vector<DomainUptime>& uptime);
 // Active alerts and delivery counters.
 void append_alert_metrics(MetricsText& metrics, const AlertDispatcher& alerts);
 

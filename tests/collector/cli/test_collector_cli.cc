@@ -6,6 +6,8 @@
 #include "api_model.hh"
 #include "collector_fixture.hh"
 #include "collector_fleet.hh"
+#include "result_json.hh"
+#include "sample_cycle.hh"
 #include "tokens.hh"
 
 using namespace vantage::testing;
@@ -161,6 +163,74 @@ TEST_CASE("an agent's version cannot forge rows or rewrite the operator's termin
   CHECK_THAT(refused.err, Catch::Contains("\\x1b[2Kb"));
 }
 
+TEST_CASE("status, explain and /metrics give each domain's uptime and latency from the rollups",
+          "[cli][rollups]") {
+  CollectorFixture collector;
+  const std::string op = collector.create_token("alice", true);
+  const std::string agent = collector.create_token("vp-1");
+  collector.start();
+  // Four cycles whose HTTPS probe took 80, 120, 160 and 200 ms, and one that found the server
+  // down, all within the last hour.
+  json batch = {{"schema_version", 1}, {"agent", "vp-1"}, {"results", json::array()}};
+  const auto now = std::chrono::system_clock::now();
+  for (int i = 0; i < 4; ++i) {
+    vantage::CycleResult cycle = healthy_cycle("social.example");
+    cycle.started_at = now - std::chrono::minutes(5 + i);
+    vantage::ProbeResult https;
+    https.check = vantage::Check::Https;
+    https.target = "192.0.2.10:443";
+    https.phase = vantage::Phase::Response;
+    https.http_status = 200;
+    https.timings.total = std::chrono::milliseconds(80 + 40 * i);
+    cycle.results.push_back(https);
+    batch["results"].push_back({{"seq", i + 1}, {"cycle", vantage::to_json(cycle)}});
+  }
+  batch["results"].push_back(
+      {{"seq", 5},
+       {"cycle", cycle_document("social.example", vantage::Verdict::ServerDown,
+                                now - std::chrono::minutes(1))}});
+  REQUIRE(collector.post("/api/v1/results", agent, batch.dump()).status == 200);
+
+  const json status = collector.get("/api/v1/status", op).json();
+  REQUIRE(status.size() == 1);
+  for (const char* window : {"24h", "7d", "30d", "90d"}) {
+    INFO(window);
+    CHECK(status[0]["uptime"][window] ==
+          json{{"ratio", 0.8}, {"up", 4}, {"down", 1}, {"inconclusive", 0}});
+  }
+  const json explained = collector.get("/api/v1/domains/social.example", op).json();
+  REQUIRE(explained["latency_24h"].size() == 1);
+  const json& https = explained["latency_24h"][0];
+  CHECK(https["check"] == "Https");
+  CHECK(https["samples"] == 4);
+  CHECK(https["max_ms"] == 200.0);
+  // Bucket bounds: at most 19% above the exact median (120 ms) and 95th percentile (200 ms).
+  CHECK(https["p50_ms"].get<double>() >= 120.0);
+  CHECK(https["p50_ms"].get<double>() <= 120.0 * 1.19);
+  CHECK(https["p95_ms"] == 200.0);
+
+  const auto table = collector.cli({"status", "--url", collector.url()}, {"VANTAGE_TOKEN=" + op});
+  REQUIRE(table.exit_code == 0);
+  CHECK_THAT(table.out, Catch::Contains("  UP_24H  "));
+  CHECK_THAT(table.out, Catch::Contains("  80.00%"));
+  const auto text = collector.cli({"explain", "social.example", "--url", collector.url()},
+                                  {"VANTAGE_TOKEN=" + op});
+  REQUIRE(text.exit_code == 0);
+  CHECK_THAT(text.out, Catch::Contains("\nUptime (cycles of all vantages read OK or DEGRADED"));
+  CHECK_THAT(text.out, Catch::Matches("(.|\n)*\n24h +80\\.00% +4 +1 +0\n(.|\n)*"));
+  CHECK_THAT(text.out, Catch::Matches("(.|\n)*\n90d +80\\.00% +4 +1 +0\n(.|\n)*"));
+  CHECK_THAT(text.out, Catch::Contains("\nLatency over the last 24 hours"));
+  CHECK_THAT(text.out, Catch::Matches("(.|\n)*\nHttps +4 +[0-9.]+ +200\\.0 +200\\.0\n(.|\n)*"));
+
+  const std::string metrics = collector.get("/metrics").body;
+  CHECK_THAT(
+      metrics,
+      Catch::Contains(R"(vantage_domain_uptime_ratio{domain="social.example",window="24h"} 0.8)"));
+  CHECK_THAT(
+      metrics,
+      Catch::Contains(R"(vantage_domain_uptime_ratio{domain="social.example",window="90d"} 0.8)"));
+}
+
 TEST_CASE("CLI failures: no token is a usage error, a wrong token or no collector a failure",
           "[cli]") {
   CollectorFixture collector;
@@ -254,31 +324,40 @@ TEST_CASE(
   CollectorFixture collector("retention: { documents: 1h, evidence: 2h, results: 3h }\n");
   const std::string agent = collector.create_token("vp-1");
   collector.start();
-  json batch = result_batch("vp-1", {1, 2, 3});
-  // The first result started 4 h ago: past every period; the others are recent.
+  json batch = result_batch("vp-1", {1, 2, 3, 4});
+  // The first result started 2.5 h ago: its document (OK) is past its period, its row is not. The
+  // last started 4 h ago, past the results' period: acknowledged, not stored.
+  const auto now = std::chrono::system_clock::now();
   batch["results"][0]["cycle"] =
-      cycle_document("social.example", vantage::Verdict::Ok,
-                     std::chrono::system_clock::now() - std::chrono::hours(4));
+      cycle_document("social.example", vantage::Verdict::Ok, now - std::chrono::minutes(150));
+  batch["results"][3]["cycle"] =
+      cycle_document("social.example", vantage::Verdict::Ok, now - std::chrono::hours(4));
   // Read before retention's first pass could reach it: that pass ran at start, before the upload,
   // and the next comes a minute later.
-  REQUIRE(collector.post("/api/v1/results", agent, batch.dump()).status == 200);
+  const auto reply = collector.post("/api/v1/results", agent, batch.dump());
+  REQUIRE(reply.status == 200);
+  CHECK(reply.json() == json{{"accepted", 3}, {"duplicates", 0}, {"expired", 1}, {"acked_seq", 4}});
 
   const auto text = collector.cli({"db", "stats", "--config", collector.config_file().string()});
   REQUIRE(text.exit_code == 0);
   CHECK_THAT(text.out, Catch::Contains("sqlite " + collector.db_file().string() + ": "));
   CHECK_THAT(text.out, Catch::Contains("schema version"));
   CHECK_THAT(text.out, Catch::Matches("(.|\n)*\nresults +3 +[0-9.]+ [KM]B  20[0-9-]+T(.|\n)*"));
+  CHECK_THAT(text.out, Catch::Matches("(.|\n)*\nrollups +[2-4] +[0-9.]+ [KM]B  20[0-9-]+T(.|\n)*"));
   CHECK_THAT(text.out, Catch::Contains("3 of 3 results hold their cycle document."));
   CHECK_THAT(text.out,
              Catch::Contains("Retention (documents 1h, evidence 2h, results 3h, verdict changes "
-                             "400d, alerts 400d) removes next: 0 documents, 1 results, 0 verdict "
-                             "changes, 0 alerts."));
+                             "400d, alerts 400d, hourly rollups 30d, daily rollups 400d) removes "
+                             "next: 1 documents, 0 results, 0 verdict changes, 0 alerts, 0 "
+                             "rollups."));
 
   const auto as_json =
       collector.cli({"db", "stats", "--json", "--config", collector.config_file().string()});
   REQUIRE(as_json.exit_code == 0);
   const json document = json::parse(as_json.out);
-  CHECK(document["due"]["results"] == 1);
+  CHECK(document["due"]["documents"] == 1);
+  CHECK(document["due"]["results"] == 0);
+  CHECK(document["due"]["rollups"] == 0);
   CHECK(document["documents"] == 3);
   CHECK(document["tables"][0]["table"] == "results");
   CHECK(document["tables"][0]["rows"] == 3);

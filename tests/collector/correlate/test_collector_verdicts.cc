@@ -142,11 +142,12 @@ TEST_CASE("a route lost from one network only is partial and names that ASN", "[
       collector.cli({"status", "--url", collector.url()}, {"VANTAGE_TOKEN=" + fleet.op});
   REQUIRE(table.exit_code == 0);
   CHECK_THAT(table.out, Catch::StartsWith("DOMAIN          VERDICT     SCOPE    SINCE"));
-  CHECK_THAT(table.out, Catch::Contains("  REPORTING  USABLE  FAILING  AFFECTED_NETWORKS\n"));
+  CHECK_THAT(table.out,
+             Catch::Contains("  REPORTING  USABLE  FAILING  UP_24H  AFFECTED_NETWORKS\n"));
   CHECK_THAT(
       table.out,
       Catch::Matches(
-          R"((.|\n)*social\.example +ROUTE_LOSS +partial +\S+ +\S+ ago +3 +3 +1 +AS64511\n)"));
+          R"((.|\n)*social\.example +ROUTE_LOSS +partial +\S+ +\S+ ago +3 +3 +1 +[0-9.]+% +AS64511\n)"));
 }
 
 TEST_CASE("a restarted collector keeps the verdict and its since, and explains it", "[verdicts]") {

@@ -189,7 +189,13 @@ TEST_CASE("uptime over 24h, 7d, 30d and 90d comes from the rollups, inconclusive
   CHECK(window(b, UptimeWindow::Day) == UptimeCounts{.up = 1, .inconclusive = 2});
   CHECK(window(b, UptimeWindow::Day).ratio() == Approx(1.0));
 
-  // One domain alone.
+  // One domain's rollups, and its uptime, alone.
+  const auto b_rollups = storage->rollups("b.example", RollupSpan::Hour, at(now - kDayMs), 10);
+  REQUIRE(b_rollups.size() == 1);
+  CHECK(b_rollups[0].key.domain == "b.example");
+  CHECK(b_rollups[0].figures.cycles() == 3);
+  CHECK(storage->rollups("", RollupSpan::Hour, at(now - kDayMs), 10).size() == 3);
+  CHECK(storage->rollups("", RollupSpan::Hour, at(now - kDayMs), 2).size() == 2);
   const auto only_b = storage->uptime("b.example", at(now));
   REQUIRE(only_b.size() == 1);
   CHECK(only_b[0] == b);

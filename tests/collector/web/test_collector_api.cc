@@ -44,12 +44,12 @@ TEST_CASE("a valid batch is stored once; the same batch again is all duplicates"
   const std::string batch = result_batch("vp-1", {1, 2, 3}).dump();
   const auto first = collector.post("/api/v1/results", tokens.agent, batch);
   REQUIRE(first.status == 200);
-  CHECK(first.json() == json{{"accepted", 3}, {"duplicates", 0}, {"acked_seq", 3}});
+  CHECK(first.json() == json{{"accepted", 3}, {"duplicates", 0}, {"expired", 0}, {"acked_seq", 3}});
   CHECK(collector.stored_results() == 3);
 
   const auto again = collector.post("/api/v1/results", tokens.agent, batch);
   REQUIRE(again.status == 200);
-  CHECK(again.json() == json{{"accepted", 0}, {"duplicates", 3}, {"acked_seq", 3}});
+  CHECK(again.json() == json{{"accepted", 0}, {"duplicates", 3}, {"expired", 0}, {"acked_seq", 3}});
   CHECK(collector.stored_results() == 3);
 
   // What is stored is what the agent sent.
@@ -128,7 +128,8 @@ TEST_CASE("a gzip batch is accepted like a plain one", "[server]") {
                                     vantage::gzip_fast(result_batch("vp-1", {10, 11}).dump()),
                                     {"Content-Encoding: gzip"});
   REQUIRE(reply.status == 200);
-  CHECK(reply.json() == json{{"accepted", 2}, {"duplicates", 0}, {"acked_seq", 11}});
+  CHECK(reply.json() ==
+        json{{"accepted", 2}, {"duplicates", 0}, {"expired", 0}, {"acked_seq", 11}});
   CHECK(collector.stored_results() == 2);
 }
 
@@ -637,14 +638,14 @@ TEST_CASE("the same seq in two epochs is two results; acked_seq and duplicates a
 
   const auto first = upload(1764201600000000, {1, 2, 3});
   REQUIRE(first.status == 200);
-  CHECK(first.json() == json{{"accepted", 3}, {"duplicates", 0}, {"acked_seq", 3}});
+  CHECK(first.json() == json{{"accepted", 3}, {"duplicates", 0}, {"expired", 0}, {"acked_seq", 3}});
   CHECK_THAT(collector.log(), Catch::Contains("agent vp-1: first results, epoch 1764201600000000"));
 
   // The state directory was wiped: numbering restarts at 1 under a newer epoch.
   const size_t before_wipe = collector.log().size();
   const auto wiped = upload(1764205200000000, {1, 2});
   REQUIRE(wiped.status == 200);
-  CHECK(wiped.json() == json{{"accepted", 2}, {"duplicates", 0}, {"acked_seq", 2}});
+  CHECK(wiped.json() == json{{"accepted", 2}, {"duplicates", 0}, {"expired", 0}, {"acked_seq", 2}});
   CHECK(collector.stored_results() == 5);
   CHECK_THAT(collector.log(before_wipe),
              Catch::Contains("agent vp-1 started epoch 1764205200000000 (its state directory is "
@@ -655,7 +656,8 @@ TEST_CASE("the same seq in two epochs is two results; acked_seq and duplicates a
   const size_t before_retry = collector.log().size();
   const auto retried = collector.post("/api/v1/results", tokens.agent, last_body);
   REQUIRE(retried.status == 200);
-  CHECK(retried.json() == json{{"accepted", 0}, {"duplicates", 2}, {"acked_seq", 2}});
+  CHECK(retried.json() ==
+        json{{"accepted", 0}, {"duplicates", 2}, {"expired", 0}, {"acked_seq", 2}});
   CHECK_THAT(collector.log(before_retry), !Catch::Contains("started epoch"));
   CHECK_THAT(collector.get("/metrics").body,
              Catch::Contains("vantage_ingest_results_total{outcome=\"duplicate\"} 2"));
@@ -671,7 +673,7 @@ TEST_CASE("the same seq in two epochs is two results; acked_seq and duplicates a
   const size_t before_old = collector.log().size();
   const auto old = upload(1764201600000000, {4});
   REQUIRE(old.status == 200);
-  CHECK(old.json() == json{{"accepted", 1}, {"duplicates", 0}, {"acked_seq", 4}});
+  CHECK(old.json() == json{{"accepted", 1}, {"duplicates", 0}, {"expired", 0}, {"acked_seq", 4}});
   CHECK_THAT(collector.log(before_old),
              Catch::Contains("[warning]") &&
                  Catch::Contains("agent vp-1 sent 1 results of epoch 1764201600000000, older "
@@ -752,20 +754,36 @@ TEST_CASE(
              Catch::Contains("retention: documents 1h, evidence 2h, results 3h, verdict changes "
                              "400d, alerts 400d"));
 
-  // Spool replays from an agent that was cut off: one cycle of each age (cycles from the past are
-  // accepted), the newest a failure.
+  // A cycle stored 4 h ago, when it was recent (the API now refuses one that old: see below).
   const auto now = std::chrono::system_clock::now();
+  const auto old_document =
+      cycle_document("social.example", Verdict::Ok, now - std::chrono::minutes(240));
+  REQUIRE(collector.open_store()
+              ->store_results({StoredResult{.agent = "vp-1",
+                                            .seq = 1,
+                                            .domain = "social.example",
+                                            .started_at = now - std::chrono::minutes(240),
+                                            .verdict = "OK",
+                                            .document = old_document.dump(),
+                                            .summary = ""}})
+              .inserted == 1);
+  // Spool replays from an agent that was cut off: one cycle of each age (cycles from the past are
+  // accepted, back to the results' period), the newest a failure.
   json batch = {{"schema_version", 1}, {"agent", "vp-1"}, {"results", json::array()}};
   const std::pair<int, Verdict> cycles[] = {
-      {240, Verdict::Ok}, {150, Verdict::Ok}, {90, Verdict::ServerDown}, {5, Verdict::ServerDown}};
-  uint64_t seq = 0;
+      {150, Verdict::Ok}, {90, Verdict::ServerDown}, {5, Verdict::ServerDown}, {200, Verdict::Ok}};
+  uint64_t seq = 1;
   for (const auto& [minutes_ago, verdict] : cycles) {
     batch["results"].push_back(
         {{"seq", ++seq},
          {"cycle",
           cycle_document("social.example", verdict, now - std::chrono::minutes(minutes_ago))}});
   }
-  REQUIRE(collector.post("/api/v1/results", tokens.agent, batch.dump()).status == 200);
+  // The cycle of 200 minutes ago is past the results' period: acknowledged, not stored, so that
+  // it can never count twice in its rollups once pruned.
+  const auto reply = collector.post("/api/v1/results", tokens.agent, batch.dump());
+  REQUIRE(reply.status == 200);
+  CHECK(reply.json() == json{{"accepted", 3}, {"duplicates", 0}, {"expired", 1}, {"acked_seq", 5}});
 
   // At most 10 s for a pass (one a second) to reach them.
   std::string metrics;
@@ -781,6 +799,7 @@ TEST_CASE(
   CHECK_THAT(metrics, Catch::Contains("vantage_storage_pruned_total{kind=\"results\"} 1"));
   CHECK_THAT(metrics, Catch::Contains("vantage_storage_pruned_total{kind=\"documents\"} 1"));
   CHECK_THAT(metrics, Catch::Contains("vantage_storage_bytes "));
+  CHECK_THAT(metrics, Catch::Contains("vantage_ingest_results_total{outcome=\"expired\"} 1"));
   const auto kept = collector.open_store()->results("", "vp-1", {}, 10);
   REQUIRE(kept.size() == 3);
   CHECK(kept[0].seq == 2);

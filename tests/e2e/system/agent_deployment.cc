@@ -53,6 +53,11 @@ AgentDeployment::AgentDeployment(std::string agent, std::string target_prefix, i
   write_agent_config(targets);
 }
 
+void AgentDeployment::set_retention(const std::string& mapping) {
+  write_text(dir() / "collector.yaml",
+             read_text(dir() / "collector.yaml") + fmt::format("retention: {}\n", mapping));
+}
+
 void AgentDeployment::write_agent_config(int targets) {
   std::string text = fmt::format(
       "agent: {{ name: {}, state_dir: {} }}\n"

@@ -22,6 +22,9 @@ class AgentDeployment {
   // at the agent's next start.
   void write_agent_config(int targets);
 
+  // Adds `retention: <flow mapping>` to collector.yaml, read at the collector's next start.
+  void set_retention(const std::string& mapping);
+
   // Starts the collector and waits (bounded) until it accepts connections.
   void start_collector();
   void stop_collector();  // SIGTERM, then SIGKILL after 10 s

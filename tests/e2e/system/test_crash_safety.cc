@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <map>
 #include <random>
 #include <set>
 #include <thread>
@@ -44,11 +45,67 @@ void require_exactly_once(const AgentDeployment& deployment) {
   CHECK(fs::is_empty(deployment.state_dir() / "spool" / "rejected"));
 }
 
+constexpr const char* kBacklogAgent = "vp-backlog";
+constexpr uint64_t kBacklog = 30'000;
+
+// Results of another agent, 40 days old: past the results' retention (30 days), so that the
+// collector's retention prunes them while the kills go on.
+void store_backlog(const AgentDeployment& deployment) {
+  auto storage = open_sqlite_storage((deployment.dir() / "collector.db").string());
+  storage->migrate();
+  const auto start = std::chrono::system_clock::now() - std::chrono::hours(24 * 40);
+  for (uint64_t first = 1; first <= kBacklog; first += 1000) {
+    std::vector<StoredResult> batch;
+    for (uint64_t seq = first; seq < first + 1000; ++seq) {
+      batch.push_back(StoredResult{.agent = kBacklogAgent,
+                                   .seq = seq,
+                                   .domain = "backlog.test",
+                                   .started_at = start + std::chrono::seconds(seq),
+                                   .verdict = "OK",
+                                   .document = fmt::format(R"({{"seq":{}}})", seq),
+                                   .summary = ""});
+    }
+    REQUIRE(storage->store_results(batch).inserted == batch.size());
+  }
+}
+
+// The rollups count every stored result of the agent once: per hour and per day, a brute-force
+// recount of its stored rows; and the backlog, its rows pruned, still counted whole by its days.
+void require_rollups_exact(const AgentDeployment& deployment) {
+  const auto stored = deployment.stored();
+  std::map<RollupKey, std::array<uint64_t, kVerdicts>> expected;
+  for (const auto& result : stored) {
+    for (const RollupSpan span : {RollupSpan::Hour, RollupSpan::Day}) {
+      ++expected[RollupKey{result.domain, result.agent, span, span_start(span, result.started_at)}]
+                [static_cast<size_t>(*verdict_from_string(result.verdict))];
+    }
+  }
+  auto storage = open_sqlite_storage((deployment.dir() / "collector.db").string());
+  std::map<RollupKey, std::array<uint64_t, kVerdicts>> found;
+  uint64_t backlog_counted = 0;
+  for (const RollupSpan span : {RollupSpan::Hour, RollupSpan::Day}) {
+    for (const Rollup& rollup : storage->rollups("", span, TimePoint{}, 1'000'000)) {
+      if (rollup.key.agent == kBacklogAgent) {
+        CHECK(span == RollupSpan::Day);  // its hours are past their retention too
+        backlog_counted += rollup.figures.cycles();
+      } else {
+        found[rollup.key] = rollup.figures.verdicts;
+      }
+    }
+  }
+  CHECK(found == expected);
+  CHECK(backlog_counted == kBacklog);
+}
+
 }  // namespace
 
-TEST_CASE("20 kill -9 of the collector and 20 of the agent lose no result and store none twice",
-          "[system][crash]") {
+TEST_CASE(
+    "20 kill -9 of the collector and 20 of the agent, while retention prunes, lose no result, "
+    "store none twice and count each once in its rollups",
+    "[system][crash]") {
   AgentDeployment deployment(kAgent, "crash", kTargets);
+  deployment.set_retention("{ every: 1s }");
+  store_backlog(deployment);
   deployment.start_collector();
   deployment.start_agent();
   std::mt19937 random(20211004);
@@ -69,6 +126,10 @@ TEST_CASE("20 kill -9 of the collector and 20 of the agent lose no result and st
   deployment.drain();
   deployment.stop_collector();
   require_exactly_once(deployment);
+  require_rollups_exact(deployment);
+  // Retention ran between the kills (each start begins a pass) and pruned the whole backlog.
+  auto storage = open_sqlite_storage((deployment.dir() / "collector.db").string());
+  CHECK(storage->results("", kBacklogAgent, TimePoint{}, 10).empty());
 }
 
 TEST_CASE("a collector down for many intervals gets every result when it returns",
