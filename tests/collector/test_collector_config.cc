@@ -51,6 +51,9 @@ TEST_CASE("a valid collector.yaml loads every key", "[config]") {
   CHECK(config.retention.results == hours(90 * 24));
   CHECK(config.retention.verdict_changes == hours(730 * 24));
   CHECK(config.retention.alerts == hours(365 * 24));
+  // Unset, the rollups are kept as long as the results they count, at least.
+  CHECK(config.retention.hourly_rollups == hours(90 * 24));
+  CHECK(config.retention.daily_rollups == hours(400 * 24));
   CHECK(config.retention.every == std::chrono::minutes(5));
 }
 
@@ -72,6 +75,8 @@ TEST_CASE("collector.yaml defaults: listen 0.0.0.0:8470, 8 MiB bodies, 50 reques
   CHECK(config.retention.results == hours(30 * 24));
   CHECK(config.retention.verdict_changes == hours(400 * 24));
   CHECK(config.retention.alerts == hours(400 * 24));
+  CHECK(config.retention.hourly_rollups == hours(30 * 24));
+  CHECK(config.retention.daily_rollups == hours(400 * 24));
   CHECK(config.retention.every == std::chrono::minutes(1));
 }
 
@@ -119,6 +124,11 @@ TEST_CASE("every invalid collector.yaml names its file, line and key", "[config]
        "(\"30d\", \"36h\", \"90m\"), at most 3650d"},
       {"invalid-collector-retention-short.yaml",
        ":3: retention.documents: 30m is shorter than the least allowed, 1h"},
+      {"invalid-collector-retention-rollups.yaml",
+       ":4: retention.hourly_rollups: hourly_rollups (30d) must be at least results (60d)"},
+      {"invalid-collector-retention-daily.yaml",
+       ":3: retention.daily_rollups: daily_rollups (60d) must be at least the 90d uptime window "
+       "(90d)"},
       {"invalid-collector-duplicate-key.yaml",
        ":5: correlation: duplicate key (first given on line 2)"},
   };
