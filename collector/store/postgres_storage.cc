@@ -1322,11 +1322,7 @@ std::vector<DomainUptime> PostgresStorage::uptime(const std::string& domain, Tim
       }
     }
     transaction.commit();
-    std::vector<DomainUptime> uptime;
-    for (auto& [name, entry] : by_domain) {
-      uptime.push_back(std::move(entry));
-    }
-    return uptime;
+    return storage_detail::uptime_list(std::move(by_domain));
   });
 }
 

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "result.hh"
@@ -86,7 +87,10 @@ struct RollupKey {
   std::string agent;
   RollupSpan span = RollupSpan::Hour;
   TimePoint start;
-  auto operator<=>(const RollupKey&) const = default;
+  bool operator<(const RollupKey& other) const {
+    return std::tie(domain, agent, span, start) <
+           std::tie(other.domain, other.agent, other.span, other.start);
+  }
   bool operator==(const RollupKey&) const = default;
 };
 

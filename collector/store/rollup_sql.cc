@@ -185,6 +185,15 @@ void add_uptime_row(std::map<std::string, DomainUptime>& uptime, const std::stri
   }
 }
 
+std::vector<DomainUptime> uptime_list(std::map<std::string, DomainUptime>&& uptime) {
+  std::vector<DomainUptime> list;
+  list.reserve(uptime.size());
+  for (auto& [domain, entry] : uptime) {
+    list.push_back(std::move(entry));
+  }
+  return list;
+}
+
 std::array<int64_t, 2> uptime_window_starts(RollupSpan span, TimePoint now) {
   const auto windows = windows_of(span);
   return {to_epoch_ms(window_start(windows[0], now)), to_epoch_ms(window_start(windows[1], now))};

@@ -57,6 +57,8 @@ const std::string& uptime_sql(RollupSpan span, bool one_domain);
 // Adds the columns after domain of one row of uptime_sql(span) to `uptime`'s entry for `domain`.
 void add_uptime_row(std::map<std::string, DomainUptime>& uptime, const std::string& domain,
                     RollupSpan span, const std::array<int64_t, 6>& sums);
+// The entries of `uptime`, by domain.
+std::vector<DomainUptime> uptime_list(std::map<std::string, DomainUptime>&& uptime);
 // The uptime query's parameters $1 and $2 for `span` at `now`, as epoch milliseconds.
 std::array<int64_t, 2> uptime_window_starts(RollupSpan span, TimePoint now);
 

@@ -774,11 +774,7 @@ std::vector<DomainUptime> SqliteStorage::uptime(const std::string& domain, TimeP
     }
   }
   transaction.commit();
-  std::vector<DomainUptime> uptime;
-  for (auto& [name, entry] : by_domain) {
-    uptime.push_back(std::move(entry));
-  }
-  return uptime;
+  return storage_detail::uptime_list(std::move(by_domain));
 }
 
 void SqliteStorage::upsert_agent(const AgentRecord& agent) {

@@ -7,6 +7,7 @@
 #include <array>
 #include <cctype>
 #include <charconv>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -461,13 +462,15 @@ HttpResponse Api::get_status(HttpRequest& /*request*/) {
     }
   }
   const auto uptime = storage_.uptime("", std::chrono::system_clock::now());
+  std::map<std::string_view, const DomainUptime*> uptime_of;
+  for (const DomainUptime& domain : uptime) {
+    uptime_of.emplace(domain.domain, &domain);
+  }
   std::vector<StatusEntry> status;
   status.reserve(by_domain.size());
   for (auto& [domain, entry] : by_domain) {
-    const auto found =
-        std::find_if(uptime.begin(), uptime.end(),
-                     [&](const DomainUptime& candidate) { return candidate.domain == domain; });
-    entry.uptime = uptime_entries(found != uptime.end() ? &*found : nullptr);
+    const auto found = uptime_of.find(domain);
+    entry.uptime = uptime_entries(found != uptime_of.end() ? found->second : nullptr);
     status.push_back(std::move(entry));
   }
   return json_response(200, to_json(status));
@@ -482,7 +485,8 @@ HttpResponse Api::get_explanation(HttpRequest& request) {
   }
   const auto now = std::chrono::system_clock::now();
   const auto uptime = storage_.uptime(domain, now);
-  constexpr size_t kRollupsOfADay = 24 * 1000;  // an hour's rollup per vantage, 1,000 vantages
+  constexpr size_t kRollupsOfADay =
+      size_t{24} * 1000;  // an hour's rollup per vantage, 1,000 vantages
   DomainExplanation document{
       .state = explanation->state,
       .min_vantages = monitor_.config().min_vantages,
