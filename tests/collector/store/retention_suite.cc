@@ -193,21 +193,8 @@ TEST_CASE(
     "documents stored as text before schema version 7 are compressed in batches, read back "
     "byte for byte, and re-uploads of them stay duplicates",
     "[storage][retention][migrate]") {
-  auto storage = storage_backend().open_fresh();
+  auto storage = migrated_before(7);
   StorageBackend& backend = storage_backend();
-  backend.execute(std::string(kSchemaMigrationsTableSql));
-  for (const Migration& migration : schema_migrations()) {
-    if (migration.version >= 7) {
-      break;
-    }
-    // Version 6 is a rewrite alone, with nothing to rewrite in an empty table.
-    if (!migration.sql.empty()) {
-      backend.execute(std::string(migration.sql));
-    }
-    backend.execute(fmt::format(
-        "INSERT INTO schema_migrations (version, description, applied_at) VALUES ({}, 'x', 0)",
-        migration.version));
-  }
   std::vector<StoredResult> before;
   for (uint64_t seq = 1; seq <= 5; ++seq) {
     StoredResult result = result_at(seq, static_cast<int64_t>(seq) * 1000, "OK");

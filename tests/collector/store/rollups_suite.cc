@@ -228,20 +228,8 @@ TEST_CASE("hourly and daily rollups are pruned each at its own cutoff, once they
 
 TEST_CASE("migrating to schema version 8 counts the results already stored into rollups",
           "[storage][rollups][migrate]") {
-  auto storage = storage_backend().open_fresh();
+  auto storage = migrated_before(8);
   StorageBackend& backend = storage_backend();
-  backend.execute(std::string(kSchemaMigrationsTableSql));
-  for (const Migration& migration : schema_migrations()) {
-    if (migration.version >= 8) {
-      break;
-    }
-    if (!migration.sql.empty()) {
-      backend.execute(std::string(migration.sql));
-    }
-    backend.execute(fmt::format(
-        "INSERT INTO schema_migrations (version, description, applied_at) VALUES ({}, 'x', 0)",
-        migration.version));
-  }
   const std::array<std::pair<int64_t, std::string_view>, 4> rows = {{
       {kBase + 1000, "OK"},
       {kBase + 2000, "SERVER_DOWN"},

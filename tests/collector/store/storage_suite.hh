@@ -34,6 +34,9 @@ StorageBackend& storage_backend();
 
 // A storage on a new database, migrated.
 std::unique_ptr<Storage> fresh_migrated();
+// A storage on a new database with the migrations before `version` applied, as a collector of
+// that time left it (a migration that only rewrites rows has nothing to rewrite yet).
+std::unique_ptr<Storage> migrated_before(int version);
 // Every stored result, in results()' order.
 std::vector<StoredResult> all_results(Storage& storage);
 

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <system_error>
 
+#include "storage_migrations.hh"
 #include "storage_suite.hh"
 
 namespace vantage::testing {
@@ -72,6 +73,24 @@ Target target_for(const std::string& domain) {
 std::unique_ptr<Storage> fresh_migrated() {
   auto storage = storage_backend().open_fresh();
   storage->migrate();
+  return storage;
+}
+
+std::unique_ptr<Storage> migrated_before(int version) {
+  auto storage = storage_backend().open_fresh();
+  StorageBackend& backend = storage_backend();
+  backend.execute(std::string(kSchemaMigrationsTableSql));
+  for (const Migration& migration : schema_migrations()) {
+    if (migration.version >= version) {
+      break;
+    }
+    if (!migration.sql.empty()) {
+      backend.execute(std::string(migration.sql));
+    }
+    backend.execute(fmt::format(
+        "INSERT INTO schema_migrations (version, description, applied_at) VALUES ({}, 'x', 0)",
+        migration.version));
+  }
   return storage;
 }
 
