@@ -151,7 +151,7 @@ Rollup rollup_of(std::string domain, std::string_view span, int64_t start_at_ms,
 }
 
 const std::string& uptime_sql(RollupSpan span, bool one_domain) {
-  const auto both = [&](bool with_domain) {
+  const auto text = [](RollupSpan of, bool with_domain) {
     std::string total;
     for (const std::string_view column : kVerdictColumns) {
       total += fmt::format("{}{}", total.empty() ? "" : " + ", column);
@@ -165,9 +165,11 @@ const std::string& uptime_sql(RollupSpan span, bool one_domain) {
         "SELECT domain, {}, {}, {}, SUM({}), SUM({}), SUM({}) FROM rollups "
         "WHERE span = {} AND start_at >= $2{} GROUP BY domain ORDER BY domain",
         recent(up), recent(total), recent(inconclusive), up, total, inconclusive,
-        span_literal(span), with_domain ? " AND domain = $3" : "");
+        span_literal(of), with_domain ? " AND domain = $3" : "");
   };
-  static const std::array<std::string, 4> sql = {both(false), both(true), both(false), both(true)};
+  static const std::array<std::string, 4> sql = {
+      text(RollupSpan::Hour, false), text(RollupSpan::Hour, true), text(RollupSpan::Day, false),
+      text(RollupSpan::Day, true)};
   return sql.at((span == RollupSpan::Hour ? 0 : 2) + (one_domain ? 1 : 0));
 }
 

@@ -199,6 +199,10 @@ TEST_CASE("uptime over 24h, 7d, 30d and 90d comes from the rollups, inconclusive
   const auto only_b = storage->uptime("b.example", at(now));
   REQUIRE(only_b.size() == 1);
   CHECK(only_b[0] == b);
+  // 30d and 90d are read from the daily rollups: unchanged once the hourly ones are pruned.
+  RetentionCutoffs cutoffs{at(0), at(0), at(0), at(0), at(0), at(now - 10 * kDayMs), at(0)};
+  CHECK(storage->prune(cutoffs, 100).rollups > 0);
+  CHECK(storage->uptime("", at(now)) == uptime);
   // A window of only inconclusive cycles has no ratio.
   CHECK(!UptimeCounts{.inconclusive = 3}.ratio());
 }
