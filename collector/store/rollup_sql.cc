@@ -164,8 +164,8 @@ const std::string& uptime_sql(RollupSpan span, bool one_domain) {
     return fmt::format(
         "SELECT domain, {}, {}, {}, SUM({}), SUM({}), SUM({}) FROM rollups "
         "WHERE span = {} AND start_at >= $2{} GROUP BY domain ORDER BY domain",
-        recent(up), recent(total), recent(inconclusive), up, total, inconclusive,
-        span_literal(of), with_domain ? " AND domain = $3" : "");
+        recent(up), recent(total), recent(inconclusive), up, total, inconclusive, span_literal(of),
+        with_domain ? " AND domain = $3" : "");
   };
   static const std::array<std::string, 4> sql = {
       text(RollupSpan::Hour, false), text(RollupSpan::Hour, true), text(RollupSpan::Day, false),
