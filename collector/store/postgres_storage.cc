@@ -753,8 +753,10 @@ void PostgresStorage::migrate() {
       }
       const Migration& next = migrations[static_cast<size_t>(applied)];
       const std::string step = fmt::format("migrate to version {}", next.version);
-      if (!next.sql.empty()) {
-        exec(step, std::string(next.sql).c_str());
+      for (const std::string_view sql : {next.sql, next.postgres_sql}) {
+        if (!sql.empty()) {
+          exec(step, std::string(sql).c_str());
+        }
       }
       if (next.rewrite) {
         rewrite_column(step, *next.rewrite);

@@ -448,6 +448,7 @@ void SqliteStorage::migrate() {
     const Migration& next = migrations[static_cast<size_t>(applied)];
     const std::string step = fmt::format("migrate to version {}", next.version);
     exec(step, next.sql);
+    exec(step, next.sqlite_sql);
     if (next.rewrite) {
       rewrite_column(step, *next.rewrite);
     }

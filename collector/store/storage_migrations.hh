@@ -22,12 +22,15 @@ struct ColumnRewrite {
 // One step of the collector's schema. Version n is applied after version n-1, in a transaction of
 // its own together with its row in schema_migrations. The SQL is one text for both backends
 // (BIGINT, TEXT, CHECK, ON CONFLICT read the same in SQLite and PostgreSQL); it may hold several
-// statements. Never edit a released migration: add the next one.
+// statements. Where the engines are best run differently (how space is given back, partitions),
+// a backend's own SQL follows the shared text. Never edit a released migration: add the next one.
 struct Migration {
   int version;
   std::string_view description;
-  std::string_view sql;  // may be empty when the rewrite does all
+  std::string_view sql;  // may be empty when the rewrite or a backend's own SQL does all
   std::optional<ColumnRewrite> rewrite = std::nullopt;
+  std::string_view sqlite_sql = {};    // after `sql`, on SQLite only
+  std::string_view postgres_sql = {};  // after `sql`, on PostgreSQL only
 };
 
 // Created before the first migration, in the same transaction.
