@@ -519,6 +519,15 @@ class Sqlite {
   [[noreturn]] void fail(std::string_view what) const {
     throw std::runtime_error(fmt::format("sqlite: {}: {}", what, sqlite3_errmsg(db_.get())));
   }
+  using Statement = std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)>;
+  Statement prepare(std::string_view sql) const {
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()),
+                           SQLITE_PREPARE_PERSISTENT, &raw, nullptr) != SQLITE_OK) {
+      fail("prepare");
+    }
+    return Statement(raw, &sqlite3_finalize);
+  }
 
  private:
   std::unique_ptr<sqlite3, decltype(&sqlite3_close_v2)> db_{nullptr, &sqlite3_close_v2};
@@ -547,17 +556,13 @@ int run_raw_sqlite(const RawOptions& options) {
   // The collector's settings (collector/sqlite_storage.cc): WAL, fsync at every commit.
   db.exec("PRAGMA journal_mode=WAL");
   db.exec("PRAGMA synchronous=FULL");
-  constexpr std::string_view kInsert =
+  // The row and its document, as the collector stores them (collector/store/sqlite_storage.cc).
+  const auto insert = db.prepare(
       "INSERT INTO results (agent, seq, domain, started_at, verdict, document, received_at, epoch, "
-      "summary, document_zstd) VALUES (?1, ?2, ?3, ?4, ?5, '', ?7, ?8, ?9, ?6) "
-      "ON CONFLICT (agent, epoch, seq) DO NOTHING";
-  sqlite3_stmt* raw_statement = nullptr;
-  if (sqlite3_prepare_v3(db.get(), kInsert.data(), static_cast<int>(kInsert.size()),
-                         SQLITE_PREPARE_PERSISTENT, &raw_statement, nullptr) != SQLITE_OK) {
-    db.fail("prepare");
-  }
-  const std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)> insert(raw_statement,
-                                                                          &sqlite3_finalize);
+      "summary, document_zstd) VALUES (?1, ?2, ?3, ?4, ?5, '', ?6, ?7, ?8, X'') "
+      "ON CONFLICT (agent, epoch, seq) DO NOTHING");
+  const auto insert_document = db.prepare(
+      "INSERT INTO result_documents (result_id, document_zstd) VALUES (last_insert_rowid(), ?1)");
   auto check = [&](int code) {
     if (code != SQLITE_OK) {
       db.fail("bind");
@@ -584,17 +589,24 @@ int run_raw_sqlite(const RawOptions& options) {
       check(sqlite3_bind_int64(insert.get(), 4, document.started_at_ms));
       check(sqlite3_bind_text64(insert.get(), 5, document.verdict.data(), document.verdict.size(),
                                 SQLITE_STATIC, SQLITE_UTF8));
-      check(sqlite3_bind_blob64(insert.get(), 6, document.compressed.data(),
-                                document.compressed.size(), SQLITE_STATIC));
-      check(sqlite3_bind_int64(insert.get(), 7, received_at));
-      check(sqlite3_bind_int64(insert.get(), 8, 0));
-      check(sqlite3_bind_text64(insert.get(), 9, document.summary.data(), document.summary.size(),
+      check(sqlite3_bind_int64(insert.get(), 6, received_at));
+      check(sqlite3_bind_int64(insert.get(), 7, 0));
+      check(sqlite3_bind_text64(insert.get(), 8, document.summary.data(), document.summary.size(),
                                 SQLITE_STATIC, SQLITE_UTF8));
       if (sqlite3_step(insert.get()) != SQLITE_DONE) {
         db.fail("insert");
       }
-      inserted += static_cast<size_t>(sqlite3_changes64(db.get()));
+      const auto added = static_cast<size_t>(sqlite3_changes64(db.get()));
       sqlite3_reset(insert.get());
+      if (added == 1) {
+        check(sqlite3_bind_blob64(insert_document.get(), 1, document.compressed.data(),
+                                  document.compressed.size(), SQLITE_STATIC));
+        if (sqlite3_step(insert_document.get()) != SQLITE_DONE) {
+          db.fail("insert document");
+        }
+        sqlite3_reset(insert_document.get());
+      }
+      inserted += added;
     }
     db.exec("COMMIT");
   }

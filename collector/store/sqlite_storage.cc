@@ -38,18 +38,24 @@ using storage_detail::to_epoch_ms;
 using Database = std::unique_ptr<sqlite3, decltype(&sqlite3_close_v2)>;
 using Statement = std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)>;
 
-// The document goes to document_zstd, compressed; `document` holds text only in rows of
-// collector versions before schema version 7, until compress_text_documents reaches them.
+// The document goes to result_documents, compressed, under the row's id; the row's document_zstd
+// is an empty blob saying it is there (schema version 9, storage_migrations.cc). `document` holds
+// text only in rows of collector versions before schema version 7, until compress_text_documents
+// reaches them. Triggers drop a row's document with it, or when document_zstd is set to NULL.
 constexpr std::string_view kInsertResult =
     "INSERT INTO results (agent, seq, domain, started_at, verdict, document, received_at, epoch, "
-    "summary, document_zstd) VALUES (?1, ?2, ?3, ?4, ?5, '', ?7, ?8, NULLIF(?9, ''), ?6) "
+    "summary, document_zstd) VALUES (?1, ?2, ?3, ?4, ?5, '', ?6, ?7, NULLIF(?8, ''), X'') "
     "ON CONFLICT (agent, epoch, seq) DO NOTHING";
+// Right after kInsertResult inserted a row.
+constexpr std::string_view kInsertDocument =
+    "INSERT INTO result_documents (result_id, document_zstd) VALUES (last_insert_rowid(), ?1)";
 // What a re-uploaded result is compared with (storage_common.hh: same_result): the stored
 // document, as text or compressed, and the start and domain, which are what is left to compare
 // once retention dropped the document.
 constexpr std::string_view kStoredResult =
-    "SELECT document, document_zstd, started_at, domain FROM results "
-    "WHERE agent = ?1 AND epoch = ?3 AND seq = ?2";
+    "SELECT r.document, d.document_zstd, r.started_at, r.domain FROM results r "
+    "LEFT JOIN result_documents d ON d.result_id = r.id "
+    "WHERE r.agent = ?1 AND r.epoch = ?3 AND r.seq = ?2";
 constexpr std::string_view kCountResults = "SELECT COUNT(*) FROM results";
 constexpr std::string_view kNewestEpoch = "SELECT MAX(epoch) FROM results WHERE agent = ?1";
 // Indexed by (domain given) + 2 * (agent given). Every variant numbers its parameters alike, up
@@ -58,20 +64,21 @@ constexpr std::string_view kNewestEpoch = "SELECT MAX(epoch) FROM results WHERE 
 constexpr std::string_view kReplayResults =
     "SELECT agent, seq, domain, started_at, verdict, "
     "CASE WHEN summary IS NULL THEN document ELSE '' END, epoch, summary, "
-    "CASE WHEN summary IS NULL THEN document_zstd END FROM results "
+    "CASE WHEN summary IS NULL THEN (SELECT d.document_zstd FROM result_documents d "
+    "WHERE d.result_id = r.id) END FROM results r "
     "WHERE started_at >= ?1 ORDER BY started_at, agent, epoch, seq LIMIT ?2";
 constexpr std::string_view kSelectResults[] = {
-    "SELECT agent, seq, domain, started_at, verdict, document, epoch, summary, document_zstd "
-    "FROM results "
+    "SELECT agent, seq, domain, started_at, verdict, document, epoch, summary, d.document_zstd "
+    "FROM results r LEFT JOIN result_documents d ON d.result_id = r.id "
     "WHERE started_at >= ?1 ORDER BY started_at, agent, epoch, seq LIMIT ?4",
-    "SELECT agent, seq, domain, started_at, verdict, document, epoch, summary, document_zstd "
-    "FROM results "
+    "SELECT agent, seq, domain, started_at, verdict, document, epoch, summary, d.document_zstd "
+    "FROM results r LEFT JOIN result_documents d ON d.result_id = r.id "
     "WHERE domain = ?2 AND started_at >= ?1 ORDER BY started_at, agent, epoch, seq LIMIT ?4",
-    "SELECT agent, seq, domain, started_at, verdict, document, epoch, summary, document_zstd "
-    "FROM results "
+    "SELECT agent, seq, domain, started_at, verdict, document, epoch, summary, d.document_zstd "
+    "FROM results r LEFT JOIN result_documents d ON d.result_id = r.id "
     "WHERE agent = ?3 AND started_at >= ?1 ORDER BY started_at, agent, epoch, seq LIMIT ?4",
-    "SELECT agent, seq, domain, started_at, verdict, document, epoch, summary, document_zstd "
-    "FROM results "
+    "SELECT agent, seq, domain, started_at, verdict, document, epoch, summary, d.document_zstd "
+    "FROM results r LEFT JOIN result_documents d ON d.result_id = r.id "
     "WHERE domain = ?2 AND agent = ?3 AND started_at >= ?1 "
     "ORDER BY started_at, agent, epoch, seq LIMIT ?4",
 };
@@ -146,9 +153,11 @@ constexpr std::string_view kPruneAlerts =
     "DELETE FROM alerts WHERE id IN (SELECT id FROM alerts WHERE resolved_at < ?1 "
     "ORDER BY resolved_at, id LIMIT ?2)";
 constexpr std::string_view kTextDocuments =
-    "SELECT rowid, document FROM results WHERE document <> '' LIMIT ?1";
+    "SELECT id, document FROM results WHERE document <> '' LIMIT ?1";
 constexpr std::string_view kCompressTextDocument =
-    "UPDATE results SET document = '', document_zstd = ?2 WHERE rowid = ?1";
+    "UPDATE results SET document = '', document_zstd = X'' WHERE id = ?1";
+constexpr std::string_view kInsertCompressedDocument =
+    "INSERT INTO result_documents (result_id, document_zstd) VALUES (?1, ?2)";
 constexpr std::string_view kHasMigrationsTable =
     "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'";
 constexpr std::string_view kAppliedVersion =
@@ -590,6 +599,7 @@ StoreOutcome SqliteStorage::insert_batch(const PendingBatch& pending, int64_t re
   const std::vector<StoredResult>& batch = *pending.batch;
   std::vector<storage_detail::SeenResult> seen(batch.size());
   StatementUse insert = use(kOperation, kInsertResult);
+  StatementUse insert_document = use(kOperation, kInsertDocument);
   StatementUse stored = use(kOperation, kStoredResult);
   for (size_t i = 0; i < batch.size(); ++i) {
     const StoredResult& result = batch[i];
@@ -600,15 +610,18 @@ StoreOutcome SqliteStorage::insert_batch(const PendingBatch& pending, int64_t re
     insert.bind(3, result.domain);
     insert.bind(4, to_epoch_ms(result.started_at));
     insert.bind(5, result.verdict);
-    insert.bind_blob(6, pending.compressed[i]);
-    insert.bind(7, received_at);
-    insert.bind(8, epoch);
-    insert.bind(9, result.summary);
+    insert.bind(6, received_at);
+    insert.bind(7, epoch);
+    insert.bind(8, result.summary);
     insert.step();
     // 0 when ON CONFLICT skipped the row: the database says which were new.
     seen[i].inserted = changes() == 1;
     insert.reset();
-    if (!seen[i].inserted) {
+    if (seen[i].inserted) {
+      insert_document.bind_blob(1, pending.compressed[i]);
+      insert_document.step();
+      insert_document.reset();
+    } else {
       stored.bind(1, result.agent);
       stored.bind(2, seq);
       stored.bind(3, epoch);
@@ -1014,7 +1027,7 @@ size_t SqliteStorage::compress_text_documents(size_t batch) {
   std::lock_guard lock(mutex_);
   Transaction transaction(*this, kOperation, true);
   struct TextDocument {
-    int64_t rowid;
+    int64_t id;
     std::string compressed;
   };
   std::vector<TextDocument> found;
@@ -1026,11 +1039,15 @@ size_t SqliteStorage::compress_text_documents(size_t batch) {
     }
   }
   StatementUse update = use(kOperation, kCompressTextDocument);
+  StatementUse insert = use(kOperation, kInsertCompressedDocument);
   for (const TextDocument& document : found) {
-    update.bind(1, document.rowid);
-    update.bind_blob(2, document.compressed);
+    update.bind(1, document.id);
     update.step();
     update.reset();
+    insert.bind(1, document.id);
+    insert.bind_blob(2, document.compressed);
+    insert.step();
+    insert.reset();
   }
   transaction.commit();
   return found.size();
@@ -1090,13 +1107,15 @@ StorageStats SqliteStorage::stats(const RetentionCutoffs& cutoffs) {
         return one_integer(kOperation, sql, parameters);
       },
       [&](std::string_view table) -> std::optional<uint64_t> {
+        // A result's document is part of it, as on PostgreSQL, where it is in the row.
+        const std::string_view documents = table == "results" ? "result_documents" : table;
         // dbstat (SQLITE_ENABLE_DBSTAT_VTAB, which Debian's library has) reads every page.
-        const auto bytes =
-            one_integer(kOperation,
-                        fmt::format("SELECT SUM(pgsize) FROM dbstat WHERE name IN "
-                                    "(SELECT name FROM sqlite_master WHERE tbl_name = '{}')",
-                                    table),
-                        {}, true);
+        const auto bytes = one_integer(
+            kOperation,
+            fmt::format("SELECT SUM(pgsize) FROM dbstat WHERE name IN (SELECT name FROM "
+                        "sqlite_master WHERE tbl_name IN ('{}', '{}'))",
+                        table, documents),
+            {}, true);
         return bytes ? std::optional<uint64_t>(static_cast<uint64_t>(*bytes)) : std::nullopt;
       });
 }

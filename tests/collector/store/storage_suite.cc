@@ -818,19 +818,8 @@ TEST_CASE("agents keep the spool_dropped and epoch of their latest heartbeat",
 
 TEST_CASE("a database of schema version 2 migrates in place; its results and agents stay, epoch 0",
           "[storage][migrate][epoch]") {
-  auto storage = storage_backend().open_fresh();
+  auto storage = migrated_before(3);
   StorageBackend& backend = storage_backend();
-  backend.execute(std::string(kSchemaMigrationsTableSql));
-  for (const Migration& migration : schema_migrations()) {
-    if (migration.version > 2) {
-      break;
-    }
-    backend.execute(std::string(migration.sql));
-    backend.execute(
-        fmt::format("INSERT INTO schema_migrations (version, description, applied_at) "
-                    "VALUES ({}, 'as released', 0)",
-                    migration.version));
-  }
   backend.execute(
       "INSERT INTO results (agent, seq, domain, started_at, verdict, document, received_at) "
       "VALUES ('vp-1', 1, 'social.example', 1000, 'OK', '{\"n\":1}', 1500), "
@@ -875,34 +864,11 @@ TEST_CASE("a database of schema version 2 migrates in place; its results and age
   CHECK(agents[0].epoch == 0);
 }
 
-namespace {
-
-// A new database at the schema before verdict_changes.state had a format of its own (every
-// migration before 6, as released), as storage_backend() then holds it.
-std::unique_ptr<Storage> database_before_state_format() {
-  auto storage = storage_backend().open_fresh();
-  StorageBackend& backend = storage_backend();
-  backend.execute(std::string(kSchemaMigrationsTableSql));
-  for (const Migration& migration : schema_migrations()) {
-    if (migration.version >= 6) {
-      break;
-    }
-    backend.execute(std::string(migration.sql));
-    backend.execute(
-        fmt::format("INSERT INTO schema_migrations (version, description, applied_at) "
-                    "VALUES ({}, 'as released', 0)",
-                    migration.version));
-  }
-  return storage;
-}
-
-}  // namespace
-
 TEST_CASE(
     "verdict states stored as the API's document convert to storage's own format on "
     "migration",
     "[storage][migrate][verdicts]") {
-  auto storage = database_before_state_format();
+  auto storage = migrated_before(6);
   const int before = storage->schema_version();
   REQUIRE(before < 6);
   // As collectors up to now stored them: the API document of the state, the latest shape and one
@@ -959,7 +925,7 @@ TEST_CASE(
     "a verdict state the conversion cannot read stops the migration, naming the row, and "
     "changes nothing",
     "[storage][migrate][verdicts][failure]") {
-  auto storage = database_before_state_format();
+  auto storage = migrated_before(6);
   const int before = storage->schema_version();
   storage_backend().execute(
       "INSERT INTO verdict_changes (domain, changed_at, verdict, scope, previous_verdict, state) "

@@ -84,8 +84,12 @@ std::unique_ptr<Storage> migrated_before(int version) {
     if (migration.version >= version) {
       break;
     }
-    if (!migration.sql.empty()) {
-      backend.execute(std::string(migration.sql));
+    const std::string_view own =
+        backend.name() == "sqlite" ? migration.sqlite_sql : migration.postgres_sql;
+    for (const std::string_view sql : {migration.sql, own}) {
+      if (!sql.empty()) {
+        backend.execute(std::string(sql));
+      }
     }
     backend.execute(fmt::format(
         "INSERT INTO schema_migrations (version, description, applied_at) VALUES ({}, 'x', 0)",
