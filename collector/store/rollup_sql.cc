@@ -72,9 +72,21 @@ RollupDeltas stored_deltas(const std::vector<StoredResult>& batch, const StoreOu
 const std::string& add_to_rollup_sql() {
   static const std::string sql = fmt::format(
       "INSERT INTO rollups (domain, span, start_at, agent, {}, latency) VALUES ($1, $2, $3, $4, "
-      "{}, '') ON CONFLICT (domain, span, start_at, agent) DO UPDATE SET {} RETURNING latency",
-      verdict_list("{}"), placeholders(5, kVerdicts), added_counts());
+      "{}, ${}) ON CONFLICT (domain, span, start_at, agent) DO UPDATE SET {}, latency = CASE "
+      "WHEN excluded.latency = '' THEN rollups.latency ELSE {}(rollups.latency, "
+      "excluded.latency) END",
+      verdict_list("{}"), placeholders(5, kVerdicts), 5 + kVerdicts, added_counts(),
+      kMergeLatencyFunction);
   return sql;
+}
+
+std::string merge_latency_columns(std::string_view stored, std::string_view added) {
+  RollupFigures merged;
+  merged.decode_latency(stored);
+  RollupFigures more;
+  more.decode_latency(added);
+  merged.merge(more);
+  return merged.encode_latency();
 }
 
 const std::string& add_to_rollups_sql() {

@@ -23,10 +23,15 @@ extern const std::array<std::string_view, kVerdicts> kVerdictColumns;
 RollupDeltas stored_deltas(const std::vector<StoredResult>& batch, const StoreOutcome& outcome,
                            std::string_view backend);
 
-// Adds one rollup's verdict counts to its row, creating it: $1 domain, $2 span, $3 start_at,
-// $4 agent, $5... the counts in kVerdictColumns' order. Returns the row's latency column, as it
-// was before (the caller merges and writes it back with kSetRollupLatency).
+// Adds one rollup's figures to its row, creating it (SQLite): $1 domain, $2 span, $3 start_at,
+// $4 agent, $5... the counts in kVerdictColumns' order, then the latency column of the figures
+// added, merged into the row's by the connection's function kMergeLatencyFunction.
 const std::string& add_to_rollup_sql();
+// merge_latency_columns(stored, added), as SQL calls it.
+inline constexpr std::string_view kMergeLatencyFunction = "vantage_merge_latency";
+// The latency column holding both columns' samples. Throws std::invalid_argument for a column the
+// collector does not write.
+std::string merge_latency_columns(std::string_view stored, std::string_view added);
 // The same for many rollups at once (PostgreSQL): each parameter an array, one element per
 // rollup; the rows are locked in the order of (domain, span, start_at, agent). Returns domain,
 // span, start_at, agent and latency of each.
@@ -36,10 +41,6 @@ const std::string& add_to_rollups_sql();
 // a stored column the collector does not write.
 std::string merged_latency(std::string_view stored, const RollupFigures& delta,
                            const RollupKey& key, std::string_view backend);
-// $1 latency of the row $2 domain, $3 span, $4 start_at, $5 agent.
-constexpr std::string_view kSetRollupLatency =
-    "UPDATE rollups SET latency = $1 WHERE domain = $2 AND span = $3 AND start_at = $4 "
-    "AND agent = $5";
 
 // domain, span, start_at, agent, the verdict counts, latency; of $1 span from $2 start_at on, by
 // domain, start_at, agent: at most $3 rows, or with `one_domain` of $3 domain only, at most $4.

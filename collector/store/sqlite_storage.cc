@@ -167,6 +167,24 @@ constexpr std::string_view kRecordMigration =
 
 class SqliteStorage;
 
+// SQL's vantage_merge_latency(stored, added): storage_detail::merge_latency_columns. A column the
+// collector does not write fails the statement, naming the column.
+void merge_latency_sql(sqlite3_context* context, int /*count*/, sqlite3_value** values) {
+  const auto text_of = [](sqlite3_value* value) {
+    const auto* data = reinterpret_cast<const char*>(sqlite3_value_text(value));
+    return data != nullptr ? std::string_view(data, static_cast<size_t>(sqlite3_value_bytes(value)))
+                           : std::string_view();
+  };
+  const std::string_view stored = text_of(values[0]);
+  try {
+    const std::string merged = storage_detail::merge_latency_columns(stored, text_of(values[1]));
+    sqlite3_result_text64(context, merged.data(), merged.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  } catch (const std::invalid_argument& error) {
+    const std::string message = fmt::format("rollups.latency \"{}\": {}", stored, error.what());
+    sqlite3_result_error(context, message.c_str(), static_cast<int>(message.size()));
+  }
+}
+
 // One use of a cached prepared statement. It is reset when the use ends, so that it holds no read
 // snapshot open and no pointer into the caller's strings (text is bound without copying).
 class StatementUse {
@@ -375,6 +393,12 @@ SqliteStorage::SqliteStorage(const std::string& path, const SqliteOptions& optio
   }
   sqlite3_extended_result_codes(db_.get(), 1);
   sqlite3_busy_timeout(db_.get(), static_cast<int>(options.busy_timeout.count()));
+  if (sqlite3_create_function_v2(db_.get(),
+                                 std::string(storage_detail::kMergeLatencyFunction).c_str(), 2,
+                                 SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr, &merge_latency_sql,
+                                 nullptr, nullptr, nullptr) != SQLITE_OK) {
+    fail("open: merge function");
+  }
 
   // Before any table exists, so that a new database frees the pages pruning empties
   // (reclaim_space); a database created by an older collector keeps auto_vacuum=NONE, reuses its
@@ -644,36 +668,22 @@ StoreOutcome SqliteStorage::insert_batch(const PendingBatch& pending, int64_t re
   return outcome;
 }
 
+// One statement per rollup: the row's latency is merged in SQLite, by merge_latency_sql.
 void SqliteStorage::add_to_rollups(const RollupDeltas& deltas) {
   constexpr std::string_view kOperation = "store_results";
   StatementUse add = use(kOperation, storage_detail::add_to_rollup_sql());
-  StatementUse set_latency = use(kOperation, storage_detail::kSetRollupLatency);
   for (const auto& [key, figures] : deltas.by_key()) {
-    const int64_t start = to_epoch_ms(key.start);
+    const std::string latency = figures.encode_latency();
     add.bind(1, key.domain);
     add.bind(2, to_string(key.span));
-    add.bind(3, start);
+    add.bind(3, to_epoch_ms(key.start));
     add.bind(4, key.agent);
     for (size_t verdict = 0; verdict < kVerdicts; ++verdict) {
       add.bind(static_cast<int>(5 + verdict), static_cast<int64_t>(figures.verdicts[verdict]));
     }
-    if (!add.step()) {
-      storage_detail::fail(backend_, kOperation, "adding to a rollup returned no row");
-    }
-    const std::string stored_latency = add.text(0);
+    add.bind(static_cast<int>(5 + kVerdicts), latency);
+    add.step();
     add.reset();
-    const std::string latency =
-        storage_detail::merged_latency(stored_latency, figures, key, backend_);
-    if (latency == stored_latency) {
-      continue;
-    }
-    set_latency.bind(1, latency);
-    set_latency.bind(2, key.domain);
-    set_latency.bind(3, to_string(key.span));
-    set_latency.bind(4, start);
-    set_latency.bind(5, key.agent);
-    set_latency.step();
-    set_latency.reset();
   }
 }
 

@@ -230,6 +230,16 @@ FROM results GROUP BY domain, started_at - started_at % 86400000, agent;
 // read). The explicit id keeps the key across a VACUUM, which renumbers implicit rowids. The copy
 // goes in start order, the order in which retention removes rows and documents. PostgreSQL reuses
 // the space of a dropped document in place and keeps its documents in the row.
+// Rollups: the index by span and start, for pruning and uptime, became PostgreSQL's choice for the
+// latency update of a batch's rollups (a join on the whole key), scanning every rollup of the
+// hour for each, thousands per key in a fleet: an index per span on the start alone serves the
+// reads that name their span and cannot serve a lookup by key.
+constexpr std::string_view kVersion9 = R"sql(
+DROP INDEX rollups_span_start_at;
+CREATE INDEX rollups_hours ON rollups (start_at) WHERE span = 'hour';
+CREATE INDEX rollups_days ON rollups (start_at) WHERE span = 'day';
+)sql";
+
 constexpr std::string_view kVersion9Sqlite = R"sql(
 CREATE TABLE results_by_id (
   id INTEGER PRIMARY KEY,
@@ -287,8 +297,9 @@ constexpr std::array kMigrations = {
     Migration{7, "results.document_zstd; retention indexes", kVersion7},
     Migration{8, "rollups, counted from the results stored", kVersion8},
     Migration{.version = 9,
-              .description = "SQLite: results keyed by id, documents in result_documents",
-              .sql = "",
+              .description = "rollups indexed by start per span; SQLite: results keyed by id, "
+                             "documents in result_documents",
+              .sql = kVersion9,
               .sqlite_sql = kVersion9Sqlite},
 };
 

@@ -461,9 +461,9 @@ HttpResponse Api::get_status(HttpRequest& /*request*/) {
       by_domain[target.domain] = StatusEntry{.state = state, .reported = false, .uptime = {}};
     }
   }
-  const auto uptime = storage_.uptime("", std::chrono::system_clock::now());
+  const auto uptime = uptime_.all(std::chrono::system_clock::now());
   std::map<std::string_view, const DomainUptime*> uptime_of;
-  for (const DomainUptime& domain : uptime) {
+  for (const DomainUptime& domain : *uptime) {
     uptime_of.emplace(domain.domain, &domain);
   }
   std::vector<StatusEntry> status;
@@ -592,7 +592,7 @@ HttpResponse Api::get_metrics(HttpRequest& /*request*/) {
     append_alert_metrics(metrics, *alerts_);
   }
   append_storage_metrics(metrics, storage_, retention_);
-  append_uptime_metrics(metrics, storage_.uptime("", std::chrono::system_clock::now()));
+  append_uptime_metrics(metrics, *uptime_.all(std::chrono::system_clock::now()));
   return HttpResponse{200, metrics.text(), "text/plain; version=0.0.4; charset=utf-8", {}};
 }
 

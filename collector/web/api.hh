@@ -15,6 +15,7 @@
 #include "monitor.hh"
 #include "storage.hh"
 #include "storage_retention.hh"
+#include "uptime_cache.hh"
 
 namespace vantage {
 
@@ -74,6 +75,7 @@ class Api : public RequestHandler {
   AlertDispatcher* alerts_;
   const StorageRetention* retention_;
   NewestEpochs newest_epochs_{storage_};
+  UptimeCache uptime_{storage_, std::chrono::seconds(30)};
 
   std::atomic<uint64_t> batches_stored_{0};
   std::atomic<uint64_t> results_stored_{0};
