@@ -186,11 +186,12 @@ constexpr Sql kCompressTextDocuments{
     "WHERE r.agent = u.agent AND r.epoch = u.epoch AND r.seq = u.seq",
     kCompressTextDocumentsTypes};
 // Rollups (rollup_sql.hh); their texts are built from the verdict columns, once.
-constexpr std::array<Oid, 4 + kVerdicts> kAddToRollupsTypes = [] {
-  std::array<Oid, 4 + kVerdicts> types{kTextArrayOid, kTextArrayOid, kInt8ArrayOid, kTextArrayOid};
-  for (size_t i = 4; i < types.size(); ++i) {
+constexpr std::array<Oid, 5 + kVerdicts> kAddToRollupsTypes = [] {
+  std::array<Oid, 5 + kVerdicts> types{kTextArrayOid, kTextArrayOid, kInt8ArrayOid, kTextArrayOid};
+  for (size_t i = 4; i < 4 + kVerdicts; ++i) {
     types[i] = kInt8ArrayOid;
   }
+  types.back() = kTextArrayOid;
   return types;
 }();
 const Sql& add_to_rollups_statement() {
@@ -198,16 +199,26 @@ const Sql& add_to_rollups_statement() {
                        kAddToRollupsTypes};
   return sql;
 }
-constexpr std::array<Oid, 5> kSetRollupsLatencyTypes = {kTextArrayOid, kTextArrayOid, kTextArrayOid,
-                                                        kInt8ArrayOid, kTextArrayOid};
-constexpr Sql kSetRollupsLatency{
-    "vantage_set_rollups_latency",
-    "UPDATE rollups r SET latency = u.latency "
-    "FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[]) "
-    "AS u(latency, domain, span, start_at, agent) "
-    "WHERE r.domain = u.domain AND r.span = u.span AND r.start_at = u.start_at "
-    "AND r.agent = u.agent",
-    kSetRollupsLatencyTypes};
+// A batch's rollups are read, merged and written by one collector at a time per agent (a rollup
+// is of one agent): the latency column is merged in C++, between the read and the write. Locked
+// in the order of the keys' numbers, so that two batches never wait for each other in a circle;
+// the locks end with the transaction. Two ints, the first "roll": a key space apart from the
+// migration's bigint.
+constexpr std::array<Oid, 1> kLockRollupAgentsTypes = {kTextArrayOid};
+constexpr Sql kLockRollupAgents{
+    "vantage_lock_rollup_agents",
+    "SELECT pg_advisory_xact_lock(1919904876, k) FROM (SELECT DISTINCT hashtext(a) AS k FROM "
+    "unnest($1::text[]) AS a) AS keys ORDER BY k",
+    kLockRollupAgentsTypes};
+constexpr std::array<Oid, 4> kRollupLatenciesTypes = {kTextArrayOid, kTextArrayOid, kInt8ArrayOid,
+                                                      kTextArrayOid};
+constexpr Sql kRollupLatencies{
+    "vantage_rollup_latencies",
+    "SELECT r.domain, r.span, r.start_at, r.agent, r.latency FROM rollups r "
+    "JOIN unnest($1::text[], $2::text[], $3::bigint[], $4::text[]) "
+    "AS u(domain, span, start_at, agent) ON r.domain = u.domain AND r.span = u.span "
+    "AND r.start_at = u.start_at AND r.agent = u.agent",
+    kRollupLatenciesTypes};
 constexpr std::array<Oid, 3> kSelectRollupsTypes = {kTextOid, kInt8Oid, kInt8Oid};
 constexpr std::array<Oid, 4> kSelectDomainRollupsTypes = {kTextOid, kInt8Oid, kTextOid, kInt8Oid};
 const Sql& select_rollups(bool one_domain) {
@@ -1199,78 +1210,67 @@ void PostgresStorage::add_to_rollups(const RollupDeltas& deltas) {
     return;
   }
   const size_t count = deltas.by_key().size();
-  BinaryArray domains(kTextOid, count);
-  BinaryArray spans(kTextOid, count);
-  BinaryArray starts(kInt8Oid, count);
-  BinaryArray agents(kTextOid, count);
+  // The keys, in the order of by_key(), as the four key arrays of a statement.
+  const auto key_params = [&] {
+    BinaryArray domains(kTextOid, count);
+    BinaryArray spans(kTextOid, count);
+    BinaryArray starts(kInt8Oid, count);
+    BinaryArray agents(kTextOid, count);
+    for (const auto& [key, figures] : deltas.by_key()) {
+      domains.add(key.domain);
+      spans.add(to_string(key.span));
+      starts.add(to_epoch_ms(key.start));
+      agents.add(key.agent);
+    }
+    Params params;
+    params.binary(domains.take());
+    params.binary(spans.take());
+    params.binary(starts.take());
+    params.binary(agents.take());
+    return params;
+  };
+  {
+    BinaryArray agents(kTextOid, count);
+    for (const auto& [key, figures] : deltas.by_key()) {
+      agents.add(key.agent);
+    }
+    Params lock;
+    lock.binary(agents.take());
+    run(kOperation, kLockRollupAgents, lock);
+  }
+  // Each stored row's latency column, by key; a key without a row has none yet.
+  std::map<RollupKey, std::string> stored;
+  {
+    const Result read = run(kOperation, kRollupLatencies, key_params());
+    for (int row = 0; row < PQntuples(read.get()); ++row) {
+      const std::string span = text_value(read.get(), row, 1);
+      stored.emplace(RollupKey{.domain = text_value(read.get(), row, 0),
+                               .agent = text_value(read.get(), row, 3),
+                               .span = span == "hour" ? RollupSpan::Hour : RollupSpan::Day,
+                               .start = from_epoch_ms(parse_integer(read.get(), row, 2))},
+                     text_value(read.get(), row, 4));
+    }
+  }
   std::vector<BinaryArray> verdicts;
   verdicts.reserve(kVerdicts);
   for (size_t verdict = 0; verdict < kVerdicts; ++verdict) {
     verdicts.emplace_back(kInt8Oid, count);
   }
+  BinaryArray latencies(kTextOid, count);
   for (const auto& [key, figures] : deltas.by_key()) {
-    domains.add(key.domain);
-    spans.add(to_string(key.span));
-    starts.add(to_epoch_ms(key.start));
-    agents.add(key.agent);
     for (size_t verdict = 0; verdict < kVerdicts; ++verdict) {
       verdicts[verdict].add(static_cast<int64_t>(figures.verdicts[verdict]));
     }
+    const auto before = stored.find(key);
+    latencies.add(storage_detail::merged_latency(before != stored.end() ? before->second : "",
+                                                 figures, key, backend_));
   }
-  Params params;
-  params.binary(domains.take());
-  params.binary(spans.take());
-  params.binary(starts.take());
-  params.binary(agents.take());
+  Params params = key_params();
   for (BinaryArray& column : verdicts) {
     params.binary(column.take());
   }
-  const Result added = run(kOperation, add_to_rollups_statement(), params);
-  // Each row's latency before this batch, by key; the rows are locked now, to the commit.
-  std::map<RollupKey, std::string> stored;
-  for (int row = 0; row < PQntuples(added.get()); ++row) {
-    const std::string span = text_value(added.get(), row, 1);
-    stored.emplace(RollupKey{.domain = text_value(added.get(), row, 0),
-                             .agent = text_value(added.get(), row, 3),
-                             .span = span == "hour" ? RollupSpan::Hour : RollupSpan::Day,
-                             .start = from_epoch_ms(parse_integer(added.get(), row, 2))},
-                   text_value(added.get(), row, 4));
-  }
-  std::vector<std::pair<const RollupKey*, std::string>> changed;
-  for (const auto& [key, figures] : deltas.by_key()) {
-    const auto before = stored.find(key);
-    if (before == stored.end()) {
-      storage_detail::fail(
-          backend_, kOperation,
-          fmt::format("the rollup of {} {} was not returned", key.domain, key.agent));
-    }
-    std::string latency = storage_detail::merged_latency(before->second, figures, key, backend_);
-    if (latency != before->second) {
-      changed.emplace_back(&key, std::move(latency));
-    }
-  }
-  if (changed.empty()) {
-    return;
-  }
-  BinaryArray latencies(kTextOid, changed.size());
-  BinaryArray changed_domains(kTextOid, changed.size());
-  BinaryArray changed_spans(kTextOid, changed.size());
-  BinaryArray changed_starts(kInt8Oid, changed.size());
-  BinaryArray changed_agents(kTextOid, changed.size());
-  for (const auto& [key, latency] : changed) {
-    latencies.add(latency);
-    changed_domains.add(key->domain);
-    changed_spans.add(to_string(key->span));
-    changed_starts.add(to_epoch_ms(key->start));
-    changed_agents.add(key->agent);
-  }
-  Params update;
-  update.binary(latencies.take());
-  update.binary(changed_domains.take());
-  update.binary(changed_spans.take());
-  update.binary(changed_starts.take());
-  update.binary(changed_agents.take());
-  run(kOperation, kSetRollupsLatency, update);
+  params.binary(latencies.take());
+  run(kOperation, add_to_rollups_statement(), params);
 }
 
 std::vector<Rollup> PostgresStorage::rollups(const std::string& domain, RollupSpan span,

@@ -92,14 +92,13 @@ std::string merge_latency_columns(std::string_view stored, std::string_view adde
 const std::string& add_to_rollups_sql() {
   static const std::string sql = fmt::format(
       "INSERT INTO rollups (domain, span, start_at, agent, {}, latency) "
-      "SELECT u.domain, u.span, u.start_at, u.agent, {}, '' "
-      "FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], {}) "
-      "AS u(domain, span, start_at, agent, {}) "
+      "SELECT u.domain, u.span, u.start_at, u.agent, {}, u.latency "
+      "FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], {}, ${}::text[]) "
+      "AS u(domain, span, start_at, agent, {}, latency) "
       "ORDER BY u.domain, u.span, u.start_at, u.agent "
-      "ON CONFLICT (domain, span, start_at, agent) DO UPDATE SET {} "
-      "RETURNING domain, span, start_at, agent, latency",
+      "ON CONFLICT (domain, span, start_at, agent) DO UPDATE SET {}, latency = excluded.latency",
       verdict_list("{}"), verdict_list("u.{}"), placeholders(5, kVerdicts, "::bigint[]"),
-      verdict_list("{}"), added_counts());
+      5 + kVerdicts, verdict_list("{}"), added_counts());
   return sql;
 }
 

@@ -33,8 +33,8 @@ inline constexpr std::string_view kMergeLatencyFunction = "vantage_merge_latency
 // collector does not write.
 std::string merge_latency_columns(std::string_view stored, std::string_view added);
 // The same for many rollups at once (PostgreSQL): each parameter an array, one element per
-// rollup; the rows are locked in the order of (domain, span, start_at, agent). Returns domain,
-// span, start_at, agent and latency of each.
+// rollup, the rows written in the order of (domain, span, start_at, agent); the last, the latency
+// column each row is to hold, merged by the caller (merged_latency) with the one it read.
 const std::string& add_to_rollups_sql();
 // A rollup's latency column once `delta`'s latencies are added to `stored` (its column before);
 // `stored` itself when `delta` has none. Throws StorageError naming the backend and the rollup for
