@@ -221,6 +221,55 @@ SELECT domain, 'day', started_at - started_at % 86400000, agent,
 FROM results GROUP BY domain, started_at - started_at % 86400000, agent;
 )sql";
 
+// PostgreSQL keeps results in a partition per UTC day of started_at, so that retention drops a
+// whole expired day instead of deleting its rows one by one (and leaving them to vacuum). The
+// table is copied in this transaction: the day partitions of the rows already stored first, the
+// rows, then the key and the indexes of version 7, made on the parent so that every partition,
+// also those store_results creates later, has them. A unique key of a partitioned table must hold
+// the partition key, so the primary key gains started_at: a re-upload is the same spooled document
+// with the same start, and store_results finds a stored (agent, epoch, seq) of another start
+// itself (postgres_storage.cc). SQLite keeps its one table.
+constexpr std::string_view kVersion9Postgres = R"sql(
+ALTER TABLE results RENAME TO results_unpartitioned;
+CREATE TABLE results (
+  agent TEXT NOT NULL CHECK (agent <> ''),
+  epoch BIGINT NOT NULL CHECK (epoch >= 0),
+  seq BIGINT NOT NULL CHECK (seq >= 0),
+  domain TEXT NOT NULL CHECK (domain <> ''),
+  started_at BIGINT NOT NULL,
+  verdict TEXT NOT NULL,
+  document TEXT NOT NULL,
+  received_at BIGINT NOT NULL,
+  summary TEXT,
+  document_zstd BYTEA
+) PARTITION BY RANGE (started_at);
+DO $$
+DECLARE
+  day BIGINT;
+BEGIN
+  FOR day IN SELECT DISTINCT started_at - ((started_at % 86400000) + 86400000) % 86400000
+             FROM results_unpartitioned LOOP
+    EXECUTE format('CREATE TABLE %I PARTITION OF results FOR VALUES FROM (%s) TO (%s)',
+                   'results_d' || to_char(to_timestamp(day / 1000) AT TIME ZONE 'UTC', 'YYYYMMDD'),
+                   day, day + 86400000);
+  END LOOP;
+END
+$$;
+INSERT INTO results (agent, epoch, seq, domain, started_at, verdict, document, received_at,
+  summary, document_zstd)
+SELECT agent, epoch, seq, domain, started_at, verdict, document, received_at, summary,
+  document_zstd
+FROM results_unpartitioned;
+DROP TABLE results_unpartitioned;
+ALTER TABLE results ADD PRIMARY KEY (agent, epoch, seq, started_at);
+CREATE INDEX results_started_at ON results (started_at);
+CREATE INDEX results_ok_documents ON results (started_at)
+  WHERE document_zstd IS NOT NULL AND verdict = 'OK';
+CREATE INDEX results_evidence ON results (started_at)
+  WHERE document_zstd IS NOT NULL AND verdict <> 'OK';
+CREATE INDEX results_text_documents ON results (agent, epoch, seq) WHERE document <> '';
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, "results, agents, tokens, targets", kVersion1},
     Migration{2, "verdict_changes", kVersion2},
@@ -230,6 +279,12 @@ constexpr std::array kMigrations = {
     Migration{6, "verdict_changes.state in storage format 1", "", kVersion6Rewrite},
     Migration{7, "results.document_zstd; retention indexes", kVersion7},
     Migration{8, "rollups, counted from the results stored", kVersion8},
+    Migration{9,
+              "results partitioned by UTC day of started_at (PostgreSQL)",
+              "",
+              std::nullopt,
+              {},
+              kVersion9Postgres},
 };
 
 }  // namespace
