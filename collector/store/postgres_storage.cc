@@ -92,21 +92,22 @@ constexpr std::array<Oid, 9> kInsertResultsTypes = {kTextArrayOid, kInt8ArrayOid
                                                     kInt8ArrayOid, kTextArrayOid, kByteaArrayOid,
                                                     kInt8Oid,      kInt8ArrayOid, kTextArrayOid};
 // Rows go in key order: two batches that overlap then wait for each other's keys in the same
-// order and cannot deadlock. A key repeated in the batch conflicts with its first row and is
-// skipped like any other duplicate. Returns the keys it inserted. The key holds started_at, as
-// every unique key of a partitioned table must hold the partition key: a re-upload is the agent's
-// same spooled document, of the same start, and so still conflicts here. The same
-// (agent, epoch, seq) stored with another start is found before, by kStoredUnderOtherStart.
+// order and cannot deadlock. Of a key repeated in the batch only the first row is offered (the
+// primary key holds started_at, so a repeat with another start would not conflict with it);
+// decide_fates judges the repeats. Returns the keys it inserted. Every unique key of a
+// partitioned table must hold the partition key: a re-upload is the agent's same spooled
+// document, of the same start, and so still conflicts here. The same (agent, epoch, seq) stored
+// with another start is found before, by kStoredUnderOtherStart.
 constexpr Sql kInsertResults{
     "vantage_insert_results",
     "INSERT INTO results (agent, epoch, seq, domain, started_at, verdict, document, "
     "document_zstd, received_at, summary) "
-    "SELECT b.agent, b.epoch, b.seq, b.domain, b.started_at, b.verdict, '', b.document_zstd, $7, "
-    "NULLIF(b.summary, '') "
+    "SELECT DISTINCT ON (b.agent, b.epoch, b.seq) b.agent, b.epoch, b.seq, b.domain, "
+    "b.started_at, b.verdict, '', b.document_zstd, $7, NULLIF(b.summary, '') "
     "FROM unnest($1::text[], $8::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], "
-    "$6::bytea[], $9::text[]) AS b(agent, epoch, seq, domain, started_at, verdict, "
-    "document_zstd, summary) "
-    "ORDER BY b.agent, b.epoch, b.seq "
+    "$6::bytea[], $9::text[]) WITH ORDINALITY AS b(agent, epoch, seq, domain, started_at, "
+    "verdict, document_zstd, summary, n) "
+    "ORDER BY b.agent, b.epoch, b.seq, b.n "
     "ON CONFLICT (agent, epoch, seq, started_at) DO NOTHING RETURNING agent, epoch, seq",
     kInsertResultsTypes};
 // A batch's keys: agents, epochs, seqs and starts, in the batch's order (batch_keys).
@@ -122,8 +123,10 @@ constexpr Sql kLockAgents{"vantage_lock_agents",
                           "FROM (SELECT DISTINCT a FROM unnest($1::text[]) AS a ORDER BY a) agents",
                           kBatchKeysTypes};
 // The batch's results (1-based) whose (agent, epoch, seq) is stored with another start: another
-// cycle under the same key, a conflict the primary key does not see. Each partition is read once
-// per agent and epoch of the batch, over the seqs the batch spans, not once per result.
+// cycle under the same key, a conflict the primary key does not see. Each partition's key index
+// is read once per agent and epoch of the batch, over the seqs the batch spans, not once per
+// result: OFFSET 0 keeps the lateral subquery a nested loop over those few spans, which the
+// planner would otherwise merge-join with all of the agent's rows.
 constexpr Sql kStoredUnderOtherStart{
     "vantage_stored_under_other_start",
     "WITH batch AS MATERIALIZED (SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], "
@@ -131,8 +134,9 @@ constexpr Sql kStoredUnderOtherStart{
     "spans AS MATERIALIZED (SELECT agent, epoch, MIN(seq) AS first_seq, MAX(seq) AS last_seq "
     "FROM batch GROUP BY agent, epoch), "
     "stored AS MATERIALIZED (SELECT r.agent, r.epoch, r.seq, r.started_at FROM spans s "
-    "JOIN results r ON r.agent = s.agent AND r.epoch = s.epoch "
-    "AND r.seq BETWEEN s.first_seq AND s.last_seq) "
+    "CROSS JOIN LATERAL (SELECT agent, epoch, seq, started_at FROM results "
+    "WHERE agent = s.agent AND epoch = s.epoch AND seq BETWEEN s.first_seq AND s.last_seq "
+    "OFFSET 0) r) "
     "SELECT DISTINCT b.n FROM batch b JOIN stored r ON r.agent = b.agent AND r.epoch = b.epoch "
     "AND r.seq = b.seq AND r.started_at <> b.started_at",
     kBatchKeysTypes};
@@ -1666,11 +1670,12 @@ StorageStats PostgresStorage::stats(const RetentionCutoffs& cutoffs) {
           return one_integer(kOperation, sql, parameters);
         },
         // A partitioned table has no storage of its own: the sum of its partitions'. Of any
-        // other table the tree is the table itself.
+        // other table the tree is empty, and its own size is what counts.
         [&](std::string_view table) -> std::optional<uint64_t> {
           const auto bytes = one_integer(
-              kOperation, fmt::format("SELECT COALESCE(SUM(pg_total_relation_size(relid)), 0) "
-                                      "FROM pg_partition_tree('{}')",
+              kOperation, fmt::format("SELECT COALESCE((SELECT SUM(pg_total_relation_size(relid)) "
+                                      "FROM pg_partition_tree('{0}') WHERE isleaf), "
+                                      "pg_total_relation_size('{0}'))",
                                       table));
           return bytes ? std::optional<uint64_t>(static_cast<uint64_t>(*bytes)) : std::nullopt;
         });
