@@ -11,10 +11,12 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <numeric>
 #include <optional>
 #include <set>
 #include <span>
@@ -58,6 +60,26 @@ constexpr Oid kByteaArrayOid = 1001;
 
 // Taken by migrate() for its transaction, so that collectors starting together migrate in turn.
 constexpr int64_t kMigrationLockKey = 0x76616e7461676531;  // "vantage1"
+// Advisory locks of two int4 keys, apart from the migration's one bigint key: the first names
+// what is locked, the second which one (a day since the epoch, an agent's hashtext).
+constexpr int32_t kPartitionLockClass = 0x76706172;  // "vpar"
+
+// Results are kept in a partition per UTC day of started_at (storage_migrations.cc).
+constexpr int64_t kDayMs = 86'400'000;
+
+// The start of the UTC day of `ms`, also before 1970.
+int64_t day_start(int64_t ms) {
+  return ms - ((ms % kDayMs) + kDayMs) % kDayMs;
+}
+
+// "results_d20261128": the name the partitioning migration gives the day's partition too. Names of
+// one length sort as their days do, which finding the expired ones relies on.
+std::string partition_name(int64_t day_start_ms) {
+  const std::chrono::year_month_day date(std::chrono::floor<std::chrono::days>(
+      std::chrono::sys_time<std::chrono::milliseconds>(std::chrono::milliseconds(day_start_ms))));
+  return fmt::format("results_d{:04}{:02}{:02}", static_cast<int>(date.year()),
+                     static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()));
+}
 
 // A statement prepared under `name` on every connection before its first use.
 struct Sql {
@@ -70,32 +92,66 @@ constexpr std::array<Oid, 9> kInsertResultsTypes = {kTextArrayOid, kInt8ArrayOid
                                                     kInt8ArrayOid, kTextArrayOid, kByteaArrayOid,
                                                     kInt8Oid,      kInt8ArrayOid, kTextArrayOid};
 // Rows go in key order: two batches that overlap then wait for each other's keys in the same
-// order and cannot deadlock. A key repeated in the batch conflicts with its first row and is
-// skipped like any other duplicate. Returns the keys it inserted.
+// order and cannot deadlock. Of a key repeated in the batch only the first row is offered (the
+// primary key holds started_at, so a repeat with another start would not conflict with it);
+// decide_fates judges the repeats. Returns the keys it inserted. Every unique key of a
+// partitioned table must hold the partition key: a re-upload is the agent's same spooled
+// document, of the same start, and so still conflicts here. The same (agent, epoch, seq) stored
+// with another start is found before, by kStoredUnderOtherStart.
 constexpr Sql kInsertResults{
     "vantage_insert_results",
     "INSERT INTO results (agent, epoch, seq, domain, started_at, verdict, document, "
     "document_zstd, received_at, summary) "
-    "SELECT b.agent, b.epoch, b.seq, b.domain, b.started_at, b.verdict, '', b.document_zstd, $7, "
-    "NULLIF(b.summary, '') "
+    "SELECT DISTINCT ON (b.agent, b.epoch, b.seq) b.agent, b.epoch, b.seq, b.domain, "
+    "b.started_at, b.verdict, '', b.document_zstd, $7, NULLIF(b.summary, '') "
     "FROM unnest($1::text[], $8::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], "
-    "$6::bytea[], $9::text[]) AS b(agent, epoch, seq, domain, started_at, verdict, "
-    "document_zstd, summary) "
-    "ORDER BY b.agent, b.epoch, b.seq "
-    "ON CONFLICT (agent, epoch, seq) DO NOTHING RETURNING agent, epoch, seq",
+    "$6::bytea[], $9::text[]) WITH ORDINALITY AS b(agent, epoch, seq, domain, started_at, "
+    "verdict, document_zstd, summary, n) "
+    "ORDER BY b.agent, b.epoch, b.seq, b.n "
+    "ON CONFLICT (agent, epoch, seq, started_at) DO NOTHING RETURNING agent, epoch, seq",
     kInsertResultsTypes};
-constexpr std::array<Oid, 3> kStoredResultsTypes = {kTextArrayOid, kInt8ArrayOid, kInt8ArrayOid};
+// A batch's keys: agents, epochs, seqs and starts, in the batch's order (batch_keys).
+constexpr std::array<Oid, 4> kBatchKeysTypes = {kTextArrayOid, kInt8ArrayOid, kInt8ArrayOid,
+                                                kInt8ArrayOid};
+// Taken at the start of store_results' transaction, in one order, so that two uploads of one
+// agent store in turn: kStoredUnderOtherStart then sees every row of the agent that another
+// upload stored, which the primary key alone (it holds started_at) no longer guarantees.
+// Uploads of one agent rarely overlap (a retry of a batch that timed out), so this costs no wait.
+// 1986094964 is 0x76616774, "vagt", the class of these locks.
+constexpr Sql kLockAgents{"vantage_lock_agents",
+                          "SELECT COUNT(pg_advisory_xact_lock(1986094964, hashtext(a))) "
+                          "FROM (SELECT DISTINCT a FROM unnest($1::text[]) AS a ORDER BY a) agents",
+                          kBatchKeysTypes};
+// The batch's results (1-based) whose (agent, epoch, seq) is stored with another start: another
+// cycle under the same key, a conflict the primary key does not see. Each partition's key index
+// is read once per agent and epoch of the batch, over the seqs the batch spans, not once per
+// result: OFFSET 0 keeps the lateral subquery a nested loop over those few spans, which the
+// planner would otherwise merge-join with all of the agent's rows.
+constexpr Sql kStoredUnderOtherStart{
+    "vantage_stored_under_other_start",
+    "WITH batch AS MATERIALIZED (SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], "
+    "$4::bigint[]) WITH ORDINALITY AS b(agent, epoch, seq, started_at, n)), "
+    "spans AS MATERIALIZED (SELECT agent, epoch, MIN(seq) AS first_seq, MAX(seq) AS last_seq "
+    "FROM batch GROUP BY agent, epoch), "
+    "stored AS MATERIALIZED (SELECT r.agent, r.epoch, r.seq, r.started_at FROM spans s "
+    "CROSS JOIN LATERAL (SELECT agent, epoch, seq, started_at FROM results "
+    "WHERE agent = s.agent AND epoch = s.epoch AND seq BETWEEN s.first_seq AND s.last_seq "
+    "OFFSET 0) r) "
+    "SELECT DISTINCT b.n FROM batch b JOIN stored r ON r.agent = b.agent AND r.epoch = b.epoch "
+    "AND r.seq = b.seq AND r.started_at <> b.started_at",
+    kBatchKeysTypes};
 // For the results the insert skipped, in their order: is the key stored, and what to compare
 // with (storage_common.hh: same_result). A statement of its own, so that under READ COMMITTED it
 // also sees a row another upload committed while the insert waited for it.
 constexpr Sql kStoredResults{
     "vantage_stored_results",
     "SELECT r.agent IS NOT NULL, r.document, r.document_zstd, r.started_at, r.domain "
-    "FROM unnest($1::text[], $2::bigint[], $3::bigint[]) WITH ORDINALITY "
-    "AS u(agent, seq, epoch, n) "
+    "FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) WITH ORDINALITY "
+    "AS u(agent, epoch, seq, started_at, n) "
     "LEFT JOIN results r ON r.agent = u.agent AND r.epoch = u.epoch AND r.seq = u.seq "
+    "AND r.started_at = u.started_at "
     "ORDER BY u.n",
-    kStoredResultsTypes};
+    kBatchKeysTypes};
 constexpr Sql kCountResults{"vantage_count_results", "SELECT COUNT(*) FROM results", {}};
 constexpr std::array<Oid, 1> kNewestEpochTypes = {kTextOid};
 constexpr Sql kNewestEpoch{"vantage_newest_epoch",
@@ -138,28 +194,53 @@ constexpr std::array<Sql, 4> kSelectResults = {
         "ORDER BY started_at, agent, epoch, seq LIMIT $4",
         kSelectResultsTypes},
 };
-// Retention (Storage::prune): each statement finds its rows through an index of its own and
-// removes them by ctid, so a pass reads what it removes and not what it keeps. A document whose
-// row goes too (started before $3, the results' cutoff) is left to the row's deletion: dropping it
+// Retention (Storage::prune): each kind of result row is removed in two steps, `oldest` the
+// start of its oldest row (through an index of its own), then `remove` at most $2 of its rows in
+// the partition of that row's UTC day, named where it reads {partition}. Within one partition a
+// ctid names one row (across partitions it does not), so the rows are removed by ctid, and a pass
+// reads what it removes and not what it keeps. The remove statements name their partition and
+// are not prepared. Both take the same parameters ($2 unused by `oldest`). A document whose row
+// goes too (started before $3, the results' cutoff) is left to the row's deletion: dropping it
 // first would write it twice.
+struct PruneStatements {
+  Sql oldest;
+  const char* remove;
+};
 constexpr std::array<Oid, 2> kPruneTypes = {kInt8Oid, kInt8Oid};
 constexpr std::array<Oid, 3> kPruneDocumentsTypes = {kInt8Oid, kInt8Oid, kInt8Oid};
-constexpr Sql kPruneOkDocuments{
-    "vantage_prune_ok_documents",
-    "UPDATE results SET document_zstd = NULL WHERE ctid = ANY(ARRAY(SELECT ctid FROM results "
-    "WHERE document_zstd IS NOT NULL AND verdict = 'OK' AND started_at < $1 AND started_at >= $3 "
-    "LIMIT $2))",
-    kPruneDocumentsTypes};
-constexpr Sql kPruneEvidence{
-    "vantage_prune_evidence",
-    "UPDATE results SET document_zstd = NULL WHERE ctid = ANY(ARRAY(SELECT ctid FROM results "
-    "WHERE document_zstd IS NOT NULL AND verdict <> 'OK' AND started_at < $1 "
-    "AND started_at >= $3 LIMIT $2))",
-    kPruneDocumentsTypes};
-constexpr Sql kPruneResults{"vantage_prune_results",
-                            "DELETE FROM results WHERE ctid = ANY(ARRAY(SELECT ctid FROM results "
-                            "WHERE started_at < $1 LIMIT $2))",
-                            kPruneTypes};
+constexpr PruneStatements kPruneOkDocuments{
+    {"vantage_oldest_ok_document",
+     "SELECT MIN(started_at) FROM results WHERE document_zstd IS NOT NULL AND verdict = 'OK' "
+     "AND started_at < $1 AND started_at >= $3",
+     kPruneDocumentsTypes},
+    "UPDATE {partition} SET document_zstd = NULL WHERE ctid = ANY(ARRAY(SELECT ctid "
+    "FROM {partition} WHERE document_zstd IS NOT NULL AND verdict = 'OK' AND started_at < $1 "
+    "AND started_at >= $3 LIMIT $2))"};
+constexpr PruneStatements kPruneEvidence{
+    {"vantage_oldest_evidence",
+     "SELECT MIN(started_at) FROM results WHERE document_zstd IS NOT NULL AND verdict <> 'OK' "
+     "AND started_at < $1 AND started_at >= $3",
+     kPruneDocumentsTypes},
+    "UPDATE {partition} SET document_zstd = NULL WHERE ctid = ANY(ARRAY(SELECT ctid "
+    "FROM {partition} WHERE document_zstd IS NOT NULL AND verdict <> 'OK' AND started_at < $1 "
+    "AND started_at >= $3 LIMIT $2))"};
+// The rows of the day the cutoff falls in, and of expired days not dropped yet: the days before
+// the cutoff's go whole (kExpiredPartition), one a call.
+constexpr PruneStatements kPruneResults{
+    {"vantage_oldest_result", "SELECT MIN(started_at) FROM results WHERE started_at < $1",
+     kPruneTypes},
+    "DELETE FROM {partition} WHERE ctid = ANY(ARRAY(SELECT ctid FROM {partition} "
+    "WHERE started_at < $1 LIMIT $2))"};
+constexpr std::array<Oid, 1> kExpiredPartitionTypes = {kTextOid};
+// The oldest partition of a day before $1, the name of the cutoff's day's partition: all its rows
+// are past the cutoff.
+constexpr Sql kExpiredPartition{"vantage_expired_partition",
+                                "SELECT c.relname FROM pg_inherits i "
+                                "JOIN pg_class c ON c.oid = i.inhrelid "
+                                "WHERE i.inhparent = 'results'::regclass "
+                                "AND c.relname::text COLLATE \"C\" < $1 "
+                                "ORDER BY c.relname::text COLLATE \"C\" LIMIT 1",
+                                kExpiredPartitionTypes};
 constexpr Sql kPruneVerdictChanges{
     "vantage_prune_verdict_changes",
     "DELETE FROM verdict_changes WHERE ctid = ANY(ARRAY(SELECT ctid FROM verdict_changes v "
@@ -174,16 +255,18 @@ constexpr Sql kPruneAlerts{"vantage_prune_alerts",
 constexpr std::array<Oid, 1> kTextDocumentsTypes = {kInt8Oid};
 constexpr Sql kTextDocuments{
     "vantage_text_documents",
-    "SELECT agent, epoch, seq, document FROM results WHERE document <> '' LIMIT $1",
+    "SELECT agent, epoch, seq, document, started_at FROM results WHERE document <> '' LIMIT $1",
     kTextDocumentsTypes};
-constexpr std::array<Oid, 4> kCompressTextDocumentsTypes = {kTextArrayOid, kInt8ArrayOid,
-                                                            kInt8ArrayOid, kByteaArrayOid};
+constexpr std::array<Oid, 5> kCompressTextDocumentsTypes = {
+    kTextArrayOid, kInt8ArrayOid, kInt8ArrayOid, kByteaArrayOid, kInt8ArrayOid};
+// By the whole primary key, so that each row is looked up in its day's partition only.
 constexpr Sql kCompressTextDocuments{
     "vantage_compress_text_documents",
     "UPDATE results r SET document = '', document_zstd = u.document_zstd "
-    "FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bytea[]) "
-    "AS u(agent, epoch, seq, document_zstd) "
-    "WHERE r.agent = u.agent AND r.epoch = u.epoch AND r.seq = u.seq",
+    "FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bytea[], $5::bigint[]) "
+    "AS u(agent, epoch, seq, document_zstd, started_at) "
+    "WHERE r.agent = u.agent AND r.epoch = u.epoch AND r.seq = u.seq "
+    "AND r.started_at = u.started_at",
     kCompressTextDocumentsTypes};
 // Rollups (rollup_sql.hh); their texts are built from the verdict columns, once.
 constexpr std::array<Oid, 5 + kVerdicts> kAddToRollupsTypes = [] {
@@ -199,17 +282,9 @@ const Sql& add_to_rollups_statement() {
                        kAddToRollupsTypes};
   return sql;
 }
-// A batch's rollups are read, merged and written by one collector at a time per agent (a rollup
-// is of one agent): the latency column is merged in C++, between the read and the write. Locked
-// in the order of the keys' numbers, so that two batches never wait for each other in a circle;
-// the locks end with the transaction. Two ints, the first "roll": a key space apart from the
-// migration's bigint.
-constexpr std::array<Oid, 1> kLockRollupAgentsTypes = {kTextArrayOid};
-constexpr Sql kLockRollupAgents{
-    "vantage_lock_rollup_agents",
-    "SELECT pg_advisory_xact_lock(1919904876, k) FROM (SELECT DISTINCT hashtext(a) AS k FROM "
-    "unnest($1::text[]) AS a) AS keys ORDER BY k",
-    kLockRollupAgentsTypes};
+// A batch's rollups are read, merged (the latency column, in C++) and written under its agents'
+// locks (kLockAgents, taken by store_results): a rollup is of one agent, so no other upload
+// writes it between the read and the write.
 constexpr std::array<Oid, 4> kRollupLatenciesTypes = {kTextArrayOid, kTextArrayOid, kInt8ArrayOid,
                                                       kTextArrayOid};
 constexpr Sql kRollupLatencies{
@@ -403,6 +478,27 @@ class BinaryArray {
   std::string bytes_;
 };
 
+// The keys of batch[i] for each i of `which`, in that order, as kBatchKeysTypes reads them. The
+// batch's epochs and seqs are checked before (checked_epoch, checked_seq).
+Params batch_keys(const std::vector<StoredResult>& batch, const std::vector<size_t>& which) {
+  BinaryArray agents(kTextOid, which.size());
+  BinaryArray epochs(kInt8Oid, which.size());
+  BinaryArray seqs(kInt8Oid, which.size());
+  BinaryArray starts(kInt8Oid, which.size());
+  for (const size_t i : which) {
+    agents.add(batch[i].agent);
+    epochs.add(static_cast<int64_t>(batch[i].epoch));
+    seqs.add(static_cast<int64_t>(batch[i].seq));
+    starts.add(to_epoch_ms(batch[i].started_at));
+  }
+  Params keys;
+  keys.binary(agents.take());
+  keys.binary(epochs.take());
+  keys.binary(seqs.take());
+  keys.binary(starts.take());
+  return keys;
+}
+
 std::string int8_binary(int64_t value) {
   const auto bits = static_cast<uint64_t>(value);
   const uint32_t high = htonl(static_cast<uint32_t>(bits >> 32));
@@ -518,8 +614,23 @@ class PostgresStorage final : public Storage {
   [[noreturn]] void fail(std::string_view operation, const PGresult* result);
   void exec(std::string_view operation, const char* sql);
   Result run(std::string_view operation, const Sql& sql, const Params& params);
+  // A statement run once, its parameters' types read from where they stand.
+  Result run_unprepared(std::string_view operation, const std::string& sql, const Params& params);
   // Adds what a batch stored to its rollups, in the open transaction.
   void add_to_rollups(const RollupDeltas& deltas);
+  // Creates the partitions of the batch's days not known to exist, each in a short transaction of
+  // its own, before the batch's.
+  void create_partitions(std::string_view operation, const std::vector<StoredResult>& batch);
+  // The indexes (0-based) of the batch's results whose key is stored with another start, in the
+  // open transaction.
+  std::set<size_t> stored_under_other_start(std::string_view operation, const Params& keys);
+  // The oldest partition of a day before `cutoff`'s; nullopt when there is none.
+  std::optional<std::string> expired_partition(std::string_view operation, TimePoint cutoff);
+  // Drops the oldest partition whose whole day is before `cutoff`; the rows it held.
+  uint64_t drop_expired_partition(std::string_view operation, TimePoint cutoff);
+  // store_results' transaction, on the connection, partitions made.
+  StoreOutcome store_in_transaction(const std::vector<StoredResult>& batch, const Params& rows,
+                                    const Params& keys);
   int64_t single_integer(std::string_view operation, const Sql& sql);
   // A statement run once (not prepared), `parameters` as $1, $2, ...: the integer in its first
   // row; nullopt for NULL.
@@ -536,6 +647,9 @@ class PostgresStorage final : public Storage {
   std::mutex mutex_;
   Connection conn_{nullptr, &PQfinish};
   std::set<std::string_view> prepared_;  // statement names prepared on this connection
+  // Day starts whose partition exists: created by this storage, or found existing. Forgotten
+  // when this storage drops one, and when a batch fails (another collector may have dropped one).
+  std::set<int64_t> known_days_;
   bool connection_lost_ = false;
 };
 
@@ -684,6 +798,21 @@ Result PostgresStorage::run(std::string_view operation, const Sql& sql, const Pa
   params.pointers(values, lengths);
   Result result(PQexecPrepared(conn_.get(), sql.name, params.size(), values.data(), lengths.data(),
                                params.formats(), 0),
+                &PQclear);
+  const ExecStatusType status = PQresultStatus(result.get());
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+    fail(operation, result.get());
+  }
+  return result;
+}
+
+Result PostgresStorage::run_unprepared(std::string_view operation, const std::string& sql,
+                                       const Params& params) {
+  std::vector<const char*> values;
+  std::vector<int> lengths;
+  params.pointers(values, lengths);
+  Result result(PQexecParams(conn_.get(), sql.c_str(), params.size(), nullptr, values.data(),
+                             lengths.data(), params.formats(), 0),
                 &PQclear);
   const ExecStatusType status = PQresultStatus(result.get());
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
@@ -853,69 +982,117 @@ StoreOutcome PostgresStorage::store_results(const std::vector<StoredResult>& bat
   params.binary(int8_binary(now_epoch_ms()));
   params.binary(epochs.take());
   params.binary(summaries.take());
+  std::vector<size_t> every(batch.size());
+  std::iota(every.begin(), every.end(), size_t{0});
+  const Params keys = batch_keys(batch, every);
   // Retry-safe: if the connection died after the server committed, the second run finds every
   // row stored with the same document and counts it a duplicate.
   return with_connection(kOperation, true, [&] {
-    Transaction transaction(*this, kOperation);
-    const Result inserted = run(kOperation, kInsertResults, params);
-    std::set<std::tuple<std::string, int64_t, int64_t>> new_keys;
-    for (int row = 0; row < PQntuples(inserted.get()); ++row) {
-      new_keys.emplace(text_value(inserted.get(), row, 0), parse_integer(inserted.get(), row, 1),
-                       parse_integer(inserted.get(), row, 2));
+    try {
+      create_partitions(kOperation, batch);
+      return store_in_transaction(batch, params, keys);
+    } catch (const StorageError&) {
+      known_days_.clear();
+      throw;
     }
-    std::vector<storage_detail::SeenResult> seen(batch.size());
-    std::vector<size_t> skipped;
-    for (size_t i = 0; i < batch.size(); ++i) {
-      seen[i].inserted = new_keys.contains({batch[i].agent, static_cast<int64_t>(batch[i].epoch),
-                                            static_cast<int64_t>(batch[i].seq)});
-      if (!seen[i].inserted) {
-        skipped.push_back(i);
-      }
-    }
-    if (!skipped.empty()) {
-      BinaryArray skipped_agents(kTextOid, skipped.size());
-      BinaryArray skipped_seqs(kInt8Oid, skipped.size());
-      BinaryArray skipped_epochs(kInt8Oid, skipped.size());
-      for (const size_t i : skipped) {
-        skipped_agents.add(batch[i].agent);
-        skipped_seqs.add(static_cast<int64_t>(batch[i].seq));
-        skipped_epochs.add(static_cast<int64_t>(batch[i].epoch));
-      }
-      Params compare;
-      compare.binary(skipped_agents.take());
-      compare.binary(skipped_seqs.take());
-      compare.binary(skipped_epochs.take());
-      const Result stored = run(kOperation, kStoredResults, compare);
-      if (PQntuples(stored.get()) != static_cast<int>(skipped.size())) {
-        storage_detail::fail(backend_, kOperation, "the comparison missed results");
-      }
-      for (size_t k = 0; k < skipped.size(); ++k) {
-        const int row = static_cast<int>(k);
-        // Skipped yet not stored: the upload that held the key rolled back after the insert
-        // waited for it. Rare; running the whole batch again stores it.
-        if (text_value(stored.get(), row, 0) != "t") {
-          storage_detail::fail(
-              backend_, kOperation,
-              fmt::format("seq {} (epoch {}) of agent {} was skipped but is "
-                          "not stored",
-                          batch[skipped[k]].seq, batch[skipped[k]].epoch, batch[skipped[k]].agent));
-        }
-        seen[skipped[k]].same_as_stored = storage_detail::same_result(
-            storage_detail::StoredForm{.text = text_value(stored.get(), row, 1),
-                                       .compressed = bytea_value(stored.get(), row, 2, backend_),
-                                       .started_at_ms = parse_integer(stored.get(), row, 3),
-                                       .domain = text_value(stored.get(), row, 4)},
-            batch[skipped[k]], backend_);
-      }
-    }
-    StoreOutcome outcome = storage_detail::decide_fates(batch, seen);
-    // A conflict stores nothing: the transaction rolls back as it goes out of scope.
-    if (outcome.conflicts == 0) {
-      add_to_rollups(storage_detail::stored_deltas(batch, outcome, backend_));
-      transaction.commit();
-    }
-    return outcome;
   });
+}
+
+StoreOutcome PostgresStorage::store_in_transaction(const std::vector<StoredResult>& batch,
+                                                   const Params& rows, const Params& keys) {
+  constexpr std::string_view kOperation = "store_results";
+  Transaction transaction(*this, kOperation);
+  run(kOperation, kLockAgents, keys);
+  // Before the insert, so that it reads only rows of other uploads.
+  const std::set<size_t> elsewhere = stored_under_other_start(kOperation, keys);
+  const Result inserted = run(kOperation, kInsertResults, rows);
+  std::set<std::tuple<std::string, int64_t, int64_t>> new_keys;
+  for (int row = 0; row < PQntuples(inserted.get()); ++row) {
+    new_keys.emplace(text_value(inserted.get(), row, 0), parse_integer(inserted.get(), row, 1),
+                     parse_integer(inserted.get(), row, 2));
+  }
+  // A result stored elsewhere is seen neither inserted nor the same: a conflict.
+  std::vector<storage_detail::SeenResult> seen(batch.size());
+  std::vector<size_t> skipped;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (elsewhere.contains(i)) {
+      continue;
+    }
+    seen[i].inserted = new_keys.contains(
+        {batch[i].agent, static_cast<int64_t>(batch[i].epoch), static_cast<int64_t>(batch[i].seq)});
+    if (!seen[i].inserted) {
+      skipped.push_back(i);
+    }
+  }
+  if (!skipped.empty()) {
+    const Result stored = run(kOperation, kStoredResults, batch_keys(batch, skipped));
+    if (PQntuples(stored.get()) != static_cast<int>(skipped.size())) {
+      storage_detail::fail(backend_, kOperation, "the comparison missed results");
+    }
+    for (size_t k = 0; k < skipped.size(); ++k) {
+      const int row = static_cast<int>(k);
+      // Skipped yet not stored: the upload that held the key rolled back after the insert
+      // waited for it. Rare; running the whole batch again stores it.
+      if (text_value(stored.get(), row, 0) != "t") {
+        storage_detail::fail(
+            backend_, kOperation,
+            fmt::format("seq {} (epoch {}) of agent {} was skipped but is "
+                        "not stored",
+                        batch[skipped[k]].seq, batch[skipped[k]].epoch, batch[skipped[k]].agent));
+      }
+      seen[skipped[k]].same_as_stored = storage_detail::same_result(
+          storage_detail::StoredForm{.text = text_value(stored.get(), row, 1),
+                                     .compressed = bytea_value(stored.get(), row, 2, backend_),
+                                     .started_at_ms = parse_integer(stored.get(), row, 3),
+                                     .domain = text_value(stored.get(), row, 4)},
+          batch[skipped[k]], backend_);
+    }
+  }
+  StoreOutcome outcome = storage_detail::decide_fates(batch, seen);
+  // A conflict stores nothing: the transaction rolls back as it goes out of scope.
+  if (outcome.conflicts == 0) {
+    add_to_rollups(storage_detail::stored_deltas(batch, outcome, backend_));
+    transaction.commit();
+  }
+  return outcome;
+}
+
+void PostgresStorage::create_partitions(std::string_view operation,
+                                        const std::vector<StoredResult>& batch) {
+  std::set<int64_t> days;
+  for (const StoredResult& result : batch) {
+    const int64_t day = day_start(to_epoch_ms(result.started_at));
+    if (!known_days_.contains(day)) {
+      days.insert(day);
+    }
+  }
+  for (const int64_t day : days) {
+    // CREATE TABLE … PARTITION OF takes an ACCESS EXCLUSIVE lock on results until its commit, so
+    // it commits at once, before the batch's transaction takes any lock. IF NOT EXISTS is checked
+    // before that lock: two collectors creating one day would both go on and the second fail on
+    // the catalog's unique name, so they take the day's advisory lock first, and the second then
+    // finds the first's partition.
+    Transaction transaction(*this, operation);
+    exec(operation,
+         fmt::format("SELECT pg_advisory_xact_lock({}, {})", kPartitionLockClass, day / kDayMs)
+             .c_str());
+    exec(operation, fmt::format("CREATE TABLE IF NOT EXISTS {} PARTITION OF results "
+                                "FOR VALUES FROM ({}) TO ({})",
+                                partition_name(day), day, day + kDayMs)
+                        .c_str());
+    transaction.commit();
+    known_days_.insert(day);
+  }
+}
+
+std::set<size_t> PostgresStorage::stored_under_other_start(std::string_view operation,
+                                                           const Params& keys) {
+  const Result found = run(operation, kStoredUnderOtherStart, keys);
+  std::set<size_t> indexes;
+  for (int row = 0; row < PQntuples(found.get()); ++row) {
+    indexes.insert(static_cast<size_t>(parse_integer(found.get(), row, 0) - 1));
+  }
+  return indexes;
 }
 
 uint64_t PostgresStorage::count_results() {
@@ -1229,15 +1406,6 @@ void PostgresStorage::add_to_rollups(const RollupDeltas& deltas) {
     params.binary(agents.take());
     return params;
   };
-  {
-    BinaryArray agents(kTextOid, count);
-    for (const auto& [key, figures] : deltas.by_key()) {
-      agents.add(key.agent);
-    }
-    Params lock;
-    lock.binary(agents.take());
-    run(kOperation, kLockRollupAgents, lock);
-  }
   // Each stored row's latency column, by key; a key without a row has none yet.
   std::map<RollupKey, std::string> stored;
   {
@@ -1330,24 +1498,39 @@ std::vector<DomainUptime> PostgresStorage::uptime(const std::string& domain, Tim
 
 PruneCounts PostgresStorage::prune(const RetentionCutoffs& cutoffs, size_t batch) {
   constexpr std::string_view kOperation = "prune";
-  const auto removed = [&](const Sql& sql, TimePoint cutoff,
-                           std::optional<TimePoint> results = std::nullopt) {
+  const auto parameters = [&](TimePoint cutoff, std::optional<TimePoint> results) {
     Params params;
     params.integer(to_epoch_ms(cutoff));
     params.integer(limit_value(batch));
     if (results) {
       params.integer(to_epoch_ms(*results));
     }
-    const Result result = run(kOperation, sql, params);
+    return params;
+  };
+  const auto removed = [&](const Sql& sql, TimePoint cutoff) {
+    const Result result = run(kOperation, sql, parameters(cutoff, std::nullopt));
+    return static_cast<uint64_t>(std::strtoull(PQcmdTuples(result.get()), nullptr, 10));
+  };
+  const auto removed_in_oldest_day = [&](const PruneStatements& statements, TimePoint cutoff,
+                                         std::optional<TimePoint> results = std::nullopt) {
+    const Result oldest = run(kOperation, statements.oldest, parameters(cutoff, results));
+    if (PQgetisnull(oldest.get(), 0, 0) != 0) {
+      return uint64_t{0};
+    }
+    const std::string partition = partition_name(day_start(parse_integer(oldest.get(), 0, 0)));
+    const Result result = run_unprepared(
+        kOperation, fmt::format(fmt::runtime(statements.remove), fmt::arg("partition", partition)),
+        parameters(cutoff, results));
     return static_cast<uint64_t>(std::strtoull(PQcmdTuples(result.get()), nullptr, 10));
   };
   // Retry-safe: what the first run removed is gone, and a second removes the next rows.
   return with_connection(kOperation, true, [&] {
-    Transaction transaction(*this, kOperation);
     PruneCounts pruned;
-    pruned.documents = removed(kPruneOkDocuments, cutoffs.documents, cutoffs.results);
-    pruned.documents += removed(kPruneEvidence, cutoffs.evidence, cutoffs.results);
-    pruned.results = removed(kPruneResults, cutoffs.results);
+    pruned.results = drop_expired_partition(kOperation, cutoffs.results);
+    Transaction transaction(*this, kOperation);
+    pruned.documents = removed_in_oldest_day(kPruneOkDocuments, cutoffs.documents, cutoffs.results);
+    pruned.documents += removed_in_oldest_day(kPruneEvidence, cutoffs.evidence, cutoffs.results);
+    pruned.results += removed_in_oldest_day(kPruneResults, cutoffs.results);
     pruned.verdict_changes = removed(kPruneVerdictChanges, cutoffs.verdict_changes);
     pruned.alerts = removed(kPruneAlerts, cutoffs.alerts);
     pruned.rollups =
@@ -1357,6 +1540,41 @@ PruneCounts PostgresStorage::prune(const RetentionCutoffs& cutoffs, size_t batch
     transaction.commit();
     return pruned;
   });
+}
+
+std::optional<std::string> PostgresStorage::expired_partition(std::string_view operation,
+                                                              TimePoint cutoff) {
+  Params params;
+  params.text(partition_name(day_start(to_epoch_ms(cutoff))));
+  const Result found = run(operation, kExpiredPartition, params);
+  if (PQntuples(found.get()) == 0) {
+    return std::nullopt;
+  }
+  return text_value(found.get(), 0, 0);
+}
+
+uint64_t PostgresStorage::drop_expired_partition(std::string_view operation, TimePoint cutoff) {
+  // Looked up first without a lock: most calls find none and then lock nothing.
+  if (!expired_partition(operation, cutoff)) {
+    return 0;
+  }
+  // DROP TABLE of a partition locks results ACCESS EXCLUSIVE, the parent before the partition.
+  // Taken first, so that the count is of the rows dropped (no insert of a late result in
+  // between) and no lock is raised midway, which could deadlock with such an insert. Ingest then
+  // waits for the count of one day, read from its index. Looked up again under the lock: another
+  // collector may have dropped it.
+  Transaction transaction(*this, operation);
+  exec(operation, "LOCK TABLE results IN ACCESS EXCLUSIVE MODE");
+  const std::optional<std::string> partition = expired_partition(operation, cutoff);
+  if (!partition) {
+    transaction.commit();
+    return 0;
+  }
+  const auto rows = one_integer(operation, fmt::format("SELECT COUNT(*) FROM {}", *partition));
+  exec(operation, fmt::format("DROP TABLE {}", *partition).c_str());
+  transaction.commit();
+  known_days_.clear();
+  return static_cast<uint64_t>(rows.value_or(0));
 }
 
 size_t PostgresStorage::compress_text_documents(size_t batch) {
@@ -1371,17 +1589,20 @@ size_t PostgresStorage::compress_text_documents(size_t batch) {
     BinaryArray epochs(kInt8Oid, rows);
     BinaryArray seqs(kInt8Oid, rows);
     BinaryArray documents(kByteaOid, rows);
+    BinaryArray starts(kInt8Oid, rows);
     for (int row = 0; row < static_cast<int>(rows); ++row) {
       agents.add(text_value(found.get(), row, 0));
       epochs.add(parse_integer(found.get(), row, 1));
       seqs.add(parse_integer(found.get(), row, 2));
       documents.add(document_codec::compress(text_value(found.get(), row, 3)));
+      starts.add(parse_integer(found.get(), row, 4));
     }
     Params update;
     update.binary(agents.take());
     update.binary(epochs.take());
     update.binary(seqs.take());
     update.binary(documents.take());
+    update.binary(starts.take());
     run(kOperation, kCompressTextDocuments, update);
     transaction.commit();
     return rows;
@@ -1431,9 +1652,14 @@ StorageStats PostgresStorage::stats(const RetentionCutoffs& cutoffs) {
         [&](const std::string& sql, const std::vector<int64_t>& parameters) {
           return one_integer(kOperation, sql, parameters);
         },
+        // A partitioned table has no storage of its own: the sum of its partitions'. Of any
+        // other table the tree is empty, and its own size is what counts.
         [&](std::string_view table) -> std::optional<uint64_t> {
-          const auto bytes =
-              one_integer(kOperation, fmt::format("SELECT pg_total_relation_size('{}')", table));
+          const auto bytes = one_integer(
+              kOperation, fmt::format("SELECT COALESCE((SELECT SUM(pg_total_relation_size(relid)) "
+                                      "FROM pg_partition_tree('{0}') WHERE isleaf), "
+                                      "pg_total_relation_size('{0}'))",
+                                      table));
           return bytes ? std::optional<uint64_t>(static_cast<uint64_t>(*bytes)) : std::nullopt;
         });
   });

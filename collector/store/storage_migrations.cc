@@ -221,15 +221,6 @@ SELECT domain, 'day', started_at - started_at % 86400000, agent,
 FROM results GROUP BY domain, started_at - started_at % 86400000, agent;
 )sql";
 
-// SQLite gives a page back only once every row on it is gone, and appends rows in rowid order:
-// dropping a document from a row that stays (retention keeps rows longer than documents) freed
-// almost nothing, and a month's results took ~1.7 KB a row with 85 % of the documents dropped.
-// Documents move to a table of their own, keyed by the result's new id, so they age in id order
-// and whole pages of them empty together. `results.document_zstd` stays, as an empty blob where
-// the document is in result_documents (what the retention indexes and counts of both backends
-// read). The explicit id keeps the key across a VACUUM, which renumbers implicit rowids. The copy
-// goes in start order, the order in which retention removes rows and documents. PostgreSQL reuses
-// the space of a dropped document in place and keeps its documents in the row.
 // Rollups: the index by span and start, for pruning and uptime, became PostgreSQL's choice for the
 // latency update of a batch's rollups (a join on the whole key), scanning every rollup of the
 // hour for each, thousands per key in a fleet: an index per span on the start alone serves the
@@ -240,6 +231,15 @@ CREATE INDEX rollups_hours ON rollups (start_at) WHERE span = 'hour';
 CREATE INDEX rollups_days ON rollups (start_at) WHERE span = 'day';
 )sql";
 
+// SQLite gives a page back only once every row on it is gone, and appends rows in rowid order:
+// dropping a document from a row that stays (retention keeps rows longer than documents) freed
+// almost nothing, and a month's results took ~1.7 KB a row with 85 % of the documents dropped.
+// Documents move to a table of their own, keyed by the result's new id, so they age in id order
+// and whole pages of them empty together. `results.document_zstd` stays, as an empty blob where
+// the document is in result_documents (what the retention indexes and counts of both backends
+// read). The explicit id keeps the key across a VACUUM, which renumbers implicit rowids. The copy
+// goes in start order, the order in which retention removes rows and documents. PostgreSQL reuses
+// the space of a dropped document in place and keeps its documents in the row.
 constexpr std::string_view kVersion9Sqlite = R"sql(
 CREATE TABLE results_by_id (
   id INTEGER PRIMARY KEY,
@@ -287,6 +287,55 @@ BEGIN
 END;
 )sql";
 
+// PostgreSQL keeps results in a partition per UTC day of started_at, so that retention drops a
+// whole expired day instead of deleting its rows one by one (and leaving them to vacuum). The
+// table is copied in this transaction: the day partitions of the rows already stored first, the
+// rows, then the key and the indexes of version 7, made on the parent so that every partition,
+// also those store_results creates later, has them. A unique key of a partitioned table must hold
+// the partition key, so the primary key gains started_at: a re-upload is the same spooled document
+// with the same start, and store_results finds a stored (agent, epoch, seq) of another start
+// itself (postgres_storage.cc). SQLite keeps its one table.
+constexpr std::string_view kVersion9Postgres = R"sql(
+ALTER TABLE results RENAME TO results_unpartitioned;
+CREATE TABLE results (
+  agent TEXT NOT NULL CHECK (agent <> ''),
+  epoch BIGINT NOT NULL CHECK (epoch >= 0),
+  seq BIGINT NOT NULL CHECK (seq >= 0),
+  domain TEXT NOT NULL CHECK (domain <> ''),
+  started_at BIGINT NOT NULL,
+  verdict TEXT NOT NULL,
+  document TEXT NOT NULL,
+  received_at BIGINT NOT NULL,
+  summary TEXT,
+  document_zstd BYTEA
+) PARTITION BY RANGE (started_at);
+DO $$
+DECLARE
+  day BIGINT;
+BEGIN
+  FOR day IN SELECT DISTINCT started_at - ((started_at % 86400000) + 86400000) % 86400000
+             FROM results_unpartitioned LOOP
+    EXECUTE format('CREATE TABLE %I PARTITION OF results FOR VALUES FROM (%s) TO (%s)',
+                   'results_d' || to_char(to_timestamp(day / 1000) AT TIME ZONE 'UTC', 'YYYYMMDD'),
+                   day, day + 86400000);
+  END LOOP;
+END
+$$;
+INSERT INTO results (agent, epoch, seq, domain, started_at, verdict, document, received_at,
+  summary, document_zstd)
+SELECT agent, epoch, seq, domain, started_at, verdict, document, received_at, summary,
+  document_zstd
+FROM results_unpartitioned;
+DROP TABLE results_unpartitioned;
+ALTER TABLE results ADD PRIMARY KEY (agent, epoch, seq, started_at);
+CREATE INDEX results_started_at ON results (started_at);
+CREATE INDEX results_ok_documents ON results (started_at)
+  WHERE document_zstd IS NOT NULL AND verdict = 'OK';
+CREATE INDEX results_evidence ON results (started_at)
+  WHERE document_zstd IS NOT NULL AND verdict <> 'OK';
+CREATE INDEX results_text_documents ON results (agent, epoch, seq) WHERE document <> '';
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, "results, agents, tokens, targets", kVersion1},
     Migration{2, "verdict_changes", kVersion2},
@@ -297,10 +346,11 @@ constexpr std::array kMigrations = {
     Migration{7, "results.document_zstd; retention indexes", kVersion7},
     Migration{8, "rollups, counted from the results stored", kVersion8},
     Migration{.version = 9,
-              .description = "rollups indexed by start per span; SQLite: results keyed by id, "
-                             "documents in result_documents",
+              .description = "rollups indexed by start per span; results: on SQLite keyed by id, "
+                             "documents in result_documents; on PostgreSQL partitioned by UTC day",
               .sql = kVersion9,
-              .sqlite_sql = kVersion9Sqlite},
+              .sqlite_sql = kVersion9Sqlite,
+              .postgres_sql = kVersion9Postgres},
 };
 
 }  // namespace

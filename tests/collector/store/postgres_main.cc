@@ -52,6 +52,7 @@ class PostgresBackend final : public StorageBackend {
     return open_postgres_alert_store(current_);
   }
   void execute(const std::string& sql) override { run_sql(current_, sql); }
+  const std::string& current() const { return current_; }
 
  private:
   std::string current_;
@@ -60,6 +61,11 @@ class PostgresBackend final : public StorageBackend {
 
 PostgresServer& server() {
   return *the_server;
+}
+
+PostgresBackend& the_backend() {
+  static PostgresBackend backend;
+  return backend;
 }
 
 }  // namespace
@@ -74,8 +80,11 @@ std::string create_database(const std::string& name) {
 }
 
 StorageBackend& storage_backend() {
-  static PostgresBackend backend;
-  return backend;
+  return the_backend();
+}
+
+std::string current_conninfo() {
+  return the_backend().current();
 }
 
 TEST_CASE("postgres: a storage carries on after the server crashed, and nothing committed is lost",
