@@ -28,11 +28,13 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <deque>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -698,6 +700,24 @@ int run_raw_postgres(const RawOptions& options) {
     names.push_back(agent_name(i, options.agent_prefix));
   }
   Postgres pg(options.conninfo);
+  // The day partitions the rows go to, as the collector makes them before its first insert of a
+  // day (collector/store/postgres_storage.cc), before the timing.
+  std::set<int64_t> days;
+  constexpr int64_t kDayMs = int64_t{24} * 3600 * 1000;
+  for (const Document& document : documents) {
+    days.insert(document.started_at_ms - document.started_at_ms % kDayMs);
+  }
+  for (const int64_t day : days) {
+    const std::time_t seconds = day / 1000;
+    std::tm utc{};
+    gmtime_r(&seconds, &utc);
+    pg.expect(PQexec(pg.get(),
+                     fmt::format("CREATE TABLE IF NOT EXISTS results_d{:04}{:02}{:02} "
+                                 "PARTITION OF results FOR VALUES FROM ({}) TO ({})",
+                                 utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, day, day + kDayMs)
+                         .c_str()),
+              PGRES_COMMAND_OK, "create partition");
+  }
   const bool unnest = options.method == "unnest";
   if (unnest) {
     constexpr std::array<Oid, 8> kTypes = {1009, 1016, 1009, 1016, 1009, 1001, kInt8Oid, 1009};
@@ -708,18 +728,19 @@ int run_raw_postgres(const RawOptions& options) {
                   "b.started_at, b.verdict, '', b.document, $7, b.summary FROM unnest($1::text[], "
                   "$2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::bytea[], $8::text[]) "
                   "AS b(agent, seq, domain, started_at, verdict, document, summary) "
-                  "ORDER BY b.agent, b.seq ON CONFLICT (agent, epoch, seq) DO NOTHING",
+                  "ORDER BY b.agent, b.seq ON CONFLICT (agent, epoch, seq, started_at) DO NOTHING",
                   8, kTypes.data()),
         PGRES_COMMAND_OK, "prepare");
   } else {
     constexpr std::array<Oid, 8> kTypes = {kTextOid, kInt8Oid, kTextOid, kInt8Oid,
                                            kTextOid, 17,       kInt8Oid, kTextOid};
-    pg.expect(PQprepare(pg.get(), "insert_row",
-                        "INSERT INTO results (agent, epoch, seq, domain, started_at, verdict, "
-                        "document, document_zstd, received_at, summary) VALUES ($1, 0, $2, $3, $4, "
-                        "$5, '', $6, $7, $8) ON CONFLICT (agent, epoch, seq) DO NOTHING",
-                        8, kTypes.data()),
-              PGRES_COMMAND_OK, "prepare");
+    pg.expect(
+        PQprepare(pg.get(), "insert_row",
+                  "INSERT INTO results (agent, epoch, seq, domain, started_at, verdict, "
+                  "document, document_zstd, received_at, summary) VALUES ($1, 0, $2, $3, $4, "
+                  "$5, '', $6, $7, $8) ON CONFLICT (agent, epoch, seq, started_at) DO NOTHING",
+                  8, kTypes.data()),
+        PGRES_COMMAND_OK, "prepare");
   }
 
   size_t inserted = 0;
