@@ -235,6 +235,12 @@ class BatchHeader {
       if (!has_version_ && root.find_field_unordered("schema_version").get(member) == 0) {
         read_version(member);
       }
+      // Reading the version may have met an error inside the text, which abandons the document
+      // too: looking further would use a parser it no longer has (found by fuzz_upload).
+      if (!document.is_alive()) {
+        unreadable_ = true;
+        return;
+      }
       if (!has_agent_ && root.find_field_unordered("agent").get(member) == 0) {
         read_agent(member);
       }
