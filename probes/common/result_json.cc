@@ -159,7 +159,10 @@ std::optional<std::chrono::system_clock::time_point> parse_time(const std::strin
       std::chrono::year{parts.tm_year + 1900},
       std::chrono::month{static_cast<unsigned>(parts.tm_mon + 1)},
       std::chrono::day{static_cast<unsigned>(parts.tm_mday)}};
-  if (!date.ok()) {
+  // The clock counts nanoseconds in 64 bits (years 1678 to 2262): a year outside it would
+  // overflow, and no cycle, alert or query is from before Unix time or centuries ahead.
+  if (!date.ok() || date.year() < std::chrono::year{kEarliestYear} ||
+      date.year() > std::chrono::year{kLatestYear}) {
     return std::nullopt;
   }
   return std::chrono::system_clock::from_time_t(timegm(&parts)) + std::chrono::milliseconds(millis);

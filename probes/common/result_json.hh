@@ -24,6 +24,10 @@ LastKnown last_known_from_json(const nlohmann::json& json);
 
 // RFC 3339 in UTC with milliseconds: "2026-11-25T04:00:00.123Z".
 std::string format_time(std::chrono::system_clock::time_point time);
+// The years parse_time reads: from Unix time to the last whole year the clock holds.
+inline constexpr int kEarliestYear = 1970;
+inline constexpr int kLatestYear = 2261;
+// nullopt for text that is not such a time, or is not in the calendar or in those years.
 std::optional<std::chrono::system_clock::time_point> parse_time(const std::string& text);
 
 }  // namespace vantage

@@ -263,6 +263,13 @@ TEST_CASE("a date that is not in the calendar is not a time", "[unit]") {
   CHECK_FALSE(parse_time("2026-02-29T12:00:00Z"));
   CHECK_FALSE(parse_time("2026-02-31T12:00:00.000Z"));
   CHECK_FALSE(parse_time("2026-04-31T00:00:00Z"));
+  // Years the clock cannot hold are not times either (they overflowed it).
+  CHECK(parse_time("1970-01-01T00:00:00Z"));
+  CHECK(parse_time("2261-12-31T23:59:59.999Z"));
+  CHECK_FALSE(parse_time("0735-11-27T13:49:54.437Z"));
+  CHECK_FALSE(parse_time("1969-12-31T23:59:59Z"));
+  CHECK_FALSE(parse_time("2262-01-01T00:00:00Z"));
+  CHECK_FALSE(parse_time("9999-12-31T00:00:00Z"));
   json body = result_batch("vp-1", {1});
   body["results"][0]["cycle"]["started_at"] = "2026-02-31T12:00:00.000Z";
   CHECK(refusal([&] { parse_result_batch(body.dump(), "vp-1", kNow); }) ==
