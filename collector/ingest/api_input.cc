@@ -17,9 +17,7 @@
 #include "result_json.hh"
 
 namespace vantage {
-namespace {
 
-// Per timed check, its slowest probe that succeeded: what the cycle adds to its rollups.
 CheckLatencies check_latencies(const CycleResult& cycle) {
   CheckLatencies latencies{};
   for (const ProbeResult& result : cycle.results) {
@@ -32,6 +30,8 @@ CheckLatencies check_latencies(const CycleResult& cycle) {
   }
   return latencies;
 }
+
+namespace {
 
 using nlohmann::json;
 

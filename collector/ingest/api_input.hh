@@ -70,6 +70,9 @@ std::vector<size_t> drop_results_before(ResultBatch& batch, TimePoint horizon);
 ResultBatch parse_result_batch(std::string_view body, const std::string& caller, TimePoint now,
                                std::chrono::milliseconds max_clock_skew = kDefaultMaxClockSkew);
 
+// Per timed check, its slowest probe that succeeded: what the cycle adds to its rollups.
+CheckLatencies check_latencies(const CycleResult& cycle);
+
 // POST /api/v1/heartbeat; same errors. The record's address is `peer`, its last_seen `now`;
 // spool_dropped and epoch are 0 when absent.
 AgentRecord parse_heartbeat(const nlohmann::json& body, const std::string& caller,

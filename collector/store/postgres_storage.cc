@@ -88,9 +88,9 @@ struct Sql {
   std::span<const Oid> types;
 };
 
-constexpr std::array<Oid, 9> kInsertResultsTypes = {kTextArrayOid, kInt8ArrayOid, kTextArrayOid,
-                                                    kInt8ArrayOid, kTextArrayOid, kByteaArrayOid,
-                                                    kInt8Oid,      kInt8ArrayOid, kTextArrayOid};
+constexpr std::array<Oid, 10> kInsertResultsTypes = {
+    kTextArrayOid,  kInt8ArrayOid, kTextArrayOid, kInt8ArrayOid, kTextArrayOid,
+    kByteaArrayOid, kInt8Oid,      kInt8ArrayOid, kTextArrayOid, kTextArrayOid};
 // Rows go in key order: two batches that overlap then wait for each other's keys in the same
 // order and cannot deadlock. Of a key repeated in the batch only the first row is offered (the
 // primary key holds started_at, so a repeat with another start would not conflict with it);
@@ -101,12 +101,13 @@ constexpr std::array<Oid, 9> kInsertResultsTypes = {kTextArrayOid, kInt8ArrayOid
 constexpr Sql kInsertResults{
     "vantage_insert_results",
     "INSERT INTO results (agent, epoch, seq, domain, started_at, verdict, document, "
-    "document_zstd, received_at, summary) "
+    "document_zstd, received_at, summary, latency) "
     "SELECT DISTINCT ON (b.agent, b.epoch, b.seq) b.agent, b.epoch, b.seq, b.domain, "
-    "b.started_at, b.verdict, '', b.document_zstd, $7, NULLIF(b.summary, '') "
+    "b.started_at, b.verdict, '', b.document_zstd, $7, NULLIF(b.summary, ''), "
+    "NULLIF(b.latency, '') "
     "FROM unnest($1::text[], $8::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], "
-    "$6::bytea[], $9::text[]) WITH ORDINALITY AS b(agent, epoch, seq, domain, started_at, "
-    "verdict, document_zstd, summary, n) "
+    "$6::bytea[], $9::text[], $10::text[]) WITH ORDINALITY AS b(agent, epoch, seq, domain, "
+    "started_at, verdict, document_zstd, summary, latency, n) "
     "ORDER BY b.agent, b.epoch, b.seq, b.n "
     "ON CONFLICT (agent, epoch, seq, started_at) DO NOTHING RETURNING agent, epoch, seq",
     kInsertResultsTypes};
@@ -117,9 +118,12 @@ constexpr std::array<Oid, 4> kBatchKeysTypes = {kTextArrayOid, kInt8ArrayOid, kI
 // agent store in turn: kStoredUnderOtherStart then sees every row of the agent that another
 // upload stored, which the primary key alone (it holds started_at) no longer guarantees.
 // Uploads of one agent rarely overlap (a retry of a batch that timed out), so this costs no wait.
-// 1986094964 is 0x76616774, "vagt", the class of these locks.
+// 1986094964 is 0x76616774, "vagt", the class of these locks. Also reads the fold mark, shared:
+// the fold takes it for update, so a batch and a fold (which both write rollups, and must agree
+// on which results the fold has passed) do not overlap.
 constexpr Sql kLockAgents{"vantage_lock_agents",
-                          "SELECT COUNT(pg_advisory_xact_lock(1986094964, hashtext(a))) "
+                          "SELECT COUNT(pg_advisory_xact_lock(1986094964, hashtext(a))), "
+                          "(SELECT folded_before FROM rollup_fold WHERE id = 1 FOR SHARE) "
                           "FROM (SELECT DISTINCT a FROM unnest($1::text[]) AS a ORDER BY a) agents",
                           kBatchKeysTypes};
 // The batch's results (1-based) whose (agent, epoch, seq) is stored with another start: another
@@ -568,6 +572,7 @@ class PostgresStorage final : public Storage {
   uint64_t reclaim_space(uint64_t pages) override;
   uint64_t size_bytes() override;
   StorageStats stats(const RetentionCutoffs& cutoffs) override;
+  size_t fold_rollups(TimePoint before, size_t batch) override;
 
  private:
   // BEGIN … COMMIT; rolled back when left without commit(), also by an exception.
@@ -617,6 +622,13 @@ class PostgresStorage final : public Storage {
   Result run_unprepared(std::string_view operation, const std::string& sql, const Params& params);
   // Adds what a batch stored to its rollups, in the open transaction.
   void add_to_rollups(const RollupDeltas& deltas);
+  // One fold pass (Storage::fold_rollups) in the open transaction, the mark locked for update:
+  // how many results it added, and the mark after it.
+  std::pair<size_t, int64_t> fold_pass(int64_t before_ms, size_t batch);
+  // The results not folded yet, from `since_ms` on (of `domain`; "": all), as rollup figures, in
+  // the open transaction.
+  RollupDeltas unfolded_deltas(std::string_view operation, int64_t since_ms,
+                               const std::string& domain);
   // Creates the partitions of the batch's days not known to exist, each in a short transaction of
   // its own, before the batch's.
   void create_partitions(std::string_view operation, const std::vector<StoredResult>& batch);
@@ -960,6 +972,7 @@ StoreOutcome PostgresStorage::store_results(const std::vector<StoredResult>& bat
   }
   BinaryArray documents(kByteaOid, batch.size(), document_bytes);
   BinaryArray summaries(kTextOid, batch.size(), summary_bytes);
+  BinaryArray latencies(kTextOid, batch.size());
   for (size_t i = 0; i < batch.size(); ++i) {
     const StoredResult& result = batch[i];
     agents.add(result.agent);
@@ -970,6 +983,7 @@ StoreOutcome PostgresStorage::store_results(const std::vector<StoredResult>& bat
     verdicts.add(result.verdict);
     documents.add(compressed[i]);
     summaries.add(result.summary);
+    latencies.add(encode_check_latencies(result.latencies));
   }
   Params params;
   params.binary(agents.take());
@@ -981,6 +995,7 @@ StoreOutcome PostgresStorage::store_results(const std::vector<StoredResult>& bat
   params.binary(int8_binary(now_epoch_ms()));
   params.binary(epochs.take());
   params.binary(summaries.take());
+  params.binary(latencies.take());
   std::vector<size_t> every(batch.size());
   std::iota(every.begin(), every.end(), size_t{0});
   const Params keys = batch_keys(batch, every);
@@ -1001,7 +1016,8 @@ StoreOutcome PostgresStorage::store_in_transaction(const std::vector<StoredResul
                                                    const Params& rows, const Params& keys) {
   constexpr std::string_view kOperation = "store_results";
   Transaction transaction(*this, kOperation);
-  run(kOperation, kLockAgents, keys);
+  const Result locked = run(kOperation, kLockAgents, keys);
+  const int64_t folded_before_ms = parse_integer(locked.get(), 0, 1);
   // Before the insert, so that it reads only rows of other uploads.
   const std::set<size_t> elsewhere = stored_under_other_start(kOperation, keys);
   const Result inserted = run(kOperation, kInsertResults, rows);
@@ -1050,7 +1066,7 @@ StoreOutcome PostgresStorage::store_in_transaction(const std::vector<StoredResul
   StoreOutcome outcome = storage_detail::decide_fates(batch, seen);
   // A conflict stores nothing: the transaction rolls back as it goes out of scope.
   if (outcome.conflicts == 0) {
-    add_to_rollups(storage_detail::stored_deltas(batch, outcome, backend_));
+    add_to_rollups(storage_detail::stored_deltas(batch, outcome, folded_before_ms, backend_));
     transaction.commit();
   }
   return outcome;
@@ -1440,6 +1456,76 @@ void PostgresStorage::add_to_rollups(const RollupDeltas& deltas) {
   run(kOperation, add_to_rollups_statement(), params);
 }
 
+namespace {
+
+std::vector<storage_detail::UnfoldedResult> unfolded_results(const PGresult* read) {
+  std::vector<storage_detail::UnfoldedResult> found;
+  found.reserve(static_cast<size_t>(PQntuples(read)));
+  for (int row = 0; row < PQntuples(read); ++row) {
+    found.push_back({.domain = text_value(read, row, 0),
+                     .agent = text_value(read, row, 1),
+                     .started_at_ms = parse_integer(read, row, 2),
+                     .verdict = text_value(read, row, 3),
+                     .latency = text_value(read, row, 4)});
+  }
+  return found;
+}
+
+}  // namespace
+
+std::pair<size_t, int64_t> PostgresStorage::fold_pass(int64_t before_ms, size_t batch) {
+  constexpr std::string_view kOperation = "fold_rollups";
+  const int64_t mark =
+      one_integer(kOperation, std::string(storage_detail::kFoldMarkSql) + " FOR UPDATE").value();
+  if (before_ms <= mark) {
+    return {0, mark};
+  }
+  Params range;
+  range.integer(mark);
+  range.integer(before_ms);
+  range.integer(limit_value(batch));
+  std::vector<storage_detail::UnfoldedResult> read = unfolded_results(
+      run_unprepared(kOperation, std::string(storage_detail::kUnfoldedResultsSql), range).get());
+  storage_detail::FoldStep step = storage_detail::fold_step(read, batch, before_ms);
+  if (step.whole_millisecond) {
+    Params at;
+    at.integer(read.front().started_at_ms);
+    read = unfolded_results(
+        run_unprepared(kOperation, std::string(storage_detail::kResultsStartedAtSql), at).get());
+    step.count = read.size();
+  }
+  add_to_rollups(storage_detail::deltas_of(read, step.count, backend_, kOperation));
+  Params mark_after;
+  mark_after.integer(step.folded_before_ms);
+  run_unprepared(kOperation, std::string(storage_detail::kSetFoldMarkSql), mark_after);
+  return {step.count, step.folded_before_ms};
+}
+
+size_t PostgresStorage::fold_rollups(TimePoint before, size_t batch) {
+  constexpr std::string_view kOperation = "fold_rollups";
+  // Retry-safe: a pass that did not commit left the mark where it was.
+  return with_connection(kOperation, true, [&] {
+    Transaction transaction(*this, kOperation);
+    const size_t folded = fold_pass(to_epoch_ms(before), batch).first;
+    transaction.commit();
+    return folded;
+  });
+}
+
+RollupDeltas PostgresStorage::unfolded_deltas(std::string_view operation, int64_t since_ms,
+                                              const std::string& domain) {
+  const int64_t mark = one_integer(operation, std::string(storage_detail::kFoldMarkSql)).value();
+  Params params;
+  params.integer(std::max(since_ms, mark));
+  if (!domain.empty()) {
+    params.text(domain);
+  }
+  const auto read = unfolded_results(
+      run_unprepared(operation, storage_detail::results_not_folded_sql(!domain.empty()), params)
+          .get());
+  return storage_detail::deltas_of(read, read.size(), backend_, operation);
+}
+
 std::vector<Rollup> PostgresStorage::rollups(const std::string& domain, RollupSpan span,
                                              TimePoint since, size_t limit) {
   constexpr std::string_view kOperation = "rollups";
@@ -1451,6 +1537,8 @@ std::vector<Rollup> PostgresStorage::rollups(const std::string& domain, RollupSp
   }
   params.integer(limit_value(limit));
   return with_connection(kOperation, true, [&] {
+    // One snapshot for the rollups and the results not folded into them.
+    Transaction transaction(*this, kOperation, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     const Result result = run(kOperation, select_rollups(!domain.empty()), params);
     std::vector<Rollup> found;
     for (int row = 0; row < PQntuples(result.get()); ++row) {
@@ -1463,6 +1551,9 @@ std::vector<Rollup> PostgresStorage::rollups(const std::string& domain, RollupSp
           parse_integer(result.get(), row, 2), text_value(result.get(), row, 3), counts,
           text_value(result.get(), row, static_cast<int>(4 + kVerdicts)), backend_));
     }
+    storage_detail::add_unfolded(found, unfolded_deltas(kOperation, to_epoch_ms(since), domain),
+                                 span, since, limit);
+    transaction.commit();
     return found;
   });
 }
@@ -1489,6 +1580,20 @@ std::vector<DomainUptime> PostgresStorage::uptime(const std::string& domain, Tim
         }
         storage_detail::add_uptime_row(by_domain, text_value(result.get(), row, 0), span, sums);
       }
+    }
+    Params unfolded;
+    unfolded.integer(
+        std::max(to_epoch_ms(window_start(kUptimeWindows.back(), now)),
+                 one_integer(kOperation, std::string(storage_detail::kFoldMarkSql)).value()));
+    if (!domain.empty()) {
+      unfolded.text(domain);
+    }
+    const Result counted = run_unprepared(
+        kOperation, storage_detail::unfolded_verdicts_sql(!domain.empty()), unfolded);
+    for (int row = 0; row < PQntuples(counted.get()); ++row) {
+      storage_detail::add_unfolded_verdicts(
+          by_domain, text_value(counted.get(), row, 0), parse_integer(counted.get(), row, 1),
+          text_value(counted.get(), row, 2), parse_integer(counted.get(), row, 3), now, backend_);
     }
     transaction.commit();
     return storage_detail::uptime_list(std::move(by_domain));
@@ -1524,12 +1629,20 @@ PruneCounts PostgresStorage::prune(const RetentionCutoffs& cutoffs, size_t batch
   };
   // Retry-safe: what the first run removed is gone, and a second removes the next rows.
   return with_connection(kOperation, true, [&] {
+    // A result leaves only once its rollups hold it: the fold goes first, in its own transaction.
+    TimePoint results_cutoff = cutoffs.results;
+    {
+      Transaction fold(*this, kOperation);
+      results_cutoff = std::min(
+          results_cutoff, from_epoch_ms(fold_pass(to_epoch_ms(cutoffs.results), batch).second));
+      fold.commit();
+    }
     PruneCounts pruned;
-    pruned.results = drop_expired_partition(kOperation, cutoffs.results);
+    pruned.results = drop_expired_partition(kOperation, results_cutoff);
     Transaction transaction(*this, kOperation);
     pruned.documents = removed_in_oldest_day(kPruneOkDocuments, cutoffs.documents, cutoffs.results);
     pruned.documents += removed_in_oldest_day(kPruneEvidence, cutoffs.evidence, cutoffs.results);
-    pruned.results += removed_in_oldest_day(kPruneResults, cutoffs.results);
+    pruned.results += removed_in_oldest_day(kPruneResults, results_cutoff);
     pruned.verdict_changes = removed(kPruneVerdictChanges, cutoffs.verdict_changes);
     pruned.alerts = removed(kPruneAlerts, cutoffs.alerts);
     pruned.rollups =

@@ -138,6 +138,53 @@ LatencyHistogram LatencyHistogram::decode(std::string_view text) {
   return histogram;
 }
 
+std::string encode_check_latencies(const CheckLatencies& latencies) {
+  if (std::none_of(latencies.begin(), latencies.end(),
+                   [](const auto& latency) { return latency.has_value(); })) {
+    return "";
+  }
+  std::string text;
+  for (size_t check = 0; check < kTimedChecks; ++check) {
+    if (check > 0) {
+      text += ',';
+    }
+    if (latencies[check]) {
+      text += std::to_string(latencies[check]->count());
+    }
+  }
+  return text;
+}
+
+CheckLatencies decode_check_latencies(std::string_view text) {
+  CheckLatencies latencies{};
+  if (text.empty()) {
+    return latencies;
+  }
+  // split() drops a trailing empty part, which here is a check without a latency.
+  for (size_t check = 0; check < kTimedChecks; ++check) {
+    const size_t comma = text.find(',');
+    if ((comma == std::string_view::npos) != (check + 1 == kTimedChecks)) {
+      throw std::invalid_argument(
+          fmt::format("\"{}\" does not hold {} check latencies", text, kTimedChecks));
+    }
+    const std::string_view part = text.substr(0, comma);
+    if (!part.empty()) {
+      const auto us = number_of<int64_t>(part, "check latency");
+      if (us < 0) {
+        throw std::invalid_argument(fmt::format("check latency: {} is negative", us));
+      }
+      latencies[check] = microseconds(us);
+    }
+    text.remove_prefix(comma == std::string_view::npos ? text.size() : comma + 1);
+  }
+  return latencies;
+}
+
+TimePoint fold_before(TimePoint now) {
+  const auto since_epoch = (now - kFoldDelay).time_since_epoch();
+  return TimePoint(since_epoch - since_epoch % kFoldStep);
+}
+
 uint64_t RollupFigures::cycles() const {
   uint64_t total = 0;
   for (const uint64_t count : verdicts) {

@@ -14,8 +14,12 @@
 
 // Rollups: per domain, vantage and hour (and day), how many cycles read each verdict and how long
 // each check took. They are kept when the results they count are pruned, and are the source of
-// uptime. The store adds a result to its two rollups in the transaction that stores it, and only
-// if it stored it, so a rollup counts each stored result exactly once.
+// uptime. Results are folded into their rollups after they are stored, in bulk, up to a point
+// in time the store keeps with the rollups (the fold mark): a result that started before the
+// mark is in its rollups, one that started at or after it is not yet, and readers add those to
+// what the rollups hold. A result stored late, for a time the fold has passed, is added to its
+// rollups in the transaction that stores it. So a rollup counts each stored result exactly once,
+// and the upload's transaction writes no rollup while the mark lags the results.
 namespace vantage {
 
 using TimePoint = std::chrono::system_clock::time_point;
@@ -29,6 +33,14 @@ constexpr size_t kVerdicts = static_cast<size_t>(Verdict::VantageIsolated) + 1;
 // domain waited for at that layer. nullopt: no probe of that check succeeded.
 using CheckLatencies = std::array<std::optional<std::chrono::microseconds>, kTimedChecks>;
 
+// The fold passes results in steps of ten minutes, once a step has been over for a minute: a
+// rollup then gains a step's results in one write (20 of an agent probing every 30 s), and what
+// readers add to the rollups is at most about eleven minutes of results.
+constexpr std::chrono::minutes kFoldStep{10};
+constexpr std::chrono::minutes kFoldDelay{1};
+// What the fold may pass at `now`: the start of the step that holds now - kFoldDelay.
+TimePoint fold_before(TimePoint now);
+
 enum class RollupSpan : uint8_t { Hour, Day };
 std::string_view to_string(RollupSpan span);  // "hour", "day"
 std::chrono::milliseconds span_length(RollupSpan span);
@@ -37,6 +49,13 @@ TimePoint span_start(RollupSpan span, TimePoint time);
 // The rollups of `span` that start before this have ended by `cutoff`: everything they count
 // started before it, and they go with the results of before it.
 TimePoint ended_by(RollupSpan span, TimePoint cutoff);
+
+// One result's latencies as its row keeps them until they are folded into its rollups: the
+// microseconds of each timed check, in Check order, comma-separated, empty where it has none
+// ("12034,,48213,91002"); "" when it has none at all.
+std::string encode_check_latencies(const CheckLatencies& latencies);
+// Throws std::invalid_argument for text encode_check_latencies does not write.
+CheckLatencies decode_check_latencies(std::string_view text);
 
 // Latencies in buckets whose bounds are the same in every histogram (four per power of two, each
 // about 19% wider than the one before), so that histograms of many hours and vantages merge by

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <tuple>
 
 #include "storage_common.hh"
 
@@ -52,10 +53,11 @@ const std::array<std::string_view, kVerdicts> kVerdictColumns = {
     "tls_failure", "http_error", "degraded",    "unknown",         "vantage_isolated"};
 
 RollupDeltas stored_deltas(const std::vector<StoredResult>& batch, const StoreOutcome& outcome,
-                           std::string_view backend) {
+                           int64_t folded_before_ms, std::string_view backend) {
   RollupDeltas deltas;
   for (size_t i = 0; i < batch.size(); ++i) {
-    if (outcome.fates[i] != StoreFate::Stored) {
+    if (outcome.fates[i] != StoreFate::Stored ||
+        to_epoch_ms(batch[i].started_at) >= folded_before_ms) {
       continue;
     }
     const StoredResult& result = batch[i];
@@ -210,6 +212,118 @@ std::vector<DomainUptime> uptime_list(std::map<std::string, DomainUptime>&& upti
 std::array<int64_t, 2> uptime_window_starts(RollupSpan span, TimePoint now) {
   const auto windows = windows_of(span);
   return {to_epoch_ms(window_start(windows[0], now)), to_epoch_ms(window_start(windows[1], now))};
+}
+
+const std::string& results_not_folded_sql(bool one_domain) {
+  static const std::string all{
+      "SELECT domain, agent, started_at, verdict, latency FROM results WHERE started_at >= $1"};
+  static const std::string one = all + " AND domain = $2";
+  return one_domain ? one : all;
+}
+
+FoldStep fold_step(const std::vector<UnfoldedResult>& read, size_t batch, int64_t before_ms) {
+  if (read.size() < batch || read.empty()) {
+    return {.count = read.size(), .folded_before_ms = before_ms};
+  }
+  // The last millisecond read may have more results than were read: it waits for the next pass.
+  const int64_t last = read.back().started_at_ms;
+  if (read.front().started_at_ms == last) {
+    return {.count = 0, .folded_before_ms = last + 1, .whole_millisecond = true};
+  }
+  const auto first_of_last = std::find_if(
+      read.begin(), read.end(), [&](const UnfoldedResult& r) { return r.started_at_ms == last; });
+  return {.count = static_cast<size_t>(first_of_last - read.begin()), .folded_before_ms = last};
+}
+
+RollupDeltas deltas_of(const std::vector<UnfoldedResult>& results, size_t count,
+                       std::string_view backend, std::string_view operation) {
+  RollupDeltas deltas;
+  for (size_t i = 0; i < count; ++i) {
+    const UnfoldedResult& result = results[i];
+    const auto verdict = verdict_from_string(result.verdict);
+    if (!verdict) {
+      fail(backend, operation,
+           fmt::format("results.verdict of {} at {} holds \"{}\"", result.agent,
+                       result.started_at_ms, result.verdict));
+    }
+    CheckLatencies latencies{};
+    try {
+      latencies = decode_check_latencies(result.latency);
+    } catch (const std::invalid_argument& error) {
+      fail(backend, operation,
+           fmt::format("results.latency of {} at {}: {}", result.agent, result.started_at_ms,
+                       error.what()));
+    }
+    deltas.add(result.domain, result.agent, from_epoch_ms(result.started_at_ms), *verdict,
+               latencies);
+  }
+  return deltas;
+}
+
+void add_unfolded(std::vector<Rollup>& stored, const RollupDeltas& unfolded, RollupSpan span,
+                  TimePoint since, size_t limit) {
+  std::map<RollupKey, size_t> listed;
+  for (size_t i = 0; i < stored.size(); ++i) {
+    listed.emplace(stored[i].key, i);
+  }
+  bool added = false;
+  for (const auto& [key, figures] : unfolded.by_key()) {
+    if (key.span != span || key.start < since) {
+      continue;
+    }
+    if (const auto found = listed.find(key); found != listed.end()) {
+      stored[found->second].figures.merge(figures);
+    } else {
+      stored.push_back(Rollup{.key = key, .figures = figures});
+      added = true;
+    }
+  }
+  if (!added) {
+    return;
+  }
+  std::stable_sort(stored.begin(), stored.end(), [](const Rollup& a, const Rollup& b) {
+    return std::tie(a.key.domain, a.key.start, a.key.agent) <
+           std::tie(b.key.domain, b.key.start, b.key.agent);
+  });
+  if (stored.size() > limit) {
+    stored.resize(limit);
+  }
+}
+
+const std::string& unfolded_verdicts_sql(bool one_domain) {
+  static const std::string all{
+      "SELECT domain, started_at - ((started_at % 3600000) + 3600000) % 3600000 AS hour, verdict, "
+      "COUNT(*) FROM results WHERE started_at >= $1 GROUP BY domain, hour, verdict"};
+  static const std::string one{
+      "SELECT domain, started_at - ((started_at % 3600000) + 3600000) % 3600000 AS hour, verdict, "
+      "COUNT(*) FROM results WHERE started_at >= $1 AND domain = $2 GROUP BY domain, hour, "
+      "verdict"};
+  return one_domain ? one : all;
+}
+
+void add_unfolded_verdicts(std::map<std::string, DomainUptime>& uptime, const std::string& domain,
+                           int64_t hour_ms, std::string_view verdict, int64_t count, TimePoint now,
+                           std::string_view backend) {
+  const auto read = verdict_from_string(verdict);
+  if (!read) {
+    fail(backend, "uptime", fmt::format("results.verdict holds \"{}\"", verdict));
+  }
+  RollupFigures figures;
+  figures.verdicts[static_cast<size_t>(*read)] = static_cast<uint64_t>(count);
+  const UptimeCounts counts = uptime_counts(figures);
+  const TimePoint hour = from_epoch_ms(hour_ms);
+  for (const UptimeWindow window : kUptimeWindows) {
+    // The hour's day, for the windows of days.
+    if (span_start(window_span(window), hour) < window_start(window, now)) {
+      continue;
+    }
+    DomainUptime& entry = uptime[domain];
+    entry.domain = domain;
+    UptimeCounts& sums = entry.windows[static_cast<size_t>(window)];
+    sums.up += counts.up;
+    sums.down += counts.down;
+    sums.inconclusive += counts.inconclusive;
+  }
 }
 
 const std::string& prune_rollups_sql(RollupSpan span) {

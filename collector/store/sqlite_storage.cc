@@ -44,7 +44,8 @@ using Statement = std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)>;
 // reaches them. Triggers drop a row's document with it, or when document_zstd is set to NULL.
 constexpr std::string_view kInsertResult =
     "INSERT INTO results (agent, seq, domain, started_at, verdict, document, received_at, epoch, "
-    "summary, document_zstd) VALUES (?1, ?2, ?3, ?4, ?5, '', ?6, ?7, NULLIF(?8, ''), X'') "
+    "summary, document_zstd, latency) VALUES (?1, ?2, ?3, ?4, ?5, '', ?6, ?7, NULLIF(?8, ''), X'', "
+    "NULLIF(?9, '')) "
     "ON CONFLICT (agent, epoch, seq) DO NOTHING";
 // Right after kInsertResult inserted a row.
 constexpr std::string_view kInsertDocument =
@@ -259,6 +260,7 @@ class SqliteStorage final : public Storage {
   std::vector<Rollup> rollups(const std::string& domain, RollupSpan span, TimePoint since,
                               size_t limit) override;
   std::vector<DomainUptime> uptime(const std::string& domain, TimePoint now) override;
+  size_t fold_rollups(TimePoint before, size_t batch) override;
   void upsert_agent(const AgentRecord& agent) override;
   std::vector<AgentRecord> agents() override;
   void add_token(const TokenRecord& token) override;
@@ -315,6 +317,7 @@ class SqliteStorage final : public Storage {
   struct PendingBatch {
     const std::vector<StoredResult>* batch = nullptr;
     std::vector<std::string> compressed;  // each result's document, compressed by its caller
+    std::vector<std::string> latencies;   // each result's, encoded by its caller
     StoreOutcome outcome;
     std::exception_ptr error;
     bool done = false;
@@ -322,8 +325,19 @@ class SqliteStorage final : public Storage {
   // Stores the batches in one transaction, each in a savepoint of its own; sets each one's
   // outcome or error, and done. mutex_ held.
   void store_group(const std::vector<PendingBatch*>& group);
-  // One batch's rows, in the open transaction; its outcome.
-  StoreOutcome insert_batch(const PendingBatch& pending, int64_t received_at);
+  // One batch's rows, in the open transaction; its outcome. Its results that started before the
+  // fold mark are added to their rollups.
+  StoreOutcome insert_batch(const PendingBatch& pending, int64_t received_at,
+                            int64_t folded_before_ms);
+  // The fold mark, in the open transaction.
+  int64_t fold_mark(std::string_view operation);
+  // One fold pass (Storage::fold_rollups) in the open write transaction: how many results it
+  // added, and the mark after it.
+  std::pair<size_t, int64_t> fold_pass(int64_t before_ms, size_t batch);
+  // The results not folded yet, from `since_ms` on (of `domain`; "": all), as rollup figures.
+  RollupDeltas unfolded_deltas(std::string_view operation, int64_t since_ms,
+                               const std::string& domain);
+  std::vector<storage_detail::UnfoldedResult> read_unfolded(StatementUse& query);
   // Adds what a batch stored to its rollups, in the open transaction.
   void add_to_rollups(const RollupDeltas& deltas);
   // Runs a prune statement (?1 cutoff, ?2 limit, and for documents ?3 the results' cutoff); the
@@ -559,8 +573,10 @@ StoreOutcome SqliteStorage::store_results(const std::vector<StoredResult>& batch
   // Here, on the caller's thread, and not in the group's transaction: uploads compress in
   // parallel, and the single writer only writes.
   mine.compressed.reserve(batch.size());
+  mine.latencies.reserve(batch.size());
   for (const StoredResult& result : batch) {
     mine.compressed.push_back(document_codec::compress(result.document));
+    mine.latencies.push_back(encode_check_latencies(result.latencies));
   }
   std::unique_lock group(group_mutex_);
   waiting_.push_back(&mine);
@@ -591,10 +607,11 @@ void SqliteStorage::store_group(const std::vector<PendingBatch*>& group) {
   try {
     const int64_t received_at = now_epoch_ms();
     Transaction transaction(*this, kOperation, true);
+    const int64_t folded_before_ms = fold_mark(kOperation);
     for (PendingBatch* pending : group) {
       exec(kOperation, "SAVEPOINT batch");
       try {
-        pending->outcome = insert_batch(*pending, received_at);
+        pending->outcome = insert_batch(*pending, received_at, folded_before_ms);
       } catch (const StorageError&) {
         pending->error = std::current_exception();
       }
@@ -618,7 +635,8 @@ void SqliteStorage::store_group(const std::vector<PendingBatch*>& group) {
   }
 }
 
-StoreOutcome SqliteStorage::insert_batch(const PendingBatch& pending, int64_t received_at) {
+StoreOutcome SqliteStorage::insert_batch(const PendingBatch& pending, int64_t received_at,
+                                         int64_t folded_before_ms) {
   constexpr std::string_view kOperation = "store_results";
   const std::vector<StoredResult>& batch = *pending.batch;
   std::vector<storage_detail::SeenResult> seen(batch.size());
@@ -637,6 +655,7 @@ StoreOutcome SqliteStorage::insert_batch(const PendingBatch& pending, int64_t re
     insert.bind(6, received_at);
     insert.bind(7, epoch);
     insert.bind(8, result.summary);
+    insert.bind(9, pending.latencies[i]);
     insert.step();
     // 0 when ON CONFLICT skipped the row: the database says which were new.
     seen[i].inserted = changes() == 1;
@@ -663,9 +682,72 @@ StoreOutcome SqliteStorage::insert_batch(const PendingBatch& pending, int64_t re
   StoreOutcome outcome = storage_detail::decide_fates(batch, seen);
   // A conflict rolls the batch back, and nothing of it may count.
   if (outcome.conflicts == 0) {
-    add_to_rollups(storage_detail::stored_deltas(batch, outcome, backend_));
+    add_to_rollups(storage_detail::stored_deltas(batch, outcome, folded_before_ms, backend_));
   }
   return outcome;
+}
+
+int64_t SqliteStorage::fold_mark(std::string_view operation) {
+  return single_integer(operation, storage_detail::kFoldMarkSql);
+}
+
+std::vector<storage_detail::UnfoldedResult> SqliteStorage::read_unfolded(StatementUse& query) {
+  std::vector<storage_detail::UnfoldedResult> found;
+  while (query.step()) {
+    found.push_back({.domain = query.text(0),
+                     .agent = query.text(1),
+                     .started_at_ms = query.integer(2),
+                     .verdict = query.text(3),
+                     .latency = query.text(4)});
+  }
+  return found;
+}
+
+std::pair<size_t, int64_t> SqliteStorage::fold_pass(int64_t before_ms, size_t batch) {
+  constexpr std::string_view kOperation = "fold_rollups";
+  const int64_t mark = fold_mark(kOperation);
+  if (before_ms <= mark) {
+    return {0, mark};
+  }
+  std::vector<storage_detail::UnfoldedResult> read;
+  {
+    StatementUse query = use(kOperation, storage_detail::kUnfoldedResultsSql);
+    query.bind(1, mark);
+    query.bind(2, before_ms);
+    query.bind(3, limit_value(batch));
+    read = read_unfolded(query);
+  }
+  storage_detail::FoldStep step = storage_detail::fold_step(read, batch, before_ms);
+  if (step.whole_millisecond) {
+    StatementUse query = use(kOperation, storage_detail::kResultsStartedAtSql);
+    query.bind(1, read.front().started_at_ms);
+    read = read_unfolded(query);
+    step.count = read.size();
+  }
+  add_to_rollups(storage_detail::deltas_of(read, step.count, backend_, kOperation));
+  StatementUse set = use(kOperation, storage_detail::kSetFoldMarkSql);
+  set.bind(1, step.folded_before_ms);
+  set.step();
+  return {step.count, step.folded_before_ms};
+}
+
+size_t SqliteStorage::fold_rollups(TimePoint before, size_t batch) {
+  std::lock_guard lock(mutex_);
+  Transaction transaction(*this, "fold_rollups", true);
+  const size_t folded = fold_pass(to_epoch_ms(before), batch).first;
+  transaction.commit();
+  return folded;
+}
+
+RollupDeltas SqliteStorage::unfolded_deltas(std::string_view operation, int64_t since_ms,
+                                            const std::string& domain) {
+  StatementUse query = use(operation, storage_detail::results_not_folded_sql(!domain.empty()));
+  query.bind(1, std::max(since_ms, fold_mark(operation)));
+  if (!domain.empty()) {
+    query.bind(2, domain);
+  }
+  const auto read = read_unfolded(query);
+  return storage_detail::deltas_of(read, read.size(), backend_, operation);
 }
 
 // One statement per rollup: the row's latency is merged in SQLite, by merge_latency_sql.
@@ -753,25 +835,32 @@ std::vector<Rollup> SqliteStorage::rollups(const std::string& domain, RollupSpan
                                            TimePoint since, size_t limit) {
   constexpr std::string_view kOperation = "rollups";
   std::lock_guard lock(mutex_);
-  StatementUse query = use(kOperation, storage_detail::select_rollups_sql(!domain.empty()));
-  query.bind(1, to_string(span));
-  query.bind(2, to_epoch_ms(since));
-  if (domain.empty()) {
-    query.bind(3, limit_value(limit));
-  } else {
-    query.bind(3, domain);
-    query.bind(4, limit_value(limit));
-  }
+  // One snapshot for the rollups and the results not folded into them.
+  Transaction transaction(*this, kOperation, false);
   std::vector<Rollup> found;
-  while (query.step()) {
-    std::array<int64_t, kVerdicts> counts{};
-    for (size_t verdict = 0; verdict < kVerdicts; ++verdict) {
-      counts[verdict] = query.integer(static_cast<int>(4 + verdict));
+  {
+    StatementUse query = use(kOperation, storage_detail::select_rollups_sql(!domain.empty()));
+    query.bind(1, to_string(span));
+    query.bind(2, to_epoch_ms(since));
+    if (domain.empty()) {
+      query.bind(3, limit_value(limit));
+    } else {
+      query.bind(3, domain);
+      query.bind(4, limit_value(limit));
     }
-    found.push_back(storage_detail::rollup_of(query.text(0), query.text(1), query.integer(2),
-                                              query.text(3), counts, query.text(4 + kVerdicts),
-                                              backend_));
+    while (query.step()) {
+      std::array<int64_t, kVerdicts> counts{};
+      for (size_t verdict = 0; verdict < kVerdicts; ++verdict) {
+        counts[verdict] = query.integer(static_cast<int>(4 + verdict));
+      }
+      found.push_back(storage_detail::rollup_of(query.text(0), query.text(1), query.integer(2),
+                                                query.text(3), counts, query.text(4 + kVerdicts),
+                                                backend_));
+    }
   }
+  storage_detail::add_unfolded(found, unfolded_deltas(kOperation, to_epoch_ms(since), domain), span,
+                               since, limit);
+  transaction.commit();
   return found;
 }
 
@@ -795,6 +884,18 @@ std::vector<DomainUptime> SqliteStorage::uptime(const std::string& domain, TimeP
         sums[i] = query.integer(static_cast<int>(1 + i));
       }
       storage_detail::add_uptime_row(by_domain, query.text(0), span, sums);
+    }
+  }
+  {
+    StatementUse query = use(kOperation, storage_detail::unfolded_verdicts_sql(!domain.empty()));
+    query.bind(
+        1, std::max(to_epoch_ms(window_start(kUptimeWindows.back(), now)), fold_mark(kOperation)));
+    if (!domain.empty()) {
+      query.bind(2, domain);
+    }
+    while (query.step()) {
+      storage_detail::add_unfolded_verdicts(by_domain, query.text(0), query.integer(1),
+                                            query.text(2), query.integer(3), now, backend_);
     }
   }
   transaction.commit();
@@ -1017,10 +1118,13 @@ uint64_t SqliteStorage::prune_with(std::string_view sql, TimePoint cutoff, size_
 PruneCounts SqliteStorage::prune(const RetentionCutoffs& cutoffs, size_t batch) {
   std::lock_guard lock(mutex_);
   Transaction transaction(*this, "prune", true);
+  // A result leaves only once its rollups hold it.
+  const TimePoint results_cutoff = std::min(
+      cutoffs.results, from_epoch_ms(fold_pass(to_epoch_ms(cutoffs.results), batch).second));
   PruneCounts pruned;
   pruned.documents = prune_with(kPruneOkDocuments, cutoffs.documents, batch, cutoffs.results);
   pruned.documents += prune_with(kPruneEvidence, cutoffs.evidence, batch, cutoffs.results);
-  pruned.results = prune_with(kPruneResults, cutoffs.results, batch);
+  pruned.results = prune_with(kPruneResults, results_cutoff, batch);
   pruned.verdict_changes = prune_with(kPruneVerdictChanges, cutoffs.verdict_changes, batch);
   prune_with(kPruneAlertDeliveries, cutoffs.alerts, batch);
   pruned.alerts = prune_with(kPruneAlerts, cutoffs.alerts, batch);

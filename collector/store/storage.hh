@@ -153,8 +153,9 @@ class Storage {
   // The highest migration applied; 0 for a database never migrated.
   virtual int schema_version() = 0;
 
-  // Stores a batch in one transaction: all of it or none, with what each result stored adds to its
-  // hour's and its day's rollup (rollup.hh), so a rollup counts each stored result exactly once. A
+  // Stores a batch in one transaction: all of it or none; a result that started before the fold
+  // mark is added to its hour's and its day's rollup in it, the others later by fold_rollups
+  // (rollup.hh), so a rollup counts each stored result exactly once. A
   // result whose (agent, epoch, seq) is already stored with the same document, or appears earlier
   // in the same batch with it, is skipped as a duplicate. One whose key holds a different document
   // is a conflict, and then nothing of the batch is stored (the new results are Withheld). The
@@ -173,12 +174,17 @@ class Storage {
   // its document instead.
   virtual std::vector<StoredResult> replay_results(TimePoint since, size_t limit) = 0;
 
+  // Adds the stored results that started before `before` and are not in their rollups yet to
+  // them, at most about `batch` of them (all of one millisecond at least), in one transaction, and
+  // moves the fold mark past them; returns how many it added (0: none are left before `before`).
+  virtual size_t fold_rollups(TimePoint before, size_t batch) = 0;
   // At most `limit` rollups of `span` that started at or after `since`, of `domain` ("": all), by
-  // domain, start and agent.
+  // domain, start and agent; the results not folded yet included.
   virtual std::vector<Rollup> rollups(const std::string& domain, RollupSpan span, TimePoint since,
                                       size_t limit) = 0;
   // Each domain's uptime over each window (rollup.hh: UptimeWindow) as of `now`, by domain; of
-  // `domain` alone unless it is "". A domain without rollups in the windows is not listed.
+  // `domain` alone unless it is "", the results not folded yet included. A domain without
+  // results in the windows is not listed.
   virtual std::vector<DomainUptime> uptime(const std::string& domain, TimePoint now) = 0;
 
   // Inserts, or replaces every field of the agent of that name.
@@ -215,7 +221,8 @@ class Storage {
 
   // Removes what is older than its cutoff, at most `batch` rows of each kind, in one short
   // transaction, so that ingest waits for no more than one batch; call again until it removes
-  // nothing. Uses an index for each kind: the cost is the rows removed, not the rows kept.
+  // nothing. Results go only once they are folded into their rollups: it folds them first. Uses an
+  // index for each kind: the cost is the rows removed, not the rows kept.
   virtual PruneCounts prune(const RetentionCutoffs& cutoffs, size_t batch) = 0;
   // Compresses at most `batch` documents that a collector before schema version 7 stored as
   // text, in one transaction; returns how many it compressed (0: none are left).

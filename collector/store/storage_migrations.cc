@@ -336,6 +336,19 @@ CREATE INDEX results_evidence ON results (started_at)
 CREATE INDEX results_text_documents ON results (agent, epoch, seq) WHERE document <> '';
 )sql";
 
+// Rollups are folded from the stored results after the upload's transaction (rollup.hh), up to
+// the mark in rollup_fold; each result keeps its check latencies until then. Every result stored
+// before this version is in the rollups already (version 8 counted them, and every store since
+// added to them), so the mark starts past the newest of them.
+constexpr std::string_view kVersion10 = R"sql(
+ALTER TABLE results ADD COLUMN latency TEXT;
+CREATE TABLE rollup_fold (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  folded_before BIGINT NOT NULL
+);
+INSERT INTO rollup_fold (id, folded_before) SELECT 1, COALESCE(MAX(started_at) + 1, 0) FROM results;
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, "results, agents, tokens, targets", kVersion1},
     Migration{2, "verdict_changes", kVersion2},
@@ -351,6 +364,7 @@ constexpr std::array kMigrations = {
               .sql = kVersion9,
               .sqlite_sql = kVersion9Sqlite,
               .postgres_sql = kVersion9Postgres},
+    Migration{10, "results.latency; rollup_fold: rollups folded after the upload", kVersion10},
 };
 
 }  // namespace

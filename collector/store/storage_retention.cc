@@ -10,10 +10,10 @@
 namespace vantage {
 namespace {
 
-// After each batch, a rest of four times as long as it took (at least 10 ms): pruning holds the
-// database's single writer at most a fifth of the time, and ingest's commits, which queue behind
-// a batch, go first. A backlog of a million rows still goes in minutes.
-constexpr int kRestPerBusy = 4;
+// After each batch, a rest of fourteen times as long as it took (at least 10 ms): pruning holds the
+// database's single writer at most a fifteenth of the time, and ingest's commits, which queue
+// behind a batch, go first. A backlog of a million rows still goes in minutes.
+constexpr int kRestPerBusy = 14;
 constexpr std::chrono::milliseconds kLeastRest{10};
 // A pass that runs longer than this says how far it got, and again after each such period.
 constexpr std::chrono::seconds kProgressEvery{10};
@@ -113,6 +113,22 @@ PruneCounts StorageRetention::run_pass(TimePoint now) {
       next_progress = Clock::now() + kProgressEvery;
     }
   };
+
+  // Results of the steps that are over go into their rollups; pruning folds what it removes
+  // itself, so this only keeps the results readers add to the rollups few.
+  uint64_t folded = 0;
+  const bool folding_done = in_batches([&] {
+    const size_t done = storage_.fold_rollups(fold_before(now), kFoldBatch);
+    folded += done;
+    folded_ += done;
+    return done > 0;
+  });
+  if (!folding_done) {
+    return {};
+  }
+  if (folded > 0) {
+    spdlog::debug("retention: folded {} results into their rollups", folded);
+  }
 
   // Documents an earlier collector stored as text are compressed first, so that the rules below,
   // which read the compressed documents' indexes, see them.

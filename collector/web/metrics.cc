@@ -182,6 +182,9 @@ void append_storage_metrics(MetricsText& metrics, Storage& storage,
                  "Documents an earlier version stored as text, compressed since the start.");
   metrics.sample("vantage_storage_documents_compressed_total", {},
                  static_cast<double>(retention->compressed()));
+  metrics.family("vantage_storage_folded_total", "counter",
+                 "Results folded into their rollups since the start.");
+  metrics.sample("vantage_storage_folded_total", {}, static_cast<double>(retention->folded()));
 }
 
 void append_uptime_metrics(MetricsText& metrics, const std::vector<DomainUptime>& uptime) {

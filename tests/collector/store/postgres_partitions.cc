@@ -254,7 +254,11 @@ TEST_CASE(
       "agent, SUM(CASE WHEN verdict = 'OK' THEN 1 ELSE 0 END), "
       "SUM(CASE WHEN verdict = 'ROUTE_LOSS' THEN 1 ELSE 0 END), 0, 0, 0, 0, 0, 0, 0, 0, '' "
       "FROM results GROUP BY 1, 2, 3, 4");
-  const auto rollups = storage->rollups("", RollupSpan::Day, TimePoint{}, 100);
+  // Read as rows: the storage's own reader needs the latest schema.
+  const std::string kRollupRows =
+      "SELECT domain || ' ' || span || ' ' || start_at || ' ' || agent || ' ' || ok FROM rollups "
+      "ORDER BY start_at";
+  const auto rollups = first_column(kRollupRows);
   REQUIRE(rollups.size() == 3);
 
   storage->migrate();
@@ -267,7 +271,13 @@ TEST_CASE(
   CHECK(first_column("SELECT to_regclass('results_unpartitioned') IS NULL") ==
         std::vector<std::string>{"t"});
   CHECK(all_results(*storage) == before);
-  CHECK(storage->rollups("", RollupSpan::Day, TimePoint{}, 100) == rollups);
+  CHECK(first_column(kRollupRows) == rollups);
+  // The stored results were all in the rollups before: none is folded again.
+  const auto read = storage->rollups("", RollupSpan::Day, TimePoint{}, 100);
+  REQUIRE(read.size() == 3);
+  for (const Rollup& day : read) {
+    CHECK(day.figures.cycles() == 3);  // each day's three results, OK or ROUTE_LOSS
+  }
   CHECK(counts(storage->store_results(before)) == Counts{.duplicates = 9});
   StoredResult changed = before[4];
   changed.document += " ";

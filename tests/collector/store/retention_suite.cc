@@ -259,6 +259,7 @@ TEST_CASE("stats count each table's rows, bytes and oldest entry, and what reten
   REQUIRE(counts(storage->store_results(batch)) == Counts{.inserted = 6});
   storage->record_verdict(change_at("social.example", 1000, Verdict::ServerDown));
   storage->record_verdict(change_at("social.example", 2000, Verdict::Ok));
+  REQUIRE(storage->fold_rollups(at(10'000), 100) == 6);
   RetentionCutoffs cutoffs = all_before(0);
   cutoffs.results = at(2500);
   cutoffs.documents = at(3500);

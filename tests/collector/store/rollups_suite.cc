@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <map>
 #include <random>
@@ -199,6 +200,9 @@ TEST_CASE("uptime over 24h, 7d, 30d and 90d comes from the rollups, inconclusive
   const auto only_b = storage->uptime("b.example", at(now));
   REQUIRE(only_b.size() == 1);
   CHECK(only_b[0] == b);
+  // Folded into the rollups, the same.
+  CHECK(storage->fold_rollups(at(now + kHourMs), 100) == 9);
+  CHECK(storage->uptime("", at(now)) == uptime);
   // 30d and 90d are read from the daily rollups: unchanged once the hourly ones are pruned.
   RetentionCutoffs cutoffs{at(0), at(0), at(0), at(0), at(0), at(now - 10 * kDayMs), at(0)};
   CHECK(storage->prune(cutoffs, 100).rollups > 0);
@@ -214,6 +218,7 @@ TEST_CASE("hourly and daily rollups are pruned each at its own cutoff, once they
               ->store_results({cycle("vp-1", 1, "social.example", kBase + 1000, Verdict::Ok),
                                cycle("vp-1", 2, "social.example", kBase + kHourMs, Verdict::Ok)})
               .inserted == 2);
+  REQUIRE(storage->fold_rollups(at(kBase + kDayMs), 100) == 2);
   RetentionCutoffs cutoffs{at(0), at(0), at(0), at(0), at(0), at(0), at(0)};
   // A cutoff inside the first hour's rollup: it has not ended before it, and stays.
   cutoffs.hourly_rollups = at(kBase + kHourMs - 1);
@@ -253,11 +258,96 @@ TEST_CASE("migrating to schema version 8 counts the results already stored into 
   storage->migrate();
   CHECK(storage->schema_version() == latest_schema_version());
   CHECK(stored_rollups(*storage) == recount(before));
-  // New results add to the rollups the migration made.
+  // New results add to the rollups the migration made: one of a time the migration's rows had
+  // passed at once, one of later when it is folded. Neither counts twice.
   StoredResult next = cycle("vp-1", 9, "social.example", kBase + 3000, Verdict::Ok, 50'000);
-  REQUIRE(storage->store_results({next}).inserted == 1);
+  StoredResult later = cycle("vp-1", 10, "social.example", kBase + 2 * kDayMs, Verdict::Ok);
+  REQUIRE(storage->store_results({next, later}).inserted == 2);
   before.push_back(next);
+  before.push_back(later);
   CHECK(stored_rollups(*storage) == recount(before));
+  CHECK(storage->fold_rollups(at(kBase + 3 * kDayMs), 100) == 1);
+  CHECK(stored_rollups(*storage) == recount(before));
+  // Every row the migration found was in the rollups already: none is folded again.
+  backend.execute("DELETE FROM results");
+  CHECK(stored_rollups(*storage) == recount(before));
+}
+
+TEST_CASE("the fold adds each result to its rollups once, in passes, and readers see no change",
+          "[storage][rollups][fold]") {
+  auto storage = fresh_migrated();
+  std::vector<StoredResult> stored;
+  uint64_t seq = 0;
+  // Two agents, two domains, every 7 minutes for a day, and ten results of one millisecond (more
+  // than a pass takes): a pass must neither split that millisecond nor stall on it.
+  std::vector<StoredResult> batch;
+  for (int64_t ms = kBase; ms < kBase + kDayMs; ms += 420'000) {
+    for (const std::string agent : {"vp-1", "vp-2"}) {
+      for (const std::string domain : {"a.example", "b.example"}) {
+        const bool down = (ms / 420'000) % 5 == 0;
+        batch.push_back(cycle(agent, ++seq, domain, ms, down ? Verdict::ServerDown : Verdict::Ok,
+                              down ? std::nullopt : std::optional<int64_t>(ms % 900'000)));
+      }
+    }
+  }
+  for (int i = 0; i < 10; ++i) {
+    batch.push_back(cycle("vp-3", ++seq, "a.example", kBase + 5 * kHourMs + 17, Verdict::Ok));
+  }
+  REQUIRE(storage->store_results(batch).inserted == batch.size());
+  stored = batch;
+  const auto expected = recount(stored);
+  REQUIRE(stored_rollups(*storage) == expected);
+  const auto uptime = storage->uptime("", at(kBase + kDayMs - 1));
+
+  // Up to noon in passes of 7: every pass leaves the readers' figures as they were.
+  size_t folded = 0;
+  for (int pass = 0; pass < 200; ++pass) {
+    const size_t done = storage->fold_rollups(at(kBase + 12 * kHourMs), 7);
+    if (done == 0) {
+      break;
+    }
+    CHECK(done <= 10);
+    folded += done;
+    REQUIRE(stored_rollups(*storage) == expected);
+  }
+  const size_t before_noon =
+      static_cast<size_t>(std::count_if(stored.begin(), stored.end(), [](const StoredResult& r) {
+        return r.started_at < at(kBase + 12 * kHourMs);
+      }));
+  CHECK(folded == before_noon);
+  CHECK(storage->fold_rollups(at(kBase + 12 * kHourMs), 7) == 0);
+  // A result of the morning stored now (an agent's late spool) counts at once, and once; one of
+  // the afternoon is left to the fold.
+  const StoredResult late = cycle("vp-1", ++seq, "a.example", kBase + 3 * kHourMs + 5, Verdict::Ok);
+  const StoredResult current =
+      cycle("vp-1", ++seq, "a.example", kBase + 20 * kHourMs + 5, Verdict::DnsFailure);
+  REQUIRE(storage->store_results({late, current}).inserted == 2);
+  stored.push_back(late);
+  stored.push_back(current);
+  CHECK(stored_rollups(*storage) == recount(stored));
+  // The rest in one pass.
+  CHECK(storage->fold_rollups(at(kBase + kDayMs), 100'000) == stored.size() - before_noon - 1);
+  CHECK(stored_rollups(*storage) == recount(stored));
+  // The rollups hold it all now, without the results.
+  storage_backend().execute("DELETE FROM results");
+  CHECK(stored_rollups(*storage) == recount(stored));
+  CHECK(storage->uptime("", at(kBase + kDayMs - 1)).size() == uptime.size());
+}
+
+TEST_CASE("pruning folds the results it removes into their rollups first",
+          "[storage][rollups][fold][retention]") {
+  auto storage = fresh_migrated();
+  const std::vector<StoredResult> old = {
+      cycle("vp-1", 1, "social.example", kBase + 1000, Verdict::Ok, 20'000),
+      cycle("vp-1", 2, "social.example", kBase + kHourMs, Verdict::RouteLoss),
+      cycle("vp-1", 3, "social.example", kBase + 2 * kDayMs, Verdict::Ok, 30'000),
+  };
+  REQUIRE(storage->store_results(old).inserted == 3);
+  // Results older than a day before the last go; nothing was folded before.
+  RetentionCutoffs cutoffs{at(0), at(0), at(kBase + kDayMs), at(0), at(0), at(0), at(0)};
+  CHECK(storage->prune(cutoffs, 100).results == 2);
+  CHECK(storage->count_results() == 1);
+  CHECK(stored_rollups(*storage) == recount(old));
 }
 
 }  // namespace vantage::testing

@@ -108,4 +108,32 @@ TEST_CASE("uptime leaves out what a vantage could not judge, and has no ratio wi
   CHECK(!UptimeCounts{}.ratio());
 }
 
+TEST_CASE("a result's latencies read back as its row keeps them until the fold",
+          "[unit][rollup][fold]") {
+  CheckLatencies latencies{};
+  CHECK(encode_check_latencies(latencies).empty());
+  CHECK(decode_check_latencies("") == latencies);
+  latencies[static_cast<size_t>(Check::Tcp)] = microseconds(12'034);
+  latencies[static_cast<size_t>(Check::Https)] = microseconds(91'002);
+  const std::string text = encode_check_latencies(latencies);
+  CHECK(std::count(text.begin(), text.end(), ',') == static_cast<long>(kTimedChecks) - 1);
+  CHECK(decode_check_latencies(text) == latencies);
+  // The last check empty: a trailing comma is a check without a latency, not a missing one.
+  CheckLatencies first_only{};
+  first_only[0] = microseconds(5);
+  CHECK(decode_check_latencies(encode_check_latencies(first_only)) == first_only);
+  for (const std::string bad : {"1", "1,2,3,4,5,6,7,8,9", "x,,,,", "-5,,,,", "1,2,,,,"}) {
+    CHECK_THROWS_AS(decode_check_latencies(bad), std::invalid_argument);
+  }
+}
+
+TEST_CASE("the fold passes whole ten-minute steps, a minute after each ended",
+          "[unit][rollup][fold]") {
+  // 2026-11-02T00:00:00Z and later.
+  const TimePoint midnight{milliseconds(1'793'577'600'000)};
+  CHECK(fold_before(midnight + std::chrono::minutes(10) + std::chrono::seconds(59)) == midnight);
+  CHECK(fold_before(midnight + std::chrono::minutes(11)) == midnight + std::chrono::minutes(10));
+  CHECK(fold_before(midnight + std::chrono::minutes(21)) == midnight + std::chrono::minutes(20));
+}
+
 }  // namespace vantage
