@@ -563,9 +563,12 @@ int run_raw_sqlite(const RawOptions& options) {
   }
 
   Sqlite db(options.db);
-  // The collector's settings (collector/sqlite_storage.cc): WAL, fsync at every commit.
+  // The collector's settings (collector/store/sqlite_storage.cc): WAL, fsync at every commit,
+  // its page cache and checkpoint interval.
   db.exec("PRAGMA journal_mode=WAL");
   db.exec("PRAGMA synchronous=FULL");
+  db.exec(fmt::format("PRAGMA cache_size=-{}", vantage::kSqlitePageCacheKiB).c_str());
+  db.exec(fmt::format("PRAGMA wal_autocheckpoint={}", vantage::kSqliteCheckpointPages).c_str());
   // The row and its document, as the collector stores them (collector/store/sqlite_storage.cc).
   const auto insert = db.prepare(
       "INSERT INTO results (agent, seq, domain, started_at, verdict, document, received_at, epoch, "

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <map>
 #include <mutex>
 #include <numeric>
@@ -27,6 +28,7 @@
 #include <vector>
 
 #include "document_codec.hh"
+#include "group_commit.hh"
 #include "rollup_sql.hh"
 #include "storage.hh"
 #include "storage_common.hh"
@@ -639,6 +641,20 @@ class PostgresStorage final : public Storage {
   std::optional<std::string> expired_partition(std::string_view operation, TimePoint cutoff);
   // Drops the oldest partition whose whole day is before `cutoff`; the rows it held.
   uint64_t drop_expired_partition(std::string_view operation, TimePoint cutoff);
+  // One store_results call waiting for its batch to be committed.
+  struct PendingBatch {
+    const std::vector<StoredResult>* batch = nullptr;
+    std::vector<std::string> compressed;  // each result's document, compressed by its caller
+    StoreOutcome outcome;
+    std::exception_ptr error;
+  };
+  // Stores the batches; sets each one's outcome or error.
+  void store_group(const std::vector<PendingBatch*>& group);
+  // The group as one batch: false, and nothing stored, if a batch of it conflicts or it fails.
+  bool store_together(const std::vector<PendingBatch*>& group);
+  // One batch (its documents compressed) in a transaction of its own, on the connection.
+  StoreOutcome store_batch(const std::vector<StoredResult>& batch,
+                           const std::vector<std::string>& compressed);
   // store_results' transaction, on the connection, partitions made.
   StoreOutcome store_in_transaction(const std::vector<StoredResult>& batch, const Params& rows,
                                     const Params& keys);
@@ -656,6 +672,7 @@ class PostgresStorage final : public Storage {
   std::string conninfo_;
   std::string backend_ = "postgres";
   std::mutex mutex_;
+  storage_detail::GroupCommit<PendingBatch> group_commit_;
   Connection conn_{nullptr, &PQfinish};
   std::set<std::string_view> prepared_;  // statement names prepared on this connection
   // Day starts whose partition exists: created by this storage, or found existing. Forgotten
@@ -950,25 +967,84 @@ int PostgresStorage::schema_version() {
 }
 
 StoreOutcome PostgresStorage::store_results(const std::vector<StoredResult>& batch) {
-  constexpr std::string_view kOperation = "store_results";
   if (batch.empty()) {
     return {};
   }
+  PendingBatch mine;
+  mine.batch = &batch;
+  // Compressed here, on the caller's thread, before the group's writer takes the connection.
+  mine.compressed.reserve(batch.size());
+  for (const StoredResult& result : batch) {
+    mine.compressed.push_back(document_codec::compress(result.document));
+  }
+  group_commit_.submit(mine,
+                       [this](const std::vector<PendingBatch*>& group) { store_group(group); });
+  if (mine.error) {
+    std::rethrow_exception(mine.error);
+  }
+  return mine.outcome;
+}
+
+// One connection, and every upload's transaction a few round trips and an fsync: the batches of
+// a group are stored as one, in one transaction with one statement per step. Only if a batch of
+// it conflicts, or the group fails, is each stored again in a transaction of its own, where it
+// learns its own outcome.
+void PostgresStorage::store_group(const std::vector<PendingBatch*>& group) {
+  if (group.size() > 1 && store_together(group)) {
+    return;
+  }
+  for (PendingBatch* pending : group) {
+    try {
+      pending->outcome = store_batch(*pending->batch, pending->compressed);
+    } catch (...) {
+      pending->error = std::current_exception();
+    }
+  }
+}
+
+bool PostgresStorage::store_together(const std::vector<PendingBatch*>& group) {
+  std::vector<StoredResult> joined;
+  std::vector<std::string> compressed;
+  for (const PendingBatch* pending : group) {
+    joined.insert(joined.end(), pending->batch->begin(), pending->batch->end());
+    compressed.insert(compressed.end(), pending->compressed.begin(), pending->compressed.end());
+  }
+  StoreOutcome outcome;
+  try {
+    outcome = store_batch(joined, compressed);
+  } catch (...) {
+    return false;
+  }
+  if (outcome.conflicts > 0) {
+    return false;  // rolled back: nothing of the group is stored
+  }
+  auto fate = outcome.fates.begin();
+  for (PendingBatch* pending : group) {
+    StoreOutcome& mine = pending->outcome;
+    mine.fates.assign(fate, fate + static_cast<std::ptrdiff_t>(pending->batch->size()));
+    fate += static_cast<std::ptrdiff_t>(pending->batch->size());
+    mine.inserted =
+        static_cast<size_t>(std::count(mine.fates.begin(), mine.fates.end(), StoreFate::Stored));
+    mine.duplicates =
+        static_cast<size_t>(std::count(mine.fates.begin(), mine.fates.end(), StoreFate::Duplicate));
+  }
+  return true;
+}
+
+StoreOutcome PostgresStorage::store_batch(const std::vector<StoredResult>& batch,
+                                          const std::vector<std::string>& compressed) {
+  constexpr std::string_view kOperation = "store_results";
   BinaryArray agents(kTextOid, batch.size());
   BinaryArray epochs(kInt8Oid, batch.size());
   BinaryArray seqs(kInt8Oid, batch.size());
   BinaryArray domains(kTextOid, batch.size());
   BinaryArray started(kInt8Oid, batch.size());
   BinaryArray verdicts(kTextOid, batch.size());
-  // Compressed here, on the caller's thread, before the connection's mutex is taken.
-  std::vector<std::string> compressed;
-  compressed.reserve(batch.size());
   size_t document_bytes = 0;
   size_t summary_bytes = 0;
-  for (const StoredResult& result : batch) {
-    compressed.push_back(document_codec::compress(result.document));
-    document_bytes += compressed.back().size();
-    summary_bytes += result.summary.size();
+  for (size_t i = 0; i < batch.size(); ++i) {
+    document_bytes += compressed[i].size();
+    summary_bytes += batch[i].summary.size();
   }
   BinaryArray documents(kByteaOid, batch.size(), document_bytes);
   BinaryArray summaries(kTextOid, batch.size(), summary_bytes);

@@ -6,7 +6,6 @@
 #include <sqlite3.h>
 
 #include <algorithm>
-#include <condition_variable>
 #include <exception>
 #include <filesystem>
 #include <map>
@@ -16,6 +15,7 @@
 #include <utility>
 
 #include "document_codec.hh"
+#include "group_commit.hh"
 #include "rollup_sql.hh"
 #include "storage.hh"
 #include "storage_common.hh"
@@ -320,11 +320,13 @@ class SqliteStorage final : public Storage {
     std::vector<std::string> latencies;   // each result's, encoded by its caller
     StoreOutcome outcome;
     std::exception_ptr error;
-    bool done = false;
   };
-  // Stores the batches in one transaction, each in a savepoint of its own; sets each one's
-  // outcome or error, and done. mutex_ held.
+  // Stores the batches in one transaction; sets each one's outcome or error. mutex_ held.
   void store_group(const std::vector<PendingBatch*>& group);
+  // The group in one transaction. `apart`: each batch in a savepoint of its own, which a batch
+  // that conflicts or fails rolls back. Otherwise without savepoints: false, and nothing stored,
+  // if a batch conflicts; a batch that fails throws.
+  bool write_group(const std::vector<PendingBatch*>& group, bool apart);
   // One batch's rows, in the open transaction; its outcome. Its results that started before the
   // fold mark are added to their rollups.
   StoreOutcome insert_batch(const PendingBatch& pending, int64_t received_at,
@@ -363,12 +365,7 @@ class SqliteStorage final : public Storage {
 
   std::string backend_;
   std::mutex mutex_;
-  // Group commit: the batches that arrive while one transaction is written wait here and are then
-  // committed together, one fsync for them all.
-  std::mutex group_mutex_;
-  std::condition_variable group_done_;
-  std::vector<PendingBatch*> waiting_;  // guarded by group_mutex_
-  bool writing_ = false;                // guarded by group_mutex_
+  storage_detail::GroupCommit<PendingBatch> group_commit_;
   Database db_{nullptr, &sqlite3_close_v2};
   // Declared after db_, so destroyed (finalized) before the connection closes.
   std::unordered_map<std::string_view, Statement> statements_;
@@ -442,6 +439,10 @@ SqliteStorage::SqliteStorage(const std::string& path, const SqliteOptions& optio
     }
   }
   exec("open", options.sync_every_commit ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+  // SQLite's default page cache is 2 MiB: the pages of the last seconds of uploads left it
+  // before retention folded them, and every one was read again from the file system.
+  exec("open", fmt::format("PRAGMA cache_size=-{}", kSqlitePageCacheKiB));
+  exec("open", fmt::format("PRAGMA wal_autocheckpoint={}", kSqliteCheckpointPages));
 }
 
 void SqliteStorage::exec(std::string_view operation, std::string_view sql) {
@@ -578,61 +579,62 @@ StoreOutcome SqliteStorage::store_results(const std::vector<StoredResult>& batch
     mine.compressed.push_back(document_codec::compress(result.document));
     mine.latencies.push_back(encode_check_latencies(result.latencies));
   }
-  std::unique_lock group(group_mutex_);
-  waiting_.push_back(&mine);
-  while (!mine.done) {
-    if (writing_) {
-      group_done_.wait(group);
-      continue;
-    }
-    writing_ = true;
-    const std::vector<PendingBatch*> taken = std::exchange(waiting_, {});
-    group.unlock();
-    {
-      std::lock_guard lock(mutex_);
-      store_group(taken);
-    }
-    group.lock();
-    writing_ = false;
-    group_done_.notify_all();
-  }
+  group_commit_.submit(mine, [this](const std::vector<PendingBatch*>& group) {
+    std::lock_guard lock(mutex_);
+    store_group(group);
+  });
   if (mine.error) {
     std::rethrow_exception(mine.error);
   }
   return mine.outcome;
 }
 
+// A savepoint costs a copy of every page its batch changes (SQLite's statement journal, a
+// temporary file): a third of the writer's time when every batch had one. Conflicts and errors
+// are rare, so the group is written in one transaction without them first; only if a batch of it
+// cannot be stored is that rolled back and the group written again, each batch in a savepoint.
 void SqliteStorage::store_group(const std::vector<PendingBatch*>& group) {
-  constexpr std::string_view kOperation = "store_results";
   try {
-    const int64_t received_at = now_epoch_ms();
-    Transaction transaction(*this, kOperation, true);
-    const int64_t folded_before_ms = fold_mark(kOperation);
-    for (PendingBatch* pending : group) {
+    if (write_group(group, false)) {
+      return;
+    }
+  } catch (...) {
+    // Written again apart, where each batch learns its own error.
+  }
+  write_group(group, true);
+}
+
+bool SqliteStorage::write_group(const std::vector<PendingBatch*>& group, bool apart) {
+  constexpr std::string_view kOperation = "store_results";
+  const int64_t received_at = now_epoch_ms();
+  Transaction transaction(*this, kOperation, true);
+  const int64_t folded_before_ms = fold_mark(kOperation);
+  for (PendingBatch* pending : group) {
+    if (apart) {
       exec(kOperation, "SAVEPOINT batch");
-      try {
-        pending->outcome = insert_batch(*pending, received_at, folded_before_ms);
-      } catch (const StorageError&) {
-        pending->error = std::current_exception();
+    }
+    try {
+      pending->outcome = insert_batch(*pending, received_at, folded_before_ms);
+    } catch (const StorageError&) {
+      if (!apart) {
+        throw;
       }
+      pending->error = std::current_exception();
+    }
+    const bool stores_nothing = pending->error || pending->outcome.conflicts > 0;
+    if (!apart && stores_nothing) {
+      return false;  // the transaction rolls back as it goes out of scope
+    }
+    if (apart) {
       // A conflict stores nothing of its batch; the others of the group are not affected.
-      if (pending->error || pending->outcome.conflicts > 0) {
+      if (stores_nothing) {
         exec(kOperation, "ROLLBACK TO batch");
       }
       exec(kOperation, "RELEASE batch");
     }
-    transaction.commit();
-  } catch (...) {
-    // Rolled back whole: every batch of the group learns it, and its sender may retry.
-    for (PendingBatch* pending : group) {
-      if (!pending->error) {
-        pending->error = std::current_exception();
-      }
-    }
   }
-  for (PendingBatch* pending : group) {
-    pending->done = true;
-  }
+  transaction.commit();
+  return true;
 }
 
 StoreOutcome SqliteStorage::insert_batch(const PendingBatch& pending, int64_t received_at,

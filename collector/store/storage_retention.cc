@@ -10,10 +10,10 @@
 namespace vantage {
 namespace {
 
-// After each batch, a rest of fourteen times as long as it took (at least 10 ms): pruning holds the
-// database's single writer at most a fifteenth of the time, and ingest's commits, which queue
+// After each batch, a rest of 24 times as long as it took (at least 10 ms): pruning holds the
+// database's single writer at most a 25th of the time, and ingest's commits, which queue
 // behind a batch, go first. A backlog of a million rows still goes in minutes.
-constexpr int kRestPerBusy = 14;
+constexpr int kRestPerBusy = 24;
 constexpr std::chrono::milliseconds kLeastRest{10};
 // A pass that runs longer than this says how far it got, and again after each such period.
 constexpr std::chrono::seconds kProgressEvery{10};

@@ -34,8 +34,8 @@ struct RetentionConfig {
 // Keeps the store within its retention, on a thread of its own: each pass folds the results of
 // the steps that are over into their rollups (rollup.hh: fold_before), converts documents an
 // earlier collector stored as text, prunes in batches of kBatch rows (each its own short
-// transaction, with a rest of fourteen times its duration after it, so that ingest's commits come
-// in between and pruning takes at most a fifteenth of the writer's time), and gives the freed pages
+// transaction, with a rest of 24 times its duration after it, so that ingest's commits come in
+// between and pruning takes at most a 25th of the writer's time), and gives the freed pages
 // back to the file system. A pass that fails is logged and tried again next time.
 class StorageRetention {
  public:

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <barrier>
 #include <catch2/catch.hpp>
 #include <limits>
 #include <random>
@@ -383,6 +384,59 @@ TEST_CASE("threads storing overlapping batches at once store each (agent, seq) e
   CHECK(seqs.size() == 2000);
   CHECK(*seqs.begin() == 1);
   CHECK(*seqs.rbegin() == 2000);
+}
+
+TEST_CASE("uploads stored at once each learn their own outcome; a conflict stores none of its own",
+          "[storage][results][concurrency][conflict]") {
+  // Eight uploads at a time (the backends commit uploads that wait for the writer together):
+  // agent vp-0's always holds a stored seq with another document, the other seven are new.
+  auto storage = fresh_migrated();
+  const auto first = make_batch("vp-0", 1, 10);
+  REQUIRE(storage->store_results(first).inserted == 10);
+  constexpr size_t kUploads = 8;
+  constexpr uint64_t kRounds = 15;
+  constexpr size_t kBatch = 10;
+  std::barrier round(kUploads);
+  std::vector<std::vector<StoreOutcome>> outcomes(kUploads);
+  std::atomic<int> failures = 0;
+  auto upload = [&](size_t index) {
+    const std::string agent = fmt::format("vp-{}", index);
+    try {
+      for (uint64_t k = 0; k < kRounds; ++k) {
+        std::vector<StoredResult> batch;
+        if (index == 0) {
+          batch = {make_result(agent, 100 + k), first[0]};
+          batch[1].document = "another cycle";
+        } else {
+          batch = make_batch(agent, 1 + k * kBatch, kBatch);
+        }
+        round.arrive_and_wait();
+        outcomes[index].push_back(storage->store_results(batch));
+      }
+    } catch (const StorageError& e) {
+      WARN(e.what());
+      ++failures;
+    }
+  };
+  std::vector<std::thread> threads;
+  for (size_t index = 0; index < kUploads; ++index) {
+    threads.emplace_back(upload, index);
+  }
+  for (auto& thread : threads) {
+    thread.join();
+  }
+  REQUIRE(failures == 0);
+  for (const StoreOutcome& outcome : outcomes[0]) {
+    CHECK(outcome.fates == std::vector<StoreFate>{StoreFate::Withheld, StoreFate::Conflict});
+  }
+  for (size_t index = 1; index < kUploads; ++index) {
+    for (const StoreOutcome& outcome : outcomes[index]) {
+      CHECK(counts(outcome) == Counts{.inserted = kBatch});
+      CHECK(outcome.fates == std::vector<StoreFate>(kBatch, StoreFate::Stored));
+    }
+  }
+  CHECK(storage->count_results() == 10 + (kUploads - 1) * kRounds * kBatch);
+  CHECK(storage->results("", "vp-0", test_epoch(), 100) == first);
 }
 
 TEST_CASE("results filter by domain, agent and since, oldest first, at most limit",
