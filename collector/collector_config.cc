@@ -8,6 +8,7 @@
 
 #include "config_file.hh"
 #include "config_node.hh"
+#include "domain_name.hh"
 #include "duration.hh"
 #include "tls_credentials.hh"
 
@@ -314,12 +315,46 @@ RetentionConfig read_retention(const ConfigNode& node) {
   return retention;
 }
 
+StatusPageConfig read_status_page(const ConfigNode& node) {
+  node.allow_only({"title", "url", "domains"});
+  StatusPageConfig page;
+  if (auto title = node.optional_child("title")) {
+    page.title = title->as_string();
+    constexpr size_t kMaxTitle = 200;
+    if (page.title.empty() || page.title.size() > kMaxTitle) {
+      title->fail(fmt::format("must be 1 to {} characters", kMaxTitle));
+    }
+  }
+  if (auto url = node.optional_child("url")) {
+    page.url = url->as_string();
+    if (page.url.rfind("https://", 0) != 0 && page.url.rfind("http://", 0) != 0) {
+      url->fail(fmt::format("\"{}\" is not an http:// or https:// URL", page.url));
+    }
+  }
+  const ConfigNode domains = node.child("domains");
+  for (const ConfigNode& item : domains.items()) {
+    const std::string text = item.as_string();
+    auto domain = canonical_domain_name(text);
+    if (!domain) {
+      item.fail(fmt::format("\"{}\" is not a domain name", text));
+    }
+    if (std::find(page.domains.begin(), page.domains.end(), *domain) != page.domains.end()) {
+      item.fail(fmt::format("{} is listed twice", *domain));
+    }
+    page.domains.push_back(std::move(*domain));
+  }
+  if (page.domains.empty()) {
+    domains.fail("lists no domain: a status page shows at least one");
+  }
+  return page;
+}
+
 }  // namespace
 
 CollectorConfig load_collector_config(const std::string& file) {
   const ConfigNode root = ConfigNode::load(file);
   root.allow_only({"listen", "tls", "storage", "retention", "correlation", "alerts", "alerting",
-                   "asn_database", "limits"});
+                   "asn_database", "limits", "status_page"});
   CollectorConfig config;
 
   config.listen = *parse_endpoint("0.0.0.0", kDefaultCollectorPort);
@@ -349,6 +384,9 @@ CollectorConfig load_collector_config(const std::string& file) {
   }
   if (auto limits = root.optional_child("limits")) {
     config.limits = read_limits(*limits);
+  }
+  if (auto page = root.optional_child("status_page")) {
+    config.status_page = read_status_page(*page);
   }
   return config;
 }

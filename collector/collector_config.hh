@@ -9,6 +9,7 @@
 #include "alert_config.hh"
 #include "correlation.hh"
 #include "endpoint.hh"
+#include "public_status.hh"
 #include "storage.hh"
 #include "storage_retention.hh"
 
@@ -56,6 +57,7 @@ struct CollectorConfig {
   // `asn` is looked up from the address it connects from. Empty: no lookup.
   std::string asn_database;
   LimitsConfig limits;
+  StatusPageConfig status_page;  // no domains: no public status page
 
   bool tls() const { return !tls_cert_file.empty(); }
 };

@@ -136,7 +136,7 @@ int serve_command(const std::string& config_file) {
     retention.start();
     Api api(*storage,
             ApiOptions{config.limits.max_body_bytes, config.limits.requests_per_second,
-                       config.limits.max_clock_skew},
+                       config.limits.max_clock_skew, config.status_page},
             monitor, alerts.get(), &retention);
     HttpServer server(std::move(options), api);
     spdlog::info(
@@ -150,6 +150,10 @@ int serve_command(const std::string& config_file) {
         config.limits.header_timeout.count(), config.limits.idle_timeout.count(),
         config.alerts.size(), asn_database ? ", ASN database " + config.asn_database : "",
         config.retention.describe());
+    if (config.status_page.enabled()) {
+      spdlog::info("public status page at /status, no token needed: {} domain(s): {}",
+                   config.status_page.domains.size(), fmt::join(config.status_page.domains, ", "));
+    }
     int signal_number = 0;
     sigwait(&stop_signals, &signal_number);
     spdlog::info("{}: finishing the requests in progress", strsignal(signal_number));

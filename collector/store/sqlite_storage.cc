@@ -590,7 +590,7 @@ StoreOutcome SqliteStorage::store_results(const std::vector<StoredResult>& batch
 }
 
 // A savepoint costs a copy of every page its batch changes (SQLite's statement journal, a
-// temporary file): a third of the writer's time when every batch had one. Conflicts and errors
+// temporary file): a tenth of the collector's CPU when every batch had one. Conflicts and errors
 // are rare, so the group is written in one transaction without them first; only if a batch of it
 // cannot be stored is that rolled back and the group written again, each batch in a savepoint.
 void SqliteStorage::store_group(const std::vector<PendingBatch*>& group) {

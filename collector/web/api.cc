@@ -10,6 +10,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <utility>
 
 #include "api_documents.hh"
 #include "api_input.hh"
@@ -18,6 +19,7 @@
 #include "metrics.hh"
 #include "printable.hh"
 #include "result_json.hh"
+#include "status_render.hh"
 #include "tokens.hh"
 
 namespace vantage {
@@ -38,19 +40,23 @@ enum class Route : uint8_t {
   Explain,
   History,
   Alerts,
+  StatusPage,
+  StatusSummary,
+  StatusBadge,
 };
 enum class Access : uint8_t { Anyone, Agent, AgentOrOperator, Operator };
 
 struct RouteEntry {
-  std::string_view path;  // a "*" segment matches any one segment: the route's argument
+  std::string_view path;  // a "*" segment matches any one segment: an argument of the route
   std::string_view method;
   Route route;
   Access access;
 };
 
 // /metrics is open like /healthz, as Prometheus scrapes it; it holds domain names and verdicts,
-// so listen on an address only trusted networks reach (docs/alerts.md, "Metrics").
-constexpr std::array<RouteEntry, 12> kRoutes = {{
+// so listen on an address only trusted networks reach (docs/alerts.md, "Metrics"). The status
+// page is open too: it shows only what collector.yaml's status_page chose to publish.
+constexpr std::array<RouteEntry, 15> kRoutes = {{
     {"/healthz", "GET", Route::Health, Access::Anyone},
     {"/metrics", "GET", Route::Metrics, Access::Anyone},
     {"/api/v1/results", "POST", Route::Results, Access::Agent},
@@ -63,10 +69,14 @@ constexpr std::array<RouteEntry, 12> kRoutes = {{
     {"/api/v1/domains/*", "GET", Route::Explain, Access::Operator},
     {"/api/v1/domains/*/history", "GET", Route::History, Access::Operator},
     {"/api/v1/alerts", "GET", Route::Alerts, Access::Operator},
+    {"/status", "GET", Route::StatusPage, Access::Anyone},
+    {"/status/summary.json", "GET", Route::StatusSummary, Access::Anyone},
+    {"/status/badges/*/*", "GET", Route::StatusBadge, Access::Anyone},
 }};
 
-// Does `path` match `pattern`? Fills `argument` with the segment a "*" matched.
-bool match_route(std::string_view pattern, std::string_view path, std::string& argument) {
+// Does `path` match `pattern`? Fills `arguments` with the segments its "*"s matched.
+bool match_route(std::string_view pattern, std::string_view path,
+                 std::vector<std::string>& arguments) {
   while (!pattern.empty() || !path.empty()) {
     if (pattern.empty() || path.empty() || pattern.front() != '/' || path.front() != '/') {
       return false;
@@ -81,7 +91,7 @@ bool match_route(std::string_view pattern, std::string_view path, std::string& a
       if (path_segment.empty()) {
         return false;
       }
-      argument = std::string(path_segment);
+      arguments.emplace_back(path_segment);
     } else if (pattern_segment != path_segment) {
       return false;
     }
@@ -96,7 +106,9 @@ bool match_route(std::string_view pattern, std::string_view path, std::string& a
 struct Caller {
   const RouteEntry* route = nullptr;
   std::optional<TokenRecord> token;
-  std::string argument;  // the DOMAIN of /api/v1/targets/DOMAIN and /api/v1/domains/DOMAIN
+  // What the route's "*"s matched: the DOMAIN of /api/v1/targets/DOMAIN and
+  // /api/v1/domains/DOMAIN; DOMAIN and BADGE of /status/badges/DOMAIN/BADGE.
+  std::vector<std::string> arguments;
 };
 
 const Caller* caller_of(const HttpRequest& request) {
@@ -184,21 +196,27 @@ bool etag_matches(const std::string& header, const std::string& etag) {
 Api::Api(Storage& storage, ApiOptions options, Monitor& monitor, AlertDispatcher* alerts,
          const StorageRetention* retention)
     : storage_(storage),
-      options_(options),
-      limiter_(options.requests_per_second, 2 * options.requests_per_second),
+      options_(std::move(options)),
+      limiter_(options_.requests_per_second, 2 * options_.requests_per_second),
       monitor_(monitor),
       alerts_(alerts),
-      retention_(retention) {}
+      retention_(retention) {
+  if (options_.status_page.enabled()) {
+    // The day bars change once a day at most; a minute old is fresh enough for a public page.
+    status_page_ = std::make_unique<PublicStatusSource>(options_.status_page, storage_, monitor_,
+                                                        uptime_, std::chrono::minutes(1));
+  }
+}
 
 std::optional<HttpResponse> Api::begin(HttpRequest& request) {
   Caller caller;
   std::string allow;
   for (const auto& entry : kRoutes) {
-    std::string argument;
-    if (!match_route(entry.path, request.path, argument)) {
+    std::vector<std::string> arguments;
+    if (!match_route(entry.path, request.path, arguments)) {
       continue;
     }
-    caller.argument = argument;
+    caller.arguments = std::move(arguments);
     if (entry.method == request.method) {
       caller.route = &entry;
       break;
@@ -285,6 +303,12 @@ HttpResponse Api::complete(HttpRequest& request) {
         return get_alerts(request);
       case Route::Metrics:
         return get_metrics(request);
+      case Route::StatusPage:
+        return get_status_page(request);
+      case Route::StatusSummary:
+        return get_status_summary(request);
+      case Route::StatusBadge:
+        return get_status_badge(request);
     }
   } catch (const ApiError& error) {
     return reject(request, error.status(), error.what());
@@ -427,7 +451,7 @@ HttpResponse Api::post_target(HttpRequest& request) {
 
 HttpResponse Api::delete_target(HttpRequest& request) {
   const Caller& caller = *caller_of(request);
-  const std::string domain = normalize_domain(caller.argument);
+  const std::string domain = normalize_domain(caller.arguments.at(0));
   if (!storage_.remove_target(domain)) {
     throw ApiError(404, fmt::format("no target \"{}\"", domain));
   }
@@ -478,7 +502,7 @@ HttpResponse Api::get_status(HttpRequest& /*request*/) {
 
 HttpResponse Api::get_explanation(HttpRequest& request) {
   const Caller& caller = *caller_of(request);
-  const std::string domain = normalize_domain(caller.argument);
+  const std::string domain = normalize_domain(caller.arguments.at(0));
   const auto explanation = monitor_.explain(domain);
   if (!explanation) {
     throw ApiError(404, fmt::format("no results for \"{}\" yet", domain));
@@ -517,7 +541,7 @@ HttpResponse Api::get_explanation(HttpRequest& request) {
 
 HttpResponse Api::get_history(HttpRequest& request) {
   const Caller& caller = *caller_of(request);
-  const std::string domain = normalize_domain(caller.argument);
+  const std::string domain = normalize_domain(caller.arguments.at(0));
   const auto now = std::chrono::system_clock::now();
   TimePoint since = now - std::chrono::hours(24);
   if (const auto text = request.query_value("since")) {
@@ -594,6 +618,78 @@ HttpResponse Api::get_metrics(HttpRequest& /*request*/) {
   append_storage_metrics(metrics, storage_, retention_);
   append_uptime_metrics(metrics, *uptime_.all(std::chrono::system_clock::now()));
   return HttpResponse{200, metrics.text(), "text/plain; version=0.0.4; charset=utf-8", {}};
+}
+
+PublicStatusSource& Api::public_status() {
+  if (!status_page_) {
+    throw ApiError(404, "no status page is configured (collector.yaml: status_page)");
+  }
+  return *status_page_;
+}
+
+namespace {
+
+// Public pages run no script and load nothing from elsewhere; this says so to the browser too, so
+// that markup slipped into a name could not run even if escaping ever failed.
+constexpr std::string_view kPublicPolicy =
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; "
+    "form-action 'none'";
+
+HttpResponse public_response(std::string body, std::string content_type) {
+  return HttpResponse{200,
+                      std::move(body),
+                      std::move(content_type),
+                      {{"Content-Security-Policy", std::string(kPublicPolicy)},
+                       {"X-Content-Type-Options", "nosniff"},
+                       {"Cache-Control", "public, max-age=30"}}};
+}
+
+}  // namespace
+
+HttpResponse Api::get_status_page(HttpRequest& /*request*/) {
+  const PublicStatus status = public_status().read(std::chrono::system_clock::now());
+  return public_response(render_status_page(status), "text/html; charset=utf-8");
+}
+
+HttpResponse Api::get_status_summary(HttpRequest& /*request*/) {
+  const PublicStatus status = public_status().read(std::chrono::system_clock::now());
+  auto response =
+      public_response(status_summary(status).dump(-1, ' ', false, json::error_handler_t::replace),
+                      "application/json");
+  // Statuspage answers any origin too: widgets on other sites read it.
+  response.headers.emplace_back("Access-Control-Allow-Origin", "*");
+  return response;
+}
+
+HttpResponse Api::get_status_badge(HttpRequest& request) {
+  const Caller& caller = *caller_of(request);
+  PublicStatusSource& source = public_status();
+  const std::string domain = normalize_domain(caller.arguments.at(0));
+  if (!source.shows(domain)) {
+    throw ApiError(404, fmt::format("\"{}\" is not on the status page", domain));
+  }
+  const std::string& badge = caller.arguments.at(1);
+  std::optional<UptimeWindow> window;
+  if (badge != "status.svg") {
+    for (const UptimeWindow candidate : kUptimeWindows) {
+      if (badge == fmt::format("uptime-{}.svg", to_string(candidate))) {
+        window = candidate;
+      }
+    }
+    if (!window) {
+      throw ApiError(404, fmt::format("no badge \"{}\" (status.svg, uptime-24h.svg, "
+                                      "uptime-7d.svg, uptime-30d.svg, uptime-90d.svg)",
+                                      badge));
+    }
+  }
+  const PublicStatus status = source.read(std::chrono::system_clock::now());
+  for (const StatusComponent& component : status.components) {
+    if (component.domain == domain) {
+      return public_response(window ? uptime_badge(component, *window) : status_badge(component),
+                             "image/svg+xml");
+    }
+  }
+  throw ApiError(404, fmt::format("\"{}\" is not on the status page", domain));
 }
 
 }  // namespace vantage

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -13,6 +14,7 @@
 #include "batch_log.hh"
 #include "http_server.hh"
 #include "monitor.hh"
+#include "public_status.hh"
 #include "storage.hh"
 #include "storage_retention.hh"
 #include "uptime_cache.hh"
@@ -24,6 +26,7 @@ struct ApiOptions {
   double requests_per_second = 50;          // per token; the burst is twice this
   // A cycle that starts (or ends) further ahead of the collector's clock is refused (422).
   std::chrono::milliseconds max_clock_skew{std::chrono::minutes(5)};
+  StatusPageConfig status_page;  // no domains: /status and its parts are 404
 };
 
 // The collector's HTTP API, version 1:
@@ -39,6 +42,9 @@ struct ApiOptions {
 //   GET    /api/v1/domains/DOMAIN       operator token: explain (verdict, vantages, evidence)
 //   GET    /api/v1/domains/DOMAIN/history?since=1h|RFC3339&limit=N   operator token
 //   GET    /api/v1/alerts               operator token: alerts and their delivery
+//   GET    /status                      no token: the public status page (HTML), if configured
+//   GET    /status/summary.json         no token: the same in Statuspage's summary.json shape
+//   GET    /status/badges/DOMAIN/status.svg, .../uptime-24h.svg (7d, 30d, 90d)   no token
 // Every error is {"error": "..."} with its status, and is logged on one line: status, method,
 // path, peer, who (when known) and why. Never the token.
 class Api : public RequestHandler {
@@ -67,6 +73,10 @@ class Api : public RequestHandler {
   HttpResponse get_history(HttpRequest& request);
   HttpResponse get_alerts(HttpRequest& request);
   HttpResponse get_metrics(HttpRequest& request);
+  HttpResponse get_status_page(HttpRequest& request);
+  HttpResponse get_status_summary(HttpRequest& request);
+  HttpResponse get_status_badge(HttpRequest& request);
+  PublicStatusSource& public_status();
 
   Storage& storage_;
   ApiOptions options_;
@@ -76,6 +86,7 @@ class Api : public RequestHandler {
   const StorageRetention* retention_;
   NewestEpochs newest_epochs_{storage_};
   UptimeCache uptime_{storage_, std::chrono::seconds(30)};
+  std::unique_ptr<PublicStatusSource> status_page_;  // null: no status page configured
 
   std::atomic<uint64_t> batches_stored_{0};
   std::atomic<uint64_t> results_stored_{0};

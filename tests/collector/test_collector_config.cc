@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "collector_config.hh"
 #include "collector_fixture.hh"
@@ -55,6 +56,10 @@ TEST_CASE("a valid collector.yaml loads every key", "[config]") {
   CHECK(config.retention.hourly_rollups == hours(90 * 24));
   CHECK(config.retention.daily_rollups == hours(400 * 24));
   CHECK(config.retention.every == std::chrono::minutes(5));
+  CHECK(config.status_page.title == "Example & Co status");
+  CHECK(config.status_page.url == "https://status.example.org");
+  // Spelt as the collector keys domains, so that the page finds their verdicts.
+  CHECK(config.status_page.domains == std::vector<std::string>{"social.example", "shop.example"});
 }
 
 TEST_CASE("collector.yaml defaults: listen 0.0.0.0:8470, 8 MiB bodies, 50 requests/s", "[config]") {
@@ -78,6 +83,7 @@ TEST_CASE("collector.yaml defaults: listen 0.0.0.0:8470, 8 MiB bodies, 50 reques
   CHECK(config.retention.hourly_rollups == hours(30 * 24));
   CHECK(config.retention.daily_rollups == hours(400 * 24));
   CHECK(config.retention.every == std::chrono::minutes(1));
+  CHECK_FALSE(config.status_page.enabled());  // a public page only when asked for
 }
 
 TEST_CASE("every invalid collector.yaml names its file, line and key", "[config]") {
@@ -129,6 +135,14 @@ TEST_CASE("every invalid collector.yaml names its file, line and key", "[config]
       {"invalid-collector-retention-daily.yaml",
        ":3: retention.daily_rollups: daily_rollups (60d) must be at least the 90d uptime window "
        "(90d)"},
+      {"invalid-collector-status-domain.yaml",
+       ":4: status_page.domains[1]: \"not a domain\" is not a domain name"},
+      {"invalid-collector-status-twice.yaml",
+       ":5: status_page.domains[1]: a.example is listed twice"},
+      {"invalid-collector-status-empty.yaml",
+       ":4: status_page.domains: lists no domain: a status page shows at least one"},
+      {"invalid-collector-status-url.yaml",
+       ":3: status_page.url: \"status.example.org\" is not an http:// or https:// URL"},
       {"invalid-collector-duplicate-key.yaml",
        ":5: correlation: duplicate key (first given on line 2)"},
   };
