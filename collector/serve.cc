@@ -136,7 +136,7 @@ int serve_command(const std::string& config_file) {
     retention.start();
     Api api(*storage,
             ApiOptions{config.limits.max_body_bytes, config.limits.requests_per_second,
-                       config.limits.max_clock_skew, config.status_page},
+                       config.limits.max_clock_skew, config.status_page, config.tls()},
             monitor, alerts.get(), &retention);
     HttpServer server(std::move(options), api);
     spdlog::info(

@@ -153,21 +153,7 @@ const DeliveryRecord* find_record(const StoredAlert& alert, const std::string& r
 }  // namespace
 
 bool raises_alert(Verdict verdict) {
-  switch (verdict) {
-    case Verdict::RouteLoss:
-    case Verdict::DnsFailure:
-    case Verdict::DomainVanished:
-    case Verdict::ServerDown:
-    case Verdict::TlsFailure:
-    case Verdict::HttpError:
-    case Verdict::Degraded:
-      return true;
-    case Verdict::Ok:
-    case Verdict::Unknown:
-    case Verdict::VantageIsolated:
-      return false;
-  }
-  return false;
+  return is_failure(verdict) || verdict == Verdict::Degraded;
 }
 
 std::chrono::milliseconds retry_ceiling(const AlertTimingConfig& timing, int failed_attempts) {

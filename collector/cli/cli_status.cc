@@ -12,36 +12,10 @@
 #include "printable.hh"
 #include "result.hh"
 #include "result_json.hh"
+#include "vocabulary.hh"
 
 namespace vantage {
 namespace {
-
-// What each verdict means, in the words an on-call engineer needs first.
-std::string_view meaning_of(Verdict verdict) {
-  static const std::pair<std::string_view, std::string_view> kMeanings[] = {
-      {"OK", "every layer is healthy from the usable vantages"},
-      {"ROUTE_LOSS",
-       "the domain's networks are unreachable: BGP withdrawal or black-holing (DNS fails because "
-       "its servers cannot be reached, and the last known addresses are unreachable too)"},
-      {"DNS_FAILURE", "DNS is broken while the domain's networks are reachable"},
-      {"DOMAIN_VANISHED", "the name no longer exists (NXDOMAIN, or no delegation from the parent)"},
-      {"SERVER_DOWN",
-       "DNS and routing are fine, but the service does not accept connections (refused, or silent "
-       "while its network answers)"},
-      {"TLS_FAILURE", "TCP works, the TLS handshake or certificate fails"},
-      {"HTTP_ERROR", "TLS works, HTTP fails (status, timeout after connect, content check)"},
-      {"DEGRADED", "it works, but slower than its own baseline, or flapping"},
-      {"UNKNOWN",
-       "nothing can be said: too few usable vantages, or silence with no evidence about the "
-       "network"},
-  };
-  for (const auto& [name, meaning] : kMeanings) {
-    if (name == to_string(verdict)) {
-      return meaning;
-    }
-  }
-  return "";
-}
 
 template <typename Document>
 std::string verdict_with_scope(const Document& document) {
@@ -242,7 +216,7 @@ int explain_command(const ClientOptions& options, const std::string& domain, std
   if (state.verdict == Verdict::Unknown) {
     out << fmt::format("  UNKNOWN: {}.\n", unknown_because(state, explanation.min_vantages));
   } else {
-    out << fmt::format("  {}.\n", meaning_of(state.verdict));
+    out << fmt::format("  {}.\n", verdict_meaning(state.verdict));
     out << fmt::format("  {} reporting, {} usable, {} failing", plural(state.reporting, "vantage"),
                        state.healthy, state.failing);
     if (!state.affected_vantages.empty()) {

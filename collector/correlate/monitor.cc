@@ -352,6 +352,21 @@ std::optional<Explanation> Monitor::explain(const std::string& domain) {
   return explanation;
 }
 
+std::vector<Explanation> Monitor::explanations() {
+  std::vector<Explanation> all;
+  {
+    std::lock_guard lock(mutex_);
+    decide_pending();
+    const auto now = std::chrono::system_clock::now();
+    for (DomainState& state : correlator_.states()) {
+      auto vantages = correlator_.vantages(state.domain, now);
+      all.push_back(Explanation{std::move(state), std::move(vantages)});
+    }
+  }
+  flush();
+  return all;
+}
+
 std::set<std::string> Monitor::isolated_agents() {
   std::set<std::string> isolated;
   {

@@ -82,6 +82,8 @@ class Monitor {
   // The reads decide the cycles still pending first, hence not const.
   std::vector<DomainState> states();
   std::optional<Explanation> explain(const std::string& domain);
+  // Every domain's explanation as of one instant, by domain: the operator UI's overview.
+  std::vector<Explanation> explanations();
   // Agents whose latest fresh cycle of some domain found their own control targets failing.
   std::set<std::string> isolated_agents();
   // How the agent counts now; `last_seen` is its latest heartbeat, for an agent this collector

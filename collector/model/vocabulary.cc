@@ -78,4 +78,35 @@ std::optional<AsnSource> asn_source_from_string(std::string_view name) {
   return find_name(kAsnSources, name);
 }
 
+std::string_view verdict_meaning(Verdict verdict) {
+  switch (verdict) {
+    case Verdict::Ok:
+      return "every layer is healthy from the usable vantages";
+    case Verdict::RouteLoss:
+      return "the domain's networks are unreachable: BGP withdrawal or black-holing (DNS fails "
+             "because its servers cannot be reached, and the last known addresses are "
+             "unreachable too)";
+    case Verdict::DnsFailure:
+      return "DNS is broken while the domain's networks are reachable";
+    case Verdict::DomainVanished:
+      return "the name no longer exists (NXDOMAIN, or no delegation from the parent)";
+    case Verdict::ServerDown:
+      return "DNS and routing are fine, but the service does not accept connections (refused, "
+             "or silent while its network answers)";
+    case Verdict::TlsFailure:
+      return "TCP works, the TLS handshake or certificate fails";
+    case Verdict::HttpError:
+      return "TLS works, HTTP fails (status, timeout after connect, content check)";
+    case Verdict::Degraded:
+      return "it works, but slower than its own baseline, or flapping";
+    case Verdict::Unknown:
+      return "nothing can be said: too few usable vantages, or silence with no evidence about "
+             "the network";
+    case Verdict::VantageIsolated:
+      return "the vantage cannot reach its own control targets: its network is cut off, not "
+             "the domain";
+  }
+  return "";
+}
+
 }  // namespace vantage

@@ -4,6 +4,8 @@
 #include <optional>
 #include <string_view>
 
+#include "result.hh"
+
 // The collector's closed sets, with the one spelling each has in the API, the database and the
 // alert payloads. Each *_from_string is nullopt for a name outside the set: the caller says where
 // it came from.
@@ -42,5 +44,8 @@ std::optional<AgentState> agent_state_from_string(std::string_view name);
 enum class AsnSource : uint8_t { None, Config, Lookup, Prefix };
 std::string_view to_string(AsnSource source);
 std::optional<AsnSource> asn_source_from_string(std::string_view name);
+
+// What a verdict means, in the words an on-call engineer needs first (explain, the operator UI).
+std::string_view verdict_meaning(Verdict verdict);
 
 }  // namespace vantage

@@ -12,7 +12,6 @@
 #include <set>
 #include <utility>
 
-#include "api_documents.hh"
 #include "api_input.hh"
 #include "batch_log.hh"
 #include "duration.hh"
@@ -43,6 +42,7 @@ enum class Route : uint8_t {
   StatusPage,
   StatusSummary,
   StatusBadge,
+  Ui,  // the operator UI: its own sessions (ui_pages.hh)
 };
 enum class Access : uint8_t { Anyone, Agent, AgentOrOperator, Operator };
 
@@ -51,12 +51,13 @@ struct RouteEntry {
   std::string_view method;
   Route route;
   Access access;
+  UiRoute ui = UiRoute::Root;  // which page, for Route::Ui
 };
 
 // /metrics is open like /healthz, as Prometheus scrapes it; it holds domain names and verdicts,
 // so listen on an address only trusted networks reach (docs/alerts.md, "Metrics"). The status
 // page is open too: it shows only what collector.yaml's status_page chose to publish.
-constexpr std::array<RouteEntry, 15> kRoutes = {{
+constexpr std::array<RouteEntry, 24> kRoutes = {{
     {"/healthz", "GET", Route::Health, Access::Anyone},
     {"/metrics", "GET", Route::Metrics, Access::Anyone},
     {"/api/v1/results", "POST", Route::Results, Access::Agent},
@@ -72,6 +73,14 @@ constexpr std::array<RouteEntry, 15> kRoutes = {{
     {"/status", "GET", Route::StatusPage, Access::Anyone},
     {"/status/summary.json", "GET", Route::StatusSummary, Access::Anyone},
     {"/status/badges/*/*", "GET", Route::StatusBadge, Access::Anyone},
+    {"/ui", "GET", Route::Ui, Access::Anyone, UiRoute::Root},
+    {"/ui/", "GET", Route::Ui, Access::Anyone, UiRoute::Overview},
+    {"/ui/login", "GET", Route::Ui, Access::Anyone, UiRoute::LoginForm},
+    {"/ui/login", "POST", Route::Ui, Access::Anyone, UiRoute::Login},
+    {"/ui/logout", "POST", Route::Ui, Access::Anyone, UiRoute::Logout},
+    {"/ui/domains/*", "GET", Route::Ui, Access::Anyone, UiRoute::Domain},
+    {"/ui/agents", "GET", Route::Ui, Access::Anyone, UiRoute::Agents},
+    {"/ui/alerts", "GET", Route::Ui, Access::Anyone, UiRoute::Alerts},
 }};
 
 // Does `path` match `pattern`? Fills `arguments` with the segments its "*"s matched.
@@ -309,6 +318,8 @@ HttpResponse Api::complete(HttpRequest& request) {
         return get_status_summary(request);
       case Route::StatusBadge:
         return get_status_badge(request);
+      case Route::Ui:
+        return ui_.handle(request, caller->route->ui, caller->arguments);
     }
   } catch (const ApiError& error) {
     return reject(request, error.status(), error.what());
@@ -463,80 +474,21 @@ HttpResponse Api::delete_target(HttpRequest& request) {
 }
 
 HttpResponse Api::get_agents(HttpRequest& /*request*/) {
-  const auto isolated = monitor_.isolated_agents();
-  std::vector<AgentEntry> agents;
-  for (const auto& agent : storage_.agents()) {
-    agents.push_back(agent_entry(agent, monitor_.standing(agent.name, agent.last_seen),
-                                 isolated.contains(agent.name)));
-  }
-  return json_response(200, to_json(agents));
+  return json_response(200, to_json(read_.agents()));
 }
 
 HttpResponse Api::get_status(HttpRequest& /*request*/) {
-  std::map<std::string, StatusEntry> by_domain;
-  for (const auto& state : monitor_.states()) {
-    by_domain[state.domain] = StatusEntry{.state = state, .reported = true, .uptime = {}};
-  }
-  // A target no agent has reported yet is listed too: UNKNOWN since never.
-  for (const auto& target : storage_.targets()) {
-    if (!by_domain.contains(target.domain)) {
-      DomainState state;
-      state.domain = target.domain;
-      by_domain[target.domain] = StatusEntry{.state = state, .reported = false, .uptime = {}};
-    }
-  }
-  const auto uptime = uptime_.all(std::chrono::system_clock::now());
-  std::map<std::string_view, const DomainUptime*> uptime_of;
-  for (const DomainUptime& domain : *uptime) {
-    uptime_of.emplace(domain.domain, &domain);
-  }
-  std::vector<StatusEntry> status;
-  status.reserve(by_domain.size());
-  for (auto& [domain, entry] : by_domain) {
-    const auto found = uptime_of.find(domain);
-    entry.uptime = uptime_entries(found != uptime_of.end() ? found->second : nullptr);
-    status.push_back(std::move(entry));
-  }
-  return json_response(200, to_json(status));
+  return json_response(200, to_json(read_.status()));
 }
 
 HttpResponse Api::get_explanation(HttpRequest& request) {
   const Caller& caller = *caller_of(request);
   const std::string domain = normalize_domain(caller.arguments.at(0));
-  const auto explanation = monitor_.explain(domain);
+  const auto explanation = read_.explanation(domain);
   if (!explanation) {
     throw ApiError(404, fmt::format("no results for \"{}\" yet", domain));
   }
-  const auto now = std::chrono::system_clock::now();
-  const auto uptime = storage_.uptime(domain, now);
-  constexpr size_t kRollupsOfADay =
-      size_t{24} * 1000;  // an hour's rollup per vantage, 1,000 vantages
-  DomainExplanation document{
-      .state = explanation->state,
-      .min_vantages = monitor_.config().min_vantages,
-      .vantages = {},
-      .recent_changes = {},
-      .alerts = {},
-      .uptime = uptime_entries(uptime.empty() ? nullptr : &uptime.front()),
-      .latency_24h = latency_entries(storage_.rollups(
-          domain, RollupSpan::Hour, window_start(UptimeWindow::Day, now), kRollupsOfADay))};
-  for (const auto& vantage : explanation->vantages) {
-    document.vantages.push_back(vantage_entry(vantage));
-  }
-  constexpr size_t kRecentChanges = 10;
-  const auto latest = storage_.latest_changes(domain, kRecentChanges);
-  // Oldest first, as history lists them.
-  for (auto change = latest.rbegin(); change != latest.rend(); ++change) {
-    document.recent_changes.push_back(change_entry(*change));
-  }
-  if (alerts_ != nullptr) {
-    for (const auto& alert : alerts_->alerts()) {
-      if (alert.event.domain == domain) {
-        document.alerts.push_back(alert_entry(alert));
-      }
-    }
-  }
-  return json_response(200, to_json(document));
+  return json_response(200, to_json(*explanation));
 }
 
 HttpResponse Api::get_history(HttpRequest& request) {
@@ -564,26 +516,11 @@ HttpResponse Api::get_history(HttpRequest& request) {
     }
     limit = *parsed;
   }
-  History history{.domain = domain, .since = since, .changes = {}};
-  for (const auto& change : storage_.verdict_history(domain, since, limit)) {
-    history.changes.push_back(HistoryEntry{.change = change_entry(change), .state = change.state});
-  }
-  return json_response(200, to_json(history));
+  return json_response(200, to_json(read_.history(domain, since, limit)));
 }
 
 HttpResponse Api::get_alerts(HttpRequest& /*request*/) {
-  AlertList list;
-  list.receivers = alerts_ != nullptr ? alerts_->receiver_count() : 0;
-  if (alerts_ != nullptr) {
-    for (const auto& alert : alerts_->alerts()) {
-      list.alerts.push_back(alert_entry(alert));
-    }
-  }
-  if (list.receivers == 0) {
-    list.warning =
-        "no alert receivers configured: verdict changes are recorded but nobody is notified";
-  }
-  return json_response(200, to_json(list));
+  return json_response(200, to_json(read_.alerts()));
 }
 
 HttpResponse Api::get_metrics(HttpRequest& /*request*/) {

@@ -15,8 +15,10 @@
 #include "http_server.hh"
 #include "monitor.hh"
 #include "public_status.hh"
+#include "read_model.hh"
 #include "storage.hh"
 #include "storage_retention.hh"
+#include "ui_pages.hh"
 #include "uptime_cache.hh"
 
 namespace vantage {
@@ -27,6 +29,7 @@ struct ApiOptions {
   // A cycle that starts (or ends) further ahead of the collector's clock is refused (422).
   std::chrono::milliseconds max_clock_skew{std::chrono::minutes(5)};
   StatusPageConfig status_page;  // no domains: /status and its parts are 404
+  bool tls = false;              // served over HTTPS: the UI's cookies are Secure
 };
 
 // The collector's HTTP API, version 1:
@@ -45,6 +48,8 @@ struct ApiOptions {
 //   GET    /status                      no token: the public status page (HTML), if configured
 //   GET    /status/summary.json         no token: the same in Statuspage's summary.json shape
 //   GET    /status/badges/DOMAIN/status.svg, .../uptime-24h.svg (7d, 30d, 90d)   no token
+//   GET    /ui/, /ui/domains/DOMAIN, /ui/agents, /ui/alerts   the operator UI: a session cookie
+//   GET    /ui/login, POST /ui/login, POST /ui/logout        from a login with an operator token
 // Every error is {"error": "..."} with its status, and is logged on one line: status, method,
 // path, peer, who (when known) and why. Never the token.
 class Api : public RequestHandler {
@@ -86,6 +91,8 @@ class Api : public RequestHandler {
   const StorageRetention* retention_;
   NewestEpochs newest_epochs_{storage_};
   UptimeCache uptime_{storage_, std::chrono::seconds(30)};
+  ReadModel read_{storage_, monitor_, alerts_, uptime_};
+  OperatorUi ui_{read_, options_.tls};
   std::unique_ptr<PublicStatusSource> status_page_;  // null: no status page configured
 
   std::atomic<uint64_t> batches_stored_{0};

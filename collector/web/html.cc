@@ -1,5 +1,7 @@
 #include "html.hh"
 
+#include <ctime>
+
 namespace vantage {
 
 std::string html_escape(std::string_view text) {
@@ -27,6 +29,15 @@ std::string html_escape(std::string_view text) {
     }
   }
   return out;
+}
+
+std::string utc_text(std::chrono::system_clock::time_point time, const char* format) {
+  const std::time_t whole = std::chrono::system_clock::to_time_t(time);
+  std::tm parts{};
+  gmtime_r(&whole, &parts);
+  char text[64] = {};
+  std::strftime(text, sizeof text, format, &parts);
+  return text;
 }
 
 }  // namespace vantage

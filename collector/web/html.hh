@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <string_view>
 
@@ -10,5 +11,8 @@ namespace vantage {
 // `text` with & < > " ' replaced by entities: safe as HTML text, inside a double- or single-quoted
 // attribute, and in SVG (XML) alike.
 std::string html_escape(std::string_view text);
+
+// `time` in UTC as strftime's `format` writes it ("%Y-%m-%d %H:%M UTC"): how pages show times.
+std::string utc_text(std::chrono::system_clock::time_point time, const char* format);
 
 }  // namespace vantage

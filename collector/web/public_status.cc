@@ -38,23 +38,14 @@ std::string_view label(ComponentStatus status) {
 }
 
 ComponentStatus component_status(Verdict verdict, Scope scope) {
-  switch (verdict) {
-    case Verdict::Ok:
-      return ComponentStatus::Operational;
-    case Verdict::Degraded:
-      return ComponentStatus::DegradedPerformance;
-    case Verdict::Unknown:
-    case Verdict::VantageIsolated:
-      return ComponentStatus::Unknown;
-    case Verdict::RouteLoss:
-    case Verdict::DnsFailure:
-    case Verdict::DomainVanished:
-    case Verdict::ServerDown:
-    case Verdict::TlsFailure:
-    case Verdict::HttpError:
-      break;
+  if (is_failure(verdict)) {
+    return scope == Scope::Global ? ComponentStatus::MajorOutage : ComponentStatus::PartialOutage;
   }
-  return scope == Scope::Global ? ComponentStatus::MajorOutage : ComponentStatus::PartialOutage;
+  if (verdict == Verdict::Ok) {
+    return ComponentStatus::Operational;
+  }
+  return verdict == Verdict::Degraded ? ComponentStatus::DegradedPerformance
+                                      : ComponentStatus::Unknown;
 }
 
 ComponentStatus day_status(const UptimeCounts& counts) {

@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <cmath>
-#include <ctime>
 
 #include "html.hh"
 #include "result_json.hh"
@@ -35,21 +34,12 @@ Colours colours(ComponentStatus status) {
   return {"#757575", "#fff"};
 }
 
-std::string utc(TimePoint time, const char* format) {
-  const std::time_t whole = std::chrono::system_clock::to_time_t(time);
-  std::tm parts{};
-  gmtime_r(&whole, &parts);
-  char text[64] = {};
-  std::strftime(text, sizeof text, format, &parts);
-  return text;
-}
-
 std::string percent_or_dash(const std::optional<double>& ratio) {
   return ratio ? format_percent(*ratio) : "–";
 }
 
 std::string day_title(const StatusDay& day) {
-  const std::string date = utc(day.start, "%Y-%m-%d");
+  const std::string date = utc_text(day.start, "%Y-%m-%d");
   const auto ratio = day.counts.ratio();
   if (!ratio) {
     return fmt::format("{}: no data", date);
@@ -61,8 +51,8 @@ std::string day_title(const StatusDay& day) {
 // One bar a day, each with its date and figures as a title (shown on hover, read by screen
 // readers), and a text summary of the whole bar for those who cannot see colour.
 std::string day_bar(const StatusComponent& component) {
-  constexpr int kBarWidth = 4;
-  constexpr int kStep = 6;
+  constexpr int kBarWidth = 3;
+  constexpr int kStep = 4;
   constexpr int kHeight = 24;
   size_t bad_days = 0;
   size_t known_days = 0;
@@ -99,7 +89,7 @@ std::string component_row(const StatusComponent& component) {
     uptime += fmt::format(R"(<td class="num">{}</td>)", percent_or_dash(ratio));
   }
   const std::string since =
-      component.since ? utc(*component.since, "%Y-%m-%d %H:%M UTC") : std::string("–");
+      component.since ? utc_text(*component.since, "%Y-%m-%d %H:%M UTC") : std::string("–");
   return fmt::format(
       R"(<tr data-domain="{}"><th scope="row">{}</th>{}<td>{}</td>{}<td>{}</td></tr>)", domain,
       domain, status_cell(component.status), since, uptime, day_bar(component));
@@ -116,7 +106,7 @@ std::string incident_list(const PublicStatus& status) {
       continue;
     }
     const std::string since =
-        component.since ? fmt::format(" since {}", utc(*component.since, "%Y-%m-%d %H:%M UTC"))
+        component.since ? fmt::format(" since {}", utc_text(*component.since, "%Y-%m-%d %H:%M UTC"))
                         : std::string();
     items += fmt::format(R"(<li class="incident {}"><strong>{}</strong>: {}{}</li>)",
                          to_string(component.status), html_escape(component.domain),
@@ -226,7 +216,8 @@ std::string render_status_page(const PublicStatus& status) {
       R"(network that watches a component; a check that could not judge counts for neither side.)"
       R"(</footer></main></body></html>)",
       title, kStyle, indicator.indicator, banner.fill, banner.text, indicator.description,
-      incident_list(status), kStatusDays, rows, utc(status.generated_at, "%Y-%m-%d %H:%M:%S UTC"));
+      incident_list(status), kStatusDays, rows,
+      utc_text(status.generated_at, "%Y-%m-%d %H:%M:%S UTC"));
 }
 
 json status_summary(const PublicStatus& status) {

@@ -102,4 +102,22 @@ std::string_view rcode_name(int rcode) {
   }
 }
 
+bool is_failure(Verdict verdict) {
+  switch (verdict) {
+    case Verdict::RouteLoss:
+    case Verdict::DnsFailure:
+    case Verdict::DomainVanished:
+    case Verdict::ServerDown:
+    case Verdict::TlsFailure:
+    case Verdict::HttpError:
+      return true;
+    case Verdict::Ok:
+    case Verdict::Degraded:
+    case Verdict::Unknown:
+    case Verdict::VantageIsolated:
+      return false;
+  }
+  return false;
+}
+
 }  // namespace vantage

@@ -72,6 +72,9 @@ std::string_view to_string(Check check);
 std::string_view to_string(Phase phase);
 std::string_view to_string(Failure failure);
 std::string_view to_string(Verdict verdict);
+// A verdict that names a broken layer (ROUTE_LOSS, DNS_FAILURE, DOMAIN_VANISHED, SERVER_DOWN,
+// TLS_FAILURE, HTTP_ERROR): not OK, not merely DEGRADED, and not a vantage unable to judge.
+bool is_failure(Verdict verdict);
 std::string_view to_string(NativeKind kind);  // "errno", "ares", ...; "" for None
 
 // Parsing the names back (for the JSON round trip); nullopt for a name we do not know.

@@ -34,7 +34,9 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
     std::string value = line.substr(colon + 1);
     value.erase(0, value.find_first_not_of(" \t"));
     value.erase(value.find_last_not_of(" \t\r\n") + 1);
-    (*static_cast<std::map<std::string, std::string>*>(user))[name] = value;
+    // A header sent twice (Set-Cookie) keeps both values, one per line.
+    std::string& slot = (*static_cast<std::map<std::string, std::string>*>(user))[name];
+    slot = slot.empty() ? value : slot + "\n" + value;
   }
   return size * count;
 }

@@ -23,9 +23,10 @@ namespace vantage::testing {
 struct Reply {
   long status = 0;  // 0: no HTTP answer (see error)
   std::string body;
-  std::map<std::string, std::string> headers;  // names lower-cased
-  std::string error;                           // curl's words when status is 0
-  nlohmann::json json() const;                 // the body, or null if it is not JSON
+  std::map<std::string, std::string>
+      headers;                  // names lower-cased; a repeated one's values a line each
+  std::string error;            // curl's words when status is 0
+  nlohmann::json json() const;  // the body, or null if it is not JSON
   std::string header(const std::string& lower_case_name) const;  // "" if absent
 };
 

@@ -6,6 +6,8 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -219,6 +221,46 @@ TEST_CASE("the fleet tells route loss, isolation, partial loss and a dead server
       CHECK(delivery["state"] == "delivered");
     }
     record("route-withdrawal", "ROUTE_LOSS global", entered, recovered);
+  }
+
+  SECTION("route withdrawal in a browser: the operator UI and the public status page") {
+    Breakage withdrawal({"route-withdrawal"});
+    REQUIRE(seconds_until([] { return verdict_is("ROUTE_LOSS", "global"); }, kEnterBound) >= 0);
+    REQUIRE(seconds_until([] { return firing_alerts() == 1; }, kAlertBound) >= 0);
+    const std::filesystem::path fleet_dir = Lab::get().dir() / "fleet";
+    // An agent token no lab agent uses, for the agent whose words are markup.
+    const auto token = run({VANTAGE_COLLECTOR_PATH, "token", "create", "xss-probe", "--config",
+                            (fleet_dir / "collector.yaml").string()},
+                           30s);
+    REQUIRE(token.exit_code == 0);
+    std::ofstream(fleet_dir / "xss-probe.token") << token.out;
+    // Chromium runs in the management network, where the collector listens.
+    const auto checked = run({"ip",
+                              "netns",
+                              "exec",
+                              "vlab-mgmt",
+                              "python3",
+                              VANTAGE_BROWSER_CHECK,
+                              "--url",
+                              "http://198.51.100.225:8470",
+                              "--operator-token-file",
+                              (fleet_dir / "operator.token").string(),
+                              "--xss-token-file",
+                              (fleet_dir / "xss-probe.token").string(),
+                              "--agent",
+                              Lab::get().agent().string(),
+                              "--domain",
+                              std::string(kDomain),
+                              "--verdict",
+                              "ROUTE_LOSS",
+                              "--scope",
+                              "global",
+                              "--out",
+                              VANTAGE_SCREENSHOT_DIR},
+                             180s);
+    INFO(checked.out << checked.err);
+    CHECK(checked.exit_code == 0);
+    CHECK_THAT(checked.out, !Catch::Contains("FAIL"));
   }
 
   SECTION("one vantage's uplink cut: that vantage isolated, the domain OK, no alert") {
