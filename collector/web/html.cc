@@ -1,5 +1,8 @@
 #include "html.hh"
 
+#include <fmt/format.h>
+
+#include <cmath>
 #include <ctime>
 
 namespace vantage {
@@ -38,6 +41,18 @@ std::string utc_text(std::chrono::system_clock::time_point time, const char* for
   char text[64] = {};
   std::strftime(text, sizeof text, format, &parts);
   return text;
+}
+
+std::string format_percent(double ratio) {
+  const double hundredths = std::floor(ratio * 10000.0);
+  std::string text = fmt::format("{:.2f}", hundredths / 100.0);
+  while (text.back() == '0') {
+    text.pop_back();
+  }
+  if (text.back() == '.') {
+    text.pop_back();
+  }
+  return text + "%";
 }
 
 }  // namespace vantage

@@ -62,6 +62,16 @@ ComponentStatus day_status(const UptimeCounts& counts) {
   return *ratio >= 0.9 ? ComponentStatus::PartialOutage : ComponentStatus::MajorOutage;
 }
 
+ComponentStatus uptime_status(double ratio) {
+  if (ratio >= 0.999) {
+    return ComponentStatus::Operational;
+  }
+  if (ratio >= 0.99) {
+    return ComponentStatus::DegradedPerformance;
+  }
+  return ratio >= 0.9 ? ComponentStatus::PartialOutage : ComponentStatus::MajorOutage;
+}
+
 StatusIndicator page_indicator(const PublicStatus& status) {
   ComponentStatus worst = ComponentStatus::Operational;
   bool any_unknown = false;
@@ -95,23 +105,20 @@ PublicStatusSource::PublicStatusSource(StatusPageConfig config, Storage& storage
       storage_(storage),
       monitor_(monitor),
       uptime_(uptime),
-      history_max_age_(history_max_age) {}
+      days_("status page day bars", history_max_age,
+            [this](TimePoint now) { return read_days(now); }) {}
 
 bool PublicStatusSource::shows(std::string_view domain) const {
   return std::find(config_.domains.begin(), config_.domains.end(), domain) != config_.domains.end();
 }
 
-std::shared_ptr<const PublicStatusSource::DayCounts> PublicStatusSource::days(TimePoint now) {
-  std::lock_guard lock(mutex_);
-  if (days_ && days_read_at_ && *days_read_at_ <= now && now - *days_read_at_ < history_max_age_) {
-    return days_;
-  }
+PublicStatusSource::DayCounts PublicStatusSource::read_days(TimePoint now) {
   const TimePoint today = span_start(RollupSpan::Day, now);
   const auto day = span_length(RollupSpan::Day);
   const TimePoint first = today - day * static_cast<int64_t>(kStatusDays - 1);
   // Every vantage's rollup of each day; a fleet of a thousand vantages is 90,000.
   constexpr size_t kRollupLimit = 1'000'000;
-  auto counts = std::make_shared<DayCounts>();
+  DayCounts counts;
   for (const std::string& domain : config_.domains) {
     std::vector<StatusDay> bar(kStatusDays);
     for (size_t i = 0; i < kStatusDays; ++i) {
@@ -128,11 +135,9 @@ std::shared_ptr<const PublicStatusSource::DayCounts> PublicStatusSource::days(Ti
       into.down += add.down;
       into.inconclusive += add.inconclusive;
     }
-    (*counts)[domain] = std::move(bar);
+    counts[domain] = std::move(bar);
   }
-  days_ = std::move(counts);
-  days_read_at_ = now;
-  return days_;
+  return counts;
 }
 
 PublicStatus PublicStatusSource::read(TimePoint now) {
@@ -147,7 +152,7 @@ PublicStatus PublicStatusSource::read(TimePoint now) {
   for (const DomainUptime& domain : *uptime) {
     uptime_of.emplace(domain.domain, &domain);
   }
-  const auto bars = days(now);
+  const auto bars = days_.get(now);
 
   PublicStatus status{
       .title = config_.title, .url = config_.url, .generated_at = now, .components = {}};

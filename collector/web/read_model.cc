@@ -10,9 +10,15 @@
 namespace vantage {
 
 std::vector<StatusEntry> ReadModel::status() {
+  return status(monitor_.states());
+}
+
+std::vector<StatusEntry> ReadModel::status(std::vector<DomainState> states) {
   std::map<std::string, StatusEntry> by_domain;
-  for (const auto& state : monitor_.states()) {
-    by_domain[state.domain] = StatusEntry{.state = state, .reported = true, .uptime = {}};
+  for (auto& state : states) {
+    std::string domain = state.domain;
+    by_domain[std::move(domain)] =
+        StatusEntry{.state = std::move(state), .reported = true, .uptime = {}};
   }
   for (const auto& target : storage_.targets()) {
     if (!by_domain.contains(target.domain)) {

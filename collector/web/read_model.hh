@@ -24,6 +24,8 @@ class ReadModel {
   // Every domain with results or a target, by domain; a target no agent reported yet is UNKNOWN
   // since never.
   std::vector<StatusEntry> status();
+  // The same from states the caller already read from the monitor (one pass under its lock).
+  std::vector<StatusEntry> status(std::vector<DomainState> states);
   // nullopt before any result of `domain` (normalized).
   std::optional<DomainExplanation> explanation(const std::string& domain);
   History history(const std::string& domain, TimePoint since, size_t limit);

@@ -2,8 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <cmath>
-
 #include "html.hh"
 #include "result_json.hh"
 
@@ -173,19 +171,6 @@ std::string badge(std::string_view left, std::string_view right, Colours colour)
 
 }  // namespace
 
-std::string format_percent(double ratio) {
-  // Rounded down, so that a day with one failed cycle never reads 100 %.
-  const double hundredths = std::floor(ratio * 10000.0);
-  std::string text = fmt::format("{:.2f}", hundredths / 100.0);
-  while (text.back() == '0') {
-    text.pop_back();
-  }
-  if (text.back() == '.') {
-    text.pop_back();
-  }
-  return text + "%";
-}
-
 std::string render_status_page(const PublicStatus& status) {
   const StatusIndicator indicator = page_indicator(status);
   ComponentStatus worst = ComponentStatus::Operational;
@@ -288,15 +273,7 @@ std::string uptime_badge(const StatusComponent& component, UptimeWindow window) 
   if (!ratio) {
     return badge(left, "no data", colours(ComponentStatus::Unknown));
   }
-  ComponentStatus shade = ComponentStatus::MajorOutage;
-  if (*ratio >= 0.999) {
-    shade = ComponentStatus::Operational;
-  } else if (*ratio >= 0.99) {
-    shade = ComponentStatus::DegradedPerformance;
-  } else if (*ratio >= 0.9) {
-    shade = ComponentStatus::PartialOutage;
-  }
-  return badge(left, format_percent(*ratio), colours(shade));
+  return badge(left, format_percent(*ratio), colours(uptime_status(*ratio)));
 }
 
 }  // namespace vantage

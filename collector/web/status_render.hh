@@ -24,7 +24,4 @@ std::string status_badge(const StatusComponent& component);
 // "uptime 24h | 99.95%"; "no data" when no cycle counted.
 std::string uptime_badge(const StatusComponent& component, UptimeWindow window);
 
-// "99.95%", "100%", "0%": enough digits to tell 99.99 % from 100 %.
-std::string format_percent(double ratio);
-
 }  // namespace vantage

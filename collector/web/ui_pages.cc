@@ -288,8 +288,11 @@ HttpResponse OperatorUi::overview(const HttpRequest& request, const UiSession& s
   const auto explanations = read_.monitor().explanations();
   std::map<std::string, const Explanation*> by_domain;
   std::set<std::string> vantages;
+  std::vector<DomainState> states;
+  states.reserve(explanations.size());
   for (const Explanation& explanation : explanations) {
     by_domain.emplace(explanation.state.domain, &explanation);
+    states.push_back(explanation.state);
     for (const VantageView& vantage : explanation.vantages) {
       vantages.insert(vantage.agent);
     }
@@ -298,7 +301,7 @@ HttpResponse OperatorUi::overview(const HttpRequest& request, const UiSession& s
     vantages.insert(agent.name);
   }
   overview.vantages.assign(vantages.begin(), vantages.end());
-  for (StatusEntry& entry : read_.status()) {
+  for (StatusEntry& entry : read_.status(std::move(states))) {
     if (!overview.verdict_filter.empty() &&
         to_string(entry.state.verdict) != overview.verdict_filter) {
       continue;

@@ -2,8 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <cmath>
-
 #include "html.hh"
 #include "vocabulary.hh"
 
@@ -51,8 +49,7 @@ std::string ratio_text(const std::optional<double>& ratio) {
   if (!ratio) {
     return "–";
   }
-  // Rounded down, as on the status page: one failed cycle never reads 100 %.
-  return fmt::format("{:.2f}%", std::floor(*ratio * 10000.0) / 100.0);
+  return format_percent(*ratio);
 }
 
 std::optional<double> uptime_ratio(const std::vector<UptimeEntry>& uptime,

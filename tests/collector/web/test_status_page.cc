@@ -53,9 +53,16 @@ TEST_CASE("status page: verdict and scope map to Statuspage's component states",
         ComponentStatus::DegradedPerformance);
   CHECK(day_status({.up = 95, .down = 5, .inconclusive = 0}) == ComponentStatus::PartialOutage);
   CHECK(day_status({.up = 50, .down = 50, .inconclusive = 0}) == ComponentStatus::MajorOutage);
+
+  // A window's badge forgives what a day's mark does not: one failed cycle in 2,880 is green.
+  CHECK(uptime_status(2879.0 / 2880) == ComponentStatus::Operational);
+  CHECK(uptime_status(0.999) == ComponentStatus::Operational);
+  CHECK(uptime_status(0.998) == ComponentStatus::DegradedPerformance);
+  CHECK(uptime_status(0.95) == ComponentStatus::PartialOutage);
+  CHECK(uptime_status(0.5) == ComponentStatus::MajorOutage);
 }
 
-TEST_CASE("status page: percentages round down, so one failed cycle never reads 100%", "[unit]") {
+TEST_CASE("pages: percentages round down, so one failed cycle never reads 100%", "[unit]") {
   CHECK(format_percent(1.0) == "100%");
   CHECK(format_percent(0.99999) == "99.99%");
   CHECK(format_percent(0.9995) == "99.95%");
