@@ -5,6 +5,7 @@
 
 #include <strings.h>
 
+#include <cstring>
 #include <memory>
 
 #include "curl_driver.hh"
@@ -101,8 +102,21 @@ void CollectorClient::request(const std::string& method, const std::string& path
   multi_.add(easy, [transfer, done = std::move(done)](CURLcode code) {
     transfer->reply.curl_code = code;
     curl_easy_getinfo(transfer->easy.get(), CURLINFO_RESPONSE_CODE, &transfer->reply.status);
+    long os_errno = 0;
+    curl_easy_getinfo(transfer->easy.get(), CURLINFO_OS_ERRNO, &os_errno);
+    transfer->reply.os_errno = static_cast<int>(os_errno);
     done(std::move(transfer->reply));
   });
+}
+
+std::string transfer_failure(const HttpReply& reply) {
+  if (reply.curl_code == 0) {
+    return "";
+  }
+  if (reply.os_errno != 0) {
+    return std::strerror(reply.os_errno);
+  }
+  return curl_easy_strerror(static_cast<CURLcode>(reply.curl_code));
 }
 
 }  // namespace vantage

@@ -13,7 +13,12 @@ struct HttpReply {
   long status = 0;
   std::string body;
   std::string etag;
+  int os_errno = 0;  // CURLINFO_OS_ERRNO of a failed connect: refused, unreachable, ...
 };
+
+// Why no HTTP answer came, in words for a log line: the system's for the connect error when there
+// was one ("Connection refused"), else libcurl's ("Timeout was reached"). "" for a reply.
+std::string transfer_failure(const HttpReply& reply);
 
 // How the body of a request is encoded (its Content-Encoding).
 enum class BodyEncoding { Identity, Gzip };

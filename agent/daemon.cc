@@ -1,5 +1,6 @@
 #include "daemon.hh"
 
+#include <fmt/format.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/signalfd.h>
@@ -108,6 +109,7 @@ class AgentDaemon {
     Clock::time_point next;
     bool running = false;
     LastKnown last_known;
+    std::optional<Verdict> reading;  // the last cycle's; nullopt before the first
   };
 
   // --- signals: SIGTERM/SIGINT stop, SIGHUP reloads the config file -------------------------
@@ -257,9 +259,32 @@ class AgentDaemon {
     return options;
   }
 
+  // Every probe at debug; at info, one line when the target's reading changes (and its first),
+  // with the summary and the evidence line that decided it.
+  static void log_cycle(const std::string& domain, const CycleResult& cycle,
+                        std::optional<Verdict> previous) {
+    for (const ProbeResult& probe : cycle.results) {
+      spdlog::debug("{}: {} {}: {}{}{}", domain, to_string(probe.check), printable(probe.target),
+                    probe.ok() ? "ok" : to_string(probe.failure),
+                    probe.timings.total
+                        ? fmt::format(" in {:.1f} ms", probe.timings.total->count() / 1000.0)
+                        : "",
+                    probe.detail.empty() ? "" : " (" + printable(probe.detail) + ")");
+    }
+    if (previous == cycle.reading.verdict) {
+      return;
+    }
+    spdlog::info(
+        "{}: {} -> {}: {}{}", domain, previous ? to_string(*previous) : "(first cycle)",
+        to_string(cycle.reading.verdict), printable(cycle.reading.summary),
+        cycle.reading.evidence.empty() ? "" : "; " + printable(cycle.reading.evidence.front()));
+  }
+
   void on_cycle(const std::string& domain, const CycleResult& cycle) {
     const auto found = schedule_.find(domain);
     if (found != schedule_.end()) {
+      log_cycle(domain, cycle, found->second.reading);
+      found->second.reading = cycle.reading.verdict;
       found->second.running = false;
       if (cycle.reading.verdict == Verdict::Ok) {
         found->second.last_known = cycle.next_last_known();
@@ -287,7 +312,9 @@ class AgentDaemon {
     }
     client_.request("POST", "/api/v1/heartbeat", beat.dump(), "", [](HttpReply reply) {
       if (reply.curl_code != 0 || reply.status != 200) {
-        spdlog::debug("heartbeat not delivered (curl {}, HTTP {})", reply.curl_code, reply.status);
+        spdlog::debug("heartbeat not delivered ({})", reply.curl_code != 0
+                                                          ? transfer_failure(reply)
+                                                          : fmt::format("HTTP {}", reply.status));
       }
     });
     loop_.add_timer(config_.interval, [this] { send_heartbeat(); });
@@ -313,7 +340,9 @@ class AgentDaemon {
           spdlog::warn("collector sent a target list this agent cannot read: {}", error.what());
         }
       } else if (reply.status != 304) {
-        spdlog::debug("targets not fetched (curl {}, HTTP {})", reply.curl_code, reply.status);
+        spdlog::debug("targets not fetched ({})", reply.curl_code != 0
+                                                      ? transfer_failure(reply)
+                                                      : fmt::format("HTTP {}", reply.status));
       }
     });
     loop_.add_timer(std::max(kTargetsPollMin, config_.interval / 2), [this] { poll_targets(); });

@@ -33,9 +33,12 @@ int run(int argc, char** argv) {
   check_app->add_option("--config", config_file, "agent.yaml")->required();
   auto* run_app = app.add_subcommand("run", "Run the agent daemon");
   run_app->add_option("--config", config_file, "agent.yaml")->required();
+  std::string log_level;
+  vantage::add_log_level_option(run_app, log_level);
   if (const auto exit_code = vantage::parse_command_line(app, argc, argv)) {
     return *exit_code;
   }
+  vantage::apply_log_level(log_level);
   raise_descriptor_limit();
   try {
     if (probe_app->parsed()) {

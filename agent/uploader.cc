@@ -101,8 +101,8 @@ void Uploader::back_off(const HttpReply& reply) {
   std::uniform_int_distribution<int64_t> pick(ceiling / 2, ceiling);
   const milliseconds delay(pick(random_));
   if (reply.curl_code != 0) {
-    spdlog::warn("collector unreachable (curl error {}); {} results spooled; retry in {} ms",
-                 reply.curl_code, spool_.depth(), delay.count());
+    spdlog::warn("collector unreachable ({}); {} results spooled; retry in {} ms",
+                 transfer_failure(reply), spool_.depth(), delay.count());
   } else {
     spdlog::warn("collector answered {} {}; {} results spooled; retry in {} ms", reply.status,
                  printable(reply.body), spool_.depth(), delay.count());

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <iostream>
 
 #include "cli.hh"
@@ -15,13 +16,35 @@
 
 namespace {
 
-void add_client_options(CLI::App* command, vantage::ClientOptions& options) {
-  command->add_option("--url", options.url, "The collector's URL")->capture_default_str();
+// The client commands' options. --url and --ca are read into `given`, so that after parsing
+// resolve_client_options can tell a flag from the environment.
+void add_client_options(CLI::App* command, vantage::ClientOptions& options,
+                        vantage::ClientOptions& given) {
+  command->add_option("--url", given.url,
+                      fmt::format("The collector's URL (default: $VANTAGE_URL, else {})",
+                                  vantage::kDefaultCollectorUrl));
   command->add_option("--token-file", options.token_file,
                       "File holding an operator token (default: $VANTAGE_TOKEN)");
-  command->add_option("--ca", options.ca_file, "CA certificate(s) to trust for a TLS collector")
+  command
+      ->add_option("--ca", given.ca_file,
+                   "CA certificate(s) to trust for a TLS collector (default: $VANTAGE_CA)")
       ->check(CLI::ExistingFile);
   command->add_flag("--json", options.json, "Print stable JSON instead of a table");
+}
+
+// A flag wins over the environment (VANTAGE_URL, VANTAGE_CA), which wins over the default, so
+// that an operator sets the collector once per shell instead of on every command.
+void resolve_client_options(vantage::ClientOptions& options, const vantage::ClientOptions& given) {
+  const auto from_env = [](const char* name) {
+    const char* value = std::getenv(name);
+    return value != nullptr ? std::string(value) : std::string();
+  };
+  if (!given.url.empty()) {
+    options.url = given.url;
+  } else if (const std::string url = from_env("VANTAGE_URL"); !url.empty()) {
+    options.url = url;
+  }
+  options.ca_file = !given.ca_file.empty() ? given.ca_file : from_env("VANTAGE_CA");
 }
 
 int run(int argc, char** argv) {
@@ -35,6 +58,8 @@ int run(int argc, char** argv) {
   std::string config_file;
   auto* serve = app.add_subcommand("serve", "Run the collector daemon");
   serve->add_option("--config", config_file, "collector.yaml")->required();
+  std::string log_level;
+  vantage::add_log_level_option(serve, log_level);
 
   auto* check = app.add_subcommand("check-config", "Check collector.yaml and exit");
   check->add_option("--config", config_file, "collector.yaml")->required();
@@ -59,10 +84,12 @@ int run(int argc, char** argv) {
   db_stats->add_flag("--json", db_json, "Print stable JSON instead of a table");
 
   vantage::ClientOptions client;
+  vantage::ClientOptions given;  // --url and --ca as typed
+  given.url.clear();
   auto* targets = app.add_subcommand("targets", "List, add or remove the probed targets");
   targets->require_subcommand(1);
   auto* targets_list = targets->add_subcommand("list", "List the targets");
-  add_client_options(targets_list, client);
+  add_client_options(targets_list, client, given);
   auto* targets_add = targets->add_subcommand("add", "Add (or replace) a target");
   vantage::Target target;
   targets_add->add_option("DOMAIN", target.domain, "The domain to probe")->required();
@@ -74,35 +101,37 @@ int run(int argc, char** argv) {
                           "Accepted HTTP statuses (default: any 2xx or 3xx)");
   targets_add->add_option("--body-regex", target.body_regex,
                           "A regular expression the body must match");
-  add_client_options(targets_add, client);
+  add_client_options(targets_add, client, given);
   auto* targets_remove = targets->add_subcommand("remove", "Remove a target");
   std::string remove_domain;
   targets_remove->add_option("DOMAIN", remove_domain, "The domain")->required();
-  add_client_options(targets_remove, client);
+  add_client_options(targets_remove, client, given);
 
   auto* agents = app.add_subcommand(
       "agents", "List the agents: when they last reported, ASN, isolated or not");
-  add_client_options(agents, client);
+  add_client_options(agents, client, given);
 
   auto* status = app.add_subcommand("status", "Every domain's verdict, scope and since when");
-  add_client_options(status, client);
+  add_client_options(status, client, given);
   std::string domain;
   auto* explain = app.add_subcommand(
       "explain", "Why a domain has its verdict: evidence and every vantage's reading");
   explain->add_option("DOMAIN", domain, "The domain")->required();
-  add_client_options(explain, client);
+  add_client_options(explain, client, given);
   auto* history = app.add_subcommand("history", "A domain's verdict changes");
   history->add_option("DOMAIN", domain, "The domain")->required();
   std::string since = "24h";
   history->add_option("--since", since, "How far back: a duration (1h, 30m) or an RFC 3339 time")
       ->capture_default_str();
-  add_client_options(history, client);
+  add_client_options(history, client, given);
   auto* alerts = app.add_subcommand("alerts", "Alerts and their delivery to each receiver");
-  add_client_options(alerts, client);
+  add_client_options(alerts, client, given);
 
   if (const auto exit_code = vantage::parse_command_line(app, argc, argv)) {
     return *exit_code;
   }
+  vantage::apply_log_level(log_level);
+  resolve_client_options(client, given);
 
   try {
     if (serve->parsed()) {

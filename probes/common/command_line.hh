@@ -1,7 +1,10 @@
 #pragma once
 
+#include <spdlog/spdlog.h>
+
 #include <CLI/CLI.hpp>
 #include <optional>
+#include <string>
 
 namespace vantage {
 
@@ -17,6 +20,24 @@ inline std::optional<int> parse_command_line(CLI::App& app, int argc, char** arg
     return app.exit(error) == 0 ? 0 : 2;
   }
   return std::nullopt;
+}
+
+// A daemon's --log-level: trace, debug, info (the default), warn, error or off, also read from
+// VANTAGE_LOG_LEVEL when the flag is not given; anything else is a usage error (exit 2).
+inline void add_log_level_option(CLI::App* command, std::string& level) {
+  command
+      ->add_option("--log-level", level,
+                   "trace, debug, info, warn, error or off (default: info; also "
+                   "VANTAGE_LOG_LEVEL)")
+      ->envname("VANTAGE_LOG_LEVEL")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+}
+
+// Sets the level add_log_level_option parsed; "" (neither given) leaves the level as it is.
+inline void apply_log_level(const std::string& level) {
+  if (!level.empty()) {
+    spdlog::set_level(spdlog::level::from_str(level));
+  }
 }
 
 }  // namespace vantage

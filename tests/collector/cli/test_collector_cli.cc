@@ -113,6 +113,16 @@ TEST_CASE("targets add, list and remove through the CLI with an operator token",
   CHECK(forbidden.exit_code == 1);
   CHECK(forbidden.err == "vantage-collector: collector at " + collector.url() +
                              " answered 403: this endpoint needs an operator token\n");
+
+  // VANTAGE_URL instead of --url; a --url given still wins.
+  const auto by_url_env = collector.cli(
+      {"targets", "list", "--json"}, {"VANTAGE_TOKEN=" + agent, "VANTAGE_URL=" + collector.url()});
+  CHECK(by_url_env.exit_code == 0);
+  CHECK(json::parse(by_url_env.out)["targets"].size() == 1);
+  const auto flag_wins =
+      collector.cli({"targets", "list", "--url", collector.url()},
+                    {"VANTAGE_TOKEN=" + agent, "VANTAGE_URL=http://127.0.0.1:9"});
+  CHECK(flag_wins.exit_code == 0);
 }
 
 TEST_CASE("agents lists who sent heartbeats, as a table or JSON", "[cli]") {

@@ -96,11 +96,11 @@ void AgentDeployment::kill_collector() {
   kill_hard(collector_);
 }
 
-void AgentDeployment::start_agent() {
-  agent_process_.emplace("agent",
-                         std::vector<std::string>{VANTAGE_AGENT_PATH, "run", "--config",
-                                                  (dir() / "agent.yaml").string()},
-                         dir() / "agent.log");
+void AgentDeployment::start_agent(const std::vector<std::string>& extra) {
+  std::vector<std::string> arguments{VANTAGE_AGENT_PATH, "run", "--config",
+                                     (dir() / "agent.yaml").string()};
+  arguments.insert(arguments.end(), extra.begin(), extra.end());
+  agent_process_.emplace("agent", arguments, dir() / "agent.log");
 }
 
 void AgentDeployment::stop_agent() {

@@ -29,7 +29,8 @@ class AgentDeployment {
   void start_collector();
   void stop_collector();  // SIGTERM, then SIGKILL after 10 s
   void kill_collector();  // SIGKILL
-  void start_agent();
+  // `extra`: more arguments after `run --config agent.yaml` (--log-level debug).
+  void start_agent(const std::vector<std::string>& extra = {});
   void stop_agent();
   void kill_agent();
   // Lets the agent deliver what is left in its spool, producing nothing more: restarts it without
