@@ -57,6 +57,12 @@ CollectorClient::CollectorClient(CurlMulti& multi, std::string base_url, std::st
       token_(std::move(token)),
       ca_file_(std::move(ca_file)) {}
 
+void CollectorClient::reconfigure(std::string base_url, std::string token, std::string ca_file) {
+  base_url_ = std::move(base_url);
+  token_ = std::move(token);
+  ca_file_ = std::move(ca_file);
+}
+
 void CollectorClient::request(const std::string& method, const std::string& path, std::string body,
                               const std::string& if_none_match, std::function<void(HttpReply)> done,
                               BodyEncoding encoding) {

@@ -29,6 +29,9 @@ class CollectorClient {
  public:
   CollectorClient(CurlMulti& multi, std::string base_url, std::string token, std::string ca_file);
 
+  // Where later requests go, and with what token (a reload); one in flight finishes as it began.
+  void reconfigure(std::string base_url, std::string token, std::string ca_file);
+
   // `path` is appended to the base URL ("/api/v1/results"). An empty `body` with method GET;
   // `encoding` says what the caller did to `body` (a gzipped one is sent as it is).
   void request(const std::string& method, const std::string& path, std::string body,

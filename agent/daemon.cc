@@ -79,8 +79,8 @@ class AgentDaemon {
         engine_(loop_, config_.max_concurrent_probes),
         identity_(load_agent_identity(config_.state_dir)),
         spool_(config_.state_dir / "spool", config_.spool_max_bytes),
-        client_(engine_.curl(), config_.collector_url, read_token(config_.token_file),
-                config_.collector_ca_file),
+        token_(read_token(config_.token_file)),
+        client_(engine_.curl(), config_.collector_url, token_, config_.collector_ca_file),
         uploader_(loop_, spool_, client_, config_.name, identity_.epoch),
         random_(std::random_device{}()) {}
 
@@ -137,11 +137,24 @@ class AgentDaemon {
   void reload() {
     try {
       AgentConfig fresh = load_agent_config(config_file_);
-      if (fresh.name != config_.name || fresh.collector_url != config_.collector_url ||
-          fresh.state_dir != config_.state_dir) {
-        spdlog::warn(
-            "reload: agent.name, collector.url and agent.state_dir take effect only "
-            "after a restart");
+      // Read before anything changes: an unreadable token file refuses the whole reload.
+      std::string token = read_token(fresh.token_file);
+      if (fresh.name != config_.name || fresh.state_dir != config_.state_dir) {
+        spdlog::warn("reload: agent.name and agent.state_dir take effect only after a restart");
+      }
+      if (fresh.collector_url != config_.collector_url ||
+          fresh.collector_ca_file != config_.collector_ca_file || token != token_) {
+        config_.collector_url = std::move(fresh.collector_url);
+        config_.collector_ca_file = std::move(fresh.collector_ca_file);
+        config_.token_file = std::move(fresh.token_file);
+        token_ = std::move(token);
+        client_.reconfigure(config_.collector_url, token_, config_.collector_ca_file);
+        spdlog::info("reload: collector {} (token from {}); {} spooled results go there now",
+                     config_.collector_url, config_.token_file, spool_.depth());
+        targets_etag_.clear();  // another collector's targets are not these
+        loop_.cancel_timer(heartbeat_timer_);
+        send_heartbeat();
+        uploader_.retry_now();
       }
       const bool interval_changed = fresh.interval != config_.interval;
       config_.targets = std::move(fresh.targets);
@@ -317,7 +330,7 @@ class AgentDaemon {
                                                           : fmt::format("HTTP {}", reply.status));
       }
     });
-    loop_.add_timer(config_.interval, [this] { send_heartbeat(); });
+    heartbeat_timer_ = loop_.add_timer(config_.interval, [this] { send_heartbeat(); });
   }
 
   void poll_targets() {
@@ -354,6 +367,7 @@ class AgentDaemon {
   Engine engine_;
   AgentIdentity identity_;  // before the spool: nothing is numbered without an epoch on disk
   Spool spool_;
+  std::string token_;  // read from config_.token_file at start and at each reload
   CollectorClient client_;
   Uploader uploader_;
   std::mt19937_64 random_;
@@ -362,6 +376,7 @@ class AgentDaemon {
   std::string targets_etag_;
   Clock::time_point started_ = Clock::now();
   int signal_fd_ = -1;
+  EventLoop::TimerId heartbeat_timer_ = 0;
 };
 
 }  // namespace

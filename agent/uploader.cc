@@ -56,6 +56,14 @@ void Uploader::upload() {
       BodyEncoding::Gzip);
 }
 
+void Uploader::retry_now() {
+  if (backoff_timer_ != 0) {
+    loop_.cancel_timer(backoff_timer_);
+    backoff_timer_ = 0;
+  }
+  upload();
+}
+
 void Uploader::on_reply(uint64_t first_seq, uint64_t last_seq, size_t count,
                         const HttpReply& reply) {
   if (reply.curl_code == 0 && reply.status == 200) {
@@ -65,6 +73,7 @@ void Uploader::on_reply(uint64_t first_seq, uint64_t last_seq, size_t count,
                    spool_.depth());
     }
     failures_ = 0;
+    token_refused_ = false;
     batch_size_ = std::min(kMaxBatchResults, batch_size_ * 2);
     loop_.post([this] { upload(); });
     return;
@@ -103,6 +112,15 @@ void Uploader::back_off(const HttpReply& reply) {
   if (reply.curl_code != 0) {
     spdlog::warn("collector unreachable ({}); {} results spooled; retry in {} ms",
                  transfer_failure(reply), spool_.depth(), delay.count());
+  } else if (reply.status == 401) {
+    // Retrying every minute for days must not fill the journal: the first refusal says what to
+    // do, the rest only show at debug level.
+    spdlog::log(token_refused_ ? spdlog::level::debug : spdlog::level::err,
+                "collector refuses this agent's token ({} {}); {} results kept in the spool and "
+                "retried every minute or so: give the agent a valid token (vantage-collector "
+                "token rotate NAME, or token create after a revoke), then reload or restart it",
+                reply.status, printable(reply.body), spool_.depth());
+    token_refused_ = true;
   } else {
     spdlog::warn("collector answered {} {}; {} results spooled; retry in {} ms", reply.status,
                  printable(reply.body), spool_.depth(), delay.count());

@@ -225,7 +225,10 @@ int run_tokens(const StoreTarget& target, size_t agents, const std::string& out_
   }
   for (size_t i = 0; i < agents; ++i) {
     const std::string name = agent_name(i);
-    out << name << ' ' << vantage::create_token(*storage, name, vantage::TokenKind::Agent) << '\n';
+    out << name << ' '
+        << vantage::create_token(*storage, name, vantage::TokenKind::Agent,
+                                 std::chrono::system_clock::now())
+        << '\n';
   }
   out.close();
   if (!out) {

@@ -344,11 +344,11 @@ int run(const Options& options) {
     std::vector<std::string> tokens;
     tokens.reserve(static_cast<size_t>(options.agents));
     for (int agent = 0; agent < options.agents; ++agent) {
-      tokens.push_back(
-          vantage::create_token(*storage, agent_name(agent), vantage::TokenKind::Agent));
+      tokens.push_back(vantage::create_token(*storage, agent_name(agent), vantage::TokenKind::Agent,
+                                             std::chrono::system_clock::now()));
     }
-    const std::string operator_token =
-        vantage::create_token(*storage, "bench-operator", vantage::TokenKind::Operator);
+    const std::string operator_token = vantage::create_token(
+        *storage, "bench-operator", vantage::TokenKind::Operator, std::chrono::system_clock::now());
 
     const TimePoint now = std::chrono::system_clock::now();
     std::vector<uint64_t> next_seq(static_cast<size_t>(options.agents), 1);

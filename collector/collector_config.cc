@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <filesystem>
 
@@ -315,6 +316,27 @@ RetentionConfig read_retention(const ConfigNode& node) {
   return retention;
 }
 
+// metrics: { token_file: PATH }: the file Prometheus reads too (authorization.credentials_file),
+// one line.
+std::string read_metrics_token(const ConfigNode& node) {
+  node.allow_only({"token_file"});
+  const ConfigNode file = node.child("token_file");
+  constexpr uint64_t kMaxTokenFileBytes = 4096;
+  const std::string path = file.as_readable_file(kMaxTokenFileBytes);
+  std::string token = read_config_file(path, kMaxTokenFileBytes);
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back())) != 0) {
+    token.pop_back();
+  }
+  constexpr size_t kMinTokenLength = 16;
+  if (token.size() < kMinTokenLength || token.find_first_of(" \t\r\n") != std::string::npos) {
+    file.fail(
+        fmt::format("{} must hold one token of at least {} characters on one line "
+                    "(openssl rand -hex 32 makes one)",
+                    path, kMinTokenLength));
+  }
+  return token;
+}
+
 StatusPageConfig read_status_page(const ConfigNode& node) {
   node.allow_only({"title", "url", "domains"});
   StatusPageConfig page;
@@ -354,10 +376,12 @@ StatusPageConfig read_status_page(const ConfigNode& node) {
 CollectorConfig load_collector_config(const std::string& file) {
   const ConfigNode root = ConfigNode::load(file);
   root.allow_only({"listen", "tls", "storage", "retention", "correlation", "alerts", "alerting",
-                   "asn_database", "limits", "status_page"});
+                   "asn_database", "limits", "status_page", "metrics"});
   CollectorConfig config;
 
-  config.listen = *parse_endpoint("0.0.0.0", kDefaultCollectorPort);
+  // Loopback unless listen says otherwise: a collector installed and started before anyone
+  // edited its config must not answer the world (its /metrics names every domain).
+  config.listen = *parse_endpoint("127.0.0.1", kDefaultCollectorPort);
   if (auto listen = root.optional_child("listen")) {
     config.listen = read_listen(*listen);
   }
@@ -387,6 +411,9 @@ CollectorConfig load_collector_config(const std::string& file) {
   }
   if (auto page = root.optional_child("status_page")) {
     config.status_page = read_status_page(*page);
+  }
+  if (auto metrics = root.optional_child("metrics")) {
+    config.metrics_token = read_metrics_token(*metrics);
   }
   return config;
 }

@@ -58,6 +58,8 @@ struct CollectorConfig {
   std::string asn_database;
   LimitsConfig limits;
   StatusPageConfig status_page;  // no domains: no public status page
+  // metrics.token_file's token: /metrics then answers only a request bearing it. Empty: open.
+  std::string metrics_token;
 
   bool tls() const { return !tls_cert_file.empty(); }
 };

@@ -12,6 +12,7 @@
 #include "command_line.hh"
 #include "commands.hh"
 #include "config_node.hh"
+#include "duration.hh"
 #include "storage.hh"
 
 namespace {
@@ -47,6 +48,19 @@ void resolve_client_options(vantage::ClientOptions& options, const vantage::Clie
   options.ca_file = !given.ca_file.empty() ? given.ca_file : from_env("VANTAGE_CA");
 }
 
+// --grace of token rotate: "24h", "7d", "30m", "0s".
+std::chrono::seconds grace_period(const std::string& text) {
+  auto period = vantage::parse_period(text);
+  if (!period) {
+    period = vantage::parse_duration(text);
+  }
+  if (!period) {
+    throw vantage::UsageError(
+        fmt::format("--grace \"{}\" is not a period like 24h, 7d, 30m or 0s", text));
+  }
+  return std::chrono::duration_cast<std::chrono::seconds>(*period);
+}
+
 int run(int argc, char** argv) {
   // The log goes to stderr: stdout is for what a command prints (a token, a table, JSON).
   spdlog::set_default_logger(spdlog::stderr_color_mt("vantage-collector"));
@@ -74,6 +88,23 @@ int run(int argc, char** argv) {
   token_create->add_option("--config", config_file, "collector.yaml")->required();
   token_create->add_flag("--operator", operator_token,
                          "An operator token (targets, agents) instead of an agent token");
+  auto* token_list =
+      token->add_subcommand("list", "Every token: name, kind, created, last used, state");
+  token_list->add_option("--config", config_file, "collector.yaml")->required();
+  bool token_json = false;
+  token_list->add_flag("--json", token_json, "Print stable JSON instead of a table");
+  auto* token_rotate = token->add_subcommand(
+      "rotate", "Print a new token for NAME; the old one keeps working for the grace period");
+  token_rotate->add_option("NAME", token_name, "The agent's name (or the operator's)")->required();
+  token_rotate->add_option("--config", config_file, "collector.yaml")->required();
+  std::string grace = "24h";
+  token_rotate
+      ->add_option("--grace", grace, "How long the old token keeps working (0s: not at all)")
+      ->capture_default_str();
+  auto* token_revoke =
+      token->add_subcommand("revoke", "End every token of NAME now; its requests get 401");
+  token_revoke->add_option("NAME", token_name, "The agent's name (or the operator's)")->required();
+  token_revoke->add_option("--config", config_file, "collector.yaml")->required();
 
   auto* db = app.add_subcommand("db", "The store itself, read beside a running collector");
   db->require_subcommand(1);
@@ -143,6 +174,16 @@ int run(int argc, char** argv) {
     if (token_create->parsed()) {
       return vantage::token_create_command(config_file, token_name, operator_token, std::cout,
                                            std::cerr);
+    }
+    if (token_list->parsed()) {
+      return vantage::token_list_command(config_file, token_json, std::cout);
+    }
+    if (token_rotate->parsed()) {
+      return vantage::token_rotate_command(config_file, token_name, grace_period(grace), std::cout,
+                                           std::cerr);
+    }
+    if (token_revoke->parsed()) {
+      return vantage::token_revoke_command(config_file, token_name, std::cout, std::cerr);
     }
     if (db_stats->parsed()) {
       return vantage::db_stats_command(config_file, db_json, std::cout);

@@ -1,5 +1,4 @@
-// The commands that work on the collector's own config and store: serve, token create,
-// check-config.
+// The commands that work on the collector's own config and store: serve and check-config.
 #include <pthread.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -35,12 +34,6 @@ std::string describe_storage(const StorageConfig& storage) {
   // Only the kind for PostgreSQL: its conninfo may hold a password.
   return storage.kind == StorageConfig::Kind::Sqlite ? fmt::format("sqlite {}", storage.location)
                                                      : std::string("postgres");
-}
-
-std::unique_ptr<Storage> open_migrated(const CollectorConfig& config) {
-  auto storage = open_storage(config.storage);
-  storage->migrate();
-  return storage;
 }
 
 // A connection of its own to the same database as the main store (migrated by then).
@@ -94,6 +87,12 @@ ServeResources open_resources(const CollectorConfig& config, Purpose purpose) {
 
 }  // namespace
 
+std::unique_ptr<Storage> open_migrated(const CollectorConfig& config) {
+  auto storage = open_storage(config.storage);
+  storage->migrate();
+  return storage;
+}
+
 int serve_command(const std::string& config_file) {
   const CollectorConfig config = load_collector_config(config_file);
 
@@ -136,7 +135,8 @@ int serve_command(const std::string& config_file) {
     retention.start();
     Api api(*storage,
             ApiOptions{config.limits.max_body_bytes, config.limits.requests_per_second,
-                       config.limits.max_clock_skew, config.status_page, config.tls()},
+                       config.limits.max_clock_skew, config.status_page, config.tls(),
+                       config.metrics_token},
             monitor, alerts.get(), &retention);
     HttpServer server(std::move(options), api);
     spdlog::info(
@@ -161,25 +161,6 @@ int serve_command(const std::string& config_file) {
   }
   storage.reset();  // only now: no request and no monitor thread can reach the store any more
   spdlog::info("stopped");
-  return 0;
-}
-
-int token_create_command(const std::string& config_file, const std::string& name,
-                         bool operator_token, std::ostream& out, std::ostream& err) {
-  if (!is_valid_principal_name(name)) {
-    throw UsageError(
-        fmt::format("\"{}\" is not a valid name (1-63 letters, digits, '.', '_' or '-')", name));
-  }
-  const CollectorConfig config = load_collector_config(config_file);
-  auto storage = open_migrated(config);
-  const TokenKind kind = operator_token ? TokenKind::Operator : TokenKind::Agent;
-  const std::string token = create_token(*storage, name, kind);
-  out << token << '\n';
-  out.flush();
-  err << fmt::format(
-      "created a new {} token for {}. It is shown only this once; only its hash "
-      "is stored.\n",
-      to_string(kind), name);
   return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <set>
 #include <tuple>
 
+#include "result_json.hh"
 #include "routed_prefix.hh"
 
 namespace vantage {
@@ -113,6 +114,33 @@ std::string network_name(std::optional<int64_t> asn, std::string_view address) {
   return prefix ? prefix->to_string() : std::string();
 }
 
+namespace {
+
+// Adds one probe to the cycle's timings. `https_ok`: the HTTPS phases kept are a successful
+// probe's already.
+void note_timing(ProbeTimings& timings, const ProbeResult& result, bool& https_ok) {
+  CheckTiming& check = timings.checks[static_cast<size_t>(result.check)];
+  check.ran = true;
+  check.ok = check.ok && result.ok();
+  check.slowest =
+      std::max(check.slowest, result.timings.total.value_or(std::chrono::microseconds(0)));
+  if (result.check != Check::Https) {
+    return;
+  }
+  if (!timings.https || (!https_ok && result.ok())) {
+    timings.https = result.timings;
+    https_ok = result.ok();
+  }
+  if (result.tls && !result.tls->not_after.empty()) {
+    const auto not_after = parse_time(result.tls->not_after);
+    if (not_after && (!timings.cert_not_after || *not_after < *timings.cert_not_after)) {
+      timings.cert_not_after = not_after;
+    }
+  }
+}
+
+}  // namespace
+
 VantageCycle summarize(const std::string& agent, std::optional<int64_t> asn,
                        const CycleResult& cycle) {
   VantageCycle summary;
@@ -123,6 +151,7 @@ VantageCycle summarize(const std::string& agent, std::optional<int64_t> asn,
   summary.duration = cycle.duration;
   summary.verdict = cycle.reading.verdict;
   summary.latency = cycle.duration;
+  bool https_ok = false;
   for (const auto& result : cycle.results) {
     if (result.check == Check::Https && result.ok() && result.timings.total) {
       summary.latency = *result.timings.total;
@@ -130,6 +159,7 @@ VantageCycle summarize(const std::string& agent, std::optional<int64_t> asn,
     if (!result.ok()) {
       summary.failures.push_back({result.check, result.target, result.failure});
     }
+    note_timing(summary.timings, result, https_ok);
   }
   for (const auto& line : cycle.reading.evidence) {
     summary.evidence.push_back({line, described_probe(line, summary.failures)});
@@ -611,7 +641,8 @@ std::vector<VantageView> Correlator::vantages(const std::string& name, Correlati
                                 .latest_at = latest.started_at,
                                 .latency = latest.latency,
                                 .failures = latest.failures,
-                                .evidence = std::move(evidence)});
+                                .evidence = std::move(evidence),
+                                .timings = latest.timings});
   }
   return views;
 }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -55,6 +56,23 @@ struct EvidenceLine {
   std::optional<ProbeFailure> probe;  // the failed probe it describes, if it describes one
 };
 
+// How each check of a cycle went, for /metrics (what blackbox_exporter users graph): fixed size,
+// so that keeping it with every recent cycle costs no allocation.
+struct CheckTiming {
+  bool ran = false;
+  bool ok = true;                        // every probe of the check succeeded
+  std::chrono::microseconds slowest{0};  // the slowest probe's total time
+};
+inline constexpr size_t kCheckCount = static_cast<size_t>(Check::Path) + 1;
+struct ProbeTimings {
+  std::array<CheckTiming, kCheckCount> checks{};  // indexed by Check
+  // The phases of the HTTPS probe the cycle's latency comes from (the first that succeeded,
+  // else the first); none without an HTTPS probe.
+  std::optional<Timings> https;
+  // The earliest notAfter of a leaf certificate any HTTPS probe of the cycle saw.
+  std::optional<std::chrono::system_clock::time_point> cert_not_after;
+};
+
 // What correlation keeps of one vantage's cycle.
 struct VantageCycle {
   std::string domain;
@@ -69,6 +87,7 @@ struct VantageCycle {
   std::chrono::microseconds latency{0};   // the cycle's HTTPS total, else its duration
   std::vector<ProbeFailure> failures;     // every failed probe, those its evidence names first
   std::vector<EvidenceLine> evidence;     // its reading's evidence, in the agent's order
+  ProbeTimings timings;
 };
 
 // "AS64510" for a known ASN, else the routed prefix (/24, /48) holding `address`, else "".
@@ -90,6 +109,7 @@ struct VantageView {
   std::chrono::microseconds latency{0};
   std::vector<ProbeFailure> failures;  // of its latest cycle, those its evidence names first
   std::vector<std::string> evidence;   // its latest reading's evidence lines
+  ProbeTimings timings;                // of its latest cycle
 };
 
 struct VerdictChange {

@@ -346,14 +346,27 @@ constexpr Sql kSelectAgents{
     "SELECT name, asn, address, version, last_seen, uptime_s, spool_depth, spool_dropped, epoch "
     "FROM agents ORDER BY name",
     {}};
-constexpr std::array<Oid, 4> kInsertTokenTypes = {kTextOid, kTextOid, kTextOid, kInt8Oid};
-constexpr Sql kInsertToken{
-    "vantage_insert_token",
-    "INSERT INTO tokens (hash, name, kind, created_at) VALUES ($1, $2, $3, $4)", kInsertTokenTypes};
+constexpr std::array<Oid, 5> kInsertTokenTypes = {kTextOid, kTextOid, kTextOid, kInt8Oid, kInt8Oid};
+constexpr Sql kInsertToken{"vantage_insert_token",
+                           "INSERT INTO tokens (hash, name, kind, created_at, expires_at) "
+                           "VALUES ($1, $2, $3, $4, $5)",
+                           kInsertTokenTypes};
 constexpr std::array<Oid, 1> kOneTextType = {kTextOid};
 constexpr Sql kSelectToken{"vantage_token",
-                           "SELECT hash, name, kind, created_at FROM tokens WHERE hash = $1",
+                           "SELECT hash, name, kind, created_at, expires_at, last_used_at "
+                           "FROM tokens WHERE hash = $1",
                            kOneTextType};
+constexpr Sql kSelectTokens{"vantage_tokens",
+                            "SELECT hash, name, kind, created_at, expires_at, last_used_at "
+                            "FROM tokens ORDER BY name, created_at, hash",
+                            {}};
+constexpr std::array<Oid, 2> kTextInt8Types = {kTextOid, kInt8Oid};
+constexpr Sql kEndTokens{"vantage_end_tokens",
+                         "UPDATE tokens SET expires_at = $2 "
+                         "WHERE name = $1 AND (expires_at IS NULL OR expires_at > $2)",
+                         kTextInt8Types};
+constexpr Sql kTokenUsed{"vantage_token_used",
+                         "UPDATE tokens SET last_used_at = $2 WHERE hash = $1", kTextInt8Types};
 constexpr Sql kSelectTargets{
     "vantage_targets",
     "SELECT domain, port, path, expect_status, body_regex FROM targets ORDER BY domain",
@@ -559,6 +572,10 @@ class PostgresStorage final : public Storage {
   std::vector<AgentRecord> agents() override;
   void add_token(const TokenRecord& token) override;
   std::optional<TokenRecord> token_by_hash(const std::string& hash) override;
+  std::vector<TokenRecord> tokens() override;
+  size_t end_tokens(const std::string& name, TimePoint at,
+                    const std::optional<TokenRecord>& successor) override;
+  void token_used(const std::string& hash, TimePoint at) override;
   std::vector<Target> targets() override;
   int64_t targets_version() override;
   TargetSet target_set() override;
@@ -664,6 +681,7 @@ class PostgresStorage final : public Storage {
   std::optional<int64_t> one_integer(std::string_view operation, const std::string& sql,
                                      const std::vector<int64_t>& parameters = {});
   std::vector<Target> read_targets(std::string_view operation);
+  TokenRecord token_row(const PGresult* result, int row, std::string_view operation) const;
   int applied_version(std::string_view operation);
   void rewrite_column(std::string_view operation, const ColumnRewrite& rewrite);
   std::vector<VerdictRecord> read_verdicts(const PGresult* result,
@@ -1301,15 +1319,45 @@ std::vector<AgentRecord> PostgresStorage::agents() {
   });
 }
 
-void PostgresStorage::add_token(const TokenRecord& token) {
-  constexpr std::string_view kOperation = "add_token";
+namespace {
+
+Params token_insert_params(const TokenRecord& token) {
   Params params;
   params.text(token.hash);
   params.text(token.name);
   params.text(std::string(to_string(token.kind)));
   params.integer(to_epoch_ms(token.created_at));
+  params.optional_integer(token.expires_at ? std::optional<int64_t>(to_epoch_ms(*token.expires_at))
+                                           : std::nullopt);
+  return params;
+}
+
+std::optional<TimePoint> optional_time(const PGresult* result, int row, int column) {
+  if (PQgetisnull(result, row, column) != 0) {
+    return std::nullopt;
+  }
+  return from_epoch_ms(parse_integer(result, row, column));
+}
+
+}  // namespace
+
+void PostgresStorage::add_token(const TokenRecord& token) {
+  constexpr std::string_view kOperation = "add_token";
+  const Params params = token_insert_params(token);
   // Not retried: had the lost connection committed it, the retry would report a duplicate hash.
   with_connection(kOperation, false, [&] { run(kOperation, kInsertToken, params); });
+}
+
+TokenRecord PostgresStorage::token_row(const PGresult* result, int row,
+                                       std::string_view operation) const {
+  return TokenRecord{
+      .name = text_value(result, row, 1),
+      .kind = storage_detail::token_kind_column(text_value(result, row, 2), backend_, operation),
+      .hash = text_value(result, row, 0),
+      .created_at = from_epoch_ms(parse_integer(result, row, 3)),
+      .expires_at = optional_time(result, row, 4),
+      .last_used_at = optional_time(result, row, 5),
+  };
 }
 
 std::optional<TokenRecord> PostgresStorage::token_by_hash(const std::string& hash) {
@@ -1321,14 +1369,48 @@ std::optional<TokenRecord> PostgresStorage::token_by_hash(const std::string& has
     if (PQntuples(result.get()) == 0) {
       return std::nullopt;
     }
-    return TokenRecord{
-        .name = text_value(result.get(), 0, 1),
-        .kind =
-            storage_detail::token_kind_column(text_value(result.get(), 0, 2), backend_, kOperation),
-        .hash = text_value(result.get(), 0, 0),
-        .created_at = from_epoch_ms(parse_integer(result.get(), 0, 3)),
-    };
+    return token_row(result.get(), 0, kOperation);
   });
+}
+
+std::vector<TokenRecord> PostgresStorage::tokens() {
+  constexpr std::string_view kOperation = "tokens";
+  return with_connection(kOperation, true, [&] {
+    const Result result = run(kOperation, kSelectTokens, Params());
+    const int rows = PQntuples(result.get());
+    std::vector<TokenRecord> found;
+    found.reserve(static_cast<size_t>(rows));
+    for (int row = 0; row < rows; ++row) {
+      found.push_back(token_row(result.get(), row, kOperation));
+    }
+    return found;
+  });
+}
+
+size_t PostgresStorage::end_tokens(const std::string& name, TimePoint at,
+                                   const std::optional<TokenRecord>& successor) {
+  constexpr std::string_view kOperation = "end_tokens";
+  Params params;
+  params.text(name);
+  params.integer(to_epoch_ms(at));
+  // Retried only without a successor: a lost commit would make the retry's insert a duplicate.
+  return with_connection(kOperation, !successor, [&] {
+    Transaction transaction(*this, kOperation);
+    const Result ended = run(kOperation, kEndTokens, params);
+    if (successor) {
+      run(kOperation, kInsertToken, token_insert_params(*successor));
+    }
+    transaction.commit();
+    return static_cast<size_t>(std::stoull(PQcmdTuples(ended.get())));
+  });
+}
+
+void PostgresStorage::token_used(const std::string& hash, TimePoint at) {
+  constexpr std::string_view kOperation = "token_used";
+  Params params;
+  params.text(hash);
+  params.integer(to_epoch_ms(at));
+  with_connection(kOperation, true, [&] { run(kOperation, kTokenUsed, params); });
 }
 
 std::vector<Target> PostgresStorage::read_targets(std::string_view operation) {

@@ -94,9 +94,15 @@ constexpr std::string_view kSelectAgents =
     "SELECT name, asn, address, version, last_seen, uptime_s, spool_depth, spool_dropped, epoch "
     "FROM agents ORDER BY name";
 constexpr std::string_view kInsertToken =
-    "INSERT INTO tokens (hash, name, kind, created_at) VALUES (?1, ?2, ?3, ?4)";
+    "INSERT INTO tokens (hash, name, kind, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)";
 constexpr std::string_view kSelectToken =
-    "SELECT hash, name, kind, created_at FROM tokens WHERE hash = ?1";
+    "SELECT hash, name, kind, created_at, expires_at, last_used_at FROM tokens WHERE hash = ?1";
+constexpr std::string_view kSelectTokens =
+    "SELECT hash, name, kind, created_at, expires_at, last_used_at FROM tokens "
+    "ORDER BY name, created_at, hash";
+constexpr std::string_view kEndTokens =
+    "UPDATE tokens SET expires_at = ?2 WHERE name = ?1 AND (expires_at IS NULL OR expires_at > ?2)";
+constexpr std::string_view kTokenUsed = "UPDATE tokens SET last_used_at = ?2 WHERE hash = ?1";
 constexpr std::string_view kSelectTargets =
     "SELECT domain, port, path, expect_status, body_regex FROM targets ORDER BY domain";
 constexpr std::string_view kSelectTargetsVersion = "SELECT version FROM targets_state WHERE id = 1";
@@ -265,6 +271,10 @@ class SqliteStorage final : public Storage {
   std::vector<AgentRecord> agents() override;
   void add_token(const TokenRecord& token) override;
   std::optional<TokenRecord> token_by_hash(const std::string& hash) override;
+  std::vector<TokenRecord> tokens() override;
+  size_t end_tokens(const std::string& name, TimePoint at,
+                    const std::optional<TokenRecord>& successor) override;
+  void token_used(const std::string& hash, TimePoint at) override;
   std::vector<Target> targets() override;
   int64_t targets_version() override;
   TargetSet target_set() override;
@@ -361,6 +371,8 @@ class SqliteStorage final : public Storage {
   void rewrite_column(std::string_view operation, const ColumnRewrite& rewrite);
   std::vector<VerdictRecord> read_verdicts(StatementUse& query, std::string_view operation);
   std::vector<Target> read_targets(std::string_view operation);
+  void insert_token(std::string_view operation, const TokenRecord& token);
+  TokenRecord token_row(const StatementUse& query, std::string_view operation) const;
   int64_t changes() const { return sqlite3_changes64(db_.get()); }
 
   std::string backend_;
@@ -940,15 +952,33 @@ std::vector<AgentRecord> SqliteStorage::agents() {
   return found;
 }
 
-void SqliteStorage::add_token(const TokenRecord& token) {
-  constexpr std::string_view kOperation = "add_token";
-  std::lock_guard lock(mutex_);
-  StatementUse insert = use(kOperation, kInsertToken);
+void SqliteStorage::insert_token(std::string_view operation, const TokenRecord& token) {
+  StatementUse insert = use(operation, kInsertToken);
   insert.bind(1, token.hash);
   insert.bind(2, token.name);
   insert.bind(3, to_string(token.kind));
   insert.bind(4, to_epoch_ms(token.created_at));
+  insert.bind(
+      5, token.expires_at ? std::optional<int64_t>(to_epoch_ms(*token.expires_at)) : std::nullopt);
   insert.step();
+}
+
+void SqliteStorage::add_token(const TokenRecord& token) {
+  std::lock_guard lock(mutex_);
+  insert_token("add_token", token);
+}
+
+TokenRecord SqliteStorage::token_row(const StatementUse& query, std::string_view operation) const {
+  const auto expires_at = query.optional_integer(4);
+  const auto last_used_at = query.optional_integer(5);
+  return TokenRecord{
+      .name = query.text(1),
+      .kind = storage_detail::token_kind_column(query.text(2), backend_, operation),
+      .hash = query.text(0),
+      .created_at = from_epoch_ms(query.integer(3)),
+      .expires_at = expires_at ? std::optional(from_epoch_ms(*expires_at)) : std::nullopt,
+      .last_used_at = last_used_at ? std::optional(from_epoch_ms(*last_used_at)) : std::nullopt,
+  };
 }
 
 std::optional<TokenRecord> SqliteStorage::token_by_hash(const std::string& hash) {
@@ -958,12 +988,45 @@ std::optional<TokenRecord> SqliteStorage::token_by_hash(const std::string& hash)
   if (!query.step()) {
     return std::nullopt;
   }
-  return TokenRecord{
-      .name = query.text(1),
-      .kind = storage_detail::token_kind_column(query.text(2), backend_, "token_by_hash"),
-      .hash = query.text(0),
-      .created_at = from_epoch_ms(query.integer(3)),
-  };
+  return token_row(query, "token_by_hash");
+}
+
+std::vector<TokenRecord> SqliteStorage::tokens() {
+  std::lock_guard lock(mutex_);
+  StatementUse query = use("tokens", kSelectTokens);
+  std::vector<TokenRecord> found;
+  while (query.step()) {
+    found.push_back(token_row(query, "tokens"));
+  }
+  return found;
+}
+
+size_t SqliteStorage::end_tokens(const std::string& name, TimePoint at,
+                                 const std::optional<TokenRecord>& successor) {
+  constexpr std::string_view kOperation = "end_tokens";
+  std::lock_guard lock(mutex_);
+  Transaction transaction(*this, kOperation, true);
+  size_t ended = 0;
+  {
+    StatementUse end = use(kOperation, kEndTokens);
+    end.bind(1, name);
+    end.bind(2, to_epoch_ms(at));
+    end.step();
+    ended = static_cast<size_t>(changes());
+  }
+  if (successor) {
+    insert_token(kOperation, *successor);
+  }
+  transaction.commit();
+  return ended;
+}
+
+void SqliteStorage::token_used(const std::string& hash, TimePoint at) {
+  std::lock_guard lock(mutex_);
+  StatementUse update = use("token_used", kTokenUsed);
+  update.bind(1, hash);
+  update.bind(2, to_epoch_ms(at));
+  update.step();
 }
 
 std::vector<Target> SqliteStorage::read_targets(std::string_view operation) {

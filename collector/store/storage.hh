@@ -103,7 +103,13 @@ struct TokenRecord {
   TokenKind kind = TokenKind::Agent;
   std::string hash;  // hex SHA-256 of the token; the token itself is never stored
   TimePoint created_at;
+  // When it stops being accepted: now for a revoked token, the end of the grace period for one
+  // replaced by `token rotate`; nullopt while it has no end.
+  std::optional<TimePoint> expires_at;
+  std::optional<TimePoint> last_used_at;  // last presented (written at most once a minute)
   bool operator==(const TokenRecord&) const = default;
+
+  bool accepted_at(TimePoint now) const { return !expires_at || now < *expires_at; }
 };
 
 struct AgentRecord {
@@ -195,6 +201,14 @@ class Storage {
   // Throws StorageError if a token with that hash exists.
   virtual void add_token(const TokenRecord& token) = 0;
   virtual std::optional<TokenRecord> token_by_hash(const std::string& hash) = 0;
+  // Every token, ended ones included, by name and creation.
+  virtual std::vector<TokenRecord> tokens() = 0;
+  // In one transaction: every token of `name` still accepted at `at` ends at `at` (one ending
+  // earlier keeps its end), then `successor` (of that name) is added if given. Returns how many
+  // tokens were ended. Throws StorageError (the successor's hash exists: nothing changed).
+  virtual size_t end_tokens(const std::string& name, TimePoint at,
+                            const std::optional<TokenRecord>& successor) = 0;
+  virtual void token_used(const std::string& hash, TimePoint at) = 0;
 
   // All targets, by domain.
   virtual std::vector<Target> targets() = 0;

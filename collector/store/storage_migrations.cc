@@ -349,6 +349,14 @@ CREATE TABLE rollup_fold (
 INSERT INTO rollup_fold (id, folded_before) SELECT 1, COALESCE(MAX(started_at) + 1, 0) FROM results;
 )sql";
 
+// A token can end (revoked now, or rotated: the old secret works for a grace period) and records
+// when it was last presented, so that `token list` can say which ones are still in use.
+constexpr std::string_view kVersion11 = R"sql(
+ALTER TABLE tokens ADD COLUMN expires_at BIGINT;
+ALTER TABLE tokens ADD COLUMN last_used_at BIGINT;
+CREATE INDEX tokens_name ON tokens (name);
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, "results, agents, tokens, targets", kVersion1},
     Migration{2, "verdict_changes", kVersion2},
@@ -365,6 +373,7 @@ constexpr std::array kMigrations = {
               .sqlite_sql = kVersion9Sqlite,
               .postgres_sql = kVersion9Postgres},
     Migration{10, "results.latency; rollup_fold: rollups folded after the upload", kVersion10},
+    Migration{11, "tokens.expires_at, tokens.last_used_at", kVersion11},
 };
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "api.hh"
 
 #include <fmt/format.h>
+#include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -54,9 +55,10 @@ struct RouteEntry {
   UiRoute ui = UiRoute::Root;  // which page, for Route::Ui
 };
 
-// /metrics is open like /healthz, as Prometheus scrapes it; it holds domain names and verdicts,
-// so listen on an address only trusted networks reach (docs/alerts.md, "Metrics"). The status
-// page is open too: it shows only what collector.yaml's status_page chose to publish.
+// /metrics is open like /healthz unless collector.yaml gives it a token (metrics.token_file), as
+// Prometheus scrapes it; it holds domain names and verdicts, so without a token listen on an
+// address only trusted networks reach (docs/alerts.md, "Metrics"). The status page is open too:
+// it shows only what collector.yaml's status_page chose to publish.
 constexpr std::array<RouteEntry, 24> kRoutes = {{
     {"/healthz", "GET", Route::Health, Access::Anyone},
     {"/metrics", "GET", Route::Metrics, Access::Anyone},
@@ -241,6 +243,15 @@ std::optional<HttpResponse> Api::begin(HttpRequest& request) {
     return response;
   }
   request.context = caller;
+  if (caller.route->route == Route::Metrics && !options_.metrics_token.empty()) {
+    const std::string presented = bearer_token(request);
+    // Compared in constant time, like the API's tokens: the time must not tell a prefix.
+    if (presented.size() != options_.metrics_token.size() ||
+        CRYPTO_memcmp(presented.data(), options_.metrics_token.data(), presented.size()) != 0) {
+      return reject(request, 401, "/metrics needs the bearer token of metrics.token_file");
+    }
+    return std::nullopt;
+  }
   if (caller.route->access == Access::Anyone) {
     return std::nullopt;
   }
@@ -249,7 +260,17 @@ std::optional<HttpResponse> Api::begin(HttpRequest& request) {
   if (token.empty()) {
     return reject(request, 401, "missing bearer token");
   }
-  caller.token = verify_token(storage_, token);
+  auto presented = tokens_.verify(token, std::chrono::system_clock::now());
+  if (presented.ended) {
+    // An agent whose token was revoked retries until it gets a new one: say so once, not at
+    // every retry (vantage_http_errors_total counts them all).
+    const TokenRecord& ended = *presented.ended;
+    return fail(request, 401, "token revoked or expired",
+                fmt::format("the {} token of {} ended at {}", to_string(ended.kind), ended.name,
+                            format_time(*ended.expires_at)),
+                presented.first_refusal);
+  }
+  caller.token = std::move(presented.accepted);
   if (!caller.token) {
     return reject(request, 401, "unknown token");
   }
@@ -337,7 +358,7 @@ HttpResponse Api::reject(const HttpRequest& request, int status, const std::stri
 }
 
 HttpResponse Api::fail(const HttpRequest& request, int status, const std::string& public_reason,
-                       const std::string& reason) {
+                       const std::string& reason, bool log) {
   const Caller* caller = caller_of(request);
   const bool known = caller != nullptr && caller->token;
   std::string who;
@@ -349,6 +370,10 @@ HttpResponse Api::fail(const HttpRequest& request, int status, const std::string
     ++errors_by_status_[status];
   }
   auto response = json_response(status, {{"error", public_reason}});
+  if (!log) {
+    ++error_lines_held_back_;
+    return response;
+  }
   // Anyone can send requests without a token (or too many with one) as fast as the network
   // carries them; a few lines per address (or token) and status a minute are enough to see it,
   // and vantage_http_errors_total counts every one.
@@ -549,6 +574,7 @@ HttpResponse Api::get_metrics(HttpRequest& /*request*/) {
   metrics.sample("vantage_http_error_log_lines_held_back_total", {},
                  static_cast<double>(error_lines_held_back_.load()));
   append_monitor_metrics(metrics, monitor_, storage_.agents());
+  append_probe_metrics(metrics, monitor_.explanations());
   if (alerts_ != nullptr) {
     append_alert_metrics(metrics, *alerts_);
   }

@@ -30,26 +30,25 @@ struct ApiOptions {
   std::chrono::milliseconds max_clock_skew{std::chrono::minutes(5)};
   StatusPageConfig status_page;  // no domains: /status and its parts are 404
   bool tls = false;              // served over HTTPS: the UI's cookies are Secure
+  std::string metrics_token;     // non-empty: /metrics answers only a request bearing it
 };
 
 // The collector's HTTP API, version 1:
 //   GET    /healthz                     no token
-//   GET    /metrics                     no token: Prometheus text format
-//   POST   /api/v1/results              agent token: a batch of cycle results
-//   POST   /api/v1/heartbeat            agent token
-//   GET    /api/v1/targets              agent or operator token; ETag / If-None-Match
-//   POST   /api/v1/targets              operator token: add or replace one target
-//   DELETE /api/v1/targets/DOMAIN       operator token
-//   GET    /api/v1/agents               operator token
-//   GET    /api/v1/status               operator token: every domain's verdict
-//   GET    /api/v1/domains/DOMAIN       operator token: explain (verdict, vantages, evidence)
-//   GET    /api/v1/domains/DOMAIN/history?since=1h|RFC3339&limit=N   operator token
-//   GET    /api/v1/alerts               operator token: alerts and their delivery
-//   GET    /status                      no token: the public status page (HTML), if configured
-//   GET    /status/summary.json         no token: the same in Statuspage's summary.json shape
-//   GET    /status/badges/DOMAIN/status.svg, .../uptime-24h.svg (7d, 30d, 90d)   no token
-//   GET    /ui/, /ui/domains/DOMAIN, /ui/agents, /ui/alerts   the operator UI: a session cookie
-//   GET    /ui/login, POST /ui/login, POST /ui/logout        from a login with an operator token
+//   GET    /metrics                     no token, or collector.yaml's metrics token: Prometheus
+//   text POST   /api/v1/results              agent token: a batch of cycle results POST
+//   /api/v1/heartbeat            agent token GET    /api/v1/targets              agent or operator
+//   token; ETag / If-None-Match POST   /api/v1/targets              operator token: add or replace
+//   one target DELETE /api/v1/targets/DOMAIN       operator token GET    /api/v1/agents operator
+//   token GET    /api/v1/status               operator token: every domain's verdict GET
+//   /api/v1/domains/DOMAIN       operator token: explain (verdict, vantages, evidence) GET
+//   /api/v1/domains/DOMAIN/history?since=1h|RFC3339&limit=N   operator token GET    /api/v1/alerts
+//   operator token: alerts and their delivery GET    /status                      no token: the
+//   public status page (HTML), if configured GET    /status/summary.json         no token: the same
+//   in Statuspage's summary.json shape GET    /status/badges/DOMAIN/status.svg, .../uptime-24h.svg
+//   (7d, 30d, 90d)   no token GET    /ui/, /ui/domains/DOMAIN, /ui/agents, /ui/alerts   the
+//   operator UI: a session cookie GET    /ui/login, POST /ui/login, POST /ui/logout        from a
+//   login with an operator token
 // Every error is {"error": "..."} with its status, and is logged on one line: status, method,
 // path, peer, who (when known) and why. Never the token.
 class Api : public RequestHandler {
@@ -65,8 +64,9 @@ class Api : public RequestHandler {
  private:
   // The error response, with `reason` in the log and `public_reason` in the body (they differ
   // for 500s, whose details are for the operator, not the client).
+  // `log` false: counted, not logged.
   HttpResponse fail(const HttpRequest& request, int status, const std::string& public_reason,
-                    const std::string& reason);
+                    const std::string& reason, bool log = true);
   HttpResponse post_results(HttpRequest& request);
   HttpResponse post_heartbeat(HttpRequest& request);
   HttpResponse get_targets(HttpRequest& request);
@@ -92,7 +92,8 @@ class Api : public RequestHandler {
   NewestEpochs newest_epochs_{storage_};
   UptimeCache uptime_{storage_, std::chrono::seconds(30)};
   ReadModel read_{storage_, monitor_, alerts_, uptime_};
-  OperatorUi ui_{read_, options_.tls};
+  TokenVerifier tokens_{storage_};
+  OperatorUi ui_{read_, tokens_, options_.tls};
   std::unique_ptr<PublicStatusSource> status_page_;  // null: no status page configured
 
   std::atomic<uint64_t> batches_stored_{0};

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <chrono>
 
 namespace vantage {
@@ -10,6 +11,15 @@ namespace {
 double epoch_seconds(TimePoint time) {
   return std::chrono::duration<double>(time.time_since_epoch()).count();
 }
+
+double seconds(std::chrono::microseconds duration) {
+  return std::chrono::duration<double>(duration).count();
+}
+
+// The checks of a domain's layers; control targets, liveness and path traces are about the
+// vantage or run only on failure, so they would come and go as series.
+constexpr std::array kLayerChecks = {Check::DnsRecursive, Check::DnsParent, Check::DnsAuthoritative,
+                                     Check::Tcp, Check::Https};
 
 }  // namespace
 
@@ -32,6 +42,75 @@ std::string escape_label_value(std::string_view value) {
     }
   }
   return escaped;
+}
+
+void append_probe_metrics(MetricsText& metrics, const std::vector<Explanation>& explanations) {
+  // Each vantage's latest cycle, as long as it counts (fresh): a vantage gone silent drops out
+  // instead of repeating its last figures.
+  std::vector<std::pair<const std::string*, const VantageView*>> fresh;
+  for (const auto& explanation : explanations) {
+    for (const auto& vantage : explanation.vantages) {
+      if (vantage.fresh) {
+        fresh.emplace_back(&explanation.state.domain, &vantage);
+      }
+    }
+  }
+  const auto labels = [](const std::string& domain, const VantageView& vantage) {
+    return MetricsText::Labels{{"domain", domain}, {"vantage", vantage.agent}};
+  };
+  // One family with a sample per fresh vantage and check it ran.
+  const auto per_check = [&](std::string_view name, std::string_view help,
+                             double (*value)(const CheckTiming&)) {
+    metrics.family(name, "gauge", help);
+    for (const auto& [domain, vantage] : fresh) {
+      for (const Check check : kLayerChecks) {
+        const CheckTiming& timing = vantage->timings.checks[static_cast<size_t>(check)];
+        if (timing.ran) {
+          auto with_check = labels(*domain, *vantage);
+          with_check.emplace_back("check", std::string(to_string(check)));
+          metrics.sample(name, with_check, value(timing));
+        }
+      }
+    }
+  };
+  per_check("vantage_probe_success",
+            "1 if every probe of the check succeeded in the vantage's latest cycle.",
+            [](const CheckTiming& timing) { return timing.ok ? 1.0 : 0.0; });
+  per_check("vantage_probe_duration_seconds",
+            "The slowest probe of the check in the vantage's latest cycle.",
+            [](const CheckTiming& timing) { return seconds(timing.slowest); });
+  metrics.family("vantage_probe_https_phase_seconds", "gauge",
+                 "Time in each phase of the latest cycle's HTTPS request (the first that "
+                 "succeeded): resolve, connect, tls, first_byte (after the handshake).");
+  for (const auto& [domain, vantage] : fresh) {
+    if (!vantage->timings.https) {
+      continue;
+    }
+    const Timings& https = *vantage->timings.https;
+    for (const auto& [phase, value] :
+         {std::pair{"resolve", https.resolve}, std::pair{"connect", https.connect},
+          std::pair{"tls", https.tls}, std::pair{"first_byte", https.first_byte}}) {
+      if (value) {
+        auto with_phase = labels(*domain, *vantage);
+        with_phase.emplace_back("phase", phase);
+        metrics.sample("vantage_probe_https_phase_seconds", with_phase, seconds(*value));
+      }
+    }
+  }
+  metrics.family("vantage_tls_cert_not_after_timestamp_seconds", "gauge",
+                 "The earliest notAfter of a leaf certificate the vantage's latest cycle saw.");
+  for (const auto& [domain, vantage] : fresh) {
+    if (vantage->timings.cert_not_after) {
+      metrics.sample("vantage_tls_cert_not_after_timestamp_seconds", labels(*domain, *vantage),
+                     epoch_seconds(*vantage->timings.cert_not_after));
+    }
+  }
+  metrics.family("vantage_probe_cycle_timestamp_seconds", "gauge",
+                 "When the vantage's latest cycle of the domain started.");
+  for (const auto& [domain, vantage] : fresh) {
+    metrics.sample("vantage_probe_cycle_timestamp_seconds", labels(*domain, *vantage),
+                   epoch_seconds(vantage->latest_at));
+  }
 }
 
 void MetricsText::family(std::string_view name, std::string_view type, std::string_view help) {

@@ -33,6 +33,10 @@ std::string escape_label_value(std::string_view value);
 // Verdict per domain, vantages per domain, agents seen and isolated, correlation counters.
 void append_monitor_metrics(MetricsText& metrics, Monitor& monitor,
                             const std::vector<AgentRecord>& agents);
+// The latest probe timings of each domain from each vantage with a fresh cycle of it: per check
+// (the DNS, TCP and HTTPS layers) success and the slowest probe's time, the HTTPS phases, and the
+// earliest leaf certificate expiry. At most 17 series per domain and vantage.
+void append_probe_metrics(MetricsText& metrics, const std::vector<Explanation>& explanations);
 // The database's size on disk, and what retention pruned (when `retention` is not null).
 void append_storage_metrics(MetricsText& metrics, Storage& storage,
                             const StorageRetention* retention);

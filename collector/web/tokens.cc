@@ -4,6 +4,8 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <spdlog/spdlog.h>
+
 #include <array>
 #include <regex>
 #include <stdexcept>
@@ -51,27 +53,107 @@ bool is_valid_principal_name(std::string_view name) {
   return std::regex_match(name.begin(), name.end(), kName);
 }
 
-std::string create_token(Storage& storage, const std::string& name, TokenKind kind) {
+namespace {
+
+bool has_accepted_token(Storage& storage, const std::string& name, TimePoint now,
+                        TokenKind* kind = nullptr) {
+  for (const auto& token : storage.tokens()) {
+    if (token.name == name && token.accepted_at(now)) {
+      if (kind != nullptr) {
+        *kind = token.kind;
+      }
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string create_token(Storage& storage, const std::string& name, TokenKind kind, TimePoint now) {
   if (!is_valid_principal_name(name)) {
     throw std::invalid_argument("\"" + name +
                                 "\" is not a valid name (1-63 letters, digits, '.', '_' or '-')");
   }
+  if (has_accepted_token(storage, name, now)) {
+    throw TokenNameTaken(name + " already has a token: `token rotate " + name +
+                         "` gives it a new one (the old one keeps working for a grace period), "
+                         "`token revoke " +
+                         name + "` ends it");
+  }
   std::string token = generate_token();
-  storage.add_token(TokenRecord{name, kind, hash_token(token), std::chrono::system_clock::now()});
+  storage.add_token(TokenRecord{.name = name,
+                                .kind = kind,
+                                .hash = hash_token(token),
+                                .created_at = now,
+                                .expires_at = std::nullopt,
+                                .last_used_at = std::nullopt});
   return token;
 }
 
-std::optional<TokenRecord> verify_token(Storage& storage, std::string_view token) {
+RotatedToken rotate_token(Storage& storage, const std::string& name, std::chrono::seconds grace,
+                          TimePoint now) {
+  TokenKind kind = TokenKind::Agent;
+  if (!has_accepted_token(storage, name, now, &kind)) {
+    throw NoSuchToken(name + " has no token to rotate: `token create " + name + "` makes one");
+  }
+  RotatedToken rotated{.token = generate_token(), .kind = kind, .old_until = now + grace};
+  rotated.replaced = storage.end_tokens(name, rotated.old_until,
+                                        TokenRecord{.name = name,
+                                                    .kind = kind,
+                                                    .hash = hash_token(rotated.token),
+                                                    .created_at = now,
+                                                    .expires_at = std::nullopt,
+                                                    .last_used_at = std::nullopt});
+  return rotated;
+}
+
+size_t revoke_tokens(Storage& storage, const std::string& name, TimePoint now) {
+  return storage.end_tokens(name, now, std::nullopt);
+}
+
+PresentedToken TokenVerifier::verify(std::string_view token, TimePoint now) {
   if (token.empty() || token.size() > kMaxTokenLength) {
-    return std::nullopt;
+    return {};
   }
   const std::string hash = hash_token(token);
-  auto record = storage.token_by_hash(hash);
+  auto record = storage_.token_by_hash(hash);
   if (!record || record->hash.size() != hash.size() ||
       CRYPTO_memcmp(record->hash.data(), hash.data(), hash.size()) != 0) {
-    return std::nullopt;
+    return {};
   }
-  return record;
+  if (!record->accepted_at(now)) {
+    std::lock_guard lock(mutex_);
+    const bool first = refusals_seen_.insert(hash).second;
+    return PresentedToken{
+        .accepted = std::nullopt, .ended = std::move(record), .first_refusal = first};
+  }
+  note_use(hash, now);
+  return PresentedToken{.accepted = std::move(record), .ended = std::nullopt};
+}
+
+bool TokenVerifier::accepted(const std::string& hash, TimePoint now) {
+  const auto record = storage_.token_by_hash(hash);
+  return record && record->accepted_at(now);
+}
+
+void TokenVerifier::note_use(const std::string& hash, TimePoint now) {
+  {
+    std::lock_guard lock(mutex_);
+    auto [written, inserted] = use_written_.try_emplace(hash, now);
+    if (!inserted) {
+      if (now - written->second < std::chrono::minutes(1)) {
+        return;
+      }
+      written->second = now;
+    }
+  }
+  try {
+    storage_.token_used(hash, now);
+  } catch (const StorageError& error) {
+    // The request is served all the same: "last used" is for the operator's overview only.
+    spdlog::warn("could not record a token's use: {}", error.what());
+  }
 }
 
 }  // namespace vantage

@@ -167,8 +167,8 @@ std::vector<UiDay> verdict_days(Storage& storage, const DomainState& state, Time
 
 }  // namespace
 
-OperatorUi::OperatorUi(ReadModel& read, bool tls)
-    : read_(read), tls_(tls), sessions_(kSessionLifetime, kMaxSessions) {}
+OperatorUi::OperatorUi(ReadModel& read, TokenVerifier& tokens, bool tls)
+    : read_(read), tokens_(tokens), tls_(tls), sessions_(kSessionLifetime, kMaxSessions) {}
 
 std::string OperatorUi::cookie(std::string_view name, std::string_view value, std::string_view path,
                                std::chrono::seconds max_age) const {
@@ -190,7 +190,7 @@ HttpResponse OperatorUi::handle(const HttpRequest& request, UiRoute route,
   const auto now = std::chrono::system_clock::now();
   auto session = sessions_.find(cookie_value(request, kSessionCookie), now);
   // A session lasts only as long as the token it was opened with.
-  if (session && !read_.storage().token_by_hash(session->token_hash)) {
+  if (session && !tokens_.accepted(session->token_hash, now)) {
     sessions_.close(cookie_value(request, kSessionCookie));
     session.reset();
   }
@@ -241,10 +241,13 @@ HttpResponse OperatorUi::login(const HttpRequest& request) {
   if (!login_attempts_.allow(request.peer)) {
     return login_form("Too many attempts from this address; wait a few seconds.", 429);
   }
-  const auto token = verify_token(read_.storage(), field("token"));
+  const auto presented = tokens_.verify(field("token"), std::chrono::system_clock::now());
+  const auto& token = presented.accepted;
   if (!token || token->kind != TokenKind::Operator) {
     spdlog::warn("operator UI: login from {} refused: {}", request.peer,
-                 token ? fmt::format("an agent token ({})", token->name) : "unknown token");
+                 token             ? fmt::format("an agent token ({})", token->name)
+                 : presented.ended ? fmt::format("the ended token of {}", presented.ended->name)
+                                   : std::string("unknown token"));
     return login_form("That is not an operator token.", 401);
   }
   const std::string id = sessions_.open(token->name, token->hash, std::chrono::system_clock::now());

@@ -7,6 +7,7 @@
 #include "http_server.hh"
 #include "read_model.hh"
 #include "storage.hh"
+#include "tokens.hh"
 #include "ui_sessions.hh"
 
 // The operator UI under /ui: login with an operator token (form POST), then a session cookie;
@@ -19,7 +20,7 @@ enum class UiRoute : uint8_t { Root, Overview, LoginForm, Login, Logout, Domain,
 class OperatorUi {
  public:
   // `tls`: the collector serves HTTPS, so cookies are marked Secure.
-  OperatorUi(ReadModel& read, bool tls);
+  OperatorUi(ReadModel& read, TokenVerifier& tokens, bool tls);
 
   // `arguments`: what the route's "*"s matched (the DOMAIN of /ui/domains/DOMAIN).
   HttpResponse handle(const HttpRequest& request, UiRoute route,
@@ -35,6 +36,7 @@ class OperatorUi {
                      std::chrono::seconds max_age) const;
 
   ReadModel& read_;
+  TokenVerifier& tokens_;
   const bool tls_;
   UiSessions sessions_;
   // Wrong tokens from one address: a few a second, so a token cannot be guessed by trying.

@@ -62,11 +62,14 @@ TEST_CASE("a valid collector.yaml loads every key", "[config]") {
   CHECK(config.status_page.domains == std::vector<std::string>{"social.example", "shop.example"});
 }
 
-TEST_CASE("collector.yaml defaults: listen 0.0.0.0:8470, 8 MiB bodies, 50 requests/s", "[config]") {
+TEST_CASE(
+    "collector.yaml defaults: listen 127.0.0.1:8470, 8 MiB bodies, 50 requests/s, open /metrics",
+    "[config]") {
   vantage::testing::TempDir dir;
   vantage::testing::write_text(dir / "c.yaml", "storage: { postgres: \"dbname=vantage\" }\n");
   const auto config = load_collector_config((dir / "c.yaml").string());
-  CHECK(config.listen.to_string() == "0.0.0.0:8470");
+  CHECK(config.listen.to_string() == "127.0.0.1:8470");  // loopback until told otherwise
+  CHECK(config.metrics_token.empty());
   CHECK(config.storage.kind == StorageConfig::Kind::Postgres);
   CHECK(config.storage.location == "dbname=vantage");
   CHECK(config.correlation.quorum == Approx(0.5));
@@ -150,6 +153,30 @@ TEST_CASE("every invalid collector.yaml names its file, line and key", "[config]
     INFO(file);
     CHECK(error_of(file) == kDir + "/" + file + message);
   }
+}
+
+TEST_CASE("metrics.token_file: one token of 16 characters or more, read with the config",
+          "[config]") {
+  vantage::testing::TempDir dir;
+  const auto load = [&](const std::string& token) {
+    vantage::testing::write_text(dir / "metrics.token", token);
+    vantage::testing::write_text(dir / "c.yaml",
+                                 "storage: { sqlite: c.db }\nmetrics:\n  token_file: " +
+                                     (dir / "metrics.token").string() + "\n");
+    return load_collector_config((dir / "c.yaml").string());
+  };
+  CHECK(load("0123456789abcdef0123\n").metrics_token == "0123456789abcdef0123");
+  const std::string where = (dir / "c.yaml").string() + ":3: metrics.token_file: ";
+  CHECK_THROWS_WITH(load("short\n"), where + (dir / "metrics.token").string() +
+                                         " must hold one token of at least 16 characters on one "
+                                         "line (openssl rand -hex 32 makes one)");
+  CHECK_THROWS_WITH(load("0123456789abcdef\n0123456789abcdef\n"),
+                    Catch::StartsWith(where) && Catch::Contains("on one line"));
+  vantage::testing::write_text(dir / "c.yaml",
+                               "storage: { sqlite: c.db }\nmetrics: { token: x }\n");
+  CHECK_THROWS_WITH(
+      load_collector_config((dir / "c.yaml").string()),
+      Catch::Contains(":2: metrics.token: unknown key (expected one of: token_file)"));
 }
 
 TEST_CASE("a YAML syntax error in collector.yaml names the file and a line", "[config]") {

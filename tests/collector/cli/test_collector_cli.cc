@@ -374,3 +374,82 @@ TEST_CASE(
   CHECK(document["size_bytes"].get<uint64_t>() > 0);
   CHECK(document["retention"]["results"] == "3h");
 }
+
+TEST_CASE(
+    "token list, rotate and revoke: one token per name, the old one kept for the grace period, "
+    "a revoked one refused at once",
+    "[cli][tokens]") {
+  CollectorFixture collector;
+  const std::string config = collector.config_file().string();
+  const std::string first = collector.create_token("vp-1");
+  collector.create_token("alice", true);
+  collector.start();
+  const std::string heartbeat = R"({"agent":"vp-1","version":"t","uptime_s":1,"spool_depth":0})";
+  REQUIRE(collector.post("/api/v1/heartbeat", first, heartbeat).status == 200);
+
+  const auto again = collector.cli({"token", "create", "vp-1", "--config", config});
+  CHECK(again.exit_code == 1);
+  CHECK(again.out.empty());
+  CHECK_THAT(again.err,
+             Catch::Contains("vp-1 already has a token") && Catch::Contains("token rotate vp-1"));
+
+  const auto rotated =
+      collector.cli({"token", "rotate", "vp-1", "--grace", "1h", "--config", config});
+  REQUIRE(rotated.exit_code == 0);
+  CHECK_THAT(rotated.out, Catch::Matches("vat_[0-9a-f]{64}\n"));
+  CHECK_THAT(rotated.err, Catch::Contains("old token of vp-1 keeps working until"));
+  const std::string second = rotated.out.substr(0, rotated.out.size() - 1);
+  CHECK(collector.post("/api/v1/heartbeat", first, heartbeat).status == 200);  // grace
+  CHECK(collector.post("/api/v1/heartbeat", second, heartbeat).status == 200);
+
+  const auto listed = collector.cli({"token", "list", "--config", config});
+  REQUIRE(listed.exit_code == 0);
+  CHECK_THAT(listed.out, Catch::StartsWith("NAME   KIND      CREATED"));
+  CHECK_THAT(listed.out, Catch::Contains("alice  operator") && Catch::Contains("never"));
+  CHECK_THAT(listed.out, Catch::Matches("(.|\n)*vp-1 +agent +\\S+ +\\d+s ago +accepted until "
+                                        "\\S+Z\n(.|\n)*"));
+  CHECK(listed.out.find("vat_") == std::string::npos);  // never a secret
+  const auto listed_json = collector.cli({"token", "list", "--json", "--config", config});
+  REQUIRE(listed_json.exit_code == 0);
+  const auto tokens = json::parse(listed_json.out).at("tokens");
+  REQUIRE(tokens.size() == 3);
+  CHECK(tokens[0].at("name") == "alice");
+  CHECK(tokens[0].at("last_used_at").is_null());
+  CHECK(tokens[1].at("expires_at").is_string());
+  CHECK(tokens[2].at("expires_at").is_null());
+  CHECK(tokens[2].at("accepted") == true);
+
+  const size_t log_before = collector.log().size();
+  const auto revoked = collector.cli({"token", "revoke", "vp-1", "--config", config});
+  REQUIRE(revoked.exit_code == 0);
+  CHECK(revoked.out == "revoked 2 tokens of vp-1: refused from the next request on\n");
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    const auto refused = collector.post("/api/v1/heartbeat", second, heartbeat);
+    CHECK(refused.status == 401);
+    CHECK(refused.json().value("error", "") == "token revoked or expired");
+  }
+  CHECK(collector.post("/api/v1/heartbeat", first, heartbeat).status == 401);
+  // Logged once per token, however often the agent retries.
+  const std::string log = collector.log(log_before);
+  size_t lines = 0;
+  for (size_t at = log.find("the agent token of vp-1 ended"); at != std::string::npos;
+       at = log.find("the agent token of vp-1 ended", at + 1)) {
+    ++lines;
+  }
+  CHECK(lines == 2);
+
+  const auto nothing_left = collector.cli({"token", "revoke", "vp-1", "--config", config});
+  CHECK(nothing_left.exit_code == 1);
+  CHECK_THAT(nothing_left.err, Catch::Contains("vp-1 has no token still accepted"));
+  const auto no_rotate = collector.cli({"token", "rotate", "vp-1", "--config", config});
+  CHECK(no_rotate.exit_code == 1);
+  CHECK_THAT(no_rotate.err, Catch::Contains("vp-1 has no token to rotate"));
+  const auto bad_grace =
+      collector.cli({"token", "rotate", "alice", "--grace", "soon", "--config", config});
+  CHECK(bad_grace.exit_code == 2);
+  CHECK_THAT(bad_grace.err, Catch::Contains("--grace \"soon\""));
+
+  // After a revoke the name can be given a token again.
+  const std::string third = collector.create_token("vp-1");
+  CHECK(collector.post("/api/v1/heartbeat", third, heartbeat).status == 200);
+}

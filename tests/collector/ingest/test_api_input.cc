@@ -426,20 +426,78 @@ TEST_CASE("tokens are random, prefixed, and only their hash identifies them", "[
   CHECK_FALSE(is_valid_principal_name(""));
 }
 
-TEST_CASE("a stored token verifies, and nothing else does", "[unit]") {
+// A migrated SQLite store in a temporary directory and the verifier over it.
+struct TokenStore {
   vantage::testing::TempDir dir;
-  auto store = open_sqlite_storage((dir / "t.db").string());
-  store->migrate();
-  const std::string token = create_token(*store, "vp-1", TokenKind::Agent);
-  const auto record = verify_token(*store, token);
+  std::unique_ptr<Storage> store = open_sqlite_storage((dir / "t.db").string());
+  TokenVerifier verifier{*store};
+  TokenStore() { store->migrate(); }
+};
+
+TEST_CASE("a stored token verifies, and nothing else does", "[unit]") {
+  TokenStore tokens;
+  auto& store = tokens.store;
+  auto& verifier = tokens.verifier;
+  const auto now = std::chrono::system_clock::now();
+  const std::string token = create_token(*store, "vp-1", TokenKind::Agent, now);
+  const auto record = verifier.verify(token, now).accepted;
   REQUIRE(record);
   CHECK(record->name == "vp-1");
   CHECK(record->kind == TokenKind::Agent);
   CHECK(record->hash == hash_token(token));
-  CHECK_FALSE(verify_token(*store, token + "x"));
-  CHECK_FALSE(verify_token(*store, ""));
-  CHECK_FALSE(verify_token(*store, hash_token(token)));  // the hash is not a token
-  CHECK_THROWS_AS(create_token(*store, "bad name", TokenKind::Agent), std::invalid_argument);
+  CHECK_FALSE(verifier.verify(token + "x", now).accepted);
+  CHECK_FALSE(verifier.verify("", now).accepted);
+  CHECK_FALSE(verifier.verify(hash_token(token), now).accepted);  // the hash is not a token
+  CHECK_THROWS_AS(create_token(*store, "bad name", TokenKind::Agent, now), std::invalid_argument);
+}
+
+TEST_CASE("a name gets one token; rotate keeps the old one for the grace period, revoke ends all",
+          "[unit][tokens]") {
+  TokenStore tokens;
+  auto& store = tokens.store;
+  auto& verifier = tokens.verifier;
+  const auto now = std::chrono::system_clock::now();
+  const std::string first = create_token(*store, "vp-1", TokenKind::Agent, now);
+  CHECK_THROWS_AS(create_token(*store, "vp-1", TokenKind::Agent, now), TokenNameTaken);
+  CHECK_THROWS_AS(rotate_token(*store, "vp-2", std::chrono::hours(1), now), NoSuchToken);
+
+  const auto rotated = rotate_token(*store, "vp-1", std::chrono::hours(1), now);
+  CHECK(rotated.kind == TokenKind::Agent);
+  CHECK(rotated.replaced == 1);
+  CHECK(verifier.verify(first, now + std::chrono::minutes(59)).accepted);
+  CHECK(verifier.verify(rotated.token, now + std::chrono::minutes(59)).accepted);
+  const auto after_grace = verifier.verify(first, now + std::chrono::hours(1));
+  CHECK_FALSE(after_grace.accepted);
+  REQUIRE(after_grace.ended);
+  CHECK(after_grace.ended->name == "vp-1");
+  CHECK(after_grace.first_refusal);
+  CHECK_FALSE(verifier.verify(first, now + std::chrono::hours(2)).first_refusal);  // said once
+  CHECK(verifier.verify(rotated.token, now + std::chrono::hours(2)).accepted);
+
+  CHECK(revoke_tokens(*store, "vp-1", now + std::chrono::hours(3)) == 1);
+  CHECK(verifier.verify(rotated.token, now + std::chrono::hours(3)).ended);
+  CHECK_FALSE(verifier.accepted(hash_token(rotated.token), now + std::chrono::hours(3)));
+  // A revoked name can be given a new token.
+  const std::string fresh =
+      create_token(*store, "vp-1", TokenKind::Agent, now + std::chrono::hours(3));
+  CHECK(verifier.verify(fresh, now + std::chrono::hours(3)).accepted);
+}
+
+TEST_CASE("a token's last use is written at most once a minute", "[unit][tokens]") {
+  TokenStore tokens;
+  auto& store = tokens.store;
+  auto& verifier = tokens.verifier;
+  const auto now = std::chrono::system_clock::now();
+  const std::string token = create_token(*store, "vp-1", TokenKind::Agent, now);
+  CHECK(store->token_by_hash(hash_token(token))->last_used_at == std::nullopt);
+  const auto used = [&] { return store->token_by_hash(hash_token(token))->last_used_at; };
+  REQUIRE(verifier.verify(token, now).accepted);
+  const auto first = used();
+  REQUIRE(first);
+  REQUIRE(verifier.verify(token, now + std::chrono::seconds(30)).accepted);
+  CHECK(used() == first);
+  REQUIRE(verifier.verify(token, now + std::chrono::seconds(61)).accepted);
+  CHECK(used() > first);
 }
 
 TEST_CASE("an upload's epoch keys each of its results; an upload without one is epoch 0",

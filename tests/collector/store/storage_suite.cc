@@ -633,16 +633,22 @@ TEST_CASE("agents upsert by name, replacing every field", "[storage][agents]") {
   CHECK(storage->agents() == std::vector<AgentRecord>{ams_later, fra_later});
 }
 
+TokenRecord token_record(const std::string& name, TokenKind kind, const std::string& hash,
+                         TimePoint created_at) {
+  return TokenRecord{.name = name,
+                     .kind = kind,
+                     .hash = hash,
+                     .created_at = created_at,
+                     .expires_at = std::nullopt,
+                     .last_used_at = std::nullopt};
+}
+
 TEST_CASE("tokens are found by hash; an unknown hash finds none", "[storage][tokens]") {
   auto storage = fresh_migrated();
-  const TokenRecord agent{.name = "vp-fra-1",
-                          .kind = TokenKind::Agent,
-                          .hash = std::string(64, 'a'),
-                          .created_at = test_epoch()};
-  const TokenRecord operator_token{.name = "alice",
-                                   .kind = TokenKind::Operator,
-                                   .hash = std::string(64, 'b'),
-                                   .created_at = test_epoch() + milliseconds(1)};
+  const TokenRecord agent =
+      token_record("vp-fra-1", TokenKind::Agent, std::string(64, 'a'), test_epoch());
+  const TokenRecord operator_token = token_record(
+      "alice", TokenKind::Operator, std::string(64, 'b'), test_epoch() + milliseconds(1));
   storage->add_token(agent);
   storage->add_token(operator_token);
   CHECK(storage->token_by_hash(agent.hash) == agent);
@@ -653,15 +659,57 @@ TEST_CASE("tokens are found by hash; an unknown hash finds none", "[storage][tok
 
 TEST_CASE("a second token with the same hash is refused", "[storage][tokens][failure]") {
   auto storage = fresh_migrated();
-  const TokenRecord token{.name = "vp-fra-1",
-                          .kind = TokenKind::Agent,
-                          .hash = std::string(64, 'a'),
-                          .created_at = test_epoch()};
+  const TokenRecord token =
+      token_record("vp-fra-1", TokenKind::Agent, std::string(64, 'a'), test_epoch());
   storage->add_token(token);
   TokenRecord clash = token;
   clash.name = "mallory";
   CHECK_THROWS_WITH(storage->add_token(clash), Catch::Contains("add_token"));
   CHECK(storage->token_by_hash(token.hash) == token);
+}
+
+TEST_CASE("tokens end by name, keep an earlier end, and record their last use",
+          "[storage][tokens]") {
+  auto storage = fresh_migrated();
+  const auto t0 = test_epoch();
+  storage->add_token(token_record("vp-fra-1", TokenKind::Agent, std::string(64, 'a'), t0));
+  storage->add_token(token_record("alice", TokenKind::Operator, std::string(64, 'b'), t0));
+  CHECK(storage->tokens().size() == 2);
+  CHECK(storage->tokens().front().name == "alice");
+
+  // A rotation: the old token ends after the grace period, the successor is added with it.
+  const auto grace_end = t0 + std::chrono::hours(24);
+  const TokenRecord successor =
+      token_record("vp-fra-1", TokenKind::Agent, std::string(64, 'c'), t0 + milliseconds(5));
+  CHECK(storage->end_tokens("vp-fra-1", grace_end, successor) == 1);
+  auto old_token = storage->token_by_hash(std::string(64, 'a'));
+  REQUIRE(old_token);
+  CHECK(old_token->expires_at == grace_end);
+  CHECK(old_token->accepted_at(grace_end - milliseconds(1)));
+  CHECK_FALSE(old_token->accepted_at(grace_end));
+  CHECK(storage->token_by_hash(successor.hash) == successor);
+
+  // A revocation ends both now; the old one's end moves earlier, never later.
+  const auto revoked_at = t0 + std::chrono::hours(1);
+  CHECK(storage->end_tokens("vp-fra-1", revoked_at, std::nullopt) == 2);
+  for (const auto& token : storage->tokens()) {
+    if (token.name == "vp-fra-1") {
+      CHECK(token.expires_at == revoked_at);
+    } else {
+      CHECK(token.expires_at == std::nullopt);  // alice untouched
+    }
+  }
+  CHECK(storage->end_tokens("vp-fra-1", revoked_at + std::chrono::hours(1), std::nullopt) == 0);
+  CHECK(storage->token_by_hash(std::string(64, 'a'))->expires_at == revoked_at);
+
+  // A successor whose hash exists already: nothing changes.
+  storage->add_token(token_record("vp-ams-1", TokenKind::Agent, std::string(64, 'd'), t0));
+  CHECK_THROWS(storage->end_tokens(
+      "vp-ams-1", grace_end, token_record("vp-ams-1", TokenKind::Agent, std::string(64, 'b'), t0)));
+  CHECK(storage->token_by_hash(std::string(64, 'd'))->expires_at == std::nullopt);
+
+  storage->token_used(std::string(64, 'b'), t0 + std::chrono::minutes(3));
+  CHECK(storage->token_by_hash(std::string(64, 'b'))->last_used_at == t0 + std::chrono::minutes(3));
 }
 
 TEST_CASE("targets put, replace and remove move targets_version by one per change, and only then",
@@ -742,10 +790,8 @@ TEST_CASE("everything stored is there after the storage is closed and opened aga
                           .last_seen = test_epoch(),
                           .uptime_s = 1,
                           .spool_depth = 2};
-  const TokenRecord token{.name = "vp-1",
-                          .kind = TokenKind::Agent,
-                          .hash = std::string(64, 'e'),
-                          .created_at = test_epoch()};
+  const TokenRecord token =
+      token_record("vp-1", TokenKind::Agent, std::string(64, 'e'), test_epoch());
   Target target = target_for("social.example");
   target.expect_status = {204};
   {

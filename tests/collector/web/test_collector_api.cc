@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "collector_fixture.hh"
+#include "result_json.hh"
+#include "sample_cycle.hh"
 #include "support/net.hh"
 #include "upload_body.hh"
 
@@ -811,3 +813,95 @@ TEST_CASE(
 }
 
 }  // namespace vantage::testing
+
+TEST_CASE("with metrics.token_file, /metrics answers only the bearer of that token", "[api]") {
+  vantage::testing::TempDir secrets;
+  const std::string token = "9f3c1e7a5b2d4c6e8a0b1c2d3e4f5a6b";
+  write_text(secrets / "metrics.token", token + "\n");
+  CollectorFixture collector("metrics: { token_file: " + (secrets / "metrics.token").string() +
+                             " }\n");
+  const std::string op = collector.create_token("alice", true);
+  collector.start();
+  CHECK(collector.get("/metrics").status == 401);
+  CHECK(collector.get("/metrics", token.substr(0, token.size() - 1) + "0").status == 401);
+  CHECK(collector.get("/metrics", op).status == 401);  // an operator token is not this one
+  const auto scraped = collector.get("/metrics", token);
+  CHECK(scraped.status == 200);
+  CHECK_THAT(scraped.body, Catch::Contains("vantage_ingest_results_total"));
+  CHECK(collector.get("/healthz").status == 200);  // still open
+  CHECK_THAT(collector.log(), Catch::Contains("/metrics needs the bearer token of "
+                                              "metrics.token_file"));
+}
+
+TEST_CASE(
+    "/metrics exports each fresh vantage's latest probe timings, HTTPS phases and certificate "
+    "expiry",
+    "[api][metrics]") {
+  using std::chrono::microseconds;
+  CollectorFixture collector;
+  const std::string agent = collector.create_token("vp-1");
+  collector.start();
+
+  vantage::CycleResult cycle = vantage::testing::healthy_cycle("shop.example");
+  const auto probe = [](vantage::Check check, const std::string& target, microseconds total) {
+    vantage::ProbeResult result;
+    result.check = check;
+    result.target = target;
+    result.phase = vantage::Phase::Response;
+    result.timings.total = total;
+    return result;
+  };
+  cycle.results.front().timings.total = microseconds(1500);
+  cycle.results.push_back(probe(vantage::Check::DnsRecursive, "192.0.2.53:53", microseconds(2000)));
+  cycle.results.push_back(probe(vantage::Check::DnsRecursive, "192.0.2.54:53", microseconds(9000)));
+  auto https = probe(vantage::Check::Https, "192.0.2.10:443", microseconds(48000));
+  https.timings.resolve = microseconds(0);
+  https.timings.connect = microseconds(4000);
+  https.timings.tls = microseconds(12000);
+  https.timings.first_byte = microseconds(30000);
+  https.tls = vantage::TlsDetails{.version = "TLSv1.3",
+                                  .subject = "CN=shop.example",
+                                  .issuer = "CN=Lab CA",
+                                  .not_after = "2027-03-01T00:00:00Z"};
+  cycle.results.push_back(https);
+  auto second = https;  // another address, whose certificate expires sooner, timed out
+  second.target = "192.0.2.11:443";
+  second.tls->not_after = "2027-01-15T12:00:00Z";
+  second.failure = vantage::Failure::Timeout;
+  second.timings.total = microseconds(5000000);
+  cycle.results.push_back(second);
+  const json batch = {{"schema_version", 1},
+                      {"agent", "vp-1"},
+                      {"results", json::array({{{"seq", 1}, {"cycle", vantage::to_json(cycle)}}})}};
+  REQUIRE(collector.post("/api/v1/results", agent, batch.dump()).status == 200);
+
+  std::string metrics;
+  REQUIRE(wait_until([&] {
+    metrics = collector.get("/metrics").body;
+    return metrics.find("vantage_probe_success{") != std::string::npos;
+  }));
+  INFO(metrics);
+  const std::string at = R"(domain="shop.example",vantage="vp-1")";
+  CHECK_THAT(metrics, Catch::Contains("vantage_probe_success{" + at + R"(,check="Tcp"} 1)"));
+  CHECK_THAT(metrics,
+             Catch::Contains("vantage_probe_success{" + at + R"(,check="DnsRecursive"} 1)"));
+  CHECK_THAT(metrics, Catch::Contains("vantage_probe_success{" + at + R"(,check="Https"} 0)"));
+  // The slowest probe of each check: the second resolver, the HTTPS request that timed out.
+  CHECK_THAT(metrics, Catch::Contains("vantage_probe_duration_seconds{" + at +
+                                      R"(,check="DnsRecursive"} 0.009)"));
+  CHECK_THAT(metrics,
+             Catch::Contains("vantage_probe_duration_seconds{" + at + R"(,check="Https"} 5)"));
+  CHECK_THAT(metrics,
+             Catch::Contains("vantage_probe_duration_seconds{" + at + R"(,check="Tcp"} 0.0015)"));
+  // The phases of the request that succeeded.
+  CHECK_THAT(metrics,
+             Catch::Contains("vantage_probe_https_phase_seconds{" + at + R"(,phase="tls"} 0.012)"));
+  CHECK_THAT(metrics, Catch::Contains("vantage_probe_https_phase_seconds{" + at +
+                                      R"(,phase="first_byte"} 0.03)"));
+  // The earliest certificate expiry of the two addresses: 2027-01-15T12:00:00Z.
+  CHECK_THAT(metrics, Catch::Contains("vantage_tls_cert_not_after_timestamp_seconds{" + at +
+                                      "} 1800014400\n"));
+  CHECK_THAT(metrics, Catch::Contains("vantage_probe_cycle_timestamp_seconds{" + at + "} "));
+  // Checks the cycle did not run have no series.
+  CHECK_THAT(metrics, !Catch::Contains(R"(check="DnsAuthoritative")"));
+}

@@ -434,5 +434,49 @@ done
 check "third run: the agents kept their process (reloaded, not restarted)" \
   "$(echo "$pids_before" | cut -d' ' -f2-3)" "$(main_pids agent-1 agent-2)"
 
+# ---- a raised token generation: each agent's token rotated, the old one kept for the grace ----
+token_hashes() { for host in agent-1 agent-2; do on "$host" 'sha256sum < /etc/vantage/agent.token'; done; }
+tokens_before=$(token_hashes)
+log "ansible-playbook site.yml -e vantage_agent_token_generation=2 (fourth run)"
+t0=$(date +%s)
+playbook "$work/play4.log" -e vantage_agent_token_generation=2 --limit vantage_agents ||
+  { tail -40 "$work/play4.log"; echo "FAILED: the fourth run failed"; exit 1; }
+log "fourth run took $(($(date +%s) - t0)) s"
+check "no token in the fourth run's output (no_log)" 0 "$(grep -c 'vat_' "$work/play4.log" || true)"
+tokens_after=$(token_hashes)
+check "fourth run: both agents have a new token" "0 kept" \
+  "$(comm -12 <(sort <<<"$tokens_before") <(sort <<<"$tokens_after") | wc -l | sed 's/$/ kept/')"
+for host in agent-1 agent-2; do
+  check "$host: generation 2 recorded beside the token" 2 "$(on "$host" 'cat /etc/vantage/agent.token.generation')"
+done
+token_list() { on collector 'runuser -u vantage -- vantage-collector token list --json --config /etc/vantage/collector.yaml'; }
+log "waiting until both agents upload with their new tokens (at most 60 s)"
+deadline=$((SECONDS + 60))
+while true; do
+  rotated=$(token_list 2>/dev/null | python3 -c '
+import json, sys
+tokens = json.load(sys.stdin)["tokens"]
+ready = []
+for name in ("agent-1", "agent-2"):
+    mine = [t for t in tokens if t["name"] == name]
+    old = [t for t in mine if t["expires_at"] and t["accepted"]]
+    new = [t for t in mine if not t["expires_at"] and t["last_used_at"]]
+    if len(mine) == 2 and len(old) == 1 and len(new) == 1:
+        ready.append(name)
+print(" ".join(ready))' || true)
+  if [[ $rotated == "agent-1 agent-2" ]] || ((SECONDS >= deadline)); then break; fi
+  sleep 1
+done
+log "token list --json: $(token_list 2>/dev/null | tr -d '\n ' | head -c 600)"
+check "token list: each agent's old token accepted until its grace ends, the new one in use" \
+  "agent-1 agent-2" "$rotated"
+
+log "ansible-playbook site.yml -e vantage_agent_token_generation=2 (fifth run, the same generation)"
+playbook "$work/play5.log" -e vantage_agent_token_generation=2 --limit vantage_agents ||
+  { tail -40 "$work/play5.log"; echo "FAILED: the fifth run failed"; exit 1; }
+check "fifth run: the same generation changes nothing" "2 hosts unchanged" \
+  "$(recap "$work/play5.log" | grep -cE 'changed=0 +unreachable=0 +failed=0' | sed 's/$/ hosts unchanged/')"
+check "fifth run: tokens kept" "$tokens_after" "$(token_hashes)"
+
 ((failures == 0)) || { echo "FAILED: $failures assertion(s)"; exit 1; }
 log "PASSED"

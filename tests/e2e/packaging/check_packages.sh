@@ -109,6 +109,11 @@ check_package() { # deb package config depends-regex...
     "-rw-r----- root/root ./etc/vantage/$config" \
     "-rw-r--r-- root/root ./lib/systemd/system/$package.service" \
     "-rwxr-xr-x root/root ./usr/bin/$package")
+  if [[ $package == vantage-collector ]]; then # the Prometheus rules and the Grafana dashboard
+    expected=$(printf '%s\n' "$expected" \
+      "-rw-r--r-- root/root ./usr/share/vantage-collector/grafana/vantage-dashboard.json" \
+      "-rw-r--r-- root/root ./usr/share/vantage-collector/prometheus/vantage-rules.yml" | sort)
+  fi
   actual=$(dpkg-deb -c "$deb" | awk '$1 !~ /^d/ {print $1, $2, $6}' | sort)
   check "$package: files are exactly $(echo "$expected" | awk '{print $3}' | tr '\n' ' ')" \
     test "$actual" = "$expected"
@@ -137,11 +142,11 @@ sed "s|/var/lib/vantage-collector/|$work/|" "$root/etc/vantage/collector.yaml" >
 check "sample collector.yaml passes check-config" \
   quietly "$root/usr/bin/vantage-collector" check-config --config "$work/collector.yaml"
 sample_collector_defaults() {
-  grep -qE '^listen: "0\.0\.0\.0:8470"( |$)' "$root/etc/vantage/collector.yaml" &&
+  grep -qE '^listen: "127\.0\.0\.1:8470"( |$)' "$root/etc/vantage/collector.yaml" &&
     grep -qE '^  sqlite: /var/lib/vantage-collector/collector\.db( |$)' \
       "$root/etc/vantage/collector.yaml"
 }
-check "sample collector.yaml: listen 0.0.0.0:8470, sqlite in the StateDirectory" \
+check "sample collector.yaml: listen on loopback 127.0.0.1:8470, sqlite in the StateDirectory" \
   sample_collector_defaults
 
 # --- 3. the units --------------------------------------------------------------------------------

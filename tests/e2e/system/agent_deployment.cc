@@ -58,14 +58,15 @@ void AgentDeployment::set_retention(const std::string& mapping) {
              read_text(dir() / "collector.yaml") + fmt::format("retention: {}\n", mapping));
 }
 
-void AgentDeployment::write_agent_config(int targets) {
+void AgentDeployment::write_agent_config(int targets, const std::string& collector_url) {
   std::string text = fmt::format(
       "agent: {{ name: {}, state_dir: {} }}\n"
       "collector: {{ url: \"{}\", token_file: {} }}\n"
       "dns: {{ resolvers: [\"127.0.0.1:9\"] }}\n"
       "probe: {{ interval: 200ms, timeout: 100ms }}\n"
       "targets:\n",
-      agent_, state_dir().string(), collector_url(), (dir() / "agent.token").string());
+      agent_, state_dir().string(), collector_url.empty() ? this->collector_url() : collector_url,
+      (dir() / "agent.token").string());
   for (int i = 1; i <= targets; ++i) {
     text += fmt::format("  - {{ domain: {}{}.test }}\n", target_prefix_, i);
   }
@@ -110,6 +111,18 @@ void AgentDeployment::stop_agent() {
 
 void AgentDeployment::kill_agent() {
   kill_hard(agent_process_);
+}
+
+void AgentDeployment::signal_agent(int signal_number) {
+  REQUIRE(agent_process_);
+  REQUIRE(::kill(agent_process_->pid(), signal_number) == 0);
+}
+
+CommandResult AgentDeployment::collector_command(std::vector<std::string> args) const {
+  args.insert(args.begin(), VANTAGE_COLLECTOR_PATH);
+  args.push_back("--config");
+  args.push_back((dir() / "collector.yaml").string());
+  return run_command(args);
 }
 
 void AgentDeployment::drain() {

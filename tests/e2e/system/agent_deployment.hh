@@ -18,9 +18,11 @@ class AgentDeployment {
  public:
   AgentDeployment(std::string agent, std::string target_prefix, int targets);
 
-  // Rewrites agent.yaml with this many targets (0: the agent only uploads what it spooled); read
-  // at the agent's next start.
-  void write_agent_config(int targets);
+  // Rewrites agent.yaml with this many targets (0: the agent only uploads what it spooled), and
+  // `collector_url` if given instead of the collector's; read at the agent's next start or reload.
+  void write_agent_config(int targets, const std::string& collector_url = "");
+  // The collector's command line: `vantage-collector ARGS... --config collector.yaml`.
+  CommandResult collector_command(std::vector<std::string> args) const;
 
   // Adds `retention: <flow mapping>` to collector.yaml, read at the collector's next start.
   void set_retention(const std::string& mapping);
@@ -33,6 +35,7 @@ class AgentDeployment {
   void start_agent(const std::vector<std::string>& extra = {});
   void stop_agent();
   void kill_agent();
+  void signal_agent(int signal_number);  // SIGHUP: reload
   // Lets the agent deliver what is left in its spool, producing nothing more: restarts it without
   // targets and waits (bounded) until it has started and its spool is empty; then stops it.
   void drain();
