@@ -4,11 +4,11 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
-#include <cstdlib>
 #include <iostream>
 
 #include "cli.hh"
 #include "cli_client.hh"
+#include "client_file.hh"
 #include "command_line.hh"
 #include "commands.hh"
 #include "config_node.hh"
@@ -17,35 +17,21 @@
 
 namespace {
 
-// The client commands' options. --url and --ca are read into `given`, so that after parsing
-// resolve_client_options can tell a flag from the environment.
+// The client commands' options. --url, --ca and --token-file are read into `given`, so that
+// after parsing resolve_client_options can tell a flag from the environment and the client file.
 void add_client_options(CLI::App* command, vantage::ClientOptions& options,
                         vantage::ClientOptions& given) {
   command->add_option("--url", given.url,
                       fmt::format("The collector's URL (default: $VANTAGE_URL, else {})",
                                   vantage::kDefaultCollectorUrl));
-  command->add_option("--token-file", options.token_file,
-                      "File holding an operator token (default: $VANTAGE_TOKEN)");
+  command->add_option("--token-file", given.token_file,
+                      "File holding an operator token (default: $VANTAGE_TOKEN, else the client "
+                      "file's token_file)");
   command
       ->add_option("--ca", given.ca_file,
                    "CA certificate(s) to trust for a TLS collector (default: $VANTAGE_CA)")
       ->check(CLI::ExistingFile);
   command->add_flag("--json", options.json, "Print stable JSON instead of a table");
-}
-
-// A flag wins over the environment (VANTAGE_URL, VANTAGE_CA), which wins over the default, so
-// that an operator sets the collector once per shell instead of on every command.
-void resolve_client_options(vantage::ClientOptions& options, const vantage::ClientOptions& given) {
-  const auto from_env = [](const char* name) {
-    const char* value = std::getenv(name);
-    return value != nullptr ? std::string(value) : std::string();
-  };
-  if (!given.url.empty()) {
-    options.url = given.url;
-  } else if (const std::string url = from_env("VANTAGE_URL"); !url.empty()) {
-    options.url = url;
-  }
-  options.ca_file = !given.ca_file.empty() ? given.ca_file : from_env("VANTAGE_CA");
 }
 
 // --grace of token rotate: "24h", "7d", "30m", "0s".
@@ -115,7 +101,7 @@ int run(int argc, char** argv) {
   db_stats->add_flag("--json", db_json, "Print stable JSON instead of a table");
 
   vantage::ClientOptions client;
-  vantage::ClientOptions given;  // --url and --ca as typed
+  vantage::ClientOptions given;  // --url, --ca and --token-file as typed
   given.url.clear();
   auto* targets = app.add_subcommand("targets", "List, add or remove the probed targets");
   targets->require_subcommand(1);
@@ -162,8 +148,13 @@ int run(int argc, char** argv) {
     return *exit_code;
   }
   vantage::apply_log_level(log_level);
-  resolve_client_options(client, given);
 
+  // Only the client commands read the environment and the client file (a broken one is exit 2).
+  const auto client_options = [&] {
+    vantage::ClientOptions options = vantage::resolve_client_options(given);
+    options.json = client.json;
+    return options;
+  };
   try {
     if (serve->parsed()) {
       return vantage::serve_command(config_file);
@@ -189,28 +180,28 @@ int run(int argc, char** argv) {
       return vantage::db_stats_command(config_file, db_json, std::cout);
     }
     if (targets_list->parsed()) {
-      return vantage::targets_list_command(client, std::cout);
+      return vantage::targets_list_command(client_options(), std::cout);
     }
     if (targets_add->parsed()) {
-      return vantage::targets_add_command(client, target, std::cout);
+      return vantage::targets_add_command(client_options(), target, std::cout);
     }
     if (targets_remove->parsed()) {
-      return vantage::targets_remove_command(client, remove_domain, std::cout);
+      return vantage::targets_remove_command(client_options(), remove_domain, std::cout);
     }
     if (agents->parsed()) {
-      return vantage::agents_command(client, std::cout);
+      return vantage::agents_command(client_options(), std::cout);
     }
     if (status->parsed()) {
-      return vantage::status_command(client, std::cout);
+      return vantage::status_command(client_options(), std::cout);
     }
     if (explain->parsed()) {
-      return vantage::explain_command(client, domain, std::cout);
+      return vantage::explain_command(client_options(), domain, std::cout);
     }
     if (history->parsed()) {
-      return vantage::history_command(client, domain, since, std::cout);
+      return vantage::history_command(client_options(), domain, since, std::cout);
     }
     if (alerts->parsed()) {
-      return vantage::alerts_command(client, std::cout);
+      return vantage::alerts_command(client_options(), std::cout);
     }
   } catch (const vantage::ConfigError& error) {
     fmt::print(stderr, "{}\n", error.what());

@@ -70,14 +70,28 @@ int targets_list_command(const ClientOptions& options, std::ostream& out) {
   const TargetList& list = *fetched.document;
   Table rows;
   for (const auto& target : list.targets) {
-    rows.push_back({text_of(target.domain), std::to_string(target.port), text_of(target.path),
-                    join_statuses(target.expect_status), text_of(target.body_regex)});
+    rows.push_back({text_of(target.domain), "central", std::to_string(target.port),
+                    text_of(target.path), join_statuses(target.expect_status),
+                    text_of(target.body_regex)});
+  }
+  // Probed from agent.yaml: the collector knows neither port nor path, only who reports it.
+  const auto& own = list.agent_file_targets.value_or(std::vector<AgentFileTarget>{});
+  for (const auto& target : own) {
+    std::string agents;
+    for (const auto& agent : target.agents) {
+      agents += (agents.empty() ? "" : ",") + text_of(agent);
+    }
+    rows.push_back({text_of(target.domain), "agent.yaml of " + agents, "-", "-", "-", "-"});
   }
   if (rows.empty()) {
     out << "no targets";
   } else {
-    print_table(out, {"DOMAIN", "PORT", "PATH", "EXPECT", "BODY_REGEX"}, rows);
-    out << rows.size() << (rows.size() == 1 ? " target" : " targets");
+    print_table(out, {"DOMAIN", "ORIGIN", "PORT", "PATH", "EXPECT", "BODY_REGEX"}, rows);
+    out << list.targets.size()
+        << (list.targets.size() == 1 ? " central target" : " central targets");
+    if (!own.empty()) {
+      out << " and " << own.size() << " from agents' own files";
+    }
   }
   out << ", version " << list.version << '\n';
   return 0;

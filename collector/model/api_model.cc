@@ -585,7 +585,15 @@ json to_json(const TargetList& list) {
   for (const auto& target : list.targets) {
     targets.push_back(to_json(target));
   }
-  return {{"version", list.version}, {"targets", std::move(targets)}};
+  json document = {{"version", list.version}, {"targets", std::move(targets)}};
+  if (list.agent_file_targets) {
+    json local = json::array();
+    for (const auto& target : *list.agent_file_targets) {
+      local.push_back({{"domain", target.domain}, {"agents", target.agents}});
+    }
+    document["agent_file_targets"] = std::move(local);
+  }
+  return document;
 }
 
 TargetList target_list_from_json(const json& document) {
@@ -599,6 +607,14 @@ TargetList target_list_from_json(const json& document) {
                .path = item.get_or<std::string>("path", "/"),
                .expect_status = item.get_or<std::vector<int>>("expect_status", {}),
                .body_regex = item.get_or<std::string>("body_regex", "")});
+  }
+  if (read.has("agent_file_targets")) {
+    list.agent_file_targets.emplace();
+    for (const Reader& item : read.objects("agent_file_targets")) {
+      list.agent_file_targets->push_back(
+          AgentFileTarget{.domain = item.get<std::string>("domain"),
+                          .agents = item.get<std::vector<std::string>>("agents")});
+    }
   }
   return list;
 }

@@ -180,10 +180,18 @@ nlohmann::json to_json(const AgentEntry& agent);
 nlohmann::json to_json(const std::vector<AgentEntry>& agents);
 std::vector<AgentEntry> agents_from_json(const nlohmann::json& document);
 
+// A domain the collector has cycles of but no target for: probed from agents' own agent.yaml.
+struct AgentFileTarget {
+  std::string domain;
+  std::vector<std::string> agents;  // the vantages that reported it, by name
+};
+
 // GET /api/v1/targets.
 struct TargetList {
   int64_t version = 0;
-  std::vector<Target> targets;
+  std::vector<Target> targets;  // central: what every agent probes (agent.yaml may override)
+  // For an operator only ("agent_file_targets"); absent in the list agents poll.
+  std::optional<std::vector<AgentFileTarget>> agent_file_targets;
 };
 nlohmann::json to_json(const TargetList& list);
 TargetList target_list_from_json(const nlohmann::json& document);

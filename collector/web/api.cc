@@ -468,10 +468,36 @@ HttpResponse Api::get_targets(HttpRequest& request) {
       condition && etag_matches(*condition, etag)) {
     return HttpResponse{304, "", "application/json", {{"ETag", etag}}};
   }
-  auto response =
-      json_response(200, to_json(TargetList{.version = set.version, .targets = set.targets}));
-  response.headers.emplace_back("ETag", etag);
+  TargetList list{.version = set.version, .targets = set.targets, .agent_file_targets = {}};
+  if (caller_of(request)->token->kind == TokenKind::Operator) {
+    list.agent_file_targets = agent_file_targets(set.targets);
+  }
+  auto response = json_response(200, to_json(list));
+  // The operator's list also holds what agents report on their own, which changes without the
+  // version: only the agents' list may be answered 304.
+  if (!list.agent_file_targets) {
+    response.headers.emplace_back("ETag", etag);
+  }
   return response;
+}
+
+std::vector<AgentFileTarget> Api::agent_file_targets(const std::vector<Target>& central) {
+  std::set<std::string> central_domains;
+  for (const auto& target : central) {
+    central_domains.insert(target.domain);
+  }
+  std::vector<AgentFileTarget> found;
+  for (const auto& explanation : monitor_.explanations()) {
+    if (central_domains.count(explanation.state.domain) != 0 || explanation.vantages.empty()) {
+      continue;
+    }
+    AgentFileTarget target{.domain = explanation.state.domain, .agents = {}};
+    for (const auto& vantage : explanation.vantages) {
+      target.agents.push_back(vantage.agent);
+    }
+    found.push_back(std::move(target));
+  }
+  return found;
 }
 
 HttpResponse Api::post_target(HttpRequest& request) {

@@ -70,6 +70,8 @@ class Api : public RequestHandler {
   HttpResponse post_results(HttpRequest& request);
   HttpResponse post_heartbeat(HttpRequest& request);
   HttpResponse get_targets(HttpRequest& request);
+  // The domains with cycles but no central target, and who reported them.
+  std::vector<AgentFileTarget> agent_file_targets(const std::vector<Target>& central);
   HttpResponse post_target(HttpRequest& request);
   HttpResponse delete_target(HttpRequest& request);
   HttpResponse get_agents(HttpRequest& request);

@@ -327,7 +327,17 @@ uint64_t CollectorFixture::stored_results() const {
 
 CommandResult CollectorFixture::cli(const std::vector<std::string>& args,
                                     const std::vector<std::string>& env) const {
-  std::vector<std::string> argv = {"/usr/bin/env", "-u", "VANTAGE_TOKEN"};
+  // Nothing of the tester's own shell or client file: only what the test gives.
+  std::vector<std::string> argv = {"/usr/bin/env",
+                                   "-u",
+                                   "VANTAGE_TOKEN",
+                                   "-u",
+                                   "VANTAGE_URL",
+                                   "-u",
+                                   "VANTAGE_CA",
+                                   "-u",
+                                   "VANTAGE_CLIENT_CONFIG",
+                                   "XDG_CONFIG_HOME=" + (dir() / "xdg").string()};
   argv.insert(argv.end(), env.begin(), env.end());
   argv.push_back(collector_binary());
   argv.insert(argv.end(), args.begin(), args.end());

@@ -94,8 +94,9 @@ class CollectorFixture {
   uint64_t stored_results() const;
   std::unique_ptr<Storage> open_store() const;
 
-  // Runs the binary with `args` and waits; `env` entries ("NAME=value") are set, VANTAGE_TOKEN
-  // is cleared unless given.
+  // Runs the binary with `args` and waits; `env` entries ("NAME=value") are set, VANTAGE_TOKEN,
+  // VANTAGE_URL, VANTAGE_CA and VANTAGE_CLIENT_CONFIG are cleared unless given, and the client
+  // file is looked for in dir()/xdg/vantage/client.yaml (XDG_CONFIG_HOME).
   CommandResult cli(const std::vector<std::string>& args,
                     const std::vector<std::string>& env = {}) const;
 

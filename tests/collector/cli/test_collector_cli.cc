@@ -71,18 +71,24 @@ TEST_CASE("targets add, list and remove through the CLI with an operator token",
   CHECK(added.out == "added social.example (port 8443, path /health); targets version 1\n");
   CHECK(with({"targets", "add", "shop.example"}).exit_code == 0);
 
+  // An agent that probes a domain from its own agent.yaml: the collector knows it by its cycles.
+  REQUIRE(collector.post("/api/v1/results", agent, result_batch("vp-1", {1}, "own.example").dump())
+              .status == 200);
   const auto table = with({"targets", "list"});
   CHECK(table.exit_code == 0);
   CHECK(table.out ==
-        "DOMAIN          PORT  PATH     EXPECT   BODY_REGEX\n"
-        "shop.example    443   /        2xx/3xx\n"
-        "social.example  8443  /health  200,204\n"
-        "2 targets, version 2\n");
+        "DOMAIN          ORIGIN              PORT  PATH     EXPECT   BODY_REGEX\n"
+        "shop.example    central             443   /        2xx/3xx\n"
+        "social.example  central             8443  /health  200,204\n"
+        "own.example     agent.yaml of vp-1  -     -        -        -\n"
+        "2 central targets and 1 from agents' own files, version 2\n");
 
   const auto listed = with({"targets", "list", "--json"});
   CHECK(listed.exit_code == 0);
   const json document = json::parse(listed.out);
   CHECK(document["version"] == 2);
+  CHECK(document["agent_file_targets"] ==
+        json::array({{{"domain", "own.example"}, {"agents", {"vp-1"}}}}));
   REQUIRE(document["targets"].size() == 2);
   CHECK(document["targets"][1] == json{{"domain", "social.example"},
                                        {"port", 8443},
@@ -108,6 +114,7 @@ TEST_CASE("targets add, list and remove through the CLI with an operator token",
                                     {"VANTAGE_TOKEN=" + agent});
   CHECK(by_env.exit_code == 0);
   CHECK(json::parse(by_env.out)["targets"].size() == 1);
+  CHECK_FALSE(json::parse(by_env.out).contains("agent_file_targets"));  // agents poll this list
   const auto forbidden = collector.cli({"targets", "add", "x.example", "--url", collector.url()},
                                        {"VANTAGE_TOKEN=" + agent});
   CHECK(forbidden.exit_code == 1);
@@ -452,4 +459,63 @@ TEST_CASE(
   // After a revoke the name can be given a token again.
   const std::string third = collector.create_token("vp-1");
   CHECK(collector.post("/api/v1/heartbeat", third, heartbeat).status == 200);
+}
+
+TEST_CASE(
+    "the client file names the collector once; a flag, then the environment, win over it; a "
+    "broken one is exit 2 with file, line and key",
+    "[cli][client-file]") {
+  CollectorFixture collector;
+  const std::string op = collector.create_token("alice", true);
+  collector.start();
+  const auto xdg = collector.dir() / "xdg" / "vantage";
+  std::filesystem::create_directories(xdg);
+  write_text(xdg / "operator.token", op + "\n");
+  const auto client_file = xdg / "client.yaml";
+  write_text(client_file, "url: " + collector.url() + "\ntoken_file: operator.token\n");
+
+  // No flag, no variable: the client file's collector and token (relative to the file).
+  const auto from_file = collector.cli({"agents", "--json"});
+  CHECK(from_file.exit_code == 0);
+  CHECK(from_file.out == "[]\n");
+  // The environment wins over the file, the flag over both.
+  const auto from_env = collector.cli({"agents"}, {"VANTAGE_URL=http://127.0.0.1:9"});
+  CHECK(from_env.exit_code == 1);
+  CHECK_THAT(from_env.err, Catch::Contains("http://127.0.0.1:9"));
+  const auto from_flag = collector.cli({"agents", "--json", "--url", collector.url()},
+                                       {"VANTAGE_URL=http://127.0.0.1:9"});
+  CHECK(from_flag.exit_code == 0);
+  const auto wrong_token = collector.cli({"agents"}, {"VANTAGE_TOKEN=vat_wrong"});
+  CHECK(wrong_token.exit_code == 1);
+  CHECK_THAT(wrong_token.err, Catch::Contains("401"));
+
+  // VANTAGE_CLIENT_CONFIG names another file; a mistake there names its line and key.
+  const auto other = collector.dir() / "other.yaml";
+  const auto with_other = [&](const std::string& text) {
+    write_text(other, text);
+    return collector.cli({"status"}, {"VANTAGE_CLIENT_CONFIG=" + other.string()});
+  };
+  auto broken = with_other("token_file: " + (xdg / "operator.token").string() +
+                           "\nurl: collector.example.net:8470\n");
+  CHECK(broken.exit_code == 2);
+  CHECK(broken.err == other.string() +
+                          ":2: url: \"collector.example.net:8470\" must start with http:// or "
+                          "https://\n");
+  broken = with_other("url: " + collector.url() + "\ntoken: x\n");
+  CHECK(broken.exit_code == 2);
+  CHECK_THAT(broken.err, Catch::Contains(":2: token: unknown key (expected one of: url, ca_file, "
+                                         "token_file)"));
+  broken = with_other("url: " + collector.url() + "\ntoken_file: missing.token\n");
+  CHECK(broken.exit_code == 2);
+  CHECK_THAT(broken.err, Catch::Contains(":2: token_file: cannot read \"" +
+                                         (collector.dir() / "missing.token").string() + "\""));
+  const auto absent = collector.cli(
+      {"status"}, {"VANTAGE_CLIENT_CONFIG=" + (collector.dir() / "none.yaml").string()});
+  CHECK(absent.exit_code == 2);
+  CHECK_THAT(absent.err, Catch::Contains("none.yaml"));
+  // The daemon's own commands never read it.
+  CHECK(collector
+            .cli({"check-config", "--config", collector.config_file().string()},
+                 {"VANTAGE_CLIENT_CONFIG=" + other.string()})
+            .exit_code == 0);
 }
