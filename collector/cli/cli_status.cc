@@ -2,7 +2,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cmath>
 #include <utility>
 #include <vector>
 
@@ -142,7 +141,7 @@ std::string percent_text(const std::optional<double>& ratio) {
   if (!ratio) {
     return "-";
   }
-  return fmt::format("{:.2f}%", std::floor(*ratio * 10000.0) / 100.0);
+  return fmt::format("{:.2f}%", uptime_percent(*ratio));
 }
 
 std::string uptime_of(const std::vector<UptimeEntry>& uptime, std::string_view window) {

@@ -338,6 +338,21 @@ std::vector<DomainState> Monitor::states() {
   return states;
 }
 
+std::vector<DomainState> Monitor::states(const std::vector<std::string>& domains) {
+  std::vector<DomainState> states;
+  {
+    std::lock_guard lock(mutex_);
+    decide_pending();
+    for (const auto& domain : domains) {
+      if (auto state = correlator_.state(domain)) {
+        states.push_back(std::move(*state));
+      }
+    }
+  }
+  flush();
+  return states;
+}
+
 std::optional<Explanation> Monitor::explain(const std::string& domain) {
   std::optional<Explanation> explanation;
   {

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <stdexcept>
 #include <utility>
 
@@ -578,6 +579,10 @@ std::vector<AgentEntry> agents_from_json(const json& document) {
     agents.push_back(std::move(agent));
   }
   return agents;
+}
+
+double uptime_percent(double ratio) {
+  return std::floor(ratio * 10000.0) / 100.0;
 }
 
 json to_json(const TargetList& list) {

@@ -35,6 +35,11 @@ struct UptimeEntry {
   uint64_t inconclusive = 0;
 };
 
+// An uptime ratio as the percentage every page and table shows: rounded down to hundredths, so
+// that a window with any down cycle never reads 100 (99.999 % is 99.99). Callers choose only
+// the width.
+double uptime_percent(double ratio);
+
 // One timed check's latency over the last 24 hours, of all vantages' cycles: read from the
 // rollups' histograms, so p50 and p95 are bucket bounds (at most 19% above the exact value).
 struct LatencyEntry {

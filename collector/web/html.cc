@@ -2,8 +2,9 @@
 
 #include <fmt/format.h>
 
-#include <cmath>
 #include <ctime>
+
+#include "api_model.hh"
 
 namespace vantage {
 
@@ -44,8 +45,7 @@ std::string utc_text(std::chrono::system_clock::time_point time, const char* for
 }
 
 std::string format_percent(double ratio) {
-  const double hundredths = std::floor(ratio * 10000.0);
-  std::string text = fmt::format("{:.2f}", hundredths / 100.0);
+  std::string text = fmt::format("{:.2f}", uptime_percent(ratio));
   while (text.back() == '0') {
     text.pop_back();
   }

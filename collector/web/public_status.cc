@@ -142,10 +142,8 @@ PublicStatusSource::DayCounts PublicStatusSource::read_days(TimePoint now) {
 
 PublicStatus PublicStatusSource::read(TimePoint now) {
   std::map<std::string, DomainState> states;
-  for (DomainState& state : monitor_.states()) {
-    if (shows(state.domain)) {
-      states.emplace(state.domain, std::move(state));
-    }
+  for (DomainState& state : monitor_.states(config_.domains)) {
+    states.emplace(state.domain, std::move(state));
   }
   const auto uptime = uptime_.all(now);
   std::map<std::string_view, const DomainUptime*> uptime_of;
