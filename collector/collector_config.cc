@@ -337,6 +337,71 @@ std::string read_metrics_token(const ConfigNode& node) {
   return token;
 }
 
+// A domain, a pattern of them ("*.shop.example") or "*", as windows and silences match them.
+std::string domain_pattern(const ConfigNode& node) {
+  std::string text = node.as_string();
+  if (text.find_first_of("*?[") != std::string::npos) {
+    std::transform(text.begin(), text.end(), text.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return text;
+  }
+  auto domain = canonical_domain_name(text);
+  if (!domain) {
+    node.fail(
+        fmt::format("\"{}\" is not a domain name, a pattern such as *.shop.example, or *", text));
+  }
+  return *domain;
+}
+
+// One item of maintenance: { domain, start, duration, every?, timezone?, reason }.
+MaintenanceWindow read_window(const ConfigNode& node) {
+  node.allow_only({"domain", "start", "duration", "every", "timezone", "reason"});
+  MaintenanceWindow window;
+  window.domain = domain_pattern(node.child("domain"));
+  window.start = node.child("start").as_string();
+  const ConfigNode duration = node.child("duration");
+  auto length = parse_period(duration.as_string());
+  if (!length) {
+    length = parse_duration(duration.as_string());
+  }
+  if (!length) {
+    duration.fail(fmt::format("\"{}\" is not a duration like 30m, 2h or 1d", duration.as_string()));
+  }
+  window.duration = std::chrono::duration_cast<std::chrono::seconds>(*length);
+  if (auto every = node.optional_child("every")) {
+    std::string days;
+    if (every->is_list()) {
+      for (const ConfigNode& day : every->items()) {
+        days += (days.empty() ? "" : ",") + day.as_string();
+      }
+    } else {
+      days = every->as_string();
+    }
+    const auto weekdays = parse_weekdays(days);
+    if (!weekdays) {
+      every->fail(fmt::format("\"{}\" is not a list of days like [Mon, Thu] or daily", days));
+    }
+    window.weekdays = *weekdays;
+  }
+  if (auto timezone = node.optional_child("timezone")) {
+    window.timezone = timezone->as_string();
+  }
+  const ConfigNode reason = node.child("reason");
+  window.reason = reason.as_string();
+  if (window.reason.empty()) {
+    reason.fail("say why, for whoever is on call when it starts");
+  }
+  window.created_by = "collector.yaml";
+  if (const auto problem = window_problem(window)) {
+    // "start: ..." names the key at fault.
+    const auto colon = problem->find(": ");
+    const std::string key = problem->substr(0, colon);
+    const auto at = node.optional_child(key);
+    (at ? *at : node).fail(problem->substr(colon + 2));
+  }
+  return window;
+}
+
 StatusPageConfig read_status_page(const ConfigNode& node) {
   node.allow_only({"title", "url", "domains"});
   StatusPageConfig page;
@@ -376,7 +441,7 @@ StatusPageConfig read_status_page(const ConfigNode& node) {
 CollectorConfig load_collector_config(const std::string& file) {
   const ConfigNode root = ConfigNode::load(file);
   root.allow_only({"listen", "tls", "storage", "retention", "correlation", "alerts", "alerting",
-                   "asn_database", "limits", "status_page", "metrics"});
+                   "asn_database", "limits", "status_page", "metrics", "maintenance"});
   CollectorConfig config;
 
   // Loopback unless listen says otherwise: a collector installed and started before anyone
@@ -398,6 +463,11 @@ CollectorConfig load_collector_config(const std::string& file) {
   if (auto alerts = root.optional_child("alerts")) {
     for (const auto& alert : alerts->items()) {
       config.alerts.push_back(read_alert(alert));
+    }
+  }
+  if (auto maintenance = root.optional_child("maintenance")) {
+    for (const auto& window : maintenance->items()) {
+      config.maintenance.push_back(read_window(window));
     }
   }
   if (auto alerting = root.optional_child("alerting")) {

@@ -9,6 +9,7 @@
 #include "alert_config.hh"
 #include "correlation.hh"
 #include "endpoint.hh"
+#include "muting.hh"
 #include "public_status.hh"
 #include "storage.hh"
 #include "storage_retention.hh"
@@ -53,6 +54,8 @@ struct CollectorConfig {
   CorrelationConfig correlation;
   std::vector<AlertReceiverConfig> alerts;
   AlertTimingConfig alert_timing;
+  // Windows from collector.yaml's maintenance list; the API adds others at run time.
+  std::vector<MaintenanceWindow> maintenance;
   // A MaxMind ASN database (GeoLite2-ASN format): the ASN of an agent whose agent.yaml has no
   // `asn` is looked up from the address it connects from. Empty: no lookup.
   std::string asn_database;

@@ -13,6 +13,7 @@
 #include "commands.hh"
 #include "config_node.hh"
 #include "duration.hh"
+#include "mute_commands.hh"
 #include "storage.hh"
 
 namespace {
@@ -144,6 +145,54 @@ int run(int argc, char** argv) {
   auto* alerts = app.add_subcommand("alerts", "Alerts and their delivery to each receiver");
   add_client_options(alerts, client, given);
 
+  auto* maintenance = app.add_subcommand(
+      "maintenance", "Maintenance windows: alerts are recorded, not sent, while one is on");
+  maintenance->require_subcommand(1);
+  vantage::WindowRequest window;
+  bool all_domains = false;
+  auto* maintenance_add = maintenance->add_subcommand("add", "Add a maintenance window");
+  maintenance_add->add_option("DOMAIN", window.domain,
+                              "A domain or a pattern such as *.shop.example");
+  maintenance_add->add_flag("--all", all_domains, "Every domain");
+  maintenance_add
+      ->add_option("--start", window.start,
+                   "now, a local date and time (2026-12-01T02:00), or with --every a time of day")
+      ->required();
+  maintenance_add->add_option("--duration", window.duration, "How long: 30m, 2h, 1d")->required();
+  maintenance_add->add_option("--every", window.every, "Recur on these days: Mon,Thu or daily");
+  maintenance_add->add_option("--timezone", window.timezone,
+                              "The time zone of --start (default UTC), e.g. Europe/Berlin");
+  maintenance_add->add_option("--reason", window.reason, "Why, for whoever is on call")->required();
+  add_client_options(maintenance_add, client, given);
+  auto* maintenance_list = maintenance->add_subcommand("list", "List the maintenance windows");
+  add_client_options(maintenance_list, client, given);
+  uint64_t mute_id = 0;
+  auto* maintenance_remove =
+      maintenance->add_subcommand("remove", "Remove a maintenance window by its ID");
+  maintenance_remove->add_option("ID", mute_id, "The window's ID")->required();
+  add_client_options(maintenance_remove, client, given);
+
+  auto* silence = app.add_subcommand(
+      "silence", "Silences: mute a domain's alerts for a while without hiding them");
+  silence->require_subcommand(1);
+  vantage::SilenceRequest silence_request;
+  auto* silence_add = silence->add_subcommand("add", "Silence a domain's alerts");
+  silence_add
+      ->add_option("DOMAIN", silence_request.domain, "A domain, a pattern, or * for every domain")
+      ->required();
+  silence_add->add_option("--verdict", silence_request.verdict,
+                          "Only this verdict, e.g. ROUTE_LOSS (default: any)");
+  silence_add->add_option("--for", silence_request.duration, "How long: 30m, 4h, 2d")->required();
+  silence_add->add_option("--comment", silence_request.comment, "Why, for whoever is on call next")
+      ->required();
+  add_client_options(silence_add, client, given);
+  auto* silence_list =
+      silence->add_subcommand("list", "List the silences on now or ended in the last day");
+  add_client_options(silence_list, client, given);
+  auto* silence_expire = silence->add_subcommand("expire", "End a silence now");
+  silence_expire->add_option("ID", mute_id, "The silence's ID")->required();
+  add_client_options(silence_expire, client, given);
+
   if (const auto exit_code = vantage::parse_command_line(app, argc, argv)) {
     return *exit_code;
   }
@@ -202,6 +251,30 @@ int run(int argc, char** argv) {
     }
     if (alerts->parsed()) {
       return vantage::alerts_command(client_options(), std::cout);
+    }
+    if (maintenance_add->parsed()) {
+      if (all_domains == !window.domain.empty()) {
+        throw vantage::UsageError("maintenance add: give either DOMAIN or --all");
+      }
+      if (all_domains) {
+        window.domain = "*";
+      }
+      return vantage::maintenance_add_command(client_options(), window, std::cout);
+    }
+    if (maintenance_list->parsed()) {
+      return vantage::maintenance_list_command(client_options(), std::cout);
+    }
+    if (maintenance_remove->parsed()) {
+      return vantage::maintenance_remove_command(client_options(), mute_id, std::cout);
+    }
+    if (silence_add->parsed()) {
+      return vantage::silence_add_command(client_options(), silence_request, std::cout);
+    }
+    if (silence_list->parsed()) {
+      return vantage::silence_list_command(client_options(), std::cout);
+    }
+    if (silence_expire->parsed()) {
+      return vantage::silence_expire_command(client_options(), mute_id, std::cout);
     }
   } catch (const vantage::ConfigError& error) {
     fmt::print(stderr, "{}\n", error.what());

@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "alert_payloads.hh"
+#include "result_json.hh"
 
 namespace vantage {
 
@@ -42,6 +43,8 @@ constexpr int kMaxInFlightPerReceiver = 4;
 constexpr std::chrono::milliseconds kIdleWait{60'000};
 // Enough of an error reply to show why (Alertmanager explains a 400 in its body).
 constexpr size_t kMaxReplyBytes = 512;
+// Windows and silences another collector sharing the database added are read this often.
+constexpr std::chrono::seconds kMuteRefresh{60};
 
 void global_init() {
   static std::once_flag once;
@@ -90,6 +93,8 @@ struct Delivery {
   // Alertmanager gets an active alert again after giving up, once per resend_interval; the
   // operator hears about it once per event, not once per round.
   bool give_up_reported = false;
+  // A maintenance window or silence holds this firing back; it is tried again when that ends.
+  bool held = false;
 };
 
 // One alert with one receiver.
@@ -196,13 +201,74 @@ std::string receiver_name(const AlertReceiverConfig& receiver) {
 
 struct AlertDispatcher::Impl {
   Impl(std::vector<AlertReceiverConfig> receivers_in, AlertTimingConfig timing_in,
-       AlertStore& store_in)
+       AlertStore& store_in, std::vector<MaintenanceWindow> configured_windows_in)
       : receivers(std::move(receivers_in)),
         receiver_names(unique_receiver_names(receivers)),
         timing(timing_in),
         store(store_in),
+        configured_windows(std::move(configured_windows_in)),
         in_flight(receivers.size(), 0) {
     timing.max_attempts = std::max(timing.max_attempts, 1);
+  }
+
+  // --- maintenance windows and silences ---
+
+  // Reads them from the store (the caller does not hold `mutex`), then puts them in force and
+  // lets every held firing be looked at again. A failure keeps the rules in force and is logged.
+  void refresh_mutes() {
+    std::vector<MaintenanceWindow> windows = configured_windows;
+    std::vector<Silence> silences;
+    try {
+      auto stored = store.windows();
+      windows.insert(windows.end(), stored.begin(), stored.end());
+      silences = store.silences(std::chrono::system_clock::now());
+    } catch (const StorageError& error) {
+      spdlog::error("alerts: maintenance windows and silences not read: {}", error.what());
+      return;
+    }
+    auto rules = std::make_shared<const MuteRules>(windows, std::move(silences));
+    const std::lock_guard lock(mutex);
+    mutes = std::move(rules);
+    mutes_read = SteadyClock::now();
+    for (auto& [key, alert] : alerts) {
+      for (Slot& slot : alert.slots) {
+        if (slot.firing.held) {
+          slot.firing.next_attempt = mutes_read;
+        }
+      }
+    }
+  }
+
+  std::shared_ptr<const MuteRules> current_mutes() const {
+    const std::lock_guard lock(mutex);
+    return mutes;
+  }
+
+  // A firing due now that no receiver took yet waits while a window or silence covers its alert:
+  // true if it does, and then it is tried again when that ends. Caller holds `mutex`.
+  bool hold(const Alert& alert, Delivery& firing, SteadyClock::time_point now) {
+    if (alert.event.resolved_at || firing.record.delivered_at) {
+      return false;  // a resolve, and Alertmanager's keep-alive of a firing it has, always go
+    }
+    const auto wall_now = std::chrono::system_clock::now();
+    const auto mute = mutes->mute_for(alert.event.domain, alert.event.verdict, wall_now);
+    if (!mute) {
+      if (firing.held) {
+        firing.held = false;
+        spdlog::info("alerts: {} {} no longer held back; sending it to {}", alert.event.domain,
+                     to_string(alert.event.verdict), firing.record.receiver);
+      }
+      return false;
+    }
+    if (!firing.held) {
+      firing.held = true;
+      spdlog::info("alerts: {} {} held back from {} by {} {} until {} ({}: {})", alert.event.domain,
+                   to_string(alert.event.verdict), firing.record.receiver, to_string(mute->kind),
+                   mute->id, format_time(mute->until), mute->by, mute->why);
+    }
+    firing.next_attempt = now + std::chrono::ceil<std::chrono::milliseconds>(
+                                    std::max(mute->until - wall_now, TimePoint::duration::zero()));
+    return true;
   }
 
   // --- the store; a failure is logged and delivery goes on from memory ---
@@ -408,6 +474,9 @@ struct AlertDispatcher::Impl {
 
   void run() {
     while (true) {
+      if (SteadyClock::now() - current_mute_time() >= kMuteRefresh) {
+        refresh_mutes();
+      }
       int running = 0;
       curl_multi_perform(multi.get(), &running);
       collect_finished();
@@ -448,7 +517,8 @@ struct AlertDispatcher::Impl {
               (kind == AlertEventKind::Resolve && slot.firing.in_flight)) {
             continue;
           }
-          if (*delivery->next_attempt > now) {
+          if (*delivery->next_attempt > now ||
+              (kind == AlertEventKind::Firing && hold(alert, *delivery, now))) {
             next = std::min(next, *delivery->next_attempt);
             continue;
           }
@@ -628,7 +698,7 @@ struct AlertDispatcher::Impl {
   }
 
   AlertView view(const StoredAlert& stored) const {
-    AlertView view{.id = stored.id, .event = stored.event, .deliveries = {}};
+    AlertView view{.id = stored.id, .event = stored.event, .deliveries = {}, .muted = {}};
     std::vector<std::string> names = receiver_names;
     for (const auto& record : stored.deliveries) {
       if (std::find(names.begin(), names.end(), record.receiver) == names.end()) {
@@ -649,10 +719,16 @@ struct AlertDispatcher::Impl {
     return view;
   }
 
+  SteadyClock::time_point current_mute_time() const {
+    const std::lock_guard lock(mutex);
+    return mutes_read;
+  }
+
   const std::vector<AlertReceiverConfig> receivers;
   const std::vector<std::string> receiver_names;  // as the store names them
   AlertTimingConfig timing;
   AlertStore& store;
+  const std::vector<MaintenanceWindow> configured_windows;
 
   mutable std::mutex mutex;  // guards everything below up to `stopping`
   // By a key of this run, so the oldest are served first.
@@ -663,6 +739,8 @@ struct AlertDispatcher::Impl {
   std::mt19937_64 random{std::random_device{}()};
   std::vector<int> in_flight;  // posts per receiver
   bool stopping = false;
+  std::shared_ptr<const MuteRules> mutes = std::make_shared<const MuteRules>();
+  SteadyClock::time_point mutes_read;
 
   // Delivery thread only; declared after `multi` so that the handles go before it.
   MultiHandle multi{curl_multi_init(), &curl_multi_cleanup};
@@ -671,12 +749,15 @@ struct AlertDispatcher::Impl {
 };
 
 AlertDispatcher::AlertDispatcher(std::vector<AlertReceiverConfig> receivers,
-                                 AlertTimingConfig timing, AlertStore& store) {
+                                 AlertTimingConfig timing, AlertStore& store,
+                                 std::vector<MaintenanceWindow> configured_windows) {
   global_init();
-  impl_ = std::make_unique<Impl>(std::move(receivers), timing, store);
+  impl_ =
+      std::make_unique<Impl>(std::move(receivers), timing, store, std::move(configured_windows));
   if (!impl_->multi) {
     throw std::runtime_error("alerts: cannot create a curl multi handle");
   }
+  impl_->refresh_mutes();
   {
     const std::lock_guard lock(impl_->mutex);
     impl_->take_up(store.unfinished());
@@ -726,14 +807,63 @@ std::map<std::string, TimePoint> AlertDispatcher::removed_targets() {
   return impl_->store.removed_targets();
 }
 
+uint64_t AlertDispatcher::add_window(const MaintenanceWindow& window) {
+  const uint64_t id = impl_->store.add_window(window);
+  impl_->refresh_mutes();
+  curl_multi_wakeup(impl_->multi.get());
+  return id;
+}
+
+bool AlertDispatcher::remove_window(uint64_t id) {
+  const bool removed = impl_->store.remove_window(id);
+  impl_->refresh_mutes();
+  curl_multi_wakeup(impl_->multi.get());
+  return removed;
+}
+
+std::vector<MaintenanceWindow> AlertDispatcher::windows() const {
+  std::vector<MaintenanceWindow> windows = impl_->configured_windows;
+  auto stored = impl_->store.windows();
+  windows.insert(windows.end(), stored.begin(), stored.end());
+  return windows;
+}
+
+uint64_t AlertDispatcher::add_silence(const Silence& silence) {
+  const uint64_t id = impl_->store.add_silence(silence);
+  impl_->refresh_mutes();
+  curl_multi_wakeup(impl_->multi.get());
+  return id;
+}
+
+bool AlertDispatcher::expire_silence(uint64_t id, TimePoint at, const std::string& by) {
+  const bool expired = impl_->store.expire_silence(id, at, by);
+  impl_->refresh_mutes();
+  curl_multi_wakeup(impl_->multi.get());
+  return expired;
+}
+
+std::vector<Silence> AlertDispatcher::silences(TimePoint since) const {
+  return impl_->store.silences(since);
+}
+
+std::optional<Mute> AlertDispatcher::mute_for(const std::string& domain, Verdict verdict,
+                                              TimePoint now) const {
+  return impl_->current_mutes()->mute_for(domain, verdict, now);
+}
+
 size_t AlertDispatcher::receiver_count() const {
   return impl_->receivers.size();
 }
 
 std::vector<AlertView> AlertDispatcher::alerts() const {
   std::vector<AlertView> views;
+  const auto mutes = impl_->current_mutes();
+  const auto now = std::chrono::system_clock::now();
   for (const StoredAlert& stored : impl_->store.recent(kEndedHistory)) {
     views.push_back(impl_->view(stored));
+    if (!stored.event.resolved_at) {
+      views.back().muted = mutes->mute_for(stored.event.domain, stored.event.verdict, now);
+    }
   }
   return views;
 }

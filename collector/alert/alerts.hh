@@ -11,6 +11,7 @@
 
 #include "alert_config.hh"
 #include "alert_store.hh"
+#include "muting.hh"
 #include "result.hh"
 #include "storage.hh"
 
@@ -48,6 +49,9 @@ struct AlertView {
   // The configured receivers in configuration order, then any the database names that are no
   // longer configured.
   std::vector<ReceiverDeliveries> deliveries;
+  // An active alert a maintenance window or silence covers now: its firing waits (or, if a
+  // receiver took it already, nothing more is sent but a resolve).
+  std::optional<Mute> muted;
 };
 
 struct AlertCounters {
@@ -74,8 +78,9 @@ class AlertDispatcher {
  public:
   // Takes up the store's unfinished alerts before it returns. Throws StorageError if it cannot
   // read them.
+  // `configured_windows` come from collector.yaml, beside the store's.
   AlertDispatcher(std::vector<AlertReceiverConfig> receivers, AlertTimingConfig timing,
-                  AlertStore& store);
+                  AlertStore& store, std::vector<MaintenanceWindow> configured_windows = {});
   ~AlertDispatcher();  // stops the thread; what is still undelivered stays pending in the store
   AlertDispatcher(const AlertDispatcher&) = delete;
   AlertDispatcher& operator=(const AlertDispatcher&) = delete;
@@ -93,6 +98,19 @@ class AlertDispatcher {
   void target_removed(const std::string& domain, TimePoint at, TimePoint horizon);
   // The stored removals' horizons, for a restarting Monitor.
   std::map<std::string, TimePoint> removed_targets();
+
+  // Maintenance windows and silences. Changes are stored, then in force at once; ones another
+  // collector on the same PostgreSQL database made are read within a minute. Store failures throw
+  // StorageError. A window must be sound (window_problem) before it is added.
+  uint64_t add_window(const MaintenanceWindow& window);
+  bool remove_window(uint64_t id);  // false: no such stored window
+  // collector.yaml's (id 0), then the stored ones.
+  std::vector<MaintenanceWindow> windows() const;
+  uint64_t add_silence(const Silence& silence);
+  bool expire_silence(uint64_t id, TimePoint at, const std::string& by);
+  std::vector<Silence> silences(TimePoint since) const;
+  // What holds back an alert of this domain and verdict now, if anything.
+  std::optional<Mute> mute_for(const std::string& domain, Verdict verdict, TimePoint now) const;
 
   size_t receiver_count() const;
   // From the store: the firing alerts (newest first), then up to 200 ended ones (most recently

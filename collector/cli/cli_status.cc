@@ -73,6 +73,27 @@ std::string describe(const DeliveryEvent& event) {
   return state;
 }
 
+// "firing", "resolved", or what holds a firing alert back: "silenced", "in maintenance".
+std::string alert_status(const AlertEntry& alert) {
+  if (alert.resolved_at) {
+    return "resolved";
+  }
+  if (alert.muted) {
+    return alert.muted->kind == "silence" ? "silenced" : "in maintenance";
+  }
+  return "firing";
+}
+
+// "silence 2 by alice until 2026-11-29T06:00:00.000Z: upstream fix" for a held-back alert.
+std::string mute_line(const MuteEntry& muted) {
+  const std::string what = muted.kind == "silence"
+                               ? fmt::format("silence {}", muted.id)
+                               : (muted.id == 0 ? "maintenance window from collector.yaml"
+                                                : fmt::format("maintenance window {}", muted.id));
+  return fmt::format("{} by {} until {}: {}", what, text_of(muted.by), format_time(muted.until),
+                     text_of(muted.why));
+}
+
 std::string deliveries_of(const AlertEntry& alert) {
   std::string text;
   for (const auto& delivery : alert.deliveries) {
@@ -246,9 +267,11 @@ int explain_command(const ClientOptions& options, const std::string& domain, std
   if (!explanation.alerts.empty()) {
     out << "\nAlerts:\n";
     for (const auto& alert : explanation.alerts) {
-      out << fmt::format("  #{} {} {} since {}: {}\n", alert.id,
-                         alert.resolved_at ? "resolved" : "firing", verdict_with_scope(alert),
-                         format_time(alert.since), deliveries_of(alert));
+      out << fmt::format("  #{} {} {} since {}: {}\n", alert.id, alert_status(alert),
+                         verdict_with_scope(alert), format_time(alert.since), deliveries_of(alert));
+      if (alert.muted) {
+        out << "     held back by " << mute_line(*alert.muted) << "\n";
+      }
     }
   }
   print_uptime_and_latency(explanation, out);
@@ -301,12 +324,19 @@ int alerts_command(const ClientOptions& options, std::ostream& out) {
     return 0;
   }
   Table rows;
+  std::vector<std::string> held_back;
   for (const auto& alert : list.alerts) {
-    rows.push_back({std::to_string(alert.id), alert.resolved_at ? "resolved" : "firing",
-                    text_of(alert.domain), verdict_with_scope(alert), age_of(alert.since),
-                    age_of(alert.resolved_at), deliveries_of(alert)});
+    rows.push_back({std::to_string(alert.id), alert_status(alert), text_of(alert.domain),
+                    verdict_with_scope(alert), age_of(alert.since), age_of(alert.resolved_at),
+                    deliveries_of(alert)});
+    if (alert.muted) {
+      held_back.push_back(fmt::format("alert {}: {}", alert.id, mute_line(*alert.muted)));
+    }
   }
   print_table(out, {"ID", "STATUS", "DOMAIN", "VERDICT", "SINCE", "RESOLVED", "DELIVERY"}, rows);
+  for (const auto& line : held_back) {
+    out << line << '\n';
+  }
   return 0;
 }
 

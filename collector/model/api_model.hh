@@ -101,6 +101,15 @@ struct DeliveryEntry {
   const DeliveryEvent& latest() const { return resolve ? *resolve : firing; }
 };
 
+// What holds an active alert back from its receivers now: a maintenance window or a silence.
+struct MuteEntry {
+  std::string kind;  // "maintenance" or "silence"
+  uint64_t id = 0;   // the window's (0: from collector.yaml) or the silence's
+  ApiTime until;
+  std::string by;
+  std::string why;
+};
+
 struct AlertEntry {
   uint64_t id = 0;
   std::string domain;
@@ -114,6 +123,7 @@ struct AlertEntry {
   std::vector<std::string> affected_networks;
   std::vector<std::string> evidence;
   std::vector<DeliveryEntry> deliveries;
+  std::optional<MuteEntry> muted;
 };
 nlohmann::json to_json(const AlertEntry& alert);
 AlertEntry alert_entry_from_json(const nlohmann::json& document);

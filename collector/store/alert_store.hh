@@ -58,6 +58,35 @@ struct StoredAlert {
   std::vector<DeliveryRecord> deliveries;  // by receiver, firing before resolve
 };
 
+// A maintenance window as stored (muting.hh reads it): while it is on, alerts of the domains it
+// covers are recorded but not sent.
+struct MaintenanceWindow {
+  uint64_t id = 0;     // in the store; 0 for one from collector.yaml
+  std::string domain;  // a domain, a pattern such as "*.shop.example", or "*"
+  // Local time in `timezone`: "2026-12-01T02:00" (once) or, with `weekdays`, "02:00" on each.
+  std::string start;
+  std::chrono::seconds duration{0};
+  uint8_t weekdays = 0;  // bit 0 Monday ... bit 6 Sunday; none: once
+  std::string timezone = "UTC";
+  std::string reason;
+  std::string created_by;  // the operator's token name, or "collector.yaml"
+  std::optional<TimePoint> created_at;
+};
+
+// A silence as stored: an operator muting alerts of the domains it covers, of one verdict or of
+// any, until it ends or is expired.
+struct Silence {
+  uint64_t id = 0;
+  std::string domain;              // as MaintenanceWindow::domain
+  std::optional<Verdict> verdict;  // none: every verdict
+  TimePoint starts_at;
+  TimePoint ends_at;  // an expired silence ends when it was expired
+  std::string comment;
+  std::string created_by;
+  TimePoint created_at;
+  std::string expired_by;  // who expired it early; empty if it ran its course
+};
+
 // The alerts and their deliveries, in the collector's database (tables alerts, alert_deliveries,
 // removed_targets), on a connection of its own beside the main Storage's. Every call is one
 // transaction; every failure throws StorageError. Safe to call from several threads.
@@ -85,6 +114,17 @@ class AlertStore {
   // and cycles up to then.
   virtual void record_target_removed(const std::string& domain, TimePoint horizon) = 0;
   virtual std::map<std::string, TimePoint> removed_targets() = 0;
+
+  // Maintenance windows and silences, numbered as they come (ids never come back).
+  virtual uint64_t add_window(const MaintenanceWindow& window) = 0;  // created_at: now if unset
+  virtual bool remove_window(uint64_t id) = 0;                       // false: no such window
+  virtual std::vector<MaintenanceWindow> windows() = 0;
+  virtual uint64_t add_silence(const Silence& silence) = 0;
+  // Ends the silence at `at` if it had not ended yet; false if there is no such silence, or it
+  // had ended.
+  virtual bool expire_silence(uint64_t id, TimePoint at, const std::string& by) = 0;
+  // The silences still on at `since` or starting later, oldest first.
+  virtual std::vector<Silence> silences(TimePoint since) = 0;
 };
 
 std::unique_ptr<AlertStore> open_sqlite_alert_store(const std::string& path,

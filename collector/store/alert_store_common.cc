@@ -46,6 +46,26 @@ constexpr std::string_view kRecordRemoval =
     "INSERT INTO removed_targets (domain, removed_at) VALUES (?1, ?2) "
     "ON CONFLICT (domain) DO UPDATE SET removed_at = excluded.removed_at";
 constexpr std::string_view kSelectRemovals = "SELECT domain, removed_at FROM removed_targets";
+constexpr std::string_view kNextWindowId =
+    "SELECT COALESCE(MAX(id), 0) + 1 FROM maintenance_windows";
+constexpr std::string_view kInsertWindow =
+    "INSERT INTO maintenance_windows (id, domain, start_local, duration_s, weekdays, timezone, "
+    "reason, created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+constexpr std::string_view kDeleteWindow =
+    "DELETE FROM maintenance_windows WHERE id = ?1 RETURNING id";
+constexpr std::string_view kSelectWindows =
+    "SELECT id, domain, start_local, duration_s, weekdays, timezone, reason, created_by, "
+    "created_at FROM maintenance_windows ORDER BY id";
+constexpr std::string_view kNextSilenceId = "SELECT COALESCE(MAX(id), 0) + 1 FROM silences";
+constexpr std::string_view kInsertSilence =
+    "INSERT INTO silences (id, domain, verdict, starts_at, ends_at, comment, created_by, "
+    "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+constexpr std::string_view kExpireSilence =
+    "UPDATE silences SET ends_at = ?2, expired_by = ?3 WHERE id = ?1 AND ends_at > ?2 "
+    "RETURNING id";
+constexpr std::string_view kSelectSilences =
+    "SELECT id, domain, verdict, starts_at, ends_at, comment, created_by, created_at, expired_by "
+    "FROM silences WHERE ends_at > ?1 ORDER BY id";
 
 std::string unfinished_sql() {
   return fmt::format(
@@ -225,6 +245,91 @@ class SqlAlertStore final : public AlertStore {
       removed[decode.text(0)] = from_epoch_ms(decode.integer(1));
     }
     return removed;
+  }
+
+  uint64_t add_window(const MaintenanceWindow& window) override {
+    return write("add maintenance window", [&](std::string_view operation) {
+      const auto next = session_->query(operation, kNextWindowId, {});
+      const int64_t id = Decoder(next.at(0), session_->backend()).integer(0);
+      session_->query(
+          operation, kInsertWindow,
+          {id, window.domain, window.start, static_cast<int64_t>(window.duration.count()),
+           static_cast<int64_t>(window.weekdays), window.timezone, window.reason, window.created_by,
+           to_epoch_ms(window.created_at.value_or(std::chrono::system_clock::now()))});
+      return static_cast<uint64_t>(id);
+    });
+  }
+
+  bool remove_window(uint64_t id) override {
+    return write("remove maintenance window", [&](std::string_view operation) {
+      return !session_->query(operation, kDeleteWindow, {static_cast<int64_t>(id)}).empty();
+    });
+  }
+
+  std::vector<MaintenanceWindow> windows() override {
+    const std::lock_guard lock(mutex_);
+    std::vector<MaintenanceWindow> windows;
+    for (const auto& row : session_->query("read maintenance windows", kSelectWindows, {})) {
+      const Decoder decode(row, session_->backend());
+      MaintenanceWindow window;
+      window.id = static_cast<uint64_t>(decode.integer(0));
+      window.domain = decode.text(1);
+      window.start = decode.text(2);
+      window.duration = std::chrono::seconds(decode.integer(3));
+      window.weekdays = static_cast<uint8_t>(decode.integer(4));
+      window.timezone = decode.text(5);
+      window.reason = decode.text(6);
+      window.created_by = decode.text(7);
+      window.created_at = decode.optional_time(8);
+      windows.push_back(std::move(window));
+    }
+    return windows;
+  }
+
+  uint64_t add_silence(const Silence& silence) override {
+    return write("add silence", [&](std::string_view operation) {
+      const auto next = session_->query(operation, kNextSilenceId, {});
+      const int64_t id = Decoder(next.at(0), session_->backend()).integer(0);
+      session_->query(operation, kInsertSilence,
+                      {id, silence.domain,
+                       silence.verdict ? SqlParam(std::string(vantage::to_string(*silence.verdict)))
+                                       : SqlParam(),
+                       to_epoch_ms(silence.starts_at), to_epoch_ms(silence.ends_at),
+                       silence.comment, silence.created_by, to_epoch_ms(silence.created_at)});
+      return static_cast<uint64_t>(id);
+    });
+  }
+
+  bool expire_silence(uint64_t id, TimePoint at, const std::string& by) override {
+    return write("expire silence", [&](std::string_view operation) {
+      return !session_
+                  ->query(operation, kExpireSilence,
+                          {static_cast<int64_t>(id), to_epoch_ms(at), by})
+                  .empty();
+    });
+  }
+
+  std::vector<Silence> silences(TimePoint since) override {
+    const std::lock_guard lock(mutex_);
+    std::vector<Silence> silences;
+    for (const auto& row :
+         session_->query("read silences", kSelectSilences, {to_epoch_ms(since)})) {
+      const Decoder decode(row, session_->backend());
+      Silence silence;
+      silence.id = static_cast<uint64_t>(decode.integer(0));
+      silence.domain = decode.text(1);
+      if (!decode.null(2)) {
+        silence.verdict = decode.verdict(2);
+      }
+      silence.starts_at = from_epoch_ms(decode.integer(3));
+      silence.ends_at = from_epoch_ms(decode.integer(4));
+      silence.comment = decode.text(5);
+      silence.created_by = decode.text(6);
+      silence.created_at = from_epoch_ms(decode.integer(7));
+      silence.expired_by = decode.text(8);
+      silences.push_back(std::move(silence));
+    }
+    return silences;
   }
 
  private:

@@ -357,6 +357,35 @@ ALTER TABLE tokens ADD COLUMN last_used_at BIGINT;
 CREATE INDEX tokens_name ON tokens (name);
 )sql";
 
+// Maintenance windows and silences hold alerts back (collector/alert/muting.hh). A window's start
+// is local wall-clock time in its time zone, so that "02:00 in Europe/Berlin" stays 02:00 across
+// daylight-saving changes.
+constexpr std::string_view kVersion12 = R"sql(
+CREATE TABLE maintenance_windows (
+  id BIGINT PRIMARY KEY,
+  domain TEXT NOT NULL,
+  start_local TEXT NOT NULL,
+  duration_s BIGINT NOT NULL,
+  weekdays INTEGER NOT NULL,
+  timezone TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE silences (
+  id BIGINT PRIMARY KEY,
+  domain TEXT NOT NULL,
+  verdict TEXT,
+  starts_at BIGINT NOT NULL,
+  ends_at BIGINT NOT NULL,
+  comment TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  expired_by TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX silences_ends_at ON silences (ends_at);
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, "results, agents, tokens, targets", kVersion1},
     Migration{2, "verdict_changes", kVersion2},
@@ -374,6 +403,7 @@ constexpr std::array kMigrations = {
               .postgres_sql = kVersion9Postgres},
     Migration{10, "results.latency; rollup_fold: rollups folded after the upload", kVersion10},
     Migration{11, "tokens.expires_at, tokens.last_used_at", kVersion11},
+    Migration{12, "maintenance_windows, silences", kVersion12},
 };
 
 }  // namespace

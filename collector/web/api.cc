@@ -17,6 +17,7 @@
 #include "batch_log.hh"
 #include "duration.hh"
 #include "metrics.hh"
+#include "mute_api.hh"
 #include "printable.hh"
 #include "result_json.hh"
 #include "status_render.hh"
@@ -40,6 +41,12 @@ enum class Route : uint8_t {
   Explain,
   History,
   Alerts,
+  ListWindows,
+  AddWindow,
+  RemoveWindow,
+  ListSilences,
+  AddSilence,
+  ExpireSilence,
   StatusPage,
   StatusSummary,
   StatusBadge,
@@ -59,7 +66,7 @@ struct RouteEntry {
 // Prometheus scrapes it; it holds domain names and verdicts, so without a token listen on an
 // address only trusted networks reach (docs/alerts.md, "Metrics"). The status page is open too:
 // it shows only what collector.yaml's status_page chose to publish.
-constexpr std::array<RouteEntry, 24> kRoutes = {{
+constexpr std::array<RouteEntry, 30> kRoutes = {{
     {"/healthz", "GET", Route::Health, Access::Anyone},
     {"/metrics", "GET", Route::Metrics, Access::Anyone},
     {"/api/v1/results", "POST", Route::Results, Access::Agent},
@@ -72,6 +79,12 @@ constexpr std::array<RouteEntry, 24> kRoutes = {{
     {"/api/v1/domains/*", "GET", Route::Explain, Access::Operator},
     {"/api/v1/domains/*/history", "GET", Route::History, Access::Operator},
     {"/api/v1/alerts", "GET", Route::Alerts, Access::Operator},
+    {"/api/v1/maintenance", "GET", Route::ListWindows, Access::Operator},
+    {"/api/v1/maintenance", "POST", Route::AddWindow, Access::Operator},
+    {"/api/v1/maintenance/*", "DELETE", Route::RemoveWindow, Access::Operator},
+    {"/api/v1/silences", "GET", Route::ListSilences, Access::Operator},
+    {"/api/v1/silences", "POST", Route::AddSilence, Access::Operator},
+    {"/api/v1/silences/*", "DELETE", Route::ExpireSilence, Access::Operator},
     {"/status", "GET", Route::StatusPage, Access::Anyone},
     {"/status/summary.json", "GET", Route::StatusSummary, Access::Anyone},
     {"/status/badges/*/*", "GET", Route::StatusBadge, Access::Anyone},
@@ -200,6 +213,33 @@ bool etag_matches(const std::string& header, const std::string& etag) {
     start = end + 1;
   }
   return false;
+}
+
+// The maintenance windows' and silences' routes (mute_api.hh).
+HttpResponse mute_request(AlertDispatcher* alerts, const HttpRequest& request,
+                          const Caller& caller) {
+  if (alerts == nullptr) {
+    throw ApiError(404, "this collector sends no alerts, so it keeps no windows or silences");
+  }
+  MuteApi mutes(*alerts);
+  const std::string& name = caller.token->name;
+  const auto reply = [&]() -> MuteReply {
+    switch (caller.route->route) {
+      case Route::ListWindows:
+        return mutes.list_windows();
+      case Route::AddWindow:
+        return mutes.add_window(request.body, name);
+      case Route::RemoveWindow:
+        return mutes.remove_window(caller.arguments.at(0), name);
+      case Route::ListSilences:
+        return mutes.list_silences();
+      case Route::AddSilence:
+        return mutes.add_silence(request.body, name);
+      default:
+        return mutes.expire_silence(caller.arguments.at(0), name);
+    }
+  }();
+  return json_response(reply.status, reply.body);
 }
 
 }  // namespace
@@ -331,6 +371,13 @@ HttpResponse Api::complete(HttpRequest& request) {
         return get_history(request);
       case Route::Alerts:
         return get_alerts(request);
+      case Route::ListWindows:
+      case Route::AddWindow:
+      case Route::RemoveWindow:
+      case Route::ListSilences:
+      case Route::AddSilence:
+      case Route::ExpireSilence:
+        return mute_request(alerts_, request, *caller);
       case Route::Metrics:
         return get_metrics(request);
       case Route::StatusPage:

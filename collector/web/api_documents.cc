@@ -45,7 +45,15 @@ AlertEntry alert_entry(const AlertView& alert) {
                    .affected_asns = event.affected_asns,
                    .affected_networks = event.affected_networks,
                    .evidence = event.evidence,
-                   .deliveries = {}};
+                   .deliveries = {},
+                   .muted = {}};
+  if (alert.muted) {
+    entry.muted = MuteEntry{.kind = std::string(to_string(alert.muted->kind)),
+                            .id = alert.muted->id,
+                            .until = alert.muted->until,
+                            .by = alert.muted->by,
+                            .why = alert.muted->why};
+  }
   for (const auto& delivery : alert.deliveries) {
     entry.deliveries.push_back(
         DeliveryEntry{.receiver = delivery.receiver,

@@ -121,6 +121,10 @@ ConfigNode ConfigNode::child(std::string_view key) const {
   ConfigNode(file_, node_, join(path_, key), line_).fail("is required");
 }
 
+bool ConfigNode::is_list() const {
+  return node_.IsSequence();
+}
+
 std::vector<ConfigNode> ConfigNode::items() const {
   if (!node_.IsSequence()) {
     fail("must be a list");

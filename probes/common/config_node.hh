@@ -33,6 +33,7 @@ class ConfigNode {
   ConfigNode child(std::string_view key) const;  // missing -> error naming the key
   std::optional<ConfigNode> optional_child(std::string_view key) const;
   std::vector<ConfigNode> items() const;  // the elements of a sequence
+  bool is_list() const;                   // for a key that takes one value or a list of them
 
   std::string as_string() const;
   int64_t as_int(int64_t min, int64_t max) const;

@@ -269,3 +269,49 @@ TEST_CASE(
         0);
   CHECK_FALSE(std::filesystem::exists(dir / "new.db"));
 }
+
+TEST_CASE("maintenance windows in collector.yaml load, and a bad one names its line and key",
+          "[config]") {
+  vantage::testing::TempDir dir;
+  const auto load = [&](const std::string& windows) {
+    vantage::testing::write_text(dir / "c.yaml", "storage: { sqlite: " + (dir / "c.db").string() +
+                                                     " }\nmaintenance:\n" + windows);
+    return load_collector_config((dir / "c.yaml").string());
+  };
+  const auto error_in = [&](const std::string& windows) {
+    try {
+      load(windows);
+    } catch (const ConfigError& error) {
+      return std::string(error.what()).substr((dir / "c.yaml").string().size());
+    }
+    return std::string("(no error)");
+  };
+  const auto config = load(
+      "  - { domain: \"*.Shop.Example\", start: \"02:00\", duration: 90m, every: [Mon, Thu],\n"
+      "      timezone: Europe/Berlin, reason: weekly vacuum }\n"
+      "  - { domain: Social.Example, start: \"2026-12-01T02:00\", duration: 1d, reason: move }\n");
+  REQUIRE(config.maintenance.size() == 2);
+  CHECK(config.maintenance[0].domain == "*.shop.example");
+  CHECK(config.maintenance[0].weekdays == 0b0001001);
+  CHECK(config.maintenance[0].duration == std::chrono::minutes(90));
+  CHECK(config.maintenance[0].timezone == "Europe/Berlin");
+  CHECK(config.maintenance[0].created_by == "collector.yaml");
+  CHECK(config.maintenance[1].domain == "social.example");
+  CHECK(config.maintenance[1].weekdays == 0);
+  CHECK(config.maintenance[1].timezone == "UTC");
+  CHECK(config.maintenance[1].duration == std::chrono::hours(24));
+
+  CHECK(error_in("  - { domain: a.example, start: \"02:00\", duration: 1h, every: daily,\n"
+                 "      timezone: Mars/Olympus, reason: r }\n") ==
+        ":4: maintenance[0].timezone: no time zone 'Mars/Olympus' (use UTC or a name such as "
+        "Europe/Berlin)");
+  CHECK(error_in("  - { domain: a.example, start: \"02:00\", duration: 1h, reason: r }\n") ==
+        ":3: maintenance[0].start: '02:00' is not a local date and time such as 2026-12-01T02:00");
+  CHECK(error_in("  - { domain: a.example, start: \"02:00\", duration: 1h, every: [Mon, Funday],"
+                 " reason: r }\n") ==
+        ":3: maintenance[0].every: \"Mon,Funday\" is not a list of days like [Mon, Thu] or daily");
+  CHECK(error_in("  - { domain: a.example, start: \"02:00\", duration: 1h, every: Mon }\n") ==
+        ":3: maintenance[0].reason: is required");
+  CHECK(error_in("  - { domain: a.example, start: \"02:00\", duration: 8d, every: Mon, reason: r "
+                 "}\n") == ":3: maintenance[0].duration: must be above zero and at most 7 days");
+}

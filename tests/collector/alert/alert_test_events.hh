@@ -1,11 +1,15 @@
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "alert_store.hh"
 #include "alerts.hh"
+#include "http_receiver.hh"
 #include "result_json.hh"
+#include "support/net.hh"
 #include "support/temp_dir.hh"
 
 namespace vantage::testing {
@@ -54,5 +58,50 @@ class TestAlertStore {
   TempDir dir_{"vantage-alerts-test"};
   std::unique_ptr<AlertStore> store_;
 };
+
+// Retries fast, so that the tests see them within a second.
+inline AlertTimingConfig fast_timing() {
+  AlertTimingConfig timing;
+  timing.retry_initial = std::chrono::milliseconds(50);
+  timing.retry_max = std::chrono::milliseconds(200);
+  timing.max_attempts = 5;
+  timing.request_timeout = std::chrono::milliseconds(5000);
+  return timing;
+}
+
+// Waits (bounded) until alerts() satisfies `ready`.
+inline bool wait_for_alerts(const AlertDispatcher& dispatcher,
+                            const std::function<bool(const std::vector<AlertView>&)>& ready,
+                            std::chrono::milliseconds limit = std::chrono::milliseconds(10'000)) {
+  return wait_until(
+      [&] { return ready(dispatcher.alerts()); },
+      WaitBudget{.attempts = 100'000, .interval = std::chrono::milliseconds(10), .limit = limit});
+}
+
+inline bool all_settled(const std::vector<AlertView>& alerts, size_t expected_alerts,
+                        const std::string& state) {
+  if (alerts.size() != expected_alerts) {
+    return false;
+  }
+  for (const AlertView& alert : alerts) {
+    for (const ReceiverDeliveries& delivery : alert.deliveries) {
+      if (to_string(delivery.latest().state) != state) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+inline std::vector<ReceivedRequest> requests_to(const HttpReceiver& receiver,
+                                                const std::string& path) {
+  std::vector<ReceivedRequest> found;
+  for (const ReceivedRequest& request : receiver.requests()) {
+    if (request.path == path) {
+      found.push_back(request);
+    }
+  }
+  return found;
+}
 
 }  // namespace vantage::testing

@@ -19,48 +19,6 @@ using std::chrono::milliseconds;
 using Kind = AlertReceiverConfig::Kind;
 using SteadyClock = std::chrono::steady_clock;
 
-AlertTimingConfig fast_timing() {
-  AlertTimingConfig timing;
-  timing.retry_initial = milliseconds(50);
-  timing.retry_max = milliseconds(200);
-  timing.max_attempts = 5;
-  timing.request_timeout = milliseconds(5000);
-  return timing;
-}
-
-// Waits (bounded) until alerts() satisfies `ready`.
-bool wait_for_alerts(const AlertDispatcher& dispatcher,
-                     const std::function<bool(const std::vector<AlertView>&)>& ready,
-                     milliseconds limit = milliseconds(10'000)) {
-  return wait_until([&] { return ready(dispatcher.alerts()); },
-                    WaitBudget{.attempts = 100'000, .interval = milliseconds(10), .limit = limit});
-}
-
-bool all_settled(const std::vector<AlertView>& alerts, size_t expected_alerts,
-                 const std::string& state) {
-  if (alerts.size() != expected_alerts) {
-    return false;
-  }
-  for (const AlertView& alert : alerts) {
-    for (const ReceiverDeliveries& delivery : alert.deliveries) {
-      if (to_string(delivery.latest().state) != state) {
-        return false;
-      }
-    }
-  }
-  return true;
-}
-
-std::vector<ReceivedRequest> requests_to(const HttpReceiver& receiver, const std::string& path) {
-  std::vector<ReceivedRequest> found;
-  for (const ReceivedRequest& request : receiver.requests()) {
-    if (request.path == path) {
-      found.push_back(request);
-    }
-  }
-  return found;
-}
-
 TEST_CASE("webhook and Slack receivers get the firing and then the resolved event as JSON",
           "[loopback]") {
   HttpReceiver receiver;

@@ -111,4 +111,67 @@ TEST_CASE(
   CHECK(store->recent(10).size() == 1);
 }
 
+TEST_CASE("maintenance windows and silences read back on a new connection", "[storage][alerts]") {
+  auto& backend = storage_backend();
+  backend.open_fresh()->migrate();
+  MaintenanceWindow weekly;
+  weekly.domain = "*.shop.example";
+  weekly.start = "02:00";
+  weekly.duration = std::chrono::minutes(90);
+  weekly.weekdays = 0b0001001;
+  weekly.timezone = "Europe/Berlin";
+  weekly.reason = "weekly vacuum";
+  weekly.created_by = "alice";
+  weekly.created_at = at("2026-11-25T07:00:00.000Z");
+  Silence silence;
+  silence.domain = "social.example";
+  silence.verdict = Verdict::RouteLoss;
+  silence.starts_at = at("2026-11-25T07:00:00.000Z");
+  silence.ends_at = at("2026-11-25T11:00:00.000Z");
+  silence.comment = "INC-42";
+  silence.created_by = "bob";
+  silence.created_at = silence.starts_at;
+  uint64_t window_id = 0;
+  uint64_t silence_id = 0;
+  {
+    auto store = backend.open_alert_store();
+    window_id = store->add_window(weekly);
+    CHECK(store->add_window(weekly) == window_id + 1);
+    CHECK(store->remove_window(window_id + 1));
+    CHECK_FALSE(store->remove_window(window_id + 1));
+    silence_id = store->add_silence(silence);
+    Silence any = silence;
+    any.verdict.reset();
+    any.ends_at = at("2026-11-25T08:00:00.000Z");
+    store->add_silence(any);
+  }
+  auto store = backend.open_alert_store();
+  const auto windows = store->windows();
+  REQUIRE(windows.size() == 1);
+  CHECK(windows[0].id == window_id);
+  CHECK(windows[0].domain == "*.shop.example");
+  CHECK(windows[0].start == "02:00");
+  CHECK(windows[0].duration == std::chrono::minutes(90));
+  CHECK(windows[0].weekdays == 0b0001001);
+  CHECK(windows[0].timezone == "Europe/Berlin");
+  CHECK(windows[0].reason == "weekly vacuum");
+  CHECK(windows[0].created_by == "alice");
+  CHECK(windows[0].created_at == weekly.created_at);
+  // Both on at 07:30; at 09:00 only the first; an expired one ends when it was expired.
+  CHECK(store->silences(at("2026-11-25T07:30:00.000Z")).size() == 2);
+  auto later = store->silences(at("2026-11-25T09:00:00.000Z"));
+  REQUIRE(later.size() == 1);
+  CHECK(later[0].id == silence_id);
+  CHECK(later[0].verdict == Verdict::RouteLoss);
+  CHECK(later[0].comment == "INC-42");
+  CHECK(later[0].expired_by.empty());
+  CHECK(store->expire_silence(silence_id, at("2026-11-25T09:30:00.000Z"), "carol"));
+  CHECK_FALSE(store->expire_silence(silence_id, at("2026-11-25T09:40:00.000Z"), "carol"));
+  const auto expired = store->silences(at("2026-11-25T09:00:00.000Z"));
+  REQUIRE(expired.size() == 1);
+  CHECK(expired[0].ends_at == at("2026-11-25T09:30:00.000Z"));
+  CHECK(expired[0].expired_by == "carol");
+  CHECK(store->silences(at("2026-11-25T09:30:00.000Z")).empty());
+}
+
 }  // namespace vantage::testing

@@ -301,17 +301,51 @@ TEST_CASE("the fleet tells route loss, isolation, partial loss and a dead server
     record("partial vp3", "ROUTE_LOSS partial AS64511", entered, fix_and_recover(partial));
   }
 
-  SECTION("the web server stopped, then its port dropped silently: SERVER_DOWN global both times") {
+  SECTION(
+      "the web server stopped in a maintenance window, then its port dropped silently under a "
+      "silence: SERVER_DOWN global both times, paged only once nothing holds it back") {
+    // The window outlasts the verdict's entry (kEnterBound) with room for the checks; it starts
+    // at the whole second, so it may end up to a second early.
+    constexpr auto kWindow = 40s;
+    const auto window_added = Clock::now();
+    const auto window = fleet({"cli", "maintenance", "add", std::string(kDomain), "--start", "now",
+                               "--duration", "40s", "--reason", "lab: planned web server restart"});
+    INFO(window.out << window.err);
+    REQUIRE(window.exit_code == 0);
     Breakage down({"server-down"});
     const double entered =
         seconds_until([] { return verdict_is("SERVER_DOWN", "global"); }, kEnterBound);
     REQUIRE(entered >= 0);
     CHECK_THAT(domain_status()["evidence"][0].get<std::string>(),
                Catch::Matches(".*:443 ConnRefused from [23] vantages in AS64510, AS64511"));
+    // Recorded, shown as in maintenance, and sent to no receiver while the window is on.
+    const json held = fleet_json({"cli", "alerts", "--json"})["alerts"];
+    REQUIRE(held.size() == 1);
+    CHECK(held[0]["verdict"] == "SERVER_DOWN");
+    CHECK(held[0]["muted"]["kind"] == "maintenance");
+    CHECK(held[0]["muted"]["why"] == "lab: planned web server restart");
+    CHECK_THAT(fleet({"cli", "alerts"}).out, Catch::Contains("in maintenance"));
+    while (Clock::now() < window_added + kWindow - 3s) {
+      CHECK(alertmanager_alerts().empty());
+      CHECK(fleet({"webhook"}).out.find("SERVER_DOWN") == std::string::npos);
+      std::this_thread::sleep_for(2s);
+    }
+    // The fault outlasted the window: it pages when the window ends.
+    const double paged = seconds_until(
+        [] { return alertmanager_alerts() == std::vector<std::string>{"SERVER_DOWN/global"}; },
+        std::chrono::duration_cast<std::chrono::seconds>(kWindow + kAlertBound));
+    REQUIRE(paged >= 0);
+    CHECK(Clock::now() >= window_added + kWindow - 1s);
+    CHECK(fleet({"webhook"}).out.find("SERVER_DOWN") != std::string::npos);
     record("server-down", "SERVER_DOWN global", entered, fix_and_recover(down));
 
     // Silence instead of an RST: only the nameservers in the same /24, which still answer, tell
-    // a dead server from a lost route. (On the same fleet, to keep the suite short.)
+    // a dead server from a lost route. (On the same fleet, to keep the suite short.) A silence of
+    // SERVER_DOWN holds its alert back, listed with who and why, until it is expired.
+    const auto silenced = fleet({"cli", "silence", "add", std::string(kDomain), "--verdict",
+                                 "SERVER_DOWN", "--for", "1h", "--comment", "lab: known, INC-7"});
+    INFO(silenced.out << silenced.err);
+    REQUIRE(silenced.exit_code == 0);
     Breakage silent({"silent-web-port"});
     const double silent_entered =
         seconds_until([] { return verdict_is("SERVER_DOWN", "global"); }, kSilentEnterBound);
@@ -321,6 +355,15 @@ TEST_CASE("the fleet tells route loss, isolation, partial loss and a dead server
     const json evidence = explained_evidence();
     INFO("explain --json evidence: " << evidence.dump(2));
     CHECK_FALSE(first_mention(evidence, EvidenceWords::web_port_route_present()).empty());
+    const auto listed = fleet({"cli", "alerts"});
+    CHECK_THAT(listed.out, Catch::Contains("silenced"));
+    CHECK_THAT(listed.out, Catch::Contains(": lab: known, INC-7"));
+    CHECK(seconds_until([] { return !alertmanager_alerts().empty(); }, kAlertBound) < 0);
+    REQUIRE(fleet({"cli", "silence", "expire", "1"}).exit_code == 0);
+    CHECK(
+        seconds_until(
+            [] { return alertmanager_alerts() == std::vector<std::string>{"SERVER_DOWN/global"}; },
+            kAlertBound) >= 0);
     record("silent-web-port", "SERVER_DOWN global", silent_entered, fix_and_recover(silent));
   }
 }
