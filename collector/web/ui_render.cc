@@ -196,10 +196,17 @@ std::string alert_rows(const std::vector<AlertEntry>& alerts, bool with_domain) 
     for (const DeliveryEntry& delivery : alert.deliveries) {
       deliveries += delivery_text(delivery);
     }
-    const std::string status =
-        alert.resolved_at ? fmt::format("resolved {} by {}", utc_text(*alert.resolved_at, kMinute),
-                                        e(alert.resolved_by))
-                          : std::string("<strong>firing</strong>");
+    std::string status = "<strong>firing</strong>";
+    if (alert.resolved_at) {
+      status = fmt::format("resolved {} by {}", utc_text(*alert.resolved_at, kMinute),
+                           e(alert.resolved_by));
+    } else if (alert.muted) {
+      // Held back, not hidden: who, why and until when, as the CLI says it.
+      status = fmt::format("<strong>{}</strong> until {} by {}: {}",
+                           alert.muted->kind == "silence" ? "silenced" : "in maintenance",
+                           utc_text(alert.muted->until, kMinute), e(alert.muted->by),
+                           e(alert.muted->why));
+    }
     const std::string domain =
         with_domain ? fmt::format(R"(<th scope="row"><a href="/ui/domains/{0}">{0}</a></th>)",
                                   e(alert.domain))

@@ -163,6 +163,11 @@ TEST_CASE("the operator UI shows every domain from every vantage, and escapes wh
                      {"asn", 64511}};
   REQUIRE(collector.post("/api/v1/heartbeat", fleet.tokens["vp3"], beat.dump()).status == 200);
   fleet.warm_up();
+  // An operator's comment is text too.
+  REQUIRE(collector
+              .post("/api/v1/silences", fleet.op,
+                    R"({"domain":"social.example","duration":"1h","comment":"<b>INC-42</b>"})")
+              .status == 201);
   fleet.rounds(Verdict::RouteLoss);
   REQUIRE(fleet.verdict() == "ROUTE_LOSS");
   json cycle =
@@ -212,6 +217,8 @@ TEST_CASE("the operator UI shows every domain from every vantage, and escapes wh
 
   const Reply alerts = browser.get("/ui/alerts");
   CHECK_THAT(alerts.body, Contains("no alert receivers configured"));
+  CHECK_THAT(alerts.body, Contains("<strong>silenced</strong> until "));
+  CHECK_THAT(alerts.body, Contains(" by ops: &lt;b&gt;INC-42&lt;/b&gt;"));
 }
 
 }  // namespace vantage::testing
