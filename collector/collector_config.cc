@@ -157,8 +157,37 @@ CorrelationConfig read_correlation(const ConfigNode& node) {
   return correlation;
 }
 
+// A domain, a pattern of them ("*.shop.example") or "*", as windows and silences match them.
+std::string domain_pattern(const ConfigNode& node) {
+  std::string text = node.as_string();
+  if (text.find_first_of("*?[") != std::string::npos) {
+    std::transform(text.begin(), text.end(), text.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return text;
+  }
+  auto domain = canonical_domain_name(text);
+  if (!domain) {
+    node.fail(
+        fmt::format("\"{}\" is not a domain name, a pattern such as *.shop.example, or *", text));
+  }
+  return *domain;
+}
+
+// A receiver's name, as routes name it: letters, digits, '.', '_' and '-'.
+std::string receiver_name_in(const ConfigNode& node) {
+  std::string name = node.as_string();
+  const bool valid = !name.empty() && name.size() <= 64 &&
+                     std::all_of(name.begin(), name.end(), [](unsigned char c) {
+                       return std::isalnum(c) != 0 || c == '.' || c == '_' || c == '-';
+                     });
+  if (!valid) {
+    node.fail(fmt::format("\"{}\" is not a name: 1 to 64 letters, digits, '.', '_' or '-'", name));
+  }
+  return name;
+}
+
 AlertReceiverConfig read_alert(const ConfigNode& node) {
-  node.allow_only({"webhook", "slack", "alertmanager"});
+  node.allow_only({"name", "webhook", "slack", "alertmanager"});
   static const std::pair<const char*, AlertReceiverConfig::Kind> kKinds[] = {
       {"webhook", AlertReceiverConfig::Kind::Webhook},
       {"slack", AlertReceiverConfig::Kind::Slack},
@@ -178,11 +207,15 @@ AlertReceiverConfig read_alert(const ConfigNode& node) {
   if (!receiver) {
     node.fail("needs one of: webhook, slack, alertmanager");
   }
+  if (auto name = node.optional_child("name")) {
+    receiver->name = receiver_name_in(*name);
+  }
   return *receiver;
 }
 
 AlertTimingConfig read_alerting(const ConfigNode& node) {
-  node.allow_only({"resend_interval", "retry_initial", "retry_max", "max_attempts", "timeout"});
+  node.allow_only({"resend_interval", "retry_initial", "retry_max", "max_attempts", "timeout",
+                   "repeat_after", "external_url"});
   AlertTimingConfig timing;
   using std::chrono::hours;
   using std::chrono::milliseconds;
@@ -205,7 +238,95 @@ AlertTimingConfig read_alerting(const ConfigNode& node) {
   if (auto timeout = node.optional_child("timeout")) {
     timing.request_timeout = duration_in(*timeout, milliseconds(100), seconds(300));
   }
+  if (auto repeat = node.optional_child("repeat_after")) {
+    timing.repeat_after = duration_in(*repeat, seconds(1), hours(24 * 7));
+  }
+  if (auto external = node.optional_child("external_url")) {
+    timing.external_url = http_url(*external);
+    while (!timing.external_url.empty() && timing.external_url.back() == '/') {
+      timing.external_url.pop_back();
+    }
+  }
   return timing;
+}
+
+// A key that takes one value or a list of them, as a list.
+std::vector<ConfigNode> one_or_more(const ConfigNode& node) {
+  return node.is_list() ? node.items() : std::vector<ConfigNode>{node};
+}
+
+AlertRoute read_route(const ConfigNode& node, const std::vector<AlertReceiverConfig>& receivers) {
+  node.allow_only({"domains", "verdicts", "scope", "receivers", "continue", "repeat_after"});
+  AlertRoute route;
+  if (auto domains = node.optional_child("domains")) {
+    for (const ConfigNode& domain : one_or_more(*domains)) {
+      route.domains.push_back(domain_pattern(domain));
+    }
+  }
+  if (auto verdicts = node.optional_child("verdicts")) {
+    for (const ConfigNode& item : one_or_more(*verdicts)) {
+      const auto verdict = verdict_from_string(item.as_string());
+      if (!verdict) {
+        item.fail(fmt::format("\"{}\" is not a verdict such as ROUTE_LOSS", item.as_string()));
+      }
+      route.verdicts.push_back(*verdict);
+    }
+  }
+  if (auto scope = node.optional_child("scope")) {
+    const auto parsed = scope_from_string(scope->as_string());
+    if (!parsed || *parsed == Scope::None) {
+      scope->fail("must be global or partial");
+    }
+    route.scope = parsed;
+  }
+  for (const ConfigNode& item : one_or_more(node.child("receivers"))) {
+    const std::string name = item.as_string();
+    const auto found = std::find_if(receivers.begin(), receivers.end(),
+                                    [&](const auto& receiver) { return receiver.name == name; });
+    if (found == receivers.end()) {
+      item.fail(fmt::format("no receiver named \"{}\" (give it as name: in alerts)", name));
+    }
+    route.receivers.push_back(static_cast<size_t>(found - receivers.begin()));
+  }
+  if (auto more = node.optional_child("continue")) {
+    route.continue_matching = more->as_bool();
+  }
+  if (auto repeat = node.optional_child("repeat_after")) {
+    route.repeat_after = duration_in(*repeat, std::chrono::seconds(1), std::chrono::hours(24 * 7));
+  }
+  return route;
+}
+
+// routes: every receiver named and reached by one, and the last one matching every alert, so
+// that no alert goes nowhere.
+std::vector<AlertRoute> read_routes(const ConfigNode& node,
+                                    const std::vector<AlertReceiverConfig>& receivers) {
+  std::vector<AlertRoute> routes;
+  const auto items = node.items();
+  routes.reserve(items.size());
+  for (const ConfigNode& item : items) {
+    routes.push_back(read_route(item, receivers));
+  }
+  if (routes.empty()) {
+    node.fail("lists no route; leave routes out to send every alert to every receiver");
+  }
+  const AlertRoute& last = routes.back();
+  if (!last.domains.empty() || !last.verdicts.empty() || last.scope) {
+    items.back().fail(
+        "the last route must match every alert (no domains, verdicts or scope), so that none "
+        "goes nowhere");
+  }
+  for (size_t i = 0; i < receivers.size(); ++i) {
+    const bool reached = std::any_of(routes.begin(), routes.end(), [&](const AlertRoute& route) {
+      return std::find(route.receivers.begin(), route.receivers.end(), i) != route.receivers.end();
+    });
+    if (!reached) {
+      node.fail(fmt::format(
+          "no route sends anything to alerts[{}]{}", i,
+          receivers[i].name.empty() ? " (it has no name)" : " (" + receivers[i].name + ")"));
+    }
+  }
+  return routes;
 }
 
 // libmicrohttpd counts its timeouts in whole seconds.
@@ -337,22 +458,6 @@ std::string read_metrics_token(const ConfigNode& node) {
   return token;
 }
 
-// A domain, a pattern of them ("*.shop.example") or "*", as windows and silences match them.
-std::string domain_pattern(const ConfigNode& node) {
-  std::string text = node.as_string();
-  if (text.find_first_of("*?[") != std::string::npos) {
-    std::transform(text.begin(), text.end(), text.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return text;
-  }
-  auto domain = canonical_domain_name(text);
-  if (!domain) {
-    node.fail(
-        fmt::format("\"{}\" is not a domain name, a pattern such as *.shop.example, or *", text));
-  }
-  return *domain;
-}
-
 // One item of maintenance: { domain, start, duration, every?, timezone?, reason }.
 MaintenanceWindow read_window(const ConfigNode& node) {
   node.allow_only({"domain", "start", "duration", "every", "timezone", "reason"});
@@ -441,7 +546,7 @@ StatusPageConfig read_status_page(const ConfigNode& node) {
 CollectorConfig load_collector_config(const std::string& file) {
   const ConfigNode root = ConfigNode::load(file);
   root.allow_only({"listen", "tls", "storage", "retention", "correlation", "alerts", "alerting",
-                   "asn_database", "limits", "status_page", "metrics", "maintenance"});
+                   "asn_database", "limits", "status_page", "metrics", "maintenance", "routes"});
   CollectorConfig config;
 
   // Loopback unless listen says otherwise: a collector installed and started before anyone
@@ -463,7 +568,16 @@ CollectorConfig load_collector_config(const std::string& file) {
   if (auto alerts = root.optional_child("alerts")) {
     for (const auto& alert : alerts->items()) {
       config.alerts.push_back(read_alert(alert));
+      const std::string& name = config.alerts.back().name;
+      if (!name.empty() &&
+          std::count_if(config.alerts.begin(), config.alerts.end(),
+                        [&](const auto& receiver) { return receiver.name == name; }) > 1) {
+        alert.child("name").fail(fmt::format("\"{}\" names another receiver already", name));
+      }
     }
+  }
+  if (auto routes = root.optional_child("routes")) {
+    config.routes = read_routes(*routes, config.alerts);
   }
   if (auto maintenance = root.optional_child("maintenance")) {
     for (const auto& window : maintenance->items()) {

@@ -11,6 +11,7 @@
 #include "endpoint.hh"
 #include "muting.hh"
 #include "public_status.hh"
+#include "routing.hh"
 #include "storage.hh"
 #include "storage_retention.hh"
 
@@ -56,6 +57,7 @@ struct CollectorConfig {
   AlertTimingConfig alert_timing;
   // Windows from collector.yaml's maintenance list; the API adds others at run time.
   std::vector<MaintenanceWindow> maintenance;
+  std::vector<AlertRoute> routes;  // empty: every receiver gets every alert
   // A MaxMind ASN database (GeoLite2-ASN format): the ASN of an agent whose agent.yaml has no
   // `asn` is looked up from the address it connects from. Empty: no lookup.
   std::string asn_database;

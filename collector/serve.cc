@@ -125,7 +125,7 @@ int serve_command(const std::string& config_file) {
         config_file);
   }
   auto alerts = std::make_unique<AlertDispatcher>(config.alerts, config.alert_timing, *alert_store,
-                                                  config.maintenance);
+                                                  config.maintenance, config.routes);
   {
     // Destroyed in reverse: the server (no request in progress), the API, then the monitor and
     // its ageing thread, all before the store closes.

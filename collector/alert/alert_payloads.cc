@@ -73,7 +73,7 @@ std::string alert_summary(const AlertEvent& event) {
   return line;
 }
 
-nlohmann::json webhook_payload(const AlertEvent& event) {
+nlohmann::json webhook_payload(const AlertEvent& event, const std::string& page) {
   nlohmann::json body = {{"version", kWebhookPayloadVersion},
                          {"status", event.resolved_at ? "resolved" : "firing"},
                          {"domain", event.domain},
@@ -89,10 +89,13 @@ nlohmann::json webhook_payload(const AlertEvent& event) {
     body["resolved_at"] = format_time(*event.resolved_at);
     body["resolved_by"] = resolution_name(event);
   }
+  if (!page.empty()) {
+    body["url"] = page;
+  }
   return body;
 }
 
-nlohmann::json slack_payload(const AlertEvent& event) {
+nlohmann::json slack_payload(const AlertEvent& event, const std::string& page) {
   const std::string summary = alert_summary(event);
   const auto or_none = [](const std::string& text) {
     return text.empty() ? std::string("none") : text;
@@ -116,11 +119,19 @@ nlohmann::json slack_payload(const AlertEvent& event) {
       {"title", fmt::format("{} {}", event.domain, to_string(event.verdict))},
       {"text", join(event.evidence, "\n")},
       {"fields", std::move(fields)}};
-  return {{"text", (event.resolved_at ? "[RESOLVED] " : "[FIRING] ") + summary},
+  std::string text = (event.resolved_at ? "[RESOLVED] " : "[FIRING] ") + summary;
+  if (!event.evidence.empty()) {
+    text += "\n" + event.evidence.front();
+  }
+  if (!page.empty()) {
+    attachment["title_link"] = page;
+    text += fmt::format("\n<{}|{} in Vantage>", page, event.domain);
+  }
+  return {{"text", std::move(text)},
           {"attachments", nlohmann::json::array({std::move(attachment)})}};
 }
 
-nlohmann::json alertmanager_payload(const AlertEvent& event) {
+nlohmann::json alertmanager_payload(const AlertEvent& event, const std::string& page) {
   nlohmann::json alert = {{"labels",
                            {{"alertname", "VantageVerdict"},
                             {"domain", event.domain},
@@ -138,7 +149,15 @@ nlohmann::json alertmanager_payload(const AlertEvent& event) {
     // between the two events could make it.
     alert["endsAt"] = format_time(std::max(*event.resolved_at, event.since));
   }
+  if (!page.empty()) {
+    alert["generatorURL"] = page;
+  }
   return nlohmann::json::array({std::move(alert)});
+}
+
+std::string domain_page_url(const std::string& external_url, const std::string& domain) {
+  // Domains are stored as lower-case letters, digits, '-' and '.': nothing to escape in a path.
+  return external_url.empty() ? "" : fmt::format("{}/ui/domains/{}", external_url, domain);
 }
 
 std::string alertmanager_alerts_url(std::string_view base_url) {

@@ -28,18 +28,25 @@ std::string alert_summary(const AlertEvent& event);
 //    "affected_vantages": ["vp-1", ...], "affected_asns": [64510, ...],
 //    "affected_networks": ["AS64510", "192.0.2.0/24", ...],
 //    "evidence": ["DnsAuthoritative 203.0.113.53:53 NetUnreachable from 3 vantages ...", ...],
-//    "summary": "<alert_summary>"}
-nlohmann::json webhook_payload(const AlertEvent& event);
+//    "summary": "<alert_summary>", "url": "https://vantage.example.org/ui/domains/..."}
+// `page` is the domain's page in the operator UI (domain_page_url), or empty: then no "url".
+nlohmann::json webhook_payload(const AlertEvent& event, const std::string& page = "");
 
-// Slack incoming-webhook message: "text" is "[FIRING] " or "[RESOLVED] " and the summary; one
-// attachment (color "danger" or "good") holds the evidence lines and the fields Scope, Since,
-// Vantages, Networks and, once resolved, Resolved.
-nlohmann::json slack_payload(const AlertEvent& event);
+// Slack incoming-webhook message: "text" is "[FIRING] " or "[RESOLVED] " and the summary (verdict,
+// scope, since, vantages and networks), then the first evidence line (the probe that decided),
+// then a link to `page` if there is one; one attachment (color "danger" or "good", titled with a
+// link to `page`) holds every evidence line and the fields Scope, Since, Vantages, Networks and,
+// once resolved, Resolved.
+nlohmann::json slack_payload(const AlertEvent& event, const std::string& page = "");
 
 // The body of POST /api/v2/alerts: an array of one alert whose labels (alertname
 // "VantageVerdict", domain, verdict, scope) identify it across re-sends; endsAt only once
-// resolved.
-nlohmann::json alertmanager_payload(const AlertEvent& event);
+// resolved; generatorURL is `page` when there is one.
+nlohmann::json alertmanager_payload(const AlertEvent& event, const std::string& page = "");
+
+// "https://vantage.example.org/ui/domains/social.example" for alerting.external_url and a domain;
+// empty without an external URL.
+std::string domain_page_url(const std::string& external_url, const std::string& domain);
 
 // Where Alertmanager takes alerts, for the base URL of collector.yaml ("http://127.0.0.1:9093").
 std::string alertmanager_alerts_url(std::string_view base_url);

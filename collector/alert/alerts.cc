@@ -99,6 +99,10 @@ struct Delivery {
 
 // One alert with one receiver.
 struct Slot {
+  // The routes send the alert to this receiver (or it took the firing before they changed);
+  // an unrouted slot has no deliveries and sends nothing.
+  bool routed = true;
+  std::optional<std::chrono::milliseconds> repeat_after;  // webhook and Slack reminders
   Delivery firing;
   std::optional<Delivery> resolve;  // once the alert ended
 };
@@ -201,12 +205,14 @@ std::string receiver_name(const AlertReceiverConfig& receiver) {
 
 struct AlertDispatcher::Impl {
   Impl(std::vector<AlertReceiverConfig> receivers_in, AlertTimingConfig timing_in,
-       AlertStore& store_in, std::vector<MaintenanceWindow> configured_windows_in)
+       AlertStore& store_in, std::vector<MaintenanceWindow> configured_windows_in,
+       std::vector<AlertRoute> routes_in)
       : receivers(std::move(receivers_in)),
         receiver_names(unique_receiver_names(receivers)),
-        timing(timing_in),
+        timing(std::move(timing_in)),
         store(store_in),
         configured_windows(std::move(configured_windows_in)),
+        routes(std::move(routes_in)),
         in_flight(receivers.size(), 0) {
     timing.max_attempts = std::max(timing.max_attempts, 1);
   }
@@ -246,9 +252,13 @@ struct AlertDispatcher::Impl {
 
   // A firing due now that no receiver took yet waits while a window or silence covers its alert:
   // true if it does, and then it is tried again when that ends. Caller holds `mutex`.
-  bool hold(const Alert& alert, Delivery& firing, SteadyClock::time_point now) {
-    if (alert.event.resolved_at || firing.record.delivered_at) {
-      return false;  // a resolve, and Alertmanager's keep-alive of a firing it has, always go
+  bool hold(const Alert& alert, const AlertReceiverConfig& receiver, Delivery& firing,
+            SteadyClock::time_point now) {
+    // Alertmanager's keep-alive of a firing it has always goes (it would resolve the alert by
+    // itself otherwise); a first firing and a reminder wait.
+    if (alert.event.resolved_at ||
+        (firing.record.delivered_at && receiver.kind == AlertReceiverConfig::Kind::Alertmanager)) {
+      return false;
     }
     const auto wall_now = std::chrono::system_clock::now();
     const auto mute = mutes->mute_for(alert.event.domain, alert.event.verdict, wall_now);
@@ -310,10 +320,18 @@ struct AlertDispatcher::Impl {
       std::vector<DeliveryRecord> changed;
       const bool active = !stored.event.resolved_at;
       bool busy = false;
+      const auto choices = route_alert(routes, receivers.size(), stored.event, timing.repeat_after);
       for (size_t i = 0; i < receivers.size(); ++i) {
         Slot slot;
         const DeliveryRecord* firing_record =
             find_record(stored, receiver_names[i], AlertEventKind::Firing);
+        slot.repeat_after = choices[i].repeat_after;
+        // A receiver the routes no longer name keeps what it took: it still gets the resolve.
+        if (!choices[i].routed && firing_record == nullptr) {
+          slot.routed = false;
+          alert.slots.push_back(std::move(slot));
+          continue;
+        }
         slot.firing.record =
             firing_record != nullptr
                 ? *firing_record
@@ -328,6 +346,12 @@ struct AlertDispatcher::Impl {
               receivers[i].kind == AlertReceiverConfig::Kind::Alertmanager) {
             slot.firing.next_attempt = now;
             busy = true;
+          } else if (slot.repeat_after && slot.firing.record.delivered_at) {
+            // The reminder is due a repeat interval after the last delivery, restart or not.
+            const auto due = *slot.firing.record.delivered_at + *slot.repeat_after -
+                             std::chrono::system_clock::now();
+            slot.firing.next_attempt = now + std::chrono::ceil<std::chrono::milliseconds>(std::max(
+                                                 due, std::chrono::system_clock::duration::zero()));
           }
         } else if (const DeliveryRecord* resolve_record =
                        find_record(stored, receiver_names[i], AlertEventKind::Resolve)) {
@@ -400,9 +424,16 @@ struct AlertDispatcher::Impl {
 
   void start_alert(const AlertEvent& event) {
     Alert alert{.id = 0, .event = event, .slots = {}};
+    const auto choices = route_alert(routes, receivers.size(), event, timing.repeat_after);
     std::vector<DeliveryRecord> records;
-    for (const auto& name : receiver_names) {
-      records.push_back(new_record(0, name, AlertEventKind::Firing));
+    for (size_t i = 0; i < receivers.size(); ++i) {
+      if (choices[i].routed) {
+        records.push_back(new_record(0, receiver_names[i], AlertEventKind::Firing));
+      }
+    }
+    if (records.empty() && !receivers.empty()) {
+      spdlog::warn("alerts: no route sends {} {} ({}) to any receiver", event.domain,
+                   to_string(event.verdict), to_string(event.scope));
     }
     try {
       alert.id = store.insert_alert(event, records);
@@ -412,11 +443,16 @@ struct AlertDispatcher::Impl {
                     error.what());
     }
     const auto now = SteadyClock::now();
-    for (DeliveryRecord& record : records) {
-      record.alert_id = alert.id;
+    auto record = records.begin();
+    for (const RouteChoice& choice : choices) {
       Slot slot;
-      slot.firing.record = std::move(record);
-      slot.firing.next_attempt = now;
+      slot.routed = choice.routed;
+      slot.repeat_after = choice.repeat_after;
+      if (choice.routed) {
+        record->alert_id = alert.id;
+        slot.firing.record = std::move(*record++);
+        slot.firing.next_attempt = now;
+      }
       alert.slots.push_back(std::move(slot));
     }
     active_alerts[event.domain] = next_key;
@@ -431,6 +467,9 @@ struct AlertDispatcher::Impl {
     const auto now = SteadyClock::now();
     std::vector<DeliveryRecord> records;
     for (Slot& slot : alert.slots) {
+      if (!slot.routed) {
+        continue;
+      }
       Delivery& firing = slot.firing;
       Delivery resolve;
       resolve.record = new_record(alert.id, firing.record.receiver, AlertEventKind::Resolve);
@@ -461,11 +500,18 @@ struct AlertDispatcher::Impl {
            });
   }
 
+  // When a firing goes again while the alert is active: Alertmanager's keep-alive, or the
+  // route's reminder to a webhook or Slack receiver.
   std::optional<SteadyClock::time_point> resend_time(const Alert& alert, size_t receiver,
                                                      SteadyClock::time_point now) const {
-    if (receivers[receiver].kind == AlertReceiverConfig::Kind::Alertmanager &&
-        !alert.event.resolved_at) {
+    if (alert.event.resolved_at) {
+      return std::nullopt;
+    }
+    if (receivers[receiver].kind == AlertReceiverConfig::Kind::Alertmanager) {
       return now + timing.resend_interval;
+    }
+    if (const auto& repeat = alert.slots[receiver].repeat_after) {
+      return now + *repeat;
     }
     return std::nullopt;
   }
@@ -518,7 +564,7 @@ struct AlertDispatcher::Impl {
             continue;
           }
           if (*delivery->next_attempt > now ||
-              (kind == AlertEventKind::Firing && hold(alert, *delivery, now))) {
+              (kind == AlertEventKind::Firing && hold(alert, receivers[i], *delivery, now))) {
             next = std::min(next, *delivery->next_attempt);
             continue;
           }
@@ -552,16 +598,17 @@ struct AlertDispatcher::Impl {
     transfer->receiver = receiver;
     transfer->kind = kind;
     std::string url = receivers[receiver].url;
+    const std::string page = domain_page_url(timing.external_url, event.domain);
     switch (receivers[receiver].kind) {
       case AlertReceiverConfig::Kind::Webhook:
-        transfer->body = json_text(webhook_payload(event));
+        transfer->body = json_text(webhook_payload(event, page));
         break;
       case AlertReceiverConfig::Kind::Slack:
-        transfer->body = json_text(slack_payload(event));
+        transfer->body = json_text(slack_payload(event, page));
         break;
       case AlertReceiverConfig::Kind::Alertmanager:
         url = alertmanager_alerts_url(url);
-        transfer->body = json_text(alertmanager_payload(event));
+        transfer->body = json_text(alertmanager_payload(event, page));
         break;
     }
     transfer->easy.reset(curl_easy_init());
@@ -683,6 +730,9 @@ struct AlertDispatcher::Impl {
     for (const auto& [key, alert] : alerts) {
       std::vector<std::string> undelivered;
       for (const Slot& slot : alert.slots) {
+        if (!slot.routed) {
+          continue;
+        }
         const Delivery& latest = slot.resolve ? *slot.resolve : slot.firing;
         if (latest.record.state == DeliveryState::Pending) {
           undelivered.push_back(latest.record.receiver);
@@ -729,6 +779,7 @@ struct AlertDispatcher::Impl {
   AlertTimingConfig timing;
   AlertStore& store;
   const std::vector<MaintenanceWindow> configured_windows;
+  const std::vector<AlertRoute> routes;
 
   mutable std::mutex mutex;  // guards everything below up to `stopping`
   // By a key of this run, so the oldest are served first.
@@ -750,10 +801,11 @@ struct AlertDispatcher::Impl {
 
 AlertDispatcher::AlertDispatcher(std::vector<AlertReceiverConfig> receivers,
                                  AlertTimingConfig timing, AlertStore& store,
-                                 std::vector<MaintenanceWindow> configured_windows) {
+                                 std::vector<MaintenanceWindow> configured_windows,
+                                 std::vector<AlertRoute> routes) {
   global_init();
-  impl_ =
-      std::make_unique<Impl>(std::move(receivers), timing, store, std::move(configured_windows));
+  impl_ = std::make_unique<Impl>(std::move(receivers), std::move(timing), store,
+                                 std::move(configured_windows), std::move(routes));
   if (!impl_->multi) {
     throw std::runtime_error("alerts: cannot create a curl multi handle");
   }

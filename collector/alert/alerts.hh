@@ -13,6 +13,7 @@
 #include "alert_store.hh"
 #include "muting.hh"
 #include "result.hh"
+#include "routing.hh"
 #include "storage.hh"
 
 namespace vantage {
@@ -78,9 +79,11 @@ class AlertDispatcher {
  public:
   // Takes up the store's unfinished alerts before it returns. Throws StorageError if it cannot
   // read them.
-  // `configured_windows` come from collector.yaml, beside the store's.
+  // `configured_windows` come from collector.yaml, beside the store's; `routes` decide which
+  // receivers get which alert (routing.hh; none: every receiver gets every alert).
   AlertDispatcher(std::vector<AlertReceiverConfig> receivers, AlertTimingConfig timing,
-                  AlertStore& store, std::vector<MaintenanceWindow> configured_windows = {});
+                  AlertStore& store, std::vector<MaintenanceWindow> configured_windows = {},
+                  std::vector<AlertRoute> routes = {});
   ~AlertDispatcher();  // stops the thread; what is still undelivered stays pending in the store
   AlertDispatcher(const AlertDispatcher&) = delete;
   AlertDispatcher& operator=(const AlertDispatcher&) = delete;

@@ -26,6 +26,24 @@ std::string error_of(const std::string& name) {
   return "(no error)";
 }
 
+// A collector.yaml written by the test: the config it loads, or the error after the file name.
+struct ConfigText {
+  vantage::testing::TempDir dir;
+  std::string path() const { return (dir / "c.yaml").string(); }
+  CollectorConfig load(const std::string& text) const {
+    vantage::testing::write_text(dir / "c.yaml", text);
+    return load_collector_config(path());
+  }
+  std::string error_in(const std::string& text) const {
+    try {
+      load(text);
+    } catch (const ConfigError& error) {
+      return std::string(error.what()).substr(path().size());
+    }
+    return "(no error)";
+  }
+};
+
 }  // namespace
 
 TEST_CASE("a valid collector.yaml loads every key", "[config]") {
@@ -108,7 +126,8 @@ TEST_CASE("every invalid collector.yaml names its file, line and key", "[config]
       {"invalid-collector-min-vantages.yaml",
        ":2: correlation.min_vantages: 0 is out of range (1 to 10000)"},
       {"invalid-collector-alert-kind.yaml",
-       ":4: alerts[1].pagerduty: unknown key (expected one of: webhook, slack, alertmanager)"},
+       ":4: alerts[1].pagerduty: unknown key (expected one of: name, webhook, slack, "
+       "alertmanager)"},
       {"invalid-collector-alert-url.yaml",
        ":4: alerts[0].webhook.url: \"ftp://127.0.0.1/hook\" must start with http:// or https://"},
       {"invalid-collector-alert-two.yaml",
@@ -272,20 +291,11 @@ TEST_CASE(
 
 TEST_CASE("maintenance windows in collector.yaml load, and a bad one names its line and key",
           "[config]") {
-  vantage::testing::TempDir dir;
-  const auto load = [&](const std::string& windows) {
-    vantage::testing::write_text(dir / "c.yaml", "storage: { sqlite: " + (dir / "c.db").string() +
-                                                     " }\nmaintenance:\n" + windows);
-    return load_collector_config((dir / "c.yaml").string());
-  };
-  const auto error_in = [&](const std::string& windows) {
-    try {
-      load(windows);
-    } catch (const ConfigError& error) {
-      return std::string(error.what()).substr((dir / "c.yaml").string().size());
-    }
-    return std::string("(no error)");
-  };
+  const ConfigText file;
+  const std::string head =
+      "storage: { sqlite: " + (file.dir / "c.db").string() + " }\nmaintenance:\n";
+  const auto load = [&](const std::string& windows) { return file.load(head + windows); };
+  const auto error_in = [&](const std::string& windows) { return file.error_in(head + windows); };
   const auto config = load(
       "  - { domain: \"*.Shop.Example\", start: \"02:00\", duration: 90m, every: [Mon, Thu],\n"
       "      timezone: Europe/Berlin, reason: weekly vacuum }\n"
@@ -314,4 +324,48 @@ TEST_CASE("maintenance windows in collector.yaml load, and a bad one names its l
         ":3: maintenance[0].reason: is required");
   CHECK(error_in("  - { domain: a.example, start: \"02:00\", duration: 8d, every: Mon, reason: r "
                  "}\n") == ":3: maintenance[0].duration: must be above zero and at most 7 days");
+}
+
+TEST_CASE("receivers with names and routes to them; a route that would lose alerts is refused",
+          "[config]") {
+  const ConfigText file;
+  const std::string head =
+      "storage: { sqlite: " + (file.dir / "c.db").string() +
+      " }\n"
+      "alerts:\n"
+      "  - { name: pager, webhook: { url: \"http://127.0.0.1:9/p\" } }\n"
+      "  - { name: shop-slack, slack: { url: \"https://hooks.example/T/B\" } }\n";
+  const auto load = [&](const std::string& rest) { return file.load(head + rest); };
+  const auto error_in = [&](const std::string& rest) { return file.error_in(head + rest); };
+  const auto config = load(
+      "alerting: { repeat_after: 4h, external_url: \"https://vantage.example.org:8470/\" }\n"
+      "routes:\n"
+      "  - { domains: [\"*.shop.example\"], receivers: [shop-slack] }\n"
+      "  - { verdicts: [ROUTE_LOSS, DNS_FAILURE], scope: global, receivers: pager,\n"
+      "      continue: true, repeat_after: 30m }\n"
+      "  - { receivers: [pager] }\n");
+  CHECK(config.alerts[0].name == "pager");
+  CHECK(config.alert_timing.repeat_after == std::chrono::hours(4));
+  CHECK(config.alert_timing.external_url == "https://vantage.example.org:8470");
+  REQUIRE(config.routes.size() == 3);
+  CHECK(config.routes[0].domains == std::vector<std::string>{"*.shop.example"});
+  CHECK(config.routes[0].receivers == std::vector<size_t>{1});
+  CHECK(config.routes[1].verdicts == std::vector<Verdict>{Verdict::RouteLoss, Verdict::DnsFailure});
+  CHECK(config.routes[1].scope == Scope::Global);
+  CHECK(config.routes[1].continue_matching);
+  CHECK(config.routes[1].repeat_after == std::chrono::minutes(30));
+
+  CHECK(error_in("routes:\n  - { receivers: [pagr, shop-slack] }\n") ==
+        ":6: routes[0].receivers[0]: no receiver named \"pagr\" (give it as name: in alerts)");
+  CHECK(error_in("routes:\n  - { receivers: [pager, shop-slack] }\n"
+                 "  - { scope: global, receivers: pager }\n") ==
+        ":7: routes[1]: the last route must match every alert (no domains, verdicts or scope), so "
+        "that none goes nowhere");
+  CHECK(error_in("routes:\n  - { receivers: [pager] }\n") ==
+        ":6: routes: no route sends anything to alerts[1] (shop-slack)");
+  CHECK(error_in("routes:\n  - { verdicts: [DOWN], receivers: [pager] }\n"
+                 "  - { receivers: [pager, shop-slack] }\n") ==
+        ":6: routes[0].verdicts[0]: \"DOWN\" is not a verdict such as ROUTE_LOSS");
+  CHECK(error_in("  - { name: pager, webhook: { url: \"http://127.0.0.1:9/q\" } }\n") ==
+        ":5: alerts[2].name: \"pager\" names another receiver already");
 }

@@ -78,7 +78,7 @@ TEST_CASE("the webhook body of a resolved alert says when and into what", "[unit
 
 TEST_CASE("the Slack message is red while firing and green once resolved", "[unit]") {
   CHECK(slack_payload(route_loss()) == json::parse(R"({
-    "text": "[FIRING] social.example ROUTE_LOSS (global) since 2026-11-25T07:00:00Z: 3 vantages in AS64510, AS64511",
+    "text": "[FIRING] social.example ROUTE_LOSS (global) since 2026-11-25T07:00:00Z: 3 vantages in AS64510, AS64511\nDnsAuthoritative 203.0.113.53:53 NetUnreachable from 3 vantages in AS64510, AS64511",
     "attachments": [{
       "color": "danger",
       "fallback": "social.example ROUTE_LOSS (global) since 2026-11-25T07:00:00Z: 3 vantages in AS64510, AS64511",
@@ -182,6 +182,59 @@ TEST_CASE("a receiver's name keeps scheme, host and path but no credentials", "[
         "slack https://hooks.slack.com/");
   CHECK(receiver_name({Kind::Alertmanager, "http://127.0.0.1:9093"}) ==
         "alertmanager http://127.0.0.1:9093/");
+}
+
+TEST_CASE("with an external URL every format links to the domain's page", "[unit]") {
+  const std::string page = domain_page_url("https://vantage.example.org:8470", "social.example");
+  CHECK(page == "https://vantage.example.org:8470/ui/domains/social.example");
+  CHECK(domain_page_url("", "social.example").empty());
+  CHECK(webhook_payload(route_loss(), page)["url"] == page);
+  CHECK_FALSE(webhook_payload(route_loss()).contains("url"));
+  const json slack = slack_payload(route_loss(), page);
+  CHECK_THAT(slack["text"].get<std::string>(),
+             Catch::EndsWith("AS64511\n<https://vantage.example.org:8470/ui/domains/"
+                             "social.example|social.example in Vantage>"));
+  CHECK(slack["attachments"][0]["title_link"] == page);
+  CHECK(alertmanager_payload(route_loss(), page)[0]["generatorURL"] == page);
+  CHECK_FALSE(alertmanager_payload(route_loss())[0].contains("generatorURL"));
+}
+
+TEST_CASE("routes: the first match decides unless it continues; none sends everything everywhere",
+          "[unit]") {
+  AlertRoute shop;
+  shop.domains = {"*.shop.example"};
+  shop.receivers = {1};
+  AlertRoute pager;
+  pager.verdicts = {Verdict::RouteLoss};
+  pager.scope = Scope::Global;
+  pager.receivers = {0};
+  pager.continue_matching = true;
+  pager.repeat_after = std::chrono::minutes(30);
+  AlertRoute rest;
+  rest.receivers = {2};
+  const std::vector<AlertRoute> routes = {shop, pager, rest};
+  const auto routed = [&](const AlertEvent& event) {
+    std::vector<size_t> to;
+    const auto choices = route_alert(routes, 3, event, std::chrono::hours(4));
+    for (size_t i = 0; i < choices.size(); ++i) {
+      if (choices[i].routed) {
+        to.push_back(i);
+      }
+    }
+    return to;
+  };
+  CHECK(routed(route_loss("eu.shop.example")) == std::vector<size_t>{1});
+  CHECK(routed(route_loss("social.example")) == std::vector<size_t>{0, 2});
+  AlertEvent partial = route_loss("social.example");
+  partial.scope = Scope::Partial;
+  CHECK(routed(partial) == std::vector<size_t>{2});
+  const auto choices = route_alert(routes, 3, route_loss("social.example"), std::chrono::hours(4));
+  CHECK(choices[0].repeat_after == std::chrono::minutes(30));  // the route's own
+  CHECK(choices[2].repeat_after == std::chrono::hours(4));     // alerting.repeat_after
+  const auto everywhere = route_alert({}, 3, route_loss("eu.shop.example"), std::nullopt);
+  CHECK(std::all_of(everywhere.begin(), everywhere.end(), [](const RouteChoice& choice) {
+    return choice.routed && !choice.repeat_after;
+  }));
 }
 
 }  // namespace

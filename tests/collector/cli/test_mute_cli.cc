@@ -2,6 +2,7 @@
 // whose webhook receiver is a tiny HTTP server on 127.0.0.1.
 #include <catch2/catch.hpp>
 
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "alert/http_receiver.hh"
@@ -106,4 +107,41 @@ TEST_CASE("maintenance add, list and remove; bad windows are told what is wrong"
   CHECK(gone.exit_code == 1);
   CHECK_THAT(gone.err, Catch::Contains("404: no maintenance window 1"));
   CHECK(fleet.cli({"maintenance", "list", "--json"}).out.find("\"id\": 2") != std::string::npos);
+}
+
+TEST_CASE(
+    "a running collector's routes send a domain's alert to exactly its receiver, with a "
+    "link to its page",
+    "[cli]") {
+  HttpReceiver shop;
+  HttpReceiver ops;
+  CollectorFixture collector(
+      "alerts:\n"
+      "  - { name: shop, webhook: { url: \"" +
+      shop.url("/hook") +
+      "\" } }\n"
+      "  - { name: ops, slack: { url: \"" +
+      ops.url("/slack") +
+      "\" } }\n"
+      "alerting: { external_url: \"https://vantage.example.org/\" }\n"
+      "routes:\n"
+      "  - { domains: \"*.shop.example\", receivers: [shop] }\n"
+      "  - { receivers: ops }\n");
+  Fleet fleet(collector);
+  collector.start();
+  fleet.heartbeats();
+  fleet.warm_up();
+  fleet.rounds(vantage::Verdict::RouteLoss);
+  REQUIRE(fleet.verdict() == "ROUTE_LOSS");
+  REQUIRE(ops.wait_for_requests(1, seconds(10)));
+  const auto slack = nlohmann::json::parse(ops.requests()[0].body);
+  CHECK_THAT(slack["text"].get<std::string>(),
+             Catch::StartsWith("[FIRING] social.example ROUTE_LOSS (global) since "));
+  CHECK_THAT(slack["text"].get<std::string>(),
+             Catch::EndsWith("\n<https://vantage.example.org/ui/domains/social.example|"
+                             "social.example in Vantage>"));
+  CHECK_FALSE(shop.wait_for_requests(1, milliseconds(500)));
+  const auto alert = fleet.alert();
+  REQUIRE(alert["deliveries"].size() == 1);
+  CHECK(alert["deliveries"][0]["receiver"] == "slack " + ops.url("/"));
 }
