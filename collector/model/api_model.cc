@@ -484,7 +484,9 @@ std::vector<AgentEntry> agents_from_json(const json& document) {
 }
 
 double uptime_percent(double ratio) {
-  return std::floor(ratio * 10000.0) / 100.0;
+  // 57 / 100 is 0.56999... in binary: the nudge keeps it at 57.00 %, and is far too small to lift
+  // a ratio below 1 to 100 % (that would take more than 10^13 cycles).
+  return std::floor(ratio * 10000.0 + 1e-9) / 100.0;
 }
 
 json to_json(const TargetList& list) {

@@ -511,18 +511,19 @@ HttpResponse Api::get_targets(HttpRequest& request) {
   // One read for both, so the ETag always names the list it comes with.
   const TargetSet set = storage_.target_set();
   const std::string etag = fmt::format("\"{}\"", set.version);
+  const bool operator_list = caller_of(request)->token->kind == TokenKind::Operator;
+  // The operator's list also holds what agents report on their own, which changes without the
+  // version: only the agents' list may be answered 304.
   if (const auto condition = request.header("if-none-match");
-      condition && etag_matches(*condition, etag)) {
+      !operator_list && condition && etag_matches(*condition, etag)) {
     return HttpResponse{304, "", "application/json", {{"ETag", etag}}};
   }
   TargetList list{.version = set.version, .targets = set.targets, .agent_file_targets = {}};
-  if (caller_of(request)->token->kind == TokenKind::Operator) {
+  if (operator_list) {
     list.agent_file_targets = agent_file_targets(set.targets);
   }
   auto response = json_response(200, to_json(list));
-  // The operator's list also holds what agents report on their own, which changes without the
-  // version: only the agents' list may be answered 304.
-  if (!list.agent_file_targets) {
+  if (!operator_list) {
     response.headers.emplace_back("ETag", etag);
   }
   return response;

@@ -461,6 +461,11 @@ TEST_CASE("targets: operators add and remove, agents read, ETag answers 304 unti
   CHECK(unchanged.status == 304);
   CHECK(unchanged.body.empty());
   CHECK(unchanged.header("etag") == "\"1\"");
+  // An operator's list holds the agents' own targets too, which change without the version.
+  conditional.token = tokens.op;
+  const auto operator_list = send(conditional);
+  CHECK(operator_list.status == 200);
+  CHECK(operator_list.json().contains("agent_file_targets"));
 
   const auto invalid =
       collector.post("/api/v1/targets", tokens.op, R"({"domain":"social.example","port":0})");

@@ -67,6 +67,8 @@ TEST_CASE("pages: percentages round down, so one failed cycle never reads 100%",
   CHECK(format_percent(0.99999) == "99.99%");
   CHECK(format_percent(0.9995) == "99.95%");
   CHECK(format_percent(0.5) == "50%");
+  CHECK(format_percent(57.0 / 100) == "57%");  // not 56.99: 0.57 is 0.56999... in binary
+  CHECK(format_percent(2879.0 / 2880) == "99.96%");
   CHECK(format_percent(0.0) == "0%");
 }
 
