@@ -95,6 +95,26 @@ nlohmann::json webhook_payload(const AlertEvent& event, const std::string& page)
   return body;
 }
 
+std::string slack_escaped(const std::string& text) {
+  std::string out;
+  for (const char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
 nlohmann::json slack_payload(const AlertEvent& event, const std::string& page) {
   const std::string summary = alert_summary(event);
   const auto or_none = [](const std::string& text) {
@@ -119,9 +139,10 @@ nlohmann::json slack_payload(const AlertEvent& event, const std::string& page) {
       {"title", fmt::format("{} {}", event.domain, to_string(event.verdict))},
       {"text", join(event.evidence, "\n")},
       {"fields", std::move(fields)}};
-  std::string text = (event.resolved_at ? "[RESOLVED] " : "[FIRING] ") + summary;
+  // Slack reads <...> in text as links and mentions (<!channel>): what agents sent is escaped.
+  std::string text = (event.resolved_at ? "[RESOLVED] " : "[FIRING] ") + slack_escaped(summary);
   if (!event.evidence.empty()) {
-    text += "\n" + event.evidence.front();
+    text += "\n" + slack_escaped(event.evidence.front());
   }
   if (!page.empty()) {
     attachment["title_link"] = page;

@@ -38,6 +38,9 @@ nlohmann::json webhook_payload(const AlertEvent& event, const std::string& page 
 // link to `page`) holds every evidence line and the fields Scope, Since, Vantages, Networks and,
 // once resolved, Resolved.
 nlohmann::json slack_payload(const AlertEvent& event, const std::string& page = "");
+// Text as Slack's message text takes it: &, < and > escaped, so nothing in it becomes a link or
+// a mention.
+std::string slack_escaped(const std::string& text);
 
 // The body of POST /api/v2/alerts: an array of one alert whose labels (alertname
 // "VantageVerdict", domain, verdict, scope) identify it across re-sends; endsAt only once

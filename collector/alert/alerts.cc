@@ -222,6 +222,9 @@ struct AlertDispatcher::Impl {
   // Reads them from the store (the caller does not hold `mutex`), then puts them in force and
   // lets every held firing be looked at again. A failure keeps the rules in force and is logged.
   void refresh_mutes() {
+    // One refresh at a time (the API's and the delivery thread's), so that an older read never
+    // replaces a newer one.
+    const std::lock_guard refreshing(refresh_mutex);
     std::vector<MaintenanceWindow> windows = configured_windows;
     std::vector<Silence> silences;
     try {
@@ -230,6 +233,8 @@ struct AlertDispatcher::Impl {
       silences = store.silences(std::chrono::system_clock::now());
     } catch (const StorageError& error) {
       spdlog::error("alerts: maintenance windows and silences not read: {}", error.what());
+      const std::lock_guard lock(mutex);
+      mutes_read = SteadyClock::now();  // the rules in force stay; tried again in kMuteRefresh
       return;
     }
     auto rules = std::make_shared<const MuteRules>(windows, std::move(silences));
@@ -237,6 +242,9 @@ struct AlertDispatcher::Impl {
     mutes = std::move(rules);
     mutes_read = SteadyClock::now();
     for (auto& [key, alert] : alerts) {
+      if (alert.event.resolved_at) {
+        continue;  // an ended alert's held firing is never sent
+      }
       for (Slot& slot : alert.slots) {
         if (slot.firing.held) {
           slot.firing.next_attempt = mutes_read;
@@ -326,9 +334,15 @@ struct AlertDispatcher::Impl {
         const DeliveryRecord* firing_record =
             find_record(stored, receiver_names[i], AlertEventKind::Firing);
         slot.repeat_after = choices[i].repeat_after;
-        // A receiver the routes no longer name keeps what it took: it still gets the resolve.
-        if (!choices[i].routed && firing_record == nullptr) {
+        // A receiver the routes no longer name keeps what it took (it still gets the resolve);
+        // a firing it had not taken yet is not sent to it any more.
+        if (!choices[i].routed && (firing_record == nullptr || !firing_record->delivered_at)) {
           slot.routed = false;
+          if (firing_record != nullptr && firing_record->state != DeliveryState::Skipped) {
+            DeliveryRecord dropped = *firing_record;
+            dropped.state = DeliveryState::Skipped;
+            changed.push_back(std::move(dropped));
+          }
           alert.slots.push_back(std::move(slot));
           continue;
         }
@@ -473,7 +487,8 @@ struct AlertDispatcher::Impl {
       Delivery& firing = slot.firing;
       Delivery resolve;
       resolve.record = new_record(alert.id, firing.record.receiver, AlertEventKind::Resolve);
-      firing.next_attempt.reset();  // no more retries or re-sends of the firing
+      firing.next_attempt.reset();  // no more retries, re-sends or held firings
+      firing.held = false;
       if (firing.record.delivered_at) {
         resolve.next_attempt = now;
       } else if (!firing.in_flight) {
@@ -781,6 +796,7 @@ struct AlertDispatcher::Impl {
   const std::vector<MaintenanceWindow> configured_windows;
   const std::vector<AlertRoute> routes;
 
+  std::mutex refresh_mutex;  // one refresh_mutes() at a time
   mutable std::mutex mutex;  // guards everything below up to `stopping`
   // By a key of this run, so the oldest are served first.
   std::map<uint64_t, Alert> alerts;

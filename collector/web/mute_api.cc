@@ -157,7 +157,9 @@ MuteReply MuteApi::add_window(const std::string& body_text, const std::string& o
     if (window.weekdays != 0) {
       throw ApiError(422, "start: \"now\" is for a window that happens once; give a time of day");
     }
-    window.start = local_text(*zone, now);
+    // In UTC: a local time in the hour clocks repeat would read back as its first occurrence.
+    window.timezone = "UTC";
+    window.start = local_text(TimeZone::utc(), now);
   }
   window.reason = text_field(body, "reason", true);
   if (window.reason.empty()) {

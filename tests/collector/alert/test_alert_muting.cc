@@ -163,4 +163,25 @@ TEST_CASE("a held firing stays held across a restart, and goes once the window i
   CHECK(receiver.requests().size() == 1);
 }
 
+TEST_CASE(
+    "a firing held by a silence is never sent once its alert ended, even when the silence "
+    "ends",
+    "[loopback]") {
+  HttpReceiver receiver;
+  TestAlertStore store;
+  AlertDispatcher dispatcher({{Kind::Webhook, receiver.url("/hook")}}, fast_timing(), store.get());
+  const uint64_t id = dispatcher.add_silence(silence_for("*", std::nullopt, seconds(3600)));
+  const AlertEvent firing = route_loss();
+  dispatcher.notify(firing);
+  REQUIRE(wait_for_alerts(dispatcher, [](const auto& views) {
+    return views.size() == 1 && views[0].muted.has_value();
+  }));
+  dispatcher.notify(resolved(firing, at("2026-11-25T07:05:00.000Z")));
+  REQUIRE(wait_for_alerts(dispatcher,
+                          [](const auto& views) { return all_settled(views, 1, "skipped"); }));
+  REQUIRE(dispatcher.expire_silence(id, std::chrono::system_clock::now(), "carol"));
+  CHECK(stays_quiet(receiver, milliseconds(800)));
+  CHECK(all_settled(dispatcher.alerts(), 1, "skipped"));
+}
+
 }  // namespace vantage::testing

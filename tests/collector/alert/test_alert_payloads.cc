@@ -237,5 +237,15 @@ TEST_CASE("routes: the first match decides unless it continues; none sends every
   }));
 }
 
+TEST_CASE("the Slack text escapes what agents sent, so it cannot mention or link", "[unit]") {
+  AlertEvent event = route_loss();
+  event.evidence = {"Https 203.0.113.80:443 <!channel> & <https://evil.example|click>"};
+  const std::string text = slack_payload(event)["text"];
+  CHECK_THAT(
+      text,
+      Catch::EndsWith(
+          "\nHttps 203.0.113.80:443 &lt;!channel&gt; &amp; &lt;https://evil.example|click&gt;"));
+}
+
 }  // namespace
 }  // namespace vantage::testing
