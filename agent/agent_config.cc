@@ -6,21 +6,34 @@
 
 #include "config_file.hh"
 #include "config_node.hh"
-#include "domain_name.hh"
 
 namespace vantage {
 namespace {
 
 TargetConfig read_target(const ConfigNode& node) {
-  node.allow_only({"domain", "port", "path", "expect_status", "ca_file", "body_regex", "insecure"});
+  node.allow_only(
+      {"domain", "kind", "port", "path", "expect_status", "ca_file", "body_regex", "insecure"});
   TargetConfig target;
   const auto domain = node.child("domain");
-  target.domain = domain.as_string();
-  if (!is_domain_name(target.domain)) {
-    domain.fail(fmt::format("\"{}\" is not a domain name", target.domain));
+  const std::string name = domain.as_string();
+  auto canonical = canonical_target_name(name);
+  if (!canonical) {
+    domain.fail(fmt::format("\"{}\" is not a domain name or an IP address", name));
   }
+  target.domain = std::move(*canonical);
+  if (auto kind = node.optional_child("kind")) {
+    const std::string text = kind->as_string();
+    const auto parsed = target_kind_from_string(text);
+    if (!parsed) {
+      kind->fail(fmt::format("\"{}\" is not https, http or tcp", text));
+    }
+    target.kind = *parsed;
+  }
+  target.port = default_port(target.kind);
   if (auto port = node.optional_child("port")) {
     target.port = static_cast<uint16_t>(port->as_int(1, 65535));
+  } else if (target.kind == TargetKind::Tcp) {
+    node.fail("port: a tcp target needs its port");
   }
   if (auto path = node.optional_child("path")) {
     target.path = path->as_string();
@@ -47,6 +60,12 @@ TargetConfig read_target(const ConfigNode& node) {
   }
   if (auto insecure = node.optional_child("insecure")) {
     target.insecure = insecure->as_bool();
+  }
+  const std::string problem = target_kind_problem(
+      target.kind, target.path, !target.expect_status.empty() || !target.body_regex.empty(),
+      !target.ca_file.empty() || target.insecure);
+  if (!problem.empty()) {
+    node.child("kind").fail(problem);
   }
   return target;
 }

@@ -11,11 +11,13 @@
 #include "asn_database.hh"
 #include "body_pattern.hh"
 #include "endpoint.hh"
+#include "target.hh"
 
 namespace vantage {
 
 struct TargetConfig {
-  std::string domain;
+  std::string domain;  // canonical_target_name: a domain name or an IP address
+  TargetKind kind = TargetKind::Https;
   uint16_t port = 443;
   std::string path = "/";
   std::vector<int> expect_status;  // empty = any 2xx or 3xx

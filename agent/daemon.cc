@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -49,15 +51,31 @@ std::string read_token(const std::string& file) {
   return token;
 }
 
-// A target from the collector, or nothing (with a warning) if its body_regex does not compile
-// here: a collector older than this agent may hold a pattern only its own engine accepted, and
-// one bad target must not cost the others.
+// A target from the collector, or nothing (with a warning) if this agent cannot probe it as
+// asked: a kind it does not know, a CA file it cannot read, a body_regex that does not compile
+// here (a collector older than this agent may hold a pattern only its own engine accepted). One
+// bad target must not cost the others.
 std::optional<TargetConfig> target_from_json(const nlohmann::json& json) {
   TargetConfig target;
   target.domain = json.at("domain").get<std::string>();
+  const auto kind_text = json.value("kind", std::string("https"));
+  const auto kind = target_kind_from_string(kind_text);
+  if (!kind) {
+    spdlog::warn("collector target {} skipped: this agent does not know the kind \"{}\"",
+                 printable(target.domain), printable(kind_text));
+    return std::nullopt;
+  }
+  target.kind = *kind;
   target.port = json.value("port", 443);
   target.path = json.value("path", std::string("/"));
   target.expect_status = json.value("expect_status", std::vector<int>{});
+  target.ca_file = json.value("ca_file", std::string());
+  target.insecure = json.value("insecure", false);
+  if (!target.ca_file.empty() && access(target.ca_file.c_str(), R_OK) != 0) {
+    spdlog::warn("collector target {} skipped: its ca_file {} cannot be read here: {}",
+                 printable(target.domain), printable(target.ca_file), std::strerror(errno));
+    return std::nullopt;
+  }
   const auto regex = json.value("body_regex", std::string());
   auto compiled = BodyPattern::compile(regex);
   if (!compiled.error.empty()) {
@@ -258,6 +276,7 @@ class AgentDaemon {
   CycleOptions options_for(const Scheduled& scheduled) const {
     CycleOptions options;
     options.domain = scheduled.target.domain;
+    options.kind = scheduled.target.kind;
     options.resolvers = config_.resolvers;
     options.port = scheduled.target.port;
     options.path = scheduled.target.path;

@@ -9,11 +9,11 @@
 #include "body_pattern.hh"
 #include "cycle.hh"
 #include "cycle_table.hh"
-#include "domain_name.hh"
 #include "duration.hh"
 #include "event_loop.hh"
 #include "last_known.hh"
 #include "result_json.hh"
+#include "target.hh"
 
 namespace vantage {
 namespace {
@@ -34,14 +34,18 @@ int usage_error(const std::string& message) {
 
 CLI::App* add_probe_command(CLI::App& app, ProbeCommand& command) {
   auto* probe =
-      app.add_subcommand("probe", "Run one cycle for DOMAIN and print what each layer saw");
-  probe->add_option("domain", command.domain, "The domain to probe")->required();
+      app.add_subcommand("probe", "Run one cycle for TARGET and print what each layer saw");
+  probe
+      ->add_option("target", command.target,
+                   "What to probe: DOMAIN or ADDRESS (HTTPS), or https://HOST[:PORT]/PATH, "
+                   "http://HOST[:PORT]/PATH, tcp://HOST:PORT")
+      ->required();
   probe->add_option("--resolver", command.resolvers,
                     "Recursive resolver IP[:PORT], repeatable (default: resolv.conf)");
   probe->add_option(
       "--control", command.controls,
       "Control target IP:PORT this vantage must reach to count as healthy, repeatable");
-  probe->add_option("--port", command.port, "Service port for TCP and HTTPS")
+  probe->add_option("--port", command.port, "Service port (default: the target's, else 443 or 80)")
       ->check(CLI::Range(1, 65535));
   probe->add_option("--path", command.path, "HTTP path to request");
   probe->add_option("--ca", command.ca_file, "CA bundle to verify the certificate against")
@@ -62,8 +66,32 @@ CLI::App* add_probe_command(CLI::App& app, ProbeCommand& command) {
 }
 
 int run_probe_command(const ProbeCommand& command) {
-  if (!is_domain_name(command.domain)) {
-    return usage_error(fmt::format("\"{}\" is not a domain name", command.domain));
+  const auto parsed = parse_target_location(command.target);
+  if (!parsed.location) {
+    return usage_error(parsed.error);
+  }
+  const TargetLocation& location = *parsed.location;
+  const TargetKind kind = location.kind.value_or(TargetKind::Https);
+  if (location.port && command.port != 0) {
+    return usage_error(fmt::format("\"{}\" has a port already; leave out --port", command.target));
+  }
+  if (location.path && !command.path.empty()) {
+    return usage_error(fmt::format("\"{}\" has a path already; leave out --path", command.target));
+  }
+  const uint16_t port = location.port.value_or(static_cast<uint16_t>(command.port));
+  if (port == 0 && kind == TargetKind::Tcp) {
+    return usage_error(
+        fmt::format("\"{}\": a tcp target needs its port (tcp://HOST:PORT)", command.target));
+  }
+  std::string path = location.path.value_or(command.path.empty() ? "/" : command.path);
+  if (path.front() != '/') {
+    path.insert(0, "/");
+  }
+  if (const std::string problem = target_kind_problem(
+          kind, path, !command.expect_status.empty() || !command.body_regex.empty(),
+          !command.ca_file.empty() || command.insecure);
+      !problem.empty()) {
+    return usage_error(problem);
   }
   const auto timeout = parse_duration(command.timeout);
   if (!timeout || timeout->count() == 0) {
@@ -79,10 +107,10 @@ int run_probe_command(const ProbeCommand& command) {
   }
 
   CycleOptions options;
-  options.domain = command.domain;
-  options.port = static_cast<uint16_t>(command.port);
-  options.path =
-      command.path.empty() || command.path.front() != '/' ? "/" + command.path : command.path;
+  options.domain = location.name;
+  options.kind = kind;
+  options.port = port == 0 ? default_port(kind) : port;
+  options.path = path;
   options.ca_file = command.ca_file;
   options.insecure = command.insecure;
   options.timeout = *timeout;
@@ -111,7 +139,7 @@ int run_probe_command(const ProbeCommand& command) {
     }
   }
   if (!command.state_dir.empty()) {
-    options.last_known = load_last_known(command.state_dir, command.domain).value_or(LastKnown{});
+    options.last_known = load_last_known(command.state_dir, location.name).value_or(LastKnown{});
   }
 
   EventLoop loop;
@@ -123,7 +151,7 @@ int run_probe_command(const ProbeCommand& command) {
   }
 
   if (!command.state_dir.empty() && cycle.reading.verdict == Verdict::Ok) {
-    save_last_known(command.state_dir, command.domain, cycle.next_last_known());
+    save_last_known(command.state_dir, location.name, cycle.next_last_known());
   }
   if (command.json) {
     std::cout << to_json(cycle).dump(2) << "\n";

@@ -4,14 +4,14 @@
 
 namespace vantage {
 
-// `vantage-agent probe DOMAIN ...`: registers the subcommand; `run_probe_command` runs it after
+// `vantage-agent probe TARGET ...`: registers the subcommand; `run_probe_command` runs it after
 // parsing and returns the process exit code (0 OK, 1 not OK, 2 usage error).
 struct ProbeCommand {
-  std::string domain;
+  std::string target;  // DOMAIN, ADDRESS or a URL: https://, http://, tcp://HOST:PORT
   std::vector<std::string> resolvers;
   std::vector<std::string> controls;
-  int port = 443;
-  std::string path = "/";
+  int port = 0;      // 0: from the target, else the kind's default
+  std::string path;  // empty: from the target, else "/"
   std::string ca_file;
   bool insecure = false;
   std::string timeout = "5s";

@@ -30,7 +30,7 @@
 #include "cycle.hh"
 #include "endpoint.hh"
 #include "event_loop.hh"
-#include "https.hh"
+#include "http.hh"
 #include "limiter.hh"
 #include "result.hh"
 #include "tcp_connect.hh"
@@ -41,7 +41,7 @@ using vantage::Check;
 using vantage::Endpoint;
 using vantage::Engine;
 using vantage::EventLoop;
-using vantage::HttpsRequest;
+using vantage::HttpRequest;
 using vantage::ProbeDone;
 using vantage::ProbeResult;
 
@@ -189,8 +189,8 @@ std::string cost_line(const Usage& before, const Usage& after, size_t probes) {
       user, sys, wall, (user + sys) * 1000.0 / static_cast<double>(probes));
 }
 
-HttpsRequest https_request(const Options& options, const Endpoint& address, std::string domain) {
-  HttpsRequest request;
+HttpRequest https_request(const Options& options, const Endpoint& address, std::string domain) {
+  HttpRequest request;
   request.domain = std::move(domain);
   request.address = address;
   request.ca_file = options.ca_file;
@@ -209,9 +209,9 @@ int bench_one_kind(const Options& options, const Endpoint& address) {
       vantage::probe_tcp_connect(loop, address, Check::Tcp, timeout, std::move(done));
     };
   } else {
-    const HttpsRequest request = https_request(options, address, options.domain);
+    const HttpRequest request = https_request(options, address, options.domain);
     start = [&engine, request](size_t, ProbeDone done) {
-      vantage::probe_https(engine.curl(), request, std::move(done));
+      vantage::probe_http(engine.curl(), request, std::move(done));
     };
   }
 
@@ -238,7 +238,7 @@ int bench_one_kind(const Options& options, const Endpoint& address) {
 struct Target {
   std::string domain;
   Endpoint address;
-  HttpsRequest https;
+  HttpRequest https;
   std::vector<ProbeResult> results;
 };
 
@@ -251,12 +251,12 @@ int bench_rss(const Options& options, const Endpoint& address) {
 
   // Warm up the engine (OpenSSL, curl, the CA store) so that the baseline is the engine's.
   Tally warm;
-  const HttpsRequest warm_request = https_request(options, address, options.domain);
+  const HttpRequest warm_request = https_request(options, address, options.domain);
   run_probes(engine, options.warmup, options.max_seconds, warm, [&](size_t i, ProbeDone done) {
     if (i % 2 == 0) {
       vantage::probe_tcp_connect(loop, address, Check::Tcp, timeout, std::move(done));
     } else {
-      vantage::probe_https(engine.curl(), warm_request, std::move(done));
+      vantage::probe_http(engine.curl(), warm_request, std::move(done));
     }
   });
   const long baseline_rss_kb = current_rss_kb();
@@ -283,7 +283,7 @@ int bench_rss(const Options& options, const Endpoint& address) {
     if (i % 2 == 0) {
       vantage::probe_tcp_connect(loop, target.address, Check::Tcp, timeout, std::move(keep));
     } else {
-      vantage::probe_https(engine.curl(), target.https, std::move(keep));
+      vantage::probe_http(engine.curl(), target.https, std::move(keep));
     }
   });
   const Usage after = usage_now();

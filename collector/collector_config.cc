@@ -9,8 +9,9 @@
 
 #include "config_file.hh"
 #include "config_node.hh"
-#include "domain_name.hh"
 #include "duration.hh"
+#include "muting.hh"
+#include "target.hh"
 #include "tls_credentials.hh"
 
 namespace vantage {
@@ -159,18 +160,15 @@ CorrelationConfig read_correlation(const ConfigNode& node) {
 
 // A domain, a pattern of them ("*.shop.example") or "*", as windows and silences match them.
 std::string domain_pattern(const ConfigNode& node) {
-  std::string text = node.as_string();
-  if (text.find_first_of("*?[") != std::string::npos) {
-    std::transform(text.begin(), text.end(), text.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return text;
-  }
-  auto domain = canonical_domain_name(text);
-  if (!domain) {
+  const std::string text = node.as_string();
+  auto pattern = canonical_domain_pattern(text);
+  if (!pattern) {
     node.fail(
-        fmt::format("\"{}\" is not a domain name, a pattern such as *.shop.example, or *", text));
+        fmt::format("\"{}\" is not a domain name, an IP address, a pattern such as "
+                    "*.shop.example, or *",
+                    text));
   }
-  return *domain;
+  return *pattern;
 }
 
 // A receiver's name, as routes name it: letters, digits, '.', '_' and '-'.
@@ -526,9 +524,9 @@ StatusPageConfig read_status_page(const ConfigNode& node) {
   const ConfigNode domains = node.child("domains");
   for (const ConfigNode& item : domains.items()) {
     const std::string text = item.as_string();
-    auto domain = canonical_domain_name(text);
+    auto domain = canonical_target_name(text);
     if (!domain) {
-      item.fail(fmt::format("\"{}\" is not a domain name", text));
+      item.fail(fmt::format("\"{}\" is not a domain name or an IP address", text));
     }
     if (std::find(page.domains.begin(), page.domains.end(), *domain) != page.domains.end()) {
       item.fail(fmt::format("{} is listed twice", *domain));

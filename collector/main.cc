@@ -109,16 +109,22 @@ int run(int argc, char** argv) {
   auto* targets_list = targets->add_subcommand("list", "List the targets");
   add_client_options(targets_list, client, given);
   auto* targets_add = targets->add_subcommand("add", "Add (or replace) a target");
-  vantage::Target target;
-  targets_add->add_option("DOMAIN", target.domain, "The domain to probe")->required();
-  targets_add->add_option("--port", target.port, "HTTPS port")
-      ->capture_default_str()
+  vantage::TargetArguments target;
+  targets_add
+      ->add_option("TARGET", target.target,
+                   "DOMAIN or ADDRESS (HTTPS), or https://HOST[:PORT]/PATH, "
+                   "http://HOST[:PORT]/PATH, tcp://HOST:PORT")
+      ->required();
+  targets_add->add_option("--port", target.port, "Port (default: the target's, else 443 or 80)")
       ->check(CLI::Range(1, 65535));
-  targets_add->add_option("--path", target.path, "HTTP path")->capture_default_str();
+  targets_add->add_option("--path", target.path, "HTTP path (default: the target's, else /)");
   targets_add->add_option("--expect-status", target.expect_status,
                           "Accepted HTTP statuses (default: any 2xx or 3xx)");
   targets_add->add_option("--body-regex", target.body_regex,
                           "A regular expression the body must match");
+  targets_add->add_option("--ca-file", target.ca_file,
+                          "CA bundle on the agents: the only CA trusted for this target");
+  targets_add->add_flag("--insecure", target.insecure, "Do not verify the certificate");
   add_client_options(targets_add, client, given);
   auto* targets_remove = targets->add_subcommand("remove", "Remove a target");
   std::string remove_domain;

@@ -10,7 +10,7 @@
 #include "dns_message.hh"
 #include "dns_recursive.hh"
 #include "event_loop.hh"
-#include "https.hh"
+#include "http.hh"
 #include "liveness.hh"
 #include "path_trace.hh"
 #include "reading.hh"
@@ -36,8 +36,9 @@ void add_unique(std::vector<std::string>& list, const std::vector<std::string>& 
   }
 }
 
-// Runs one domain's probes stage by stage: DNS (recursive, delegation, then authoritative),
-// then TCP to every address found or remembered, then HTTPS to every address that accepted.
+// Runs one target's probes stage by stage: DNS (recursive, delegation, then authoritative),
+// then TCP to every address found or remembered, then HTTPS or HTTP to every address that
+// accepted. A target named by its address starts at TCP; a tcp target stops there.
 class Cycle : public std::enable_shared_from_this<Cycle> {
  public:
   Cycle(Engine& engine, CycleOptions options, std::function<void(CycleResult)> done)
@@ -63,6 +64,10 @@ class Cycle : public std::enable_shared_from_this<Cycle> {
     begin_stage();  // held open until every DNS probe has been started
     for (const auto& control : options_.control_targets) {
       start_tcp(control, Check::Control);
+    }
+    if (is_address_name(options_.domain)) {
+      end_stage();
+      return;
     }
     for (const auto& resolver : resolvers_) {
       for (const uint16_t type : {kTypeA, kTypeAaaa}) {
@@ -132,13 +137,13 @@ class Cycle : public std::enable_shared_from_this<Cycle> {
         start_tcp_stage();
         break;
       case Stage::Tcp:
-        stage_ = Stage::Https;
+        stage_ = Stage::Request;
         begin_stage();
         start_evidence();
-        start_https_stage();
+        start_request_stage();
         end_stage();
         break;
-      case Stage::Https:
+      case Stage::Request:
         finish();
         break;
     }
@@ -146,6 +151,9 @@ class Cycle : public std::enable_shared_from_this<Cycle> {
 
   void start_tcp_stage() {
     std::vector<std::string> addresses = result_.recursive_addresses;
+    if (is_address_name(options_.domain)) {
+      addresses.push_back(options_.domain);
+    }
     add_unique(addresses, result_.authoritative_addresses);
     add_unique(addresses, options_.last_known.addresses);
     begin_stage();
@@ -171,10 +179,13 @@ class Cycle : public std::enable_shared_from_this<Cycle> {
     });
   }
 
-  void start_https_stage() {
-    begin_stage();
+  void start_request_stage() {
+    if (options_.kind == TargetKind::Tcp) {
+      return;
+    }
     for (const auto& address : accepting_) {
-      HttpsRequest request;
+      HttpRequest request;
+      request.tls = options_.kind == TargetKind::Https;
       request.domain = options_.domain;
       request.address = address;
       request.path = options_.path;
@@ -185,13 +196,12 @@ class Cycle : public std::enable_shared_from_this<Cycle> {
       request.timeout = options_.timeout;
       begin_stage();
       engine_.limiter().acquire([self = shared_from_this(), request] {
-        probe_https(self->engine_.curl(), request, [self](ProbeResult result) {
+        probe_http(self->engine_.curl(), request, [self](ProbeResult result) {
           self->engine_.limiter().release();
           self->record(std::move(result));
         });
       });
     }
-    end_stage();
   }
 
   // Every address that met silence (a TCP connect or an authoritative query that timed out) is
@@ -247,7 +257,7 @@ class Cycle : public std::enable_shared_from_this<Cycle> {
     done_(std::move(result_));
   }
 
-  enum class Stage { Dns, Tcp, Https };
+  enum class Stage { Dns, Tcp, Request };
 
   Engine& engine_;
   CycleOptions options_;

@@ -12,6 +12,7 @@
 #include "limiter.hh"
 #include "path_trace.hh"
 #include "result.hh"
+#include "target.hh"
 
 namespace vantage {
 
@@ -22,7 +23,8 @@ class CurlMulti;
 // What a vantage remembers of a domain from its last good cycle, so that a cycle can still ask
 // "is the address itself reachable?" when DNS fails.
 struct CycleOptions {
-  std::string domain;
+  std::string domain;  // a domain name, or an IP address: a target without a DNS layer
+  TargetKind kind = TargetKind::Https;
   std::vector<Endpoint> resolvers;  // recursive resolvers; empty = the system's resolv.conf
   uint16_t port = 443;
   std::string path = "/";

@@ -44,13 +44,16 @@ std::optional<std::string> answer_of(const ProbeResult& result) {
       }
       return std::nullopt;
     case Check::Https:
+    case Check::Http: {
+      const std::string_view protocol = result.check == Check::Https ? "HTTPS" : "HTTP";
       if (result.ok() || (result.phase != Phase::Connect && result.failure != Failure::Internal)) {
-        return std::string("answered HTTPS");
+        return fmt::format("answered {}", protocol);
       }
       if (is_refusal(result.failure)) {
-        return std::string("cut the HTTPS connection (RST)");
+        return fmt::format("cut the {} connection (RST)", protocol);
       }
       return std::nullopt;
+    }
     case Check::Liveness:
       if (result.ok()) {
         return fmt::format("answers {}", result.subject);

@@ -9,11 +9,22 @@
 #include "endpoint.hh"
 #include "network_evidence.hh"
 #include "routed_prefix.hh"
+#include "target.hh"
 
 namespace vantage {
 namespace {
 
 using Results = std::vector<const ProbeResult*>;
+
+Results web_requests(const CycleResult& cycle) {
+  Results selected;
+  for (const auto& result : cycle.results) {
+    if (is_web_check(result.check)) {
+      selected.push_back(&result);
+    }
+  }
+  return selected;
+}
 
 Results of_check(const CycleResult& cycle, Check check) {
   Results selected;
@@ -83,7 +94,7 @@ class Reader {
         parent_(of_check(cycle, Check::DnsParent)),
         authoritative_(of_check(cycle, Check::DnsAuthoritative)),
         tcp_(of_check(cycle, Check::Tcp)),
-        https_(of_check(cycle, Check::Https)),
+        requests_(web_requests(cycle)),
         control_(of_check(cycle, Check::Control)) {}
 
   Reading read() {
@@ -149,9 +160,8 @@ class Reader {
     }
     if (!web.present.empty()) {
       return verdict(Verdict::ServerDown,
-                     fmt::format("{} resolves and its network answers, but every address is "
-                                 "silent on port {}",
-                                 cycle_.domain, port_text(tcp_.front()->target)),
+                     fmt::format("{}, but every address is silent on port {}", located(),
+                                 port_text(tcp_.front()->target)),
                      {&tcp_}, web.present, {});
     }
     if (!web.unproven.empty()) {
@@ -159,13 +169,19 @@ class Reader {
     }
     if (!any_ok(tcp_)) {
       return verdict(Verdict::ServerDown,
-                     fmt::format("{} resolves and its network answers, but no address accepts "
-                                 "connections on the service port ({})",
-                                 cycle_.domain, to_string(common_failure(tcp_))),
+                     fmt::format("{}, but no address accepts connections on the service port "
+                                 "({})",
+                                 located(), to_string(common_failure(tcp_))),
                      {&tcp_});
     }
-    if (!https_.empty() && !any_ok(https_)) {
+    if (!requests_.empty() && !any_ok(requests_)) {
       return web_verdict();
+    }
+    if (requests_.empty()) {  // a tcp target: the connect is the whole service
+      return verdict(Verdict::Ok,
+                     fmt::format("{} accepts TCP on port {} from this vantage", cycle_.domain,
+                                 port_text(tcp_.front()->target)),
+                     {});
     }
     return verdict(Verdict::Ok, fmt::format("{} works from this vantage", cycle_.domain), {});
   }
@@ -221,44 +237,60 @@ class Reader {
   }
 
   bool vanished() const {
+    // A resolver that answers for the name with authority serves its zone itself, as an internal
+    // resolver serves a company's own names: the public parent's NXDOMAIN does not speak for them.
+    const bool served_by_resolver = std::any_of(recursive_.begin(), recursive_.end(), [](auto* r) {
+      return r->ok() && r->dns && r->dns->authoritative;
+    });
     const bool parent_says_gone =
         std::any_of(parent_.begin(), parent_.end(),
                     [](auto* r) { return r->failure == Failure::NxDomain; }) &&
-        cycle_.nameservers.empty();
+        cycle_.nameservers.empty() && !served_by_resolver;
     const bool resolvers_say_gone =
         all_match(recursive_, [](const ProbeResult& r) { return r.failure == Failure::NxDomain; });
     return parent_says_gone || resolvers_say_gone;
   }
 
   Reading web_verdict() {
-    const Failure failure = common_failure(https_);
+    const Failure failure = common_failure(requests_);
+    const bool tls = requests_.front()->check == Check::Https;
+    const std::string_view protocol = tls ? "HTTPS" : "HTTP";
     if (is_tls_failure(failure)) {
       return verdict(
           Verdict::TlsFailure,
           fmt::format("TCP works but TLS fails on every address ({})", to_string(failure)),
-          {&https_});
+          {&requests_});
     }
     if (is_refusal(failure)) {
-      return verdict(
-          Verdict::ServerDown,
-          fmt::format("connections are cut before TLS completes ({})", to_string(failure)),
-          {&https_});
+      return verdict(Verdict::ServerDown,
+                     fmt::format("connections are cut before {} ({})",
+                                 tls ? "TLS completes" : "the HTTP response", to_string(failure)),
+                     {&requests_});
     }
     // The TCP probe was just accepted by these addresses: the route is there, the server is not.
-    if (is_network_failure(failure) && common_phase(https_) == Phase::Connect) {
+    if (is_network_failure(failure) && common_phase(requests_) == Phase::Connect) {
       return verdict(Verdict::ServerDown,
                      fmt::format("addresses accepted the TCP probe, then went silent before the "
-                                 "HTTPS probe connected ({})",
-                                 to_string(failure)),
-                     {&https_});
+                                 "{} probe connected ({})",
+                                 protocol, to_string(failure)),
+                     {&requests_});
     }
     if (failure == Failure::Internal) {
-      return verdict(Verdict::Unknown, "the HTTPS probe could not run", {&https_});
+      return verdict(Verdict::Unknown, fmt::format("the {} probe could not run", protocol),
+                     {&requests_});
     }
-    return verdict(
-        Verdict::HttpError,
-        fmt::format("TLS works but HTTP fails on every address ({})", to_string(failure)),
-        {&https_});
+    return verdict(Verdict::HttpError,
+                   fmt::format("{} works but HTTP fails on every address ({})", tls ? "TLS" : "TCP",
+                               to_string(failure)),
+                   {&requests_});
+  }
+
+  // Where a server's own failure was found: past DNS, in a network that answers.
+  std::string located() const {
+    if (is_address_name(cycle_.domain)) {
+      return fmt::format("the network of {} answers", cycle_.domain);
+    }
+    return fmt::format("{} resolves and its network answers", cycle_.domain);
   }
 
   static Phase common_phase(const Results& results) {
@@ -296,7 +328,7 @@ class Reader {
 
   const CycleResult& cycle_;
   NetworkEvidence evidence_;
-  Results recursive_, parent_, authoritative_, tcp_, https_, control_;
+  Results recursive_, parent_, authoritative_, tcp_, requests_, control_;
 };
 
 }  // namespace

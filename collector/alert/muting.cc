@@ -7,6 +7,8 @@
 #include <array>
 #include <cctype>
 
+#include "target.hh"
+
 namespace vantage {
 namespace {
 
@@ -118,6 +120,22 @@ std::vector<Occurrence> occurrences_near(const MaintenanceWindow& window, const 
 }
 
 }  // namespace
+
+std::optional<std::string> canonical_domain_pattern(std::string_view text) {
+  if (text.find_first_of("*?[") == std::string_view::npos) {
+    return canonical_target_name(text);
+  }
+  const bool blank = std::any_of(text.begin(), text.end(), [](unsigned char c) {
+    return std::isspace(c) != 0 || std::iscntrl(c) != 0;
+  });
+  if (blank || text.back() == '.') {
+    return std::nullopt;
+  }
+  std::string lowered(text);
+  std::transform(lowered.begin(), lowered.end(), lowered.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return lowered;
+}
 
 bool domain_matches(std::string_view pattern, std::string_view domain) {
   return fnmatch(lower(pattern).c_str(), lower(domain).c_str(), 0) == 0;

@@ -23,6 +23,12 @@ namespace vantage {
 // ("*.shop.example"), or "*" for every domain; letters compare without case.
 bool domain_matches(std::string_view pattern, std::string_view domain);
 
+// The one spelling of what windows, silences and routes match: a pattern (it holds *, ? or [)
+// in lower case, else the target's canonical name (canonical_target_name). nullopt for a pattern
+// with blanks or a trailing dot (it could never match a canonical name) and for a name that is
+// not a domain name or an IP address.
+std::optional<std::string> canonical_domain_pattern(std::string_view text);
+
 // "Mon,Thu" <-> bits; accepts Mon...Sun and Monday...Sunday in any case, and "daily".
 std::optional<uint8_t> parse_weekdays(std::string_view text);
 std::string format_weekdays(uint8_t weekdays);

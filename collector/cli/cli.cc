@@ -14,7 +14,6 @@
 #include "cli_client.hh"
 #include "cli_output.hh"
 #include "config_file.hh"
-#include "domain_name.hh"
 #include "printable.hh"
 #include "result_json.hh"
 
@@ -62,6 +61,21 @@ std::string read_client_token(const std::string& token_file) {
   return token.substr(first, last - first + 1);
 }
 
+namespace {
+
+// How a target's certificate is checked: "-" without TLS.
+std::string tls_text(const Target& target) {
+  if (target.kind != TargetKind::Https) {
+    return "-";
+  }
+  if (target.insecure) {
+    return "insecure";
+  }
+  return target.ca_file.empty() ? "system CAs" : "ca " + text_of(target.ca_file);
+}
+
+}  // namespace
+
 int targets_list_command(const ClientOptions& options, std::ostream& out) {
   const auto fetched = fetch_for_humans(options, "/api/v1/targets", out, &target_list_from_json);
   if (!fetched.document) {
@@ -70,9 +84,11 @@ int targets_list_command(const ClientOptions& options, std::ostream& out) {
   const TargetList& list = *fetched.document;
   Table rows;
   for (const auto& target : list.targets) {
-    rows.push_back({text_of(target.domain), "central", std::to_string(target.port),
-                    text_of(target.path), join_statuses(target.expect_status),
-                    text_of(target.body_regex)});
+    const bool http = target.kind != TargetKind::Tcp;
+    rows.push_back({text_of(target.domain), std::string(to_string(target.kind)), "central",
+                    std::to_string(target.port), http ? text_of(target.path) : "-",
+                    http ? join_statuses(target.expect_status) : "-", text_of(target.body_regex),
+                    tls_text(target)});
   }
   // Probed from agent.yaml: the collector knows neither port nor path, only who reports it.
   const auto& own = list.agent_file_targets.value_or(std::vector<AgentFileTarget>{});
@@ -81,12 +97,14 @@ int targets_list_command(const ClientOptions& options, std::ostream& out) {
     for (const auto& agent : target.agents) {
       agents += (agents.empty() ? "" : ",") + text_of(agent);
     }
-    rows.push_back({text_of(target.domain), "agent.yaml of " + agents, "-", "-", "-", "-"});
+    rows.push_back(
+        {text_of(target.domain), "-", "agent.yaml of " + agents, "-", "-", "-", "-", "-"});
   }
   if (rows.empty()) {
     out << "no targets";
   } else {
-    print_table(out, {"DOMAIN", "ORIGIN", "PORT", "PATH", "EXPECT", "BODY_REGEX"}, rows);
+    print_table(out, {"DOMAIN", "KIND", "ORIGIN", "PORT", "PATH", "EXPECT", "BODY_REGEX", "TLS"},
+                rows);
     out << list.targets.size()
         << (list.targets.size() == 1 ? " central target" : " central targets");
     if (!own.empty()) {
@@ -97,15 +115,46 @@ int targets_list_command(const ClientOptions& options, std::ostream& out) {
   return 0;
 }
 
-int targets_add_command(const ClientOptions& options, const Target& target, std::ostream& out) {
+Target target_from_arguments(const TargetArguments& arguments) {
+  const auto parsed = parse_target_location(arguments.target);
+  if (!parsed.location) {
+    throw UsageError(parsed.error);
+  }
+  const TargetLocation& location = *parsed.location;
+  if (location.port && arguments.port != 0) {
+    throw UsageError(fmt::format("\"{}\" has a port already; leave out --port", arguments.target));
+  }
+  if (location.path && !arguments.path.empty()) {
+    throw UsageError(fmt::format("\"{}\" has a path already; leave out --path", arguments.target));
+  }
+  Target target;
+  target.domain = location.name;
+  target.kind = location.kind.value_or(TargetKind::Https);
+  target.port =
+      location.port.value_or(arguments.port != 0 ? arguments.port : default_port(target.kind));
+  if (target.port == 0) {
+    throw UsageError(
+        fmt::format("\"{}\": a tcp target needs its port (tcp://HOST:PORT)", arguments.target));
+  }
+  target.path = location.path.value_or(arguments.path.empty() ? "/" : arguments.path);
+  target.expect_status = arguments.expect_status;
+  target.body_regex = arguments.body_regex;
+  target.ca_file = arguments.ca_file;
+  target.insecure = arguments.insecure;
+  if (const std::string problem = target_kind_problem(
+          target.kind, target.path, !target.expect_status.empty() || !target.body_regex.empty(),
+          !target.ca_file.empty() || target.insecure);
+      !problem.empty()) {
+    throw UsageError(problem);
+  }
+  return target;
+}
+
+int targets_add_command(const ClientOptions& options, const TargetArguments& arguments,
+                        std::ostream& out) {
+  const Target target = target_from_arguments(arguments);
   const ApiClient client = client_for(options);
-  json request = {{"domain", target.domain}, {"port", target.port}, {"path", target.path}};
-  if (!target.expect_status.empty()) {
-    request["expect_status"] = target.expect_status;
-  }
-  if (!target.body_regex.empty()) {
-    request["body_regex"] = target.body_regex;
-  }
+  json request = to_json(target);
   const auto body = expect(client, client.request("POST", "/api/v1/targets", request.dump()), 201);
   if (!body) {
     return 1;
@@ -118,9 +167,10 @@ int targets_add_command(const ClientOptions& options, const Target& target, std:
   if (!version) {
     return 1;
   }
-  out << fmt::format("added {} (port {}, path {}); targets version {}\n",
-                     printable(canonical_domain_name(target.domain).value_or(target.domain)),
-                     target.port, printable(target.path), version->version);
+  out << fmt::format("added {} ({}, port {}{}); targets version {}\n", printable(target.domain),
+                     to_string(target.kind), target.port,
+                     target.kind == TargetKind::Tcp ? "" : ", path " + printable(target.path),
+                     version->version);
   return 0;
 }
 
@@ -141,7 +191,7 @@ int targets_remove_command(const ClientOptions& options, const std::string& doma
     return 1;
   }
   out << fmt::format("removed {}; targets version {}\n",
-                     printable(canonical_domain_name(domain).value_or(domain)), version->version);
+                     printable(canonical_target_name(domain).value_or(domain)), version->version);
   return 0;
 }
 

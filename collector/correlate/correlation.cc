@@ -124,7 +124,7 @@ void note_timing(ProbeTimings& timings, const ProbeResult& result, bool& https_o
   check.ok = check.ok && result.ok();
   check.slowest =
       std::max(check.slowest, result.timings.total.value_or(std::chrono::microseconds(0)));
-  if (result.check != Check::Https) {
+  if (!is_web_check(result.check)) {
     return;
   }
   if (!timings.https || (!https_ok && result.ok())) {
@@ -152,8 +152,12 @@ VantageCycle summarize(const std::string& agent, std::optional<int64_t> asn,
   summary.verdict = cycle.reading.verdict;
   summary.latency = cycle.duration;
   bool https_ok = false;
+  // What a user waits for: the web request, or for a tcp target (no request) the connect.
+  const bool has_request = std::any_of(cycle.results.begin(), cycle.results.end(),
+                                       [](const ProbeResult& r) { return is_web_check(r.check); });
   for (const auto& result : cycle.results) {
-    if (result.check == Check::Https && result.ok() && result.timings.total) {
+    const bool user_facing = has_request ? is_web_check(result.check) : result.check == Check::Tcp;
+    if (user_facing && result.ok() && result.timings.total) {
       summary.latency = *result.timings.total;
     }
     if (!result.ok()) {

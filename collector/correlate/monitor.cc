@@ -7,9 +7,9 @@
 
 #include "cycle_reader.hh"
 #include "cycle_summary.hh"
-#include "domain_name.hh"
 #include "printable.hh"
 #include "result_json.hh"
+#include "target.hh"
 
 namespace vantage {
 namespace {
@@ -150,7 +150,7 @@ void Monitor::resume() {
         auto& heard = last_heard_[result.agent];
         heard = std::max(heard, std::chrono::time_point_cast<TimePoint::duration>(ended));
         // Rows stored before ingest normalised domains join the domain's one spelling.
-        summary.domain = canonical_domain_name(result.domain).value_or(result.domain);
+        summary.domain = canonical_target_name(result.domain).value_or(result.domain);
         if (removed_after(summary.domain, summary.started_at)) {
           continue;
         }

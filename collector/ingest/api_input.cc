@@ -12,9 +12,9 @@
 
 #include "body_pattern.hh"
 #include "cycle_summary.hh"
-#include "domain_name.hh"
 #include "printable.hh"
 #include "result_json.hh"
+#include "target.hh"
 
 namespace vantage {
 
@@ -384,10 +384,11 @@ struct BatchReader {
   }
 
   void check_cycle(CycleResult& cycle, const std::string& where) const {
-    const auto domain = canonical_domain_name(cycle.domain);
+    const auto domain = canonical_target_name(cycle.domain);
     if (!domain) {
-      throw ApiError(422, fmt::format("{}.cycle.domain: \"{}\" is not a domain name", where,
-                                      printable(cycle.domain)));
+      throw ApiError(422, fmt::format("{}.cycle.domain: \"{}\" is not a domain name or an IP "
+                                      "address",
+                                      where, printable(cycle.domain)));
     }
     cycle.domain = *domain;
     if (cycle.started_at < kEarliestStart) {
@@ -580,24 +581,36 @@ std::optional<std::chrono::milliseconds> parse_heartbeat_interval(const json& bo
 
 Target parse_target(const json& body) {
   require_object(body, "the body");
-  static constexpr std::array<std::string_view, 5> kKeys = {"domain", "port", "path",
-                                                            "expect_status", "body_regex"};
+  static constexpr std::array<std::string_view, 8> kKeys = {
+      "domain", "kind", "port", "path", "expect_status", "body_regex", "ca_file", "insecure"};
   for (const auto& [key, value] : body.items()) {
     if (std::find(kKeys.begin(), kKeys.end(), key) == kKeys.end()) {
-      throw ApiError(422, fmt::format("unknown field \"{}\" (expected domain, port, path, "
-                                      "expect_status, body_regex)",
+      throw ApiError(422, fmt::format("unknown field \"{}\" (expected domain, kind, port, path, "
+                                      "expect_status, body_regex, ca_file, insecure)",
                                       key));
     }
   }
   Target target;
   const std::string domain = string_field(body, "", "domain");
-  const auto canonical = canonical_domain_name(domain);
+  const auto canonical = canonical_target_name(domain);
   if (!canonical) {
-    throw ApiError(422, fmt::format("domain: \"{}\" is not a domain name", printable(domain)));
+    throw ApiError(422, fmt::format("domain: \"{}\" is not a domain name or an IP address",
+                                    printable(domain)));
   }
   target.domain = *canonical;
+  if (body.contains("kind")) {
+    const std::string kind = string_field(body, "", "kind");
+    const auto parsed = target_kind_from_string(kind);
+    if (!parsed) {
+      throw ApiError(422, fmt::format("kind: \"{}\" is not https, http or tcp", printable(kind)));
+    }
+    target.kind = *parsed;
+  }
+  target.port = default_port(target.kind);
   if (body.contains("port")) {
     target.port = static_cast<int>(integer_field(body, "", "port", 1, 65535));
+  } else if (target.kind == TargetKind::Tcp) {
+    throw ApiError(422, "port: a tcp target needs its port");
   }
   if (body.contains("path")) {
     target.path = string_field(body, "", "path");
@@ -637,13 +650,37 @@ Target parse_target(const json& body) {
                                       target.body_regex, compiled.error));
     }
   }
+  if (body.contains("ca_file")) {
+    target.ca_file = string_field(body, "", "ca_file");
+    const bool visible = std::all_of(target.ca_file.begin(), target.ca_file.end(), [](char c) {
+      return static_cast<unsigned char>(c) >= 0x20 && c != 0x7f;
+    });
+    if (!target.ca_file.empty() &&
+        (target.ca_file.front() != '/' || !visible || target.ca_file.size() > kMaxPathLength)) {
+      throw ApiError(422, fmt::format("ca_file: \"{}\" must be an absolute path on the agents",
+                                      printable(target.ca_file)));
+    }
+  }
+  if (body.contains("insecure")) {
+    if (!body["insecure"].is_boolean()) {
+      throw ApiError(422, "insecure: must be true or false");
+    }
+    target.insecure = body["insecure"].get<bool>();
+  }
+  if (const std::string problem = target_kind_problem(
+          target.kind, target.path, !target.expect_status.empty() || !target.body_regex.empty(),
+          !target.ca_file.empty() || target.insecure);
+      !problem.empty()) {
+    throw ApiError(422, "kind: " + problem);
+  }
   return target;
 }
 
 std::string normalize_domain(std::string_view name) {
-  auto canonical = canonical_domain_name(name);
+  auto canonical = canonical_target_name(name);
   if (!canonical) {
-    throw ApiError(400, fmt::format("\"{}\" is not a domain name", printable(name)));
+    throw ApiError(400,
+                   fmt::format("\"{}\" is not a domain name or an IP address", printable(name)));
   }
   return std::move(*canonical);
 }

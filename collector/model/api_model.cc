@@ -510,12 +510,20 @@ TargetList target_list_from_json(const json& document) {
   TargetList list;
   list.version = read.get<int64_t>("version");
   for (const Reader& item : read.objects("targets")) {
+    const auto kind_text = item.get_or<std::string>("kind", "https");
+    const auto kind = target_kind_from_string(kind_text);
+    if (!kind) {
+      item.fail("kind", fmt::format("\"{}\" is not https, http or tcp", kind_text));
+    }
     list.targets.push_back(
         Target{.domain = item.get<std::string>("domain"),
+               .kind = *kind,
                .port = item.get_or<int>("port", 443),
                .path = item.get_or<std::string>("path", "/"),
                .expect_status = item.get_or<std::vector<int>>("expect_status", {}),
-               .body_regex = item.get_or<std::string>("body_regex", "")});
+               .body_regex = item.get_or<std::string>("body_regex", ""),
+               .ca_file = item.get_or<std::string>("ca_file", ""),
+               .insecure = item.get_or<bool>("insecure", false)});
   }
   if (read.has("agent_file_targets")) {
     list.agent_file_targets.emplace();

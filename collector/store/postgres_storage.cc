@@ -42,6 +42,7 @@ namespace {
 using storage_detail::checked_epoch;
 using storage_detail::checked_seq;
 using storage_detail::decode_expect_status;
+using storage_detail::decode_target_kind;
 using storage_detail::encode_expect_status;
 using storage_detail::from_epoch_ms;
 using storage_detail::limit_value;
@@ -369,21 +370,25 @@ constexpr Sql kTokenUsed{"vantage_token_used",
                          "UPDATE tokens SET last_used_at = $2 WHERE hash = $1", kTextInt8Types};
 constexpr Sql kSelectTargets{
     "vantage_targets",
-    "SELECT domain, port, path, expect_status, body_regex FROM targets ORDER BY domain",
+    "SELECT domain, port, path, expect_status, body_regex, kind, ca_file, insecure FROM targets "
+    "ORDER BY domain",
     {}};
 constexpr Sql kSelectTargetsVersion{
     "vantage_targets_version", "SELECT version FROM targets_state WHERE id = 1", {}};
-constexpr std::array<Oid, 5> kPutTargetTypes = {kTextOid, kInt4Oid, kTextOid, kTextOid, kTextOid};
+constexpr std::array<Oid, 8> kPutTargetTypes = {kTextOid, kInt4Oid, kTextOid, kTextOid,
+                                                kTextOid, kTextOid, kTextOid, kInt4Oid};
 // Changes nothing (and so counts no row) when the stored target is the same.
 constexpr Sql kPutTarget{
     "vantage_put_target",
-    "INSERT INTO targets (domain, port, path, expect_status, body_regex) "
-    "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (domain) DO UPDATE SET port = EXCLUDED.port, "
-    "path = EXCLUDED.path, expect_status = EXCLUDED.expect_status, "
-    "body_regex = EXCLUDED.body_regex "
+    "INSERT INTO targets (domain, port, path, expect_status, body_regex, kind, ca_file, insecure) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (domain) DO UPDATE "
+    "SET port = EXCLUDED.port, path = EXCLUDED.path, expect_status = EXCLUDED.expect_status, "
+    "body_regex = EXCLUDED.body_regex, kind = EXCLUDED.kind, ca_file = EXCLUDED.ca_file, "
+    "insecure = EXCLUDED.insecure "
     "WHERE targets.port <> EXCLUDED.port OR targets.path <> EXCLUDED.path "
     "OR targets.expect_status <> EXCLUDED.expect_status "
-    "OR targets.body_regex <> EXCLUDED.body_regex",
+    "OR targets.body_regex <> EXCLUDED.body_regex OR targets.kind <> EXCLUDED.kind "
+    "OR targets.ca_file <> EXCLUDED.ca_file OR targets.insecure <> EXCLUDED.insecure",
     kPutTargetTypes};
 constexpr Sql kRemoveTarget{"vantage_remove_target", "DELETE FROM targets WHERE domain = $1",
                             kOneTextType};
@@ -1421,10 +1426,13 @@ std::vector<Target> PostgresStorage::read_targets(std::string_view operation) {
   for (int row = 0; row < rows; ++row) {
     found.push_back(Target{
         .domain = text_value(result.get(), row, 0),
+        .kind = decode_target_kind(text_value(result.get(), row, 5), backend_),
         .port = static_cast<int>(parse_integer(result.get(), row, 1)),
         .path = text_value(result.get(), row, 2),
         .expect_status = decode_expect_status(text_value(result.get(), row, 3), backend_),
         .body_regex = text_value(result.get(), row, 4),
+        .ca_file = text_value(result.get(), row, 6),
+        .insecure = parse_integer(result.get(), row, 7) != 0,
     });
   }
   return found;
@@ -1460,6 +1468,9 @@ bool PostgresStorage::put_target(const Target& target) {
   params.text(target.path);
   params.text(encode_expect_status(target.expect_status));
   params.text(target.body_regex);
+  params.text(std::string(to_string(target.kind)));
+  params.text(target.ca_file);
+  params.integer(target.insecure ? 1 : 0);
   // Retry-safe: a second put of the same target is no change and bumps nothing.
   return with_connection(kOperation, true, [&] {
     Transaction transaction(*this, kOperation);

@@ -160,13 +160,15 @@ CheckLatencies decode_check_latencies(std::string_view text) {
   if (text.empty()) {
     return latencies;
   }
+  const size_t fields = static_cast<size_t>(std::count(text.begin(), text.end(), ',')) + 1;
+  constexpr size_t kBeforeHttp = static_cast<size_t>(Check::Http);
+  if (fields != kTimedChecks && fields != kBeforeHttp) {
+    throw std::invalid_argument(
+        fmt::format("\"{}\" does not hold {} check latencies", text, kTimedChecks));
+  }
   // split() drops a trailing empty part, which here is a check without a latency.
-  for (size_t check = 0; check < kTimedChecks; ++check) {
+  for (size_t check = 0; check < fields; ++check) {
     const size_t comma = text.find(',');
-    if ((comma == std::string_view::npos) != (check + 1 == kTimedChecks)) {
-      throw std::invalid_argument(
-          fmt::format("\"{}\" does not hold {} check latencies", text, kTimedChecks));
-    }
     const std::string_view part = text.substr(0, comma);
     if (!part.empty()) {
       const auto us = number_of<int64_t>(part, "check latency");

@@ -26,7 +26,7 @@ using TimePoint = std::chrono::system_clock::time_point;
 
 // The checks a cycle times: those every cycle runs (Control, Liveness and Path run only to
 // explain a failure).
-constexpr size_t kTimedChecks = static_cast<size_t>(Check::Https) + 1;
+constexpr size_t kTimedChecks = static_cast<size_t>(Check::Http) + 1;
 constexpr size_t kVerdicts = static_cast<size_t>(Verdict::VantageIsolated) + 1;
 
 // Per timed check, the slowest of its probes that succeeded in one cycle: what a user of the
@@ -52,7 +52,8 @@ TimePoint ended_by(RollupSpan span, TimePoint cutoff);
 
 // One result's latencies as its row keeps them until they are folded into its rollups: the
 // microseconds of each timed check, in Check order, comma-separated, empty where it has none
-// ("12034,,48213,91002"); "" when it has none at all.
+// ("12034,,48213,91002,"); "" when it has none at all. Rows written before http targets existed
+// hold one field fewer (no Http), and read as such.
 std::string encode_check_latencies(const CheckLatencies& latencies);
 // Throws std::invalid_argument for text encode_check_latencies does not write.
 CheckLatencies decode_check_latencies(std::string_view text);

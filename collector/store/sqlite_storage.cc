@@ -29,6 +29,7 @@ namespace {
 using storage_detail::checked_epoch;
 using storage_detail::checked_seq;
 using storage_detail::decode_expect_status;
+using storage_detail::decode_target_kind;
 using storage_detail::encode_expect_status;
 using storage_detail::from_epoch_ms;
 using storage_detail::limit_value;
@@ -104,17 +105,20 @@ constexpr std::string_view kEndTokens =
     "UPDATE tokens SET expires_at = ?2 WHERE name = ?1 AND (expires_at IS NULL OR expires_at > ?2)";
 constexpr std::string_view kTokenUsed = "UPDATE tokens SET last_used_at = ?2 WHERE hash = ?1";
 constexpr std::string_view kSelectTargets =
-    "SELECT domain, port, path, expect_status, body_regex FROM targets ORDER BY domain";
+    "SELECT domain, port, path, expect_status, body_regex, kind, ca_file, insecure FROM targets "
+    "ORDER BY domain";
 constexpr std::string_view kSelectTargetsVersion = "SELECT version FROM targets_state WHERE id = 1";
 // Changes nothing (and so counts no change) when the stored target is the same.
 constexpr std::string_view kPutTarget =
-    "INSERT INTO targets (domain, port, path, expect_status, body_regex) "
-    "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (domain) DO UPDATE SET port = excluded.port, "
-    "path = excluded.path, expect_status = excluded.expect_status, "
-    "body_regex = excluded.body_regex "
+    "INSERT INTO targets (domain, port, path, expect_status, body_regex, kind, ca_file, insecure) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (domain) DO UPDATE "
+    "SET port = excluded.port, path = excluded.path, expect_status = excluded.expect_status, "
+    "body_regex = excluded.body_regex, kind = excluded.kind, ca_file = excluded.ca_file, "
+    "insecure = excluded.insecure "
     "WHERE targets.port <> excluded.port OR targets.path <> excluded.path "
     "OR targets.expect_status <> excluded.expect_status "
-    "OR targets.body_regex <> excluded.body_regex";
+    "OR targets.body_regex <> excluded.body_regex OR targets.kind <> excluded.kind "
+    "OR targets.ca_file <> excluded.ca_file OR targets.insecure <> excluded.insecure";
 constexpr std::string_view kRemoveTarget = "DELETE FROM targets WHERE domain = ?1";
 constexpr std::string_view kBumpTargetsVersion =
     "UPDATE targets_state SET version = version + 1 WHERE id = 1";
@@ -1035,10 +1039,13 @@ std::vector<Target> SqliteStorage::read_targets(std::string_view operation) {
   while (query.step()) {
     found.push_back(Target{
         .domain = query.text(0),
+        .kind = decode_target_kind(query.text(5), backend_),
         .port = static_cast<int>(query.integer(1)),
         .path = query.text(2),
         .expect_status = decode_expect_status(query.text(3), backend_),
         .body_regex = query.text(4),
+        .ca_file = query.text(6),
+        .insecure = query.integer(7) != 0,
     });
   }
   return found;
@@ -1079,6 +1086,9 @@ bool SqliteStorage::put_target(const Target& target) {
     put.bind(3, target.path);
     put.bind(4, expect_status);
     put.bind(5, target.body_regex);
+    put.bind(6, std::string(to_string(target.kind)));
+    put.bind(7, target.ca_file);
+    put.bind(8, int64_t{target.insecure ? 1 : 0});
     put.step();
     changed = changes() > 0;
   }

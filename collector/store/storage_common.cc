@@ -59,6 +59,14 @@ std::vector<int> decode_expect_status(std::string_view json, std::string_view ba
   }
 }
 
+TargetKind decode_target_kind(std::string_view text, std::string_view backend) {
+  const auto kind = target_kind_from_string(text);
+  if (!kind) {
+    fail(backend, "targets", fmt::format("kind '{}' is not https, http or tcp", text));
+  }
+  return *kind;
+}
+
 namespace {
 
 int64_t checked_number(std::string_view name, uint64_t value, std::string_view backend,

@@ -25,6 +25,10 @@ std::string encode_expect_status(const std::vector<int>& codes);
 // Throws StorageError naming `backend` if the column does not hold such an array.
 std::vector<int> decode_expect_status(std::string_view json, std::string_view backend);
 
+// A target's kind as stored ("https", "http", "tcp"); throws StorageError naming `backend` for
+// any other text.
+TargetKind decode_target_kind(std::string_view text, std::string_view backend);
+
 // Throws StorageError (naming backend and operation) for a seq or epoch the database cannot hold.
 int64_t checked_seq(uint64_t seq, std::string_view backend, std::string_view operation);
 int64_t checked_epoch(uint64_t epoch, std::string_view backend, std::string_view operation);

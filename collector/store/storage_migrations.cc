@@ -386,6 +386,14 @@ CREATE TABLE silences (
 CREATE INDEX silences_ends_at ON silences (ends_at);
 )sql";
 
+// Targets of other kinds than https (http, tcp) and their certificate settings; a target's
+// domain may be an IP address.
+constexpr std::string_view kVersion13 = R"sql(
+ALTER TABLE targets ADD COLUMN kind TEXT NOT NULL DEFAULT 'https';
+ALTER TABLE targets ADD COLUMN ca_file TEXT NOT NULL DEFAULT '';
+ALTER TABLE targets ADD COLUMN insecure INTEGER NOT NULL DEFAULT 0;
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, "results, agents, tokens, targets", kVersion1},
     Migration{2, "verdict_changes", kVersion2},
@@ -404,6 +412,7 @@ constexpr std::array kMigrations = {
     Migration{10, "results.latency; rollup_fold: rollups folded after the upload", kVersion10},
     Migration{11, "tokens.expires_at, tokens.last_used_at", kVersion11},
     Migration{12, "maintenance_windows, silences", kVersion12},
+    Migration{13, "targets.kind, targets.ca_file, targets.insecure", kVersion13},
 };
 
 }  // namespace

@@ -19,7 +19,7 @@ double seconds(std::chrono::microseconds duration) {
 // The checks of a domain's layers; control targets, liveness and path traces are about the
 // vantage or run only on failure, so they would come and go as series.
 constexpr std::array kLayerChecks = {Check::DnsRecursive, Check::DnsParent, Check::DnsAuthoritative,
-                                     Check::Tcp, Check::Https};
+                                     Check::Tcp,          Check::Https,     Check::Http};
 
 }  // namespace
 
@@ -80,8 +80,9 @@ void append_probe_metrics(MetricsText& metrics, const std::vector<Explanation>& 
             "The slowest probe of the check in the vantage's latest cycle.",
             [](const CheckTiming& timing) { return seconds(timing.slowest); });
   metrics.family("vantage_probe_https_phase_seconds", "gauge",
-                 "Time in each phase of the latest cycle's HTTPS request (the first that "
-                 "succeeded): resolve, connect, tls, first_byte (after the handshake).");
+                 "Time in each phase of the latest cycle's HTTPS or HTTP request (the first "
+                 "that succeeded): resolve, connect, tls (HTTPS only), first_byte (after the "
+                 "handshake, or the connect without TLS).");
   for (const auto& [domain, vantage] : fresh) {
     if (!vantage->timings.https) {
       continue;

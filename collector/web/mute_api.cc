@@ -8,6 +8,7 @@
 #include "api_input.hh"
 #include "duration.hh"
 #include "mute_model.hh"
+#include "muting.hh"
 #include "printable.hh"
 #include "result_json.hh"
 
@@ -53,14 +54,13 @@ seconds duration_field(const json& body) {
 // A domain, or a pattern of them ("*.shop.example", "*"), as the collector keys domains.
 std::string domain_field(const json& body) {
   const std::string domain = text_field(body, "domain", true);
-  if (domain.find_first_of("*?[") != std::string::npos) {
-    std::string lowered = domain;
-    for (char& c : lowered) {
-      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-    return lowered;
+  auto pattern = canonical_domain_pattern(domain);
+  if (!pattern) {
+    throw ApiError(422, fmt::format("domain: \"{}\" is not a domain name, an IP address, a "
+                                    "pattern such as *.shop.example, or *",
+                                    printable(domain)));
   }
-  return normalize_domain(domain);
+  return std::move(*pattern);
 }
 
 uint64_t id_argument(const std::string& text) {

@@ -7,8 +7,8 @@
 namespace vantage {
 namespace {
 
-constexpr std::array kCheckNames = {"DnsRecursive", "DnsParent", "DnsAuthoritative", "Tcp",
-                                    "Https",        "Control",   "Liveness",         "Path"};
+constexpr std::array kCheckNames = {"DnsRecursive", "DnsParent", "DnsAuthoritative", "Tcp", "Https",
+                                    "Http",         "Control",   "Liveness",         "Path"};
 constexpr std::array kPhaseNames = {"Resolve", "Connect", "Tls", "Request", "Response"};
 constexpr std::array kFailureNames = {
     "None",         "Timeout",         "NetUnreachable", "HostUnreachable",

@@ -19,10 +19,16 @@ enum class Check : uint8_t {
   DnsAuthoritative,
   Tcp,
   Https,
+  Http,  // the request of an http target: HTTP without TLS
   Control,
   Liveness,
   Path
 };
+
+// The request of an https or http target: the layer above TCP.
+constexpr bool is_web_check(Check check) {
+  return check == Check::Https || check == Check::Http;
+}
 
 // Where a probe stopped: the last phase it entered.
 enum class Phase : uint8_t { Resolve, Connect, Tls, Request, Response };

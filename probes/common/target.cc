@@ -1,13 +1,175 @@
 #include "target.hh"
 
+#include <arpa/inet.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+
+#include "domain_name.hh"
+
 namespace vantage {
+namespace {
+
+constexpr std::array<std::string_view, 3> kKindNames = {"https", "http", "tcp"};
+
+std::optional<std::string> canonical_address(std::string_view name) {
+  const std::string text(name);
+  for (const int family : {AF_INET, AF_INET6}) {
+    std::array<unsigned char, 16> binary{};
+    if (inet_pton(family, text.c_str(), binary.data()) == 1) {
+      std::array<char, INET6_ADDRSTRLEN> out{};
+      inet_ntop(family, binary.data(), out.data(), out.size());
+      return std::string(out.data());
+    }
+  }
+  return std::nullopt;
+}
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(), [](char c) {
+    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+  });
+  return out;
+}
+
+std::optional<uint16_t> port_number(std::string_view text) {
+  unsigned value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || value < 1 || value > 65535) {
+    return std::nullopt;
+  }
+  return static_cast<uint16_t>(value);
+}
+
+}  // namespace
+
+std::string_view to_string(TargetKind kind) {
+  return kKindNames.at(static_cast<size_t>(kind));
+}
+
+std::optional<TargetKind> target_kind_from_string(std::string_view text) {
+  const auto found = std::find(kKindNames.begin(), kKindNames.end(), text);
+  if (found == kKindNames.end()) {
+    return std::nullopt;
+  }
+  return static_cast<TargetKind>(found - kKindNames.begin());
+}
+
+uint16_t default_port(TargetKind kind) {
+  switch (kind) {
+    case TargetKind::Https:
+      return 443;
+    case TargetKind::Http:
+      return 80;
+    case TargetKind::Tcp:
+      break;
+  }
+  return 0;
+}
+
+std::optional<std::string> canonical_target_name(std::string_view name) {
+  if (auto address = canonical_address(name)) {
+    return address;
+  }
+  auto domain = canonical_domain_name(name);
+  // "10.1" or "192.0.2.300" is a mistyped address, not a name: no top-level domain is numeric.
+  if (domain) {
+    const std::string_view last = std::string_view(*domain).substr(domain->rfind('.') + 1);
+    if (std::all_of(last.begin(), last.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      return std::nullopt;
+    }
+  }
+  return domain;
+}
+
+bool is_address_name(std::string_view name) {
+  return canonical_address(name).has_value();
+}
+
+std::string target_kind_problem(TargetKind kind, const std::string& path, bool has_http_checks,
+                                bool has_tls_settings) {
+  if (kind == TargetKind::Tcp && (path != "/" || has_http_checks)) {
+    return "a tcp target has no HTTP layer: path, expect_status and body_regex do not apply";
+  }
+  if (kind != TargetKind::Https && has_tls_settings) {
+    return fmt::format("{} target has no TLS: ca_file and insecure do not apply",
+                       kind == TargetKind::Http ? "an http" : "a tcp");
+  }
+  return "";
+}
 
 nlohmann::json to_json(const Target& target) {
   return {{"domain", target.domain},
+          {"kind", to_string(target.kind)},
           {"port", target.port},
           {"path", target.path},
           {"expect_status", target.expect_status},
-          {"body_regex", target.body_regex}};
+          {"body_regex", target.body_regex},
+          {"ca_file", target.ca_file},
+          {"insecure", target.insecure}};
+}
+
+ParsedTargetLocation parse_target_location(std::string_view text) {
+  const auto fail = [&](std::string_view why) {
+    return ParsedTargetLocation{std::nullopt, fmt::format("\"{}\" {}", text, why)};
+  };
+  TargetLocation location;
+  std::string_view rest = text;
+  if (const size_t scheme_end = rest.find("://"); scheme_end != std::string_view::npos) {
+    location.kind = target_kind_from_string(lower(rest.substr(0, scheme_end)));
+    if (!location.kind) {
+      return fail("does not start with https://, http:// or tcp://");
+    }
+    rest.remove_prefix(scheme_end + 3);
+  }
+  const size_t slash = rest.find('/');
+  const std::string_view authority = rest.substr(0, slash);
+  if (slash != std::string_view::npos) {
+    location.path = std::string(rest.substr(slash));
+    const bool visible = std::all_of(location.path->begin(), location.path->end(), [](char c) {
+      return static_cast<unsigned char>(c) > 0x20 && c != 0x7f;
+    });
+    if (!visible) {
+      return fail("has spaces or control characters in its path");
+    }
+  }
+  if (authority.find('@') != std::string_view::npos) {
+    return fail("holds a user name; targets take none");
+  }
+  std::string_view host = authority;
+  std::optional<std::string_view> port;
+  if (!authority.empty() && authority.front() == '[') {
+    const size_t close = authority.find(']');
+    const std::string_view after =
+        close == std::string_view::npos ? "" : authority.substr(close + 1);
+    if (close == std::string_view::npos || !(after.empty() || after.front() == ':')) {
+      return fail("is not [IPv6-ADDRESS] or [IPv6-ADDRESS]:PORT");
+    }
+    host = authority.substr(1, close - 1);
+    if (!after.empty()) {
+      port = after.substr(1);
+    }
+  } else if (std::count(authority.begin(), authority.end(), ':') == 1) {
+    // More than one colon without brackets is an IPv6 address with no port.
+    const size_t colon = authority.find(':');
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+  }
+  auto name = canonical_target_name(host);
+  if (!name || (authority.front() == '[' && !is_address_name(*name))) {
+    return fail("is not a domain name or an IP address");
+  }
+  location.name = std::move(*name);
+  if (port) {
+    location.port = port_number(*port);
+    if (!location.port) {
+      return fail(fmt::format("has no port from 1 to 65535 (\"{}\")", *port));
+    }
+  }
+  return ParsedTargetLocation{std::move(location), ""};
 }
 
 }  // namespace vantage

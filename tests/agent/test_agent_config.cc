@@ -58,10 +58,17 @@ TEST_CASE("a valid agent.yaml loads every key", "[config]") {
   CHECK(config.timeout == std::chrono::seconds(5));
   REQUIRE(config.control_targets.size() == 1);
   CHECK(config.control_targets[0].to_string() == "192.0.2.1:443");
-  REQUIRE(config.targets.size() == 2);
+  REQUIRE(config.targets.size() == 4);
   CHECK(config.targets[0].expect_status == std::vector<int>{200});
+  CHECK(config.targets[1].kind == TargetKind::Https);
   CHECK(config.targets[1].port == 443);
   CHECK(config.targets[1].body_regex.text() == "welcome");
+  CHECK(config.targets[2].domain == "192.0.2.10");
+  CHECK(config.targets[2].kind == TargetKind::Http);
+  CHECK(config.targets[2].port == 80);
+  CHECK(config.targets[2].path == "/status");
+  CHECK(config.targets[3].kind == TargetKind::Tcp);
+  CHECK(config.targets[3].port == 5432);
 }
 
 TEST_CASE("every invalid agent.yaml names its file, line and key", "[config]") {
@@ -72,7 +79,12 @@ TEST_CASE("every invalid agent.yaml names its file, line and key", "[config]") {
        ":4: probe.interval: \"30x\" is not a duration like 500ms, 30s or 2m"},
       {"invalid-missing-name.yaml", ":2: agent.name: is required"},
       {"invalid-port.yaml", ":5: targets[0].port: 70000 is out of range (1 to 65535)"},
-      {"invalid-domain.yaml", ":5: targets[1].domain: \"bad domain!\" is not a domain name"},
+      {"invalid-domain.yaml",
+       ":5: targets[1].domain: \"bad domain!\" is not a domain name or an IP address"},
+      {"invalid-kind.yaml", ":5: targets[1].kind: \"smtp\" is not https, http or tcp"},
+      {"invalid-tcp-port.yaml", ":5: targets[1]: port: a tcp target needs its port"},
+      {"invalid-kind-settings.yaml",
+       ":5: targets[0].kind: an http target has no TLS: ca_file and insecure do not apply"},
       {"invalid-resolver.yaml", ":4: dns.resolvers[1]: \"resolver.example\" is not IP[:PORT]"},
       {"invalid-url.yaml",
        ":3: collector.url: \"collector.example:8470\" must start with http:// or https://"},

@@ -158,7 +158,7 @@ TEST_CASE("every invalid collector.yaml names its file, line and key", "[config]
        ":3: retention.daily_rollups: daily_rollups (60d) must be at least the 90d uptime window "
        "(90d)"},
       {"invalid-collector-status-domain.yaml",
-       ":4: status_page.domains[1]: \"not a domain\" is not a domain name"},
+       ":4: status_page.domains[1]: \"not a domain\" is not a domain name or an IP address"},
       {"invalid-collector-status-twice.yaml",
        ":5: status_page.domains[1]: a.example is listed twice"},
       {"invalid-collector-status-empty.yaml",

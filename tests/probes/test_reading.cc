@@ -94,6 +94,31 @@ TEST_CASE("NXDOMAIN at the parent with no delegation left is DOMAIN_VANISHED", "
   CHECK(read_cycle(cycle).verdict == Verdict::DomainVanished);
 }
 
+TEST_CASE("a name the resolvers serve themselves is not vanished by the public parent's NXDOMAIN",
+          "[reading]") {
+  auto cycle = healthy();
+  cycle.nameservers.clear();
+  set(cycle, Check::DnsParent, Failure::NxDomain);
+  drop(cycle, Check::DnsAuthoritative);
+  for (auto& result : cycle.results) {
+    if (result.check == Check::DnsRecursive) {
+      result.dns = DnsDetails{};
+      result.dns->authoritative = true;
+    }
+  }
+  const auto internal = read_cycle(cycle);
+  CHECK(internal.verdict == Verdict::Ok);
+  REQUIRE(internal.warnings.size() == 1);
+  CHECK(internal.warnings[0].rfind("DnsParent 192.0.2.1:53", 0) == 0);
+  // From a resolver's cache (no authority) the same NXDOMAIN is the domain's deletion.
+  for (auto& result : cycle.results) {
+    if (result.check == Check::DnsRecursive) {
+      result.dns->authoritative = false;
+    }
+  }
+  CHECK(read_cycle(cycle).verdict == Verdict::DomainVanished);
+}
+
 TEST_CASE("refused connections with healthy DNS are SERVER_DOWN", "[reading]") {
   auto cycle = healthy();
   set(cycle, Check::Tcp, Failure::ConnRefused);
@@ -364,4 +389,55 @@ TEST_CASE("the deciding probe is the first evidence line, side failures come lat
   REQUIRE_FALSE(reading.evidence.empty());
   CHECK(reading.evidence[0].rfind("Tcp 203.0.113.80:443", 0) == 0);
   CHECK(has_line(reading.warnings, "DnsParent"));
+}
+
+// Targets other than an https domain: an address (no DNS layer), an http and a tcp service.
+namespace {
+
+CycleResult address_target(Failure tcp, Failure request, Check request_check = Check::Https) {
+  CycleResult cycle;
+  cycle.domain = "192.0.2.10";
+  cycle.results = {probe(Check::Tcp, tcp), probe(request_check, request)};
+  if (tcp != Failure::None) {
+    cycle.results.pop_back();
+  }
+  return cycle;
+}
+
+}  // namespace
+
+TEST_CASE("an address target has no DNS layer: a refused port is SERVER_DOWN, never vanished",
+          "[reading]") {
+  const auto healthy_address = read_cycle(address_target(Failure::None, Failure::None));
+  CHECK(healthy_address.verdict == Verdict::Ok);
+  const auto refused = read_cycle(address_target(Failure::ConnRefused, Failure::None));
+  CHECK(refused.verdict == Verdict::ServerDown);
+  CHECK(refused.summary ==
+        "the network of 192.0.2.10 answers, but no address accepts connections on the service "
+        "port (ConnRefused)");
+  REQUIRE_FALSE(refused.evidence.empty());
+  CHECK(refused.evidence[0].rfind("Tcp 192.0.2.10:443", 0) == 0);
+}
+
+TEST_CASE("an http target's request failures read as HTTP, never as TLS", "[reading]") {
+  auto status = address_target(Failure::None, Failure::HttpStatus, Check::Http);
+  status.domain = "intranet.test";
+  const auto reading = read_cycle(status);
+  CHECK(reading.verdict == Verdict::HttpError);
+  CHECK(reading.summary == "TCP works but HTTP fails on every address (HttpStatus)");
+  CHECK(reading.evidence[0].rfind("Http 192.0.2.10:443", 0) == 0);
+
+  const auto reset = read_cycle(address_target(Failure::None, Failure::ConnReset, Check::Http));
+  CHECK(reset.verdict == Verdict::ServerDown);
+  CHECK(reset.summary == "connections are cut before the HTTP response (ConnReset)");
+}
+
+TEST_CASE("a tcp target is OK on an accepted connect, with no request to make", "[reading]") {
+  auto cycle = healthy();
+  drop(cycle, Check::Https);
+  const auto reading = read_cycle(cycle);
+  CHECK(reading.verdict == Verdict::Ok);
+  CHECK(reading.summary == "social.test accepts TCP on port 443 from this vantage");
+  set(cycle, Check::Tcp, Failure::ConnRefused);
+  CHECK(read_cycle(cycle).verdict == Verdict::ServerDown);
 }

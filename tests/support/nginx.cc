@@ -34,6 +34,10 @@ std::string nginx_config_text(const NginxConfig& config) {
   text += "  server {\n";
   for (const auto& address : config.addresses) {
     text += "    listen " + listen_address(address) + ":" + port + " ssl;\n";
+    if (config.plain_port != 0) {
+      text +=
+          "    listen " + listen_address(address) + ":" + std::to_string(config.plain_port) + ";\n";
+    }
   }
   text += "    server_name " + config.server_name + ";\n";
   text += "    ssl_certificate " + config.certificate.string() + ";\n";

@@ -14,6 +14,7 @@ struct NginxConfig {
   std::filesystem::path dir;           // the config, pid, logs and temp paths go here
   std::vector<std::string> addresses;  // IP literals to listen on with TLS
   uint16_t port = 443;
+  uint16_t plain_port = 0;  // when set, the same server also answers plain HTTP on this port
   std::string server_name;
   std::filesystem::path certificate;  // PEM: the leaf, then any chain
   std::filesystem::path key;

@@ -56,6 +56,12 @@ std::string unbound_config_text(const UnboundConfig& config) {
   for (const auto& zone : config.undefault_zones) {
     text += "  local-zone: \"" + zone + "\" nodefault\n";
   }
+  for (const auto& zone : config.local_zones) {
+    text += "  local-zone: \"" + zone + "\" static\n";
+  }
+  for (const auto& record : config.local_data) {
+    text += "  local-data: \"" + record + "\"\n";
+  }
   text += "remote-control:\n";
   text += "  control-enable: no\n";
   return text;

@@ -23,6 +23,10 @@ struct UnboundConfig {
   // Special-use zones Unbound answers itself (RFC 6761 makes `test.` one), which the lab needs
   // resolved the real way instead.
   std::vector<std::string> undefault_zones = {"test."};
+  // Zones Unbound serves itself, as a company's internal resolver serves its own names
+  // ("corp.test."; local-zone static), and their records ("app.corp.test. A 192.0.2.10").
+  std::vector<std::string> local_zones;
+  std::vector<std::string> local_data;
 };
 
 // unbound.conf for a plain iterating resolver (no DNSSEC: the lab's zones are unsigned) that

@@ -68,8 +68,13 @@ TEST_CASE("targets add, list and remove through the CLI with an operator token",
   const auto added = with({"targets", "add", "Social.Example", "--port", "8443", "--path",
                            "/health", "--expect-status", "200", "--expect-status", "204"});
   CHECK(added.exit_code == 0);
-  CHECK(added.out == "added social.example (port 8443, path /health); targets version 1\n");
-  CHECK(with({"targets", "add", "shop.example"}).exit_code == 0);
+  CHECK(added.out == "added social.example (https, port 8443, path /health); targets version 1\n");
+  CHECK(with({"targets", "add", "https://shop.example/", "--ca-file", "/etc/vantage/shop-ca.pem"})
+            .exit_code == 0);
+  const auto mail = with({"targets", "add", "tcp://mail.example:25"});
+  CHECK(mail.out == "added mail.example (tcp, port 25); targets version 3\n");
+  const auto intranet = with({"targets", "add", "http://192.0.2.10:8080/status"});
+  CHECK(intranet.out == "added 192.0.2.10 (http, port 8080, path /status); targets version 4\n");
 
   // An agent that probes a domain from its own agent.yaml: the collector knows it by its cycles.
   REQUIRE(collector.post("/api/v1/results", agent, result_batch("vp-1", {1}, "own.example").dump())
@@ -77,43 +82,61 @@ TEST_CASE("targets add, list and remove through the CLI with an operator token",
   const auto table = with({"targets", "list"});
   CHECK(table.exit_code == 0);
   CHECK(table.out ==
-        "DOMAIN          ORIGIN              PORT  PATH     EXPECT   BODY_REGEX\n"
-        "shop.example    central             443   /        2xx/3xx\n"
-        "social.example  central             8443  /health  200,204\n"
-        "own.example     agent.yaml of vp-1  -     -        -        -\n"
-        "2 central targets and 1 from agents' own files, version 2\n");
+        "DOMAIN          KIND   ORIGIN              PORT  PATH     EXPECT   BODY_REGEX  TLS\n"
+        "192.0.2.10      http   central             8080  /status  2xx/3xx              -\n"
+        "mail.example    tcp    central             25    -        -                    -\n"
+        "shop.example    https  central             443   /        2xx/3xx              "
+        "ca /etc/vantage/shop-ca.pem\n"
+        "social.example  https  central             8443  /health  200,204              "
+        "system CAs\n"
+        "own.example     -      agent.yaml of vp-1  -     -        -        -           -\n"
+        "4 central targets and 1 from agents' own files, version 4\n");
 
   const auto listed = with({"targets", "list", "--json"});
   CHECK(listed.exit_code == 0);
   const json document = json::parse(listed.out);
-  CHECK(document["version"] == 2);
+  CHECK(document["version"] == 4);
   CHECK(document["agent_file_targets"] ==
         json::array({{{"domain", "own.example"}, {"agents", {"vp-1"}}}}));
-  REQUIRE(document["targets"].size() == 2);
-  CHECK(document["targets"][1] == json{{"domain", "social.example"},
+  REQUIRE(document["targets"].size() == 4);
+  CHECK(document["targets"][3] == json{{"domain", "social.example"},
+                                       {"kind", "https"},
                                        {"port", 8443},
                                        {"path", "/health"},
                                        {"expect_status", {200, 204}},
-                                       {"body_regex", ""}});
+                                       {"body_regex", ""},
+                                       {"ca_file", ""},
+                                       {"insecure", false}});
+
+  // What does not describe a target is a usage error before anything is sent.
+  const auto no_port = with({"targets", "add", "tcp://mail.example"});
+  CHECK(no_port.exit_code == 2);
+  CHECK_THAT(no_port.err, Catch::Contains("a tcp target needs its port (tcp://HOST:PORT)"));
+  const auto twice = with({"targets", "add", "https://shop.example:8443/", "--port", "443"});
+  CHECK(twice.exit_code == 2);
+  CHECK_THAT(twice.err, Catch::Contains("has a port already; leave out --port"));
+  const auto plain_ca = with({"targets", "add", "http://intranet.example/", "--insecure"});
+  CHECK(plain_ca.exit_code == 2);
+  CHECK_THAT(plain_ca.err, Catch::Contains("an http target has no TLS"));
+  CHECK(with({"targets", "list", "--json"}).out == listed.out);
 
   const auto removed = with({"targets", "remove", "social.example"});
   CHECK(removed.exit_code == 0);
-  CHECK(removed.out == "removed social.example; targets version 3\n");
+  CHECK(removed.out == "removed social.example; targets version 5\n");
   const auto again = with({"targets", "remove", "social.example"});
   CHECK(again.exit_code == 1);
   CHECK(again.err == "vantage-collector: collector at " + collector.url() +
                          " answered 404: no target \"social.example\"\n");
 
   const auto invalid = with({"targets", "add", "bad_domain!"});
-  CHECK(invalid.exit_code == 1);
-  CHECK_THAT(invalid.err, Catch::Contains("answered 422: domain: \"bad_domain!\" is not a domain "
-                                          "name"));
+  CHECK(invalid.exit_code == 2);
+  CHECK_THAT(invalid.err, Catch::Contains("\"bad_domain!\" is not a domain name or an IP address"));
 
   // VANTAGE_TOKEN instead of --token-file; an agent's token may read but not change targets.
   const auto by_env = collector.cli({"targets", "list", "--json", "--url", collector.url()},
                                     {"VANTAGE_TOKEN=" + agent});
   CHECK(by_env.exit_code == 0);
-  CHECK(json::parse(by_env.out)["targets"].size() == 1);
+  CHECK(json::parse(by_env.out)["targets"].size() == 3);
   CHECK_FALSE(json::parse(by_env.out).contains("agent_file_targets"));  // agents poll this list
   const auto forbidden = collector.cli({"targets", "add", "x.example", "--url", collector.url()},
                                        {"VANTAGE_TOKEN=" + agent});
@@ -125,7 +148,7 @@ TEST_CASE("targets add, list and remove through the CLI with an operator token",
   const auto by_url_env = collector.cli(
       {"targets", "list", "--json"}, {"VANTAGE_TOKEN=" + agent, "VANTAGE_URL=" + collector.url()});
   CHECK(by_url_env.exit_code == 0);
-  CHECK(json::parse(by_url_env.out)["targets"].size() == 1);
+  CHECK(json::parse(by_url_env.out)["targets"].size() == 3);
   const auto flag_wins =
       collector.cli({"targets", "list", "--url", collector.url()},
                     {"VANTAGE_TOKEN=" + agent, "VANTAGE_URL=http://127.0.0.1:9"});

@@ -70,7 +70,8 @@ TEST_CASE("each bad batch is refused with its status and the field it names", "[
   CHECK(with([](json& b) { b["results"][2].erase("cycle"); }) ==
         Expected{422, "results[2]: missing field \"cycle\""});
   CHECK(with([](json& b) { b["results"][0]["cycle"]["domain"] = "bad domain!"; }) ==
-        Expected{422, "results[0].cycle.domain: \"bad domain!\" is not a domain name"});
+        Expected{422,
+                 "results[0].cycle.domain: \"bad domain!\" is not a domain name or an IP address"});
   CHECK(with([](json& b) {
           b["results"][0]["cycle"]["started_at"] = "2019-01-01T00:00:00.000Z";
         }).first == 422);
@@ -290,7 +291,7 @@ TEST_CASE("a result's domain is stored in its one spelling", "[unit]") {
     CHECK(refusal([&] { normalize_domain(bad); }).first == 400);
   }
   CHECK(refusal([] { normalize_domain("\xff"); }) ==
-        std::pair<int, std::string>{400, "\"\\xff\" is not a domain name"});
+        std::pair<int, std::string>{400, "\"\\xff\" is not a domain name or an IP address"});
 }
 
 TEST_CASE("gzip bodies inflate within the bound and no further", "[unit]") {
@@ -365,7 +366,7 @@ TEST_CASE("a target is checked field by field and its domain normalised", "[unit
         }) == Expected{422, "missing field \"domain\""});
   CHECK(refusal([] {
           parse_target({{"domain", "bad domain!"}});
-        }) == Expected{422, "domain: \"bad domain!\" is not a domain name"});
+        }) == Expected{422, "domain: \"bad domain!\" is not a domain name or an IP address"});
   CHECK(refusal([] {
           parse_target({{"domain", "a.example"}, {"port", 70000}});
         }) == Expected{422, "port: must be a whole number from 1 to 65535"});
@@ -381,6 +382,41 @@ TEST_CASE("a target is checked field by field and its domain normalised", "[unit
                        "body_regex: \"(unclosed\" is not a valid regular expression (RE2 "
                        "syntax): missing ): (unclosed"});
   CHECK(refusal([] { parse_target({{"domain", "a.example"}, {"prot", 443}}); }).first == 422);
+}
+
+TEST_CASE("a target of another kind than https is checked against its kind", "[unit]") {
+  const auto plain = parse_target({{"domain", "Intranet.Corp.Example"}, {"kind", "http"}});
+  CHECK(plain.kind == TargetKind::Http);
+  CHECK(plain.port == 80);
+  const auto database = parse_target({{"domain", "2001:DB8::5"}, {"kind", "tcp"}, {"port", 5432}});
+  CHECK(database.domain == "2001:db8::5");
+  CHECK(database.kind == TargetKind::Tcp);
+  const auto pinned = parse_target(
+      {{"domain", "192.0.2.10"}, {"ca_file", "/etc/vantage/lab-ca.pem"}, {"insecure", false}});
+  CHECK(pinned.kind == TargetKind::Https);
+  CHECK(pinned.ca_file == "/etc/vantage/lab-ca.pem");
+
+  using Expected = std::pair<int, std::string>;
+  CHECK(refusal([] {
+          parse_target({{"domain", "a.example"}, {"kind", "ftp"}});
+        }) == Expected{422, "kind: \"ftp\" is not https, http or tcp"});
+  CHECK(refusal([] {
+          parse_target({{"domain", "a.example"}, {"kind", "tcp"}});
+        }) == Expected{422, "port: a tcp target needs its port"});
+  CHECK(refusal([] {
+          parse_target({{"domain", "a.example"}, {"kind", "tcp"}, {"port", 25}, {"path", "/x"}});
+        }) == Expected{422,
+                       "kind: a tcp target has no HTTP layer: path, expect_status and "
+                       "body_regex do not apply"});
+  CHECK(refusal([] {
+          parse_target({{"domain", "a.example"}, {"kind", "http"}, {"insecure", true}});
+        }) == Expected{422, "kind: an http target has no TLS: ca_file and insecure do not apply"});
+  CHECK(refusal([] {
+          parse_target({{"domain", "a.example"}, {"ca_file", "ca.pem"}});
+        }) == Expected{422, "ca_file: \"ca.pem\" must be an absolute path on the agents"});
+  CHECK(refusal([] {
+          parse_target({{"domain", "a.example"}, {"insecure", "yes"}});
+        }) == Expected{422, "insecure: must be true or false"});
 }
 
 TEST_CASE("a body_regex only a backtracking engine accepts is refused, naming what RE2 lacks",

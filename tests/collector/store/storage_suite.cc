@@ -719,10 +719,13 @@ TEST_CASE("targets put, replace and remove move targets_version by one per chang
   CHECK(storage->targets_version() == 0);
 
   const Target social{.domain = "social.example",
+                      .kind = TargetKind::Https,
                       .port = 443,
                       .path = "/",
                       .expect_status = {200, 301},
-                      .body_regex = "Welcome \"home\""};
+                      .body_regex = "Welcome \"home\"",
+                      .ca_file = "/etc/vantage/social-ca.pem",
+                      .insecure = false};
   CHECK(storage->put_target(social));
   CHECK(storage->targets_version() == 1);
   // Reads never move it.
@@ -750,21 +753,36 @@ TEST_CASE("targets put, replace and remove move targets_version by one per chang
   social_regex.body_regex = "";
   CHECK(storage->put_target(social_regex));
   CHECK(storage->targets_version() == 5);
+  Target social_insecure = social_regex;
+  social_insecure.ca_file.clear();
+  social_insecure.insecure = true;
+  CHECK(storage->put_target(social_insecure));
+  Target social_plain = social_insecure;
+  social_plain.kind = TargetKind::Http;
+  social_plain.insecure = false;
+  CHECK(storage->put_target(social_plain));
+  CHECK(storage->targets_version() == 7);
 
+  // Kinds and names beyond an https domain: a tcp port on an IPv6 address.
+  Target database = target_for("2001:db8::5");
+  database.kind = TargetKind::Tcp;
+  database.port = 5432;
+  CHECK(storage->put_target(database));
   const Target mail = target_for("mail.example");
   CHECK(storage->put_target(mail));
-  CHECK(storage->targets_version() == 6);
-  CHECK(storage->targets() == std::vector<Target>{mail, social_regex});  // by domain
+  CHECK(storage->targets_version() == 9);
+  // By domain.
+  CHECK(storage->targets() == std::vector<Target>{database, mail, social_plain});
 
   CHECK(storage->remove_target("social.example"));
-  CHECK(storage->targets_version() == 7);
+  CHECK(storage->targets_version() == 10);
   CHECK_FALSE(storage->remove_target("social.example"));
   CHECK_FALSE(storage->remove_target("never.example"));
-  CHECK(storage->targets_version() == 7);
+  CHECK(storage->targets_version() == 10);
 
   const TargetSet set = storage->target_set();
-  CHECK(set.version == 7);
-  CHECK(set.targets == std::vector<Target>{mail});
+  CHECK(set.version == 10);
+  CHECK(set.targets == std::vector<Target>{database, mail});
 }
 
 TEST_CASE("a target the database rejects changes neither the list nor its version",

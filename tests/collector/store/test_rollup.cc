@@ -122,7 +122,12 @@ TEST_CASE("a result's latencies read back as its row keeps them until the fold",
   CheckLatencies first_only{};
   first_only[0] = microseconds(5);
   CHECK(decode_check_latencies(encode_check_latencies(first_only)) == first_only);
-  for (const std::string bad : {"1", "1,2,3,4,5,6,7,8,9", "x,,,,", "-5,,,,", "1,2,,,,"}) {
+  // Rows written before http targets hold no Http field.
+  CheckLatencies before_http{};
+  before_http[static_cast<size_t>(Check::Tcp)] = microseconds(12'034);
+  before_http[static_cast<size_t>(Check::Https)] = microseconds(91'002);
+  CHECK(decode_check_latencies(",,,12034,91002") == before_http);
+  for (const std::string bad : {"1", "1,2,3,4,5,6,7,8,9", "x,,,,", "-5,,,,", "1,2,,,,,,"}) {
     CHECK_THROWS_AS(decode_check_latencies(bad), std::invalid_argument);
   }
 }

@@ -82,7 +82,7 @@ TEST_CASE("hostile JSON, paths and dates are 400s with a JSON error, never 500s"
     CHECK(reply.json()["error"].is_string());
   }
   CHECK(collector.get("/api/v1/domains/%ff", tokens.op).json()["error"] ==
-        "\"\\xff\" is not a domain name");
+        "\"\\xff\" is not a domain name or an IP address");
 
   const auto date =
       collector.get("/api/v1/domains/social.example/history?since=2026-02-31T00:00:00Z", tokens.op);
@@ -448,10 +448,13 @@ TEST_CASE("targets: operators add and remove, agents read, ETag answers 304 unti
   CHECK(list.json() == json{{"version", 1},
                             {"targets",
                              {{{"domain", "social.example"},
+                               {"kind", "https"},
                                {"port", 443},
                                {"path", "/"},
                                {"expect_status", {200}},
-                               {"body_regex", ""}}}}});
+                               {"body_regex", ""},
+                               {"ca_file", ""},
+                               {"insecure", false}}}}});
 
   Request conditional;
   conditional.url = collector.url() + "/api/v1/targets";

@@ -175,6 +175,7 @@ ProbeLab::ProbeLab() : dir_("vantage-lab") {
   web_config_.server_name = string(kDomain);
   web_config_.certificate = leaves_.valid.cert;
   web_config_.key = leaves_.valid.key;
+  web_config_.plain_port = 80;
 
   restart_parent();
   restart_child();
@@ -253,6 +254,12 @@ void ProbeLab::serve_certificate(Leaf leaf) {
   restart_web();
 }
 
+void ProbeLab::serve_internal_zone(const std::string& zone, std::vector<std::string> records) {
+  resolver_config_.local_zones.push_back(zone);
+  resolver_config_.local_data = std::move(records);
+  restart_resolver();
+}
+
 void ProbeLab::web_listens_on(std::vector<string> addresses) {
   web_config_.addresses = std::move(addresses);
   restart_web();
@@ -322,13 +329,15 @@ ProbeRun ProbeLab::probe(const ProbeOptions& options) {
   ++probe_count_;
   const string state =
       options.state.empty() ? "state-" + std::to_string(probe_count_) : options.state;
-  run.command = {agent_path().string(), "probe", string(kDomain)};
+  run.command = {agent_path().string(), "probe", options.target};
   for (const auto& resolver : options.resolvers) {
     run.command.insert(run.command.end(), {"--resolver", resolver});
   }
-  run.command.insert(run.command.end(),
-                     {"--ca", ca_file_.string(), "--timeout", string(kProbeTimeout), "--state-dir",
-                      dir_.subdir(state).string(), "--json"});
+  if (options.pin_ca) {
+    run.command.insert(run.command.end(), {"--ca", ca_file_.string()});
+  }
+  run.command.insert(run.command.end(), {"--timeout", string(kProbeTimeout), "--state-dir",
+                                         dir_.subdir(state).string(), "--json"});
   run.command.insert(run.command.end(), options.extra_args.begin(), options.extra_args.end());
   run.outcome = run_command(run.command, kAgentDeadline);
   // Next to the daemons' logs, for a post-mortem with VANTAGE_KEEP_LAB=1.

@@ -20,7 +20,8 @@ namespace vantage::testing {
 // The lab's world, all on lo inside the test binary's own network namespace (see main.cc):
 //   ns.test          192.0.2.1   2001:db8::1    NSD serving the root "." and "test."
 //   ns1.social.test  192.0.2.53  2001:db8::53   NSD serving the child zone "social.test."
-//   social.test      192.0.2.10  2001:db8::10   nginx, HTTPS on 443 with a test CA's certificate
+//   social.test      192.0.2.10  2001:db8::10   nginx, HTTPS on 443 with a test CA's certificate,
+//                                               plain HTTP on 80
 //   resolver         127.0.0.1   ::1            Unbound, iterating from the lab's root
 inline constexpr std::string_view kDomain = "social.test";
 inline constexpr std::string_view kParentV4 = "192.0.2.1";
@@ -75,6 +76,9 @@ struct ProbeRun {
 };
 
 struct ProbeOptions {
+  // What to probe, as `probe TARGET` takes it: the domain, an address or a URL.
+  std::string target = std::string(kDomain);
+  bool pin_ca = true;  // --ca with the lab's CA (an http or tcp target takes none)
   std::vector<std::string> resolvers = {std::string(kResolverV4)};
   // A state directory (inside the lab's temp dir) to share between probes; empty gives each
   // probe a fresh one, so a cycle never depends on what an earlier one remembered.
@@ -99,6 +103,9 @@ class ProbeLab {
   void web_listens_on(std::vector<std::string> addresses);
   void set_child_zone(ChildZone state);
   void set_delegation(bool present);
+  // The resolver serves `zone` itself with `records`, as a company's internal resolver serves
+  // names the public DNS (here the lab's root and test.) does not delegate.
+  void serve_internal_zone(const std::string& zone, std::vector<std::string> records);
   // Drops without a word (no RST, no ICMP error) every packet that matches `match`, an nft
   // expression such as "ip daddr 192.0.2.10 tcp dport 443": a firewall, or an overloaded server.
   // Undone when the lab stops.

@@ -256,3 +256,36 @@ TEST_CASE("a collector target whose body_regex RE2 refuses is skipped with a war
   CHECK_THAT(log(), Catch::Contains("target good.example scheduled"));
   CHECK_THAT(log(), !Catch::Contains("target bad.example scheduled"));
 }
+
+TEST_CASE(
+    "collector targets of every kind are scheduled; one of an unknown kind or an "
+    "unreadable ca_file is skipped with a warning",
+    "[targets][loopback]") {
+  PinLab lab(R"({\"version\":1,\"targets\":[)"
+             R"({\"domain\":\"new.example\",\"kind\":\"quic\"},)"
+             R"({\"domain\":\"pinned.example\",\"ca_file\":\"/nonexistent/ca.pem\"},)"
+             R"({\"domain\":\"mail.example\",\"kind\":\"tcp\",\"port\":25},)"
+             R"({\"domain\":\"192.0.2.10\",\"kind\":\"http\",\"port\":80}]})");
+  write_text(lab.dir / "agent.token", "unused\n");
+  const fs::path config = lab.dir / "agent.yaml";
+  write_text(config, "agent: { name: vp-1, state_dir: " + lab.dir.subdir("state").string() +
+                         " }\ncollector: { url: \"" + kUrl +
+                         "\", token_file: " + (lab.dir / "agent.token").string() +
+                         ", ca_file: " + lab.system_ca_file.string() + " }\n");
+  ChildProcess agent("vantage-agent", {agent_path().string(), "run", "--config", config.string()},
+                     lab.dir / "agent.log");
+  const auto log = [&] { return read_text(agent.log()); };
+  CHECK(wait_until([&] {
+    agent.expect_running();
+    return log().find("collector targets: 2 (version 1)") != string::npos;
+  }));
+  agent.stop();
+  INFO(log());
+  CHECK_THAT(log(), Catch::Contains("[warning] collector target new.example skipped: this agent "
+                                    "does not know the kind \"quic\""));
+  CHECK_THAT(log(), Catch::Contains("[warning] collector target pinned.example skipped: its "
+                                    "ca_file /nonexistent/ca.pem cannot be read here: No such "
+                                    "file or directory"));
+  CHECK_THAT(log(), Catch::Contains("target mail.example scheduled"));
+  CHECK_THAT(log(), Catch::Contains("target 192.0.2.10 scheduled"));
+}

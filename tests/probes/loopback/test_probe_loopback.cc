@@ -531,3 +531,173 @@ TEST_CASE("a 300 KB line under a body_regex that backtracks on it is ContentMism
   INFO(run.describe());
   check_reading(run, "OK");
 }
+
+// Targets beyond an https domain: `probe` takes a URL (http://, tcp://) or an address. Each
+// reads layer by layer like an https domain, without the layers it does not have.
+namespace {
+
+ProbeOptions probing(std::string target, bool pin_ca = false) {
+  ProbeOptions options;
+  options.target = std::move(target);
+  options.pin_ca = pin_ca;
+  return options;
+}
+
+bool no_dns_probes(const ProbeRun& run) {
+  return run.results("DnsRecursive").empty() && run.results("DnsParent").empty() &&
+         run.results("DnsAuthoritative").empty();
+}
+
+}  // namespace
+
+TEST_CASE("an http target is one plain HTTP request per address on port 80, with no TLS phase",
+          "[http][loopback]") {
+  ProbeLab lab;
+  const ProbeRun run = lab.probe(probing("http://social.test/"));
+  INFO(run.describe());
+  check_reading(run, "OK");
+  CHECK(run.results("Https").empty());
+  for (const auto web : {kWebV4, kWebV6}) {
+    CHECK(status_at(run, "Tcp", target(web, 80)) == "ok");
+    const json http = the_result(run, "Http", target(web, 80));
+    CHECK(status_of(http) == "ok");
+    CHECK(http.value("http_status", 0) == 200);
+    CHECK(field(http, "subject") == "http://social.test:80/");
+    CHECK_FALSE(http.contains("tls"));
+    CHECK_FALSE(http.at("timings_us").contains("tls"));
+    CHECK(http.at("timings_us").contains("first_byte"));
+  }
+}
+
+TEST_CASE("a plain-HTTP port probed as https is TLS_FAILURE; as an http target it is OK",
+          "[http][tls][loopback]") {
+  ProbeLab lab;
+  const ProbeRun as_https = lab.probe(probing("https://social.test:80/", true));
+  INFO(as_https.describe());
+  check_reading(as_https, "TLS_FAILURE");
+  CHECK(status_at(as_https, "Https", target(kWebV4, 80)) == "TlsHandshake at Tls");
+  // The same domain and port as the plain service it is: the http:// scheme, and --port.
+  const ProbeRun plain = lab.probe([] {
+    auto options = probing("http://social.test");
+    options.extra_args = {"--port", "80"};
+    return options;
+  }());
+  INFO(plain.describe());
+  check_reading(plain, "OK");
+}
+
+TEST_CASE("an http target answered 503 is HttpStatus at Response and reads HTTP_ERROR over TCP",
+          "[http][loopback]") {
+  ProbeLab lab;
+  lab.serve_status(503);
+  const ProbeRun run = lab.probe(probing("http://social.test/"));
+  INFO(run.describe());
+  check_reading(run, "HTTP_ERROR");
+  CHECK(field(run.doc.at("reading"), "summary") ==
+        "TCP works but HTTP fails on every address (HttpStatus)");
+  const json http = the_result(run, "Http", target(kWebV4, 80));
+  CHECK(status_of(http) == "HttpStatus at Response");
+  CHECK(http.value("http_status", 0) == 503);
+}
+
+TEST_CASE(
+    "a tcp target is a connect and nothing more: OK while the port accepts, SERVER_DOWN "
+    "once it refuses",
+    "[tcp][loopback]") {
+  ProbeLab lab;
+  const ProbeRun run = lab.probe(probing("tcp://social.test:443"));
+  INFO(run.describe());
+  check_reading(run, "OK");
+  CHECK(field(run.doc.at("reading"), "summary") ==
+        "social.test accepts TCP on port 443 from this vantage");
+  CHECK(run.results("Https").empty());
+  CHECK(run.results("Http").empty());
+  CHECK(status_at(run, "Tcp", target(kWebV6, 443)) == "ok");
+  CHECK_FALSE(run.results("DnsAuthoritative").empty());  // the DNS layers are still read
+
+  lab.stop_web();
+  const ProbeRun stopped = lab.probe(probing("tcp://social.test:443"));
+  INFO(stopped.describe());
+  check_reading(stopped, "SERVER_DOWN");
+  CHECK(status_at(stopped, "Tcp", target(kWebV4, 443)) == "ConnRefused at Connect");
+}
+
+TEST_CASE(
+    "an address target has no DNS layer: OK over HTTP, a name mismatch over HTTPS, "
+    "SERVER_DOWN when stopped, never DOMAIN_VANISHED",
+    "[address][loopback]") {
+  ProbeLab lab;
+  const auto check_address_reading = [](const ProbeRun& run, std::string_view address,
+                                        std::string_view verdict) {
+    INFO(run.describe());
+    REQUIRE(run.doc.is_object());
+    CHECK(field(run.doc, "domain") == address);
+    CHECK(run.verdict() == verdict);
+    CHECK(no_dns_probes(run));
+  };
+  const ProbeRun plain = lab.probe(probing("http://192.0.2.10/"));
+  check_address_reading(plain, kWebV4, "OK");
+  CHECK(status_at(plain, "Http", target(kWebV4, 80)) == "ok");
+
+  // The lab's certificate names social.test, not the address: curl checks the address.
+  const ProbeRun mismatch = lab.probe(probing("192.0.2.10", true));
+  check_address_reading(mismatch, kWebV4, "TLS_FAILURE");
+  CHECK(status_at(mismatch, "Https", target(kWebV4, 443)) == "CertNameMismatch at Tls");
+
+  const ProbeRun insecure = lab.probe([] {
+    auto options = probing("[2001:db8::10]");
+    options.extra_args = {"--insecure"};
+    return options;
+  }());
+  check_address_reading(insecure, kWebV6, "OK");
+  CHECK(status_at(insecure, "Https", target(kWebV6, 443)) == "ok");
+
+  lab.stop_web();
+  const ProbeRun stopped = lab.probe(probing("tcp://192.0.2.10:443"));
+  check_address_reading(stopped, kWebV4, "SERVER_DOWN");
+  CHECK(field(stopped.doc.at("reading"), "summary") ==
+        "the network of 192.0.2.10 answers, but no address accepts connections on the service "
+        "port (ConnRefused)");
+}
+
+TEST_CASE("probe refuses a target it cannot read, naming it, with exit 2", "[usage][loopback]") {
+  ProbeLab lab;
+  for (const auto& [target_text, message] : std::vector<std::pair<string, string>>{
+           {"ftp://social.test/", "does not start with https://, http:// or tcp://"},
+           {"tcp://social.test", "a tcp target needs its port (tcp://HOST:PORT)"},
+           {"192.0.2.300", "is not a domain name or an IP address"}}) {
+    const ProbeRun run = lab.probe(probing(target_text));
+    INFO(run.describe());
+    CHECK(run.outcome.exit_code == 2);
+    CHECK_THAT(run.outcome.err, Catch::Contains(message));
+  }
+  const ProbeRun pinned_http = lab.probe(probing("http://social.test/", true));
+  CHECK(pinned_http.outcome.exit_code == 2);
+  CHECK_THAT(pinned_http.outcome.err, Catch::Contains("an http target has no TLS"));
+}
+
+TEST_CASE(
+    "an internal name served by the agent's own resolver reads OK, though the public "
+    "parent says NXDOMAIN",
+    "[internal][loopback]") {
+  ProbeLab lab;
+  // The resolver serves corp.test itself; test. (the "public" parent) delegates no such zone.
+  lab.serve_internal_zone("corp.test.", {"corp.test. SOA ns.corp.test. hostmaster.corp.test. 1 "
+                                         "3600 600 86400 60",
+                                         "app.corp.test. A 192.0.2.10"});
+  const ProbeRun run = lab.probe(probing("http://app.corp.test/"));
+  INFO(run.describe());
+  REQUIRE(run.doc.is_object());
+  CHECK(run.verdict() == "OK");
+  const json a = the_result(run, "DnsRecursive", target(kResolverV4, 53), "app.corp.test A");
+  CHECK(status_of(a) == "ok");
+  CHECK(a.at("dns").value("aa", false));
+  CHECK(status_at(run, "Http", target(kWebV4, 80)) == "ok");
+  // The public parent's word is still shown, as a warning.
+  bool parent_nxdomain = false;
+  for (const auto& parent : run.results("DnsParent")) {
+    parent_nxdomain = parent_nxdomain || field(parent, "failure") == "NxDomain";
+  }
+  CHECK(parent_nxdomain);
+  CHECK(warns_about(run, "DnsParent"));
+}

@@ -1,4 +1,4 @@
-#include "https.hh"
+#include "http.hh"
 
 #include <curl/curl.h>
 #include <fmt/format.h>
@@ -12,6 +12,7 @@
 
 #include "classify.hh"
 #include "curl_driver.hh"
+#include "target.hh"
 
 namespace vantage {
 namespace {
@@ -50,19 +51,24 @@ int probe_index() {
   return index;
 }
 
-class HttpsProbe {
+// A host as a URL holds it: an IPv6 address in brackets.
+std::string url_host(const std::string& name) {
+  return name.find(':') == std::string::npos ? name : "[" + name + "]";
+}
+
+class HttpProbe {
  public:
-  HttpsProbe(const HttpsRequest& request, ProbeDone done)
+  HttpProbe(const HttpRequest& request, ProbeDone done)
       : request_(request), done_(std::move(done)), easy_(curl_easy_init(), &curl_easy_cleanup) {
-    result_.check = Check::Https;
+    result_.check = request.tls ? Check::Https : Check::Http;
     result_.target = request.address.to_string();
-    result_.subject =
-        fmt::format("https://{}:{}{}", request.domain, request.address.port(), request.path);
+    result_.subject = fmt::format("{}://{}:{}{}", request.tls ? "https" : "http",
+                                  url_host(request.domain), request.address.port(), request.path);
     result_.phase = Phase::Connect;
   }
 
-  static void start(CurlMulti& multi, std::unique_ptr<HttpsProbe> self) {
-    std::shared_ptr<HttpsProbe> probe(std::move(self));
+  static void start(CurlMulti& multi, std::unique_ptr<HttpProbe> self) {
+    std::shared_ptr<HttpProbe> probe(std::move(self));
     if (auto error = probe->configure(); !error.empty()) {
       multi.loop().post([probe, error] { probe->fail_setup(error); });
       return;
@@ -81,24 +87,24 @@ class HttpsProbe {
     url_ = result_.subject;
     // Pin the connection to one address while SNI, Host and the certificate check keep the
     // domain: CONNECT_TO is per transfer, unlike CURLOPT_RESOLVE, which writes the multi
-    // handle's shared DNS cache.
-    const std::string ip = request_.address.family() == AF_INET6 ? "[" + request_.address.ip() + "]"
-                                                                 : request_.address.ip();
-    connect_to_.reset(
-        curl_slist_append(nullptr, fmt::format("{}:{}:{}:{}", request_.domain,
-                                               request_.address.port(), ip, request_.address.port())
-                                       .c_str()));
+    // handle's shared DNS cache. A target named by its address is in the URL already.
+    if (!is_address_name(request_.domain)) {
+      connect_to_.reset(curl_slist_append(
+          nullptr, fmt::format("{}:{}:{}:{}", request_.domain, request_.address.port(),
+                               url_host(request_.address.ip()), request_.address.port())
+                       .c_str()));
+      curl_easy_setopt(easy, CURLOPT_CONNECT_TO, connect_to_.get());
+    }
     curl_easy_setopt(easy, CURLOPT_URL, url_.c_str());
-    curl_easy_setopt(easy, CURLOPT_CONNECT_TO, connect_to_.get());
-    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "https");
+    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, request_.tls ? "https" : "http");
     curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, 1L);
     curl_easy_setopt(easy, CURLOPT_FORBID_REUSE, 1L);
     curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(request_.timeout.count()));
     curl_easy_setopt(easy, CURLOPT_USERAGENT, "vantage-agent/" VANTAGE_VERSION);
-    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &HttpsProbe::on_body);
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &HttpProbe::on_body);
     curl_easy_setopt(easy, CURLOPT_WRITEDATA, this);
-    curl_easy_setopt(easy, CURLOPT_SSL_CTX_FUNCTION, &HttpsProbe::on_ssl_context);
+    curl_easy_setopt(easy, CURLOPT_SSL_CTX_FUNCTION, &HttpProbe::on_ssl_context);
     curl_easy_setopt(easy, CURLOPT_SSL_CTX_DATA, this);
     if (!request_.ca_file.empty()) {
       curl_easy_setopt(easy, CURLOPT_CAINFO, request_.ca_file.c_str());
@@ -123,7 +129,7 @@ class HttpsProbe {
 
   // CURLOPT_WRITEFUNCTION
   static size_t on_body(char* data, size_t size, size_t count, void* self) {
-    auto* probe = static_cast<HttpsProbe*>(self);
+    auto* probe = static_cast<HttpProbe*>(self);
     const size_t bytes = size * count;
     if (!probe->request_.body_regex.empty() && probe->body_.size() < kMaxBodyBytes) {
       probe->body_.append(data, std::min(bytes, kMaxBodyBytes - probe->body_.size()));
@@ -141,7 +147,7 @@ class HttpsProbe {
     // curl checks the name only after the handshake and then reports X509_V_ERR_UNSPECIFIED;
     // asking OpenSSL to check it during verification yields X509_V_ERR_HOSTNAME_MISMATCH, a
     // code that says what went wrong.
-    const auto* probe = static_cast<const HttpsProbe*>(self);
+    const auto* probe = static_cast<const HttpProbe*>(self);
     if (!probe->request_.insecure) {
       X509_VERIFY_PARAM_set1_host(SSL_CTX_get0_param(ssl_context), probe->request_.domain.c_str(),
                                   0);
@@ -149,8 +155,8 @@ class HttpsProbe {
     return CURLE_OK;
   }
 
-  static HttpsProbe* owner(const SSL* ssl) {
-    return static_cast<HttpsProbe*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), probe_index()));
+  static HttpProbe* owner(const SSL* ssl) {
+    return static_cast<HttpProbe*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), probe_index()));
   }
 
   // SSL_CTX_set_verify callback: never changes OpenSSL's decision, only records the leaf.
@@ -159,7 +165,7 @@ class HttpsProbe {
         X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
     X509* certificate = X509_STORE_CTX_get_current_cert(store);
     if (ssl != nullptr && certificate != nullptr && X509_STORE_CTX_get_error_depth(store) == 0) {
-      if (HttpsProbe* probe = owner(ssl)) {
+      if (HttpProbe* probe = owner(ssl)) {
         describe_certificate(certificate, probe->tls_);
         probe->saw_certificate_ = true;
       }
@@ -172,7 +178,7 @@ class HttpsProbe {
     if ((where & SSL_CB_HANDSHAKE_DONE) == 0) {
       return;
     }
-    if (HttpsProbe* probe = owner(ssl)) {
+    if (HttpProbe* probe = owner(ssl)) {
       probe->tls_.version = SSL_get_version(ssl);
       if (X509* certificate = SSL_get0_peer_certificate(ssl)) {
         describe_certificate(certificate, probe->tls_);
@@ -200,8 +206,10 @@ class HttpsProbe {
       result_.timings.tls = microseconds(handshake - connect);
       tls_done_ = true;
     }
-    if (first_byte > 0 && handshake > 0) {
-      result_.timings.first_byte = microseconds(first_byte - handshake);
+    // Without TLS the request follows the connect.
+    const curl_off_t request_sent = request_.tls ? handshake : connect;
+    if (first_byte > 0 && request_sent > 0) {
+      result_.timings.first_byte = microseconds(first_byte - request_sent);
     }
     result_.timings.total = microseconds(total);
   }
@@ -211,7 +219,7 @@ class HttpsProbe {
     CurlOutcome outcome;
     outcome.curl_code = code;
     outcome.connected = connected_;
-    outcome.tls_done = tls_done_;
+    outcome.tls_done = tls_done_ || !request_.tls;  // plain HTTP has no TLS phase to fail in
     curl_easy_getinfo(easy_.get(), CURLINFO_OS_ERRNO, &outcome.os_errno);
     curl_easy_getinfo(easy_.get(), CURLINFO_SSL_VERIFYRESULT, &outcome.verify_result);
     if (saw_certificate_ || !tls_.version.empty()) {
@@ -271,7 +279,7 @@ class HttpsProbe {
 
   void finish() { done_(std::move(result_)); }
 
-  HttpsRequest request_;
+  HttpRequest request_;
   ProbeDone done_;
   ProbeResult result_;
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> easy_;
@@ -287,8 +295,8 @@ class HttpsProbe {
 
 }  // namespace
 
-void probe_https(CurlMulti& multi, const HttpsRequest& request, ProbeDone done) {
-  HttpsProbe::start(multi, std::make_unique<HttpsProbe>(request, std::move(done)));
+void probe_http(CurlMulti& multi, const HttpRequest& request, ProbeDone done) {
+  HttpProbe::start(multi, std::make_unique<HttpProbe>(request, std::move(done)));
 }
 
 }  // namespace vantage

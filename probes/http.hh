@@ -12,7 +12,8 @@ namespace vantage {
 
 class CurlMulti;
 
-struct HttpsRequest {
+struct HttpRequest {
+  bool tls = true;     // false: plain HTTP (an http target), reported as Check::Http
   std::string domain;  // SNI, Host and the name the certificate must match
   Endpoint address;    // pinned: no name resolution happens in this probe
   std::string path = "/";
@@ -23,8 +24,8 @@ struct HttpsRequest {
   std::chrono::milliseconds timeout{5000};
 };
 
-// One HTTPS request over a fresh connection, classified by CURLcode, the OS errno, the X.509
-// verification result and the HTTP status.
-void probe_https(CurlMulti& multi, const HttpsRequest& request, ProbeDone done);
+// One HTTPS (or plain HTTP) request over a fresh connection, classified by CURLcode, the OS
+// errno, the X.509 verification result and the HTTP status.
+void probe_http(CurlMulti& multi, const HttpRequest& request, ProbeDone done);
 
 }  // namespace vantage

@@ -1,0 +1,83 @@
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "target.hh"
+
+using namespace vantage;
+
+namespace {
+
+// "kind name port path" of what the text parses to, "-" for what it leaves out; or the error.
+std::string parsed(std::string_view text) {
+  const auto result = parse_target_location(text);
+  if (!result.location) {
+    return "error: " + result.error;
+  }
+  const auto& location = *result.location;
+  return std::string(location.kind ? to_string(*location.kind) : "-") + " " + location.name + " " +
+         (location.port ? std::to_string(*location.port) : "-") + " " + location.path.value_or("-");
+}
+
+}  // namespace
+
+TEST_CASE("a target is written as a domain, an address or a URL of https, http or tcp",
+          "[target]") {
+  CHECK(parsed("Shop.Example.") == "- shop.example - -");
+  CHECK(parsed("https://shop.example/") == "https shop.example - /");
+  CHECK(parsed("HTTPS://shop.example:8443/health?full=1") ==
+        "https shop.example 8443 /health?full=1");
+  CHECK(parsed("http://intranet.corp.example:8080") == "http intranet.corp.example 8080 -");
+  CHECK(parsed("tcp://mail.example:25") == "tcp mail.example 25 -");
+  CHECK(parsed("127.0.0.1") == "- 127.0.0.1 - -");
+  CHECK(parsed("http://192.0.2.10/status") == "http 192.0.2.10 - /status");
+  CHECK(parsed("2001:DB8::10") == "- 2001:db8::10 - -");
+  CHECK(parsed("[2001:db8:0::10]:8443") == "- 2001:db8::10 8443 -");
+  CHECK(parsed("tcp://[2001:db8::5]:5432") == "tcp 2001:db8::5 5432 -");
+}
+
+TEST_CASE("what is not a target is refused saying why", "[target]") {
+  CHECK(parsed("ftp://files.example/") ==
+        "error: \"ftp://files.example/\" does not start with https://, http:// or tcp://");
+  CHECK(parsed("https://bad_domain!/") ==
+        "error: \"https://bad_domain!/\" is not a domain name or an IP address");
+  CHECK(parsed("192.0.2.300") == "error: \"192.0.2.300\" is not a domain name or an IP address");
+  CHECK(parsed("10.1") == "error: \"10.1\" is not a domain name or an IP address");
+  CHECK(parsed("[shop.example]:443") ==
+        "error: \"[shop.example]:443\" is not a domain name or an IP address");
+  CHECK(parsed("[2001:db8::1") ==
+        "error: \"[2001:db8::1\" is not [IPv6-ADDRESS] or "
+        "[IPv6-ADDRESS]:PORT");
+  CHECK(parsed("shop.example:0") ==
+        "error: \"shop.example:0\" has no port from 1 to 65535 (\"0\")");
+  CHECK(parsed("shop.example:http") ==
+        "error: \"shop.example:http\" has no port from 1 to 65535 (\"http\")");
+  CHECK(parsed("https://user@shop.example/") ==
+        "error: \"https://user@shop.example/\" holds a user name; targets take none");
+  CHECK(parsed("https://shop.example/a b") ==
+        "error: \"https://shop.example/a b\" has spaces or control characters in its path");
+  CHECK(parsed("") == "error: \"\" is not a domain name or an IP address");
+}
+
+TEST_CASE("a target's settings must fit its kind", "[target]") {
+  CHECK(target_kind_problem(TargetKind::Https, "/health", true, true).empty());
+  CHECK(target_kind_problem(TargetKind::Http, "/health", true, false).empty());
+  CHECK(target_kind_problem(TargetKind::Tcp, "/", false, false).empty());
+  CHECK(target_kind_problem(TargetKind::Tcp, "/health", false, false) ==
+        "a tcp target has no HTTP layer: path, expect_status and body_regex do not apply");
+  CHECK(target_kind_problem(TargetKind::Tcp, "/", true, false) ==
+        "a tcp target has no HTTP layer: path, expect_status and body_regex do not apply");
+  CHECK(target_kind_problem(TargetKind::Http, "/", false, true) ==
+        "an http target has no TLS: ca_file and insecure do not apply");
+}
+
+TEST_CASE("a target's name is a canonical domain name or an address as inet_ntop writes it",
+          "[target]") {
+  CHECK(canonical_target_name("Social.Example.") == "social.example");
+  CHECK(canonical_target_name("2001:0db8:0000::0010") == "2001:db8::10");
+  CHECK(canonical_target_name("192.0.2.10") == "192.0.2.10");
+  CHECK_FALSE(canonical_target_name("192.0.2.10:443"));
+  CHECK_FALSE(canonical_target_name("fe80::1%eth0"));
+  CHECK(is_address_name("::1"));
+  CHECK_FALSE(is_address_name("social.example"));
+}
