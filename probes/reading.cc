@@ -16,10 +16,10 @@ namespace {
 
 using Results = std::vector<const ProbeResult*>;
 
-Results web_requests(const CycleResult& cycle) {
+Results of_checks(const CycleResult& cycle, const std::function<bool(Check)>& wanted) {
   Results selected;
   for (const auto& result : cycle.results) {
-    if (is_web_check(result.check)) {
+    if (wanted(result.check)) {
       selected.push_back(&result);
     }
   }
@@ -27,13 +27,7 @@ Results web_requests(const CycleResult& cycle) {
 }
 
 Results of_check(const CycleResult& cycle, Check check) {
-  Results selected;
-  for (const auto& result : cycle.results) {
-    if (result.check == check) {
-      selected.push_back(&result);
-    }
-  }
-  return selected;
+  return of_checks(cycle, [check](Check other) { return other == check; });
 }
 
 bool any_ok(const Results& results) {
@@ -94,7 +88,7 @@ class Reader {
         parent_(of_check(cycle, Check::DnsParent)),
         authoritative_(of_check(cycle, Check::DnsAuthoritative)),
         tcp_(of_check(cycle, Check::Tcp)),
-        requests_(web_requests(cycle)),
+        requests_(of_checks(cycle, is_web_check)),
         control_(of_check(cycle, Check::Control)) {}
 
   Reading read() {
@@ -199,6 +193,18 @@ class Reader {
                      {&control_});
     }
     if (control_.empty() && !cycle_.results.empty() && !evidence_.any_answer()) {
+      // A target named by its address asks no resolver: a router on the path answering is then
+      // what shows this vantage's network works, and the path's end is read as for a name.
+      if (recursive_.empty()) {
+        if (any_router_answered()) {
+          return std::nullopt;
+        }
+        return verdict(Verdict::VantageIsolated,
+                       fmt::format("nothing answered this vantage, not even a router on the "
+                                   "path: its own network is broken, not {}",
+                                   cycle_.domain),
+                       {&tcp_});
+      }
       return verdict(Verdict::VantageIsolated,
                      fmt::format("nothing answered this vantage, not even its resolvers: its "
                                  "own network is broken, not {}",
@@ -206,6 +212,13 @@ class Reader {
                      {&recursive_, &parent_});
     }
     return std::nullopt;
+  }
+
+  bool any_router_answered() const {
+    return std::any_of(cycle_.results.begin(), cycle_.results.end(), [](const ProbeResult& r) {
+      return r.path && std::any_of(r.path->hops.begin(), r.path->hops.end(),
+                                   [](const PathHop& hop) { return !hop.address.empty(); });
+    });
   }
 
   Silence read_silence(const Results& failed) const {

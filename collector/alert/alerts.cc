@@ -707,6 +707,21 @@ struct AlertDispatcher::Impl {
             changed.push_back(slot.resolve->record);
           }
         }
+      } else if (kind == AlertEventKind::Firing && delivery.record.delivered_at) {
+        // A reminder or an Alertmanager keep-alive failed: the firing itself was delivered and
+        // stays so (its last_error says what the re-send met); retried, then re-sent when due.
+        const bool again = delivery.failures_in_a_row < timing.max_attempts;
+        if (!again) {
+          delivery.failures_in_a_row = 0;
+        }
+        delivery.next_attempt = again
+                                    ? now + retry_delay(timing, delivery.failures_in_a_row, random)
+                                    : resend_time(alert, receiver, now);
+        if (delivery.failures_in_a_row == 1) {
+          spdlog::warn("alerts: re-sending the firing of {} to {} failed ({}); it was delivered {}",
+                       alert.event.domain, delivery.record.receiver, failure,
+                       format_time(*delivery.record.delivered_at));
+        }
       } else if (delivery.failures_in_a_row < timing.max_attempts) {
         spdlog::debug("alerts: {} of {} to {} failed ({}); retrying", event_word(kind),
                       alert.event.domain, delivery.record.receiver, failure);

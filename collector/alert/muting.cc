@@ -174,13 +174,12 @@ std::string format_weekdays(uint8_t weekdays) {
   return fmt::format("{}", fmt::join(names, ","));
 }
 
-std::optional<std::string> window_problem(const MaintenanceWindow& window) {
+namespace {
+
+// What window_problem finds wrong apart from the time zone.
+std::optional<std::string> shape_problem(const MaintenanceWindow& window) {
   if (window.domain.empty()) {
     return "domain: give a domain, a pattern such as *.shop.example, or * for every domain";
-  }
-  if (!TimeZone::load(window.timezone)) {
-    return fmt::format("timezone: no time zone '{}' (use UTC or a name such as Europe/Berlin)",
-                       window.timezone);
   }
   if (window.weekdays == 0 && !parse_local_time(window.start)) {
     return fmt::format("start: '{}' is not a local date and time such as 2026-12-01T02:00",
@@ -196,6 +195,16 @@ std::optional<std::string> window_problem(const MaintenanceWindow& window) {
                        std::chrono::duration_cast<days>(longest).count());
   }
   return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> window_problem(const MaintenanceWindow& window) {
+  if (!TimeZone::load(window.timezone)) {
+    return fmt::format("timezone: no time zone '{}' (use UTC or a name such as Europe/Berlin)",
+                       window.timezone);
+  }
+  return shape_problem(window);
 }
 
 std::optional<Occurrence> current_occurrence(const MaintenanceWindow& window, const TimeZone& zone,
@@ -227,8 +236,10 @@ std::string_view to_string(Mute::Kind kind) {
 MuteRules::MuteRules(const std::vector<MaintenanceWindow>& windows, std::vector<Silence> silences)
     : silences_(std::move(silences)) {
   for (const MaintenanceWindow& window : windows) {
-    if (!window_problem(window)) {
-      windows_.emplace_back(window, *TimeZone::load(window.timezone));
+    // The zone file is read once per window and refresh.
+    auto zone = TimeZone::load(window.timezone);
+    if (zone && !shape_problem(window)) {
+      windows_.emplace_back(window, std::move(*zone));
     }
   }
 }

@@ -70,6 +70,13 @@ std::string describe(const DeliveryEvent& event) {
   if (event.state != DeliveryState::Delivered && !event.last_error.empty()) {
     state += ": " + event.last_error;
   }
+  // A reminder or keep-alive after the delivery failed: the delivery stands, the failure is news.
+  const bool resend_failed = event.state == DeliveryState::Delivered && !event.last_error.empty() &&
+                             event.last_attempt && event.delivered_at &&
+                             *event.last_attempt > *event.delivered_at;
+  if (resend_failed) {
+    state += "; the last re-send failed: " + event.last_error;
+  }
   return state;
 }
 
@@ -206,7 +213,11 @@ int status_command(const ClientOptions& options, std::ostream& out) {
     return 0;
   }
   Table rows;
-  for (const auto& [state, reported, uptime] : *fetched.document) {
+  std::string held;
+  for (const auto& [state, reported, uptime, muted] : *fetched.document) {
+    if (muted) {
+      held += fmt::format("  {}: {}\n", text_of(state.domain), mute_line(*muted));
+    }
     const auto since = reported ? std::optional(state.since) : std::nullopt;
     rows.push_back({text_of(state.domain), std::string(to_string(state.verdict)),
                     state.scope == Scope::None ? "-" : std::string(to_string(state.scope)),
@@ -220,6 +231,9 @@ int status_command(const ClientOptions& options, std::ostream& out) {
               {"DOMAIN", "VERDICT", "SCOPE", "SINCE", "FOR", "REPORTING", "USABLE", "FAILING",
                "UP_24H", "AFFECTED_NETWORKS"},
               rows);
+  if (!held.empty()) {
+    out << "\nAlerts held back now (the verdicts above are still true):\n" << held;
+  }
   return 0;
 }
 

@@ -22,6 +22,30 @@ using nlohmann::json;
 
 using Names = std::vector<std::string>;
 
+// "muted": what holds the alerts back; null or absent when nothing does.
+std::optional<MuteEntry> mute_entry(const Reader& read) {
+  if (!read.has("muted")) {
+    return std::nullopt;
+  }
+  const Reader muted = read.object("muted");
+  return MuteEntry{.kind = muted.get<std::string>("kind"),
+                   .id = muted.get<uint64_t>("id"),
+                   .until = muted.time("until"),
+                   .by = muted.get_or<std::string>("by", ""),
+                   .why = muted.get_or<std::string>("why", "")};
+}
+
+json to_json(const std::optional<MuteEntry>& muted) {
+  if (!muted) {
+    return nullptr;
+  }
+  return {{"kind", muted->kind},
+          {"id", muted->id},
+          {"until", format_time(muted->until)},
+          {"by", muted->by},
+          {"why", muted->why}};
+}
+
 DomainState domain_state(const Reader& read, bool since_required = true) {
   DomainState state;
   state.domain = read.get<std::string>("domain");
@@ -101,14 +125,7 @@ AlertEntry alert_entry(const Reader& read) {
     }
     alert.deliveries.push_back(std::move(delivery));
   }
-  if (read.has("muted")) {
-    const Reader muted = read.object("muted");
-    alert.muted = MuteEntry{.kind = muted.get<std::string>("kind"),
-                            .id = muted.get<uint64_t>("id"),
-                            .until = muted.time("until"),
-                            .by = muted.get_or<std::string>("by", ""),
-                            .why = muted.get_or<std::string>("why", "")};
-  }
+  alert.muted = mute_entry(read);
   return alert;
 }
 
@@ -266,6 +283,7 @@ json to_json(const StatusEntry& entry) {
     document["since"] = nullptr;
   }
   document["uptime"] = to_json(entry.uptime);
+  document["muted"] = to_json(entry.muted);
   return document;
 }
 
@@ -282,7 +300,8 @@ std::vector<StatusEntry> status_from_json(const json& document) {
   for (const Reader& item : array_items(document, "status")) {
     entries.push_back(StatusEntry{.state = domain_state(item, false),
                                   .reported = item.has("since"),
-                                  .uptime = uptime_entries(item)});
+                                  .uptime = uptime_entries(item),
+                                  .muted = mute_entry(item)});
   }
   return entries;
 }
@@ -310,12 +329,7 @@ json to_json(const AlertEntry& alert) {
           {"affected_networks", alert.affected_networks},
           {"evidence", alert.evidence},
           {"deliveries", deliveries},
-          {"muted", alert.muted ? json{{"kind", alert.muted->kind},
-                                       {"id", alert.muted->id},
-                                       {"until", format_time(alert.muted->until)},
-                                       {"by", alert.muted->by},
-                                       {"why", alert.muted->why}}
-                                : json(nullptr)}};
+          {"muted", to_json(alert.muted)}};
 }
 
 AlertEntry alert_entry_from_json(const json& document) {

@@ -50,11 +50,22 @@ struct LatencyEntry {
   double max_ms = 0;
 };
 
+// What holds a domain's alerts back from the receivers now: a maintenance window or a silence.
+struct MuteEntry {
+  std::string kind;  // "maintenance" or "silence"
+  uint64_t id = 0;   // the window's (0: from collector.yaml) or the silence's
+  ApiTime until;
+  std::string by;
+  std::string why;
+};
+
 // GET /api/v1/status: one per domain, by domain. "healthy" repeats "usable" for older scripts.
 struct StatusEntry {
   DomainState state;
   bool reported = true;             // false: a target no agent has reported yet, "since": null
   std::vector<UptimeEntry> uptime;  // empty from a collector before rollups
+  // A maintenance window or silence that covers the domain's verdict now; "muted": null if none.
+  std::optional<MuteEntry> muted;
 };
 nlohmann::json to_json(const DomainState& state);
 nlohmann::json to_json(const StatusEntry& entry);
@@ -99,15 +110,6 @@ struct DeliveryEntry {
   DeliveryEvent firing;
   std::optional<DeliveryEvent> resolve;
   const DeliveryEvent& latest() const { return resolve ? *resolve : firing; }
-};
-
-// What holds an active alert back from its receivers now: a maintenance window or a silence.
-struct MuteEntry {
-  std::string kind;  // "maintenance" or "silence"
-  uint64_t id = 0;   // the window's (0: from collector.yaml) or the silence's
-  ApiTime until;
-  std::string by;
-  std::string why;
 };
 
 struct AlertEntry {

@@ -32,6 +32,14 @@ VantageEntry vantage_entry(const VantageView& vantage) {
   return entry;
 }
 
+MuteEntry mute_entry(const Mute& mute) {
+  return MuteEntry{.kind = std::string(to_string(mute.kind)),
+                   .id = mute.id,
+                   .until = mute.until,
+                   .by = mute.by,
+                   .why = mute.why};
+}
+
 AlertEntry alert_entry(const AlertView& alert) {
   const AlertEvent& event = alert.event;
   AlertEntry entry{.id = alert.id,
@@ -48,11 +56,7 @@ AlertEntry alert_entry(const AlertView& alert) {
                    .deliveries = {},
                    .muted = {}};
   if (alert.muted) {
-    entry.muted = MuteEntry{.kind = std::string(to_string(alert.muted->kind)),
-                            .id = alert.muted->id,
-                            .until = alert.muted->until,
-                            .by = alert.muted->by,
-                            .why = alert.muted->why};
+    entry.muted = mute_entry(*alert.muted);
   }
   for (const auto& delivery : alert.deliveries) {
     entry.deliveries.push_back(

@@ -11,6 +11,7 @@
 namespace vantage {
 
 VantageEntry vantage_entry(const VantageView& vantage);
+MuteEntry mute_entry(const Mute& mute);
 AlertEntry alert_entry(const AlertView& alert);
 AgentEntry agent_entry(const AgentRecord& agent, const AgentStanding& standing, bool isolated);
 ChangeEntry change_entry(const VerdictRecord& change);

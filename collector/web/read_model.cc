@@ -18,13 +18,14 @@ std::vector<StatusEntry> ReadModel::status(std::vector<DomainState> states) {
   for (auto& state : states) {
     std::string domain = state.domain;
     by_domain[std::move(domain)] =
-        StatusEntry{.state = std::move(state), .reported = true, .uptime = {}};
+        StatusEntry{.state = std::move(state), .reported = true, .uptime = {}, .muted = {}};
   }
   for (const auto& target : storage_.targets()) {
     if (!by_domain.contains(target.domain)) {
       DomainState state;
       state.domain = target.domain;
-      by_domain[target.domain] = StatusEntry{.state = state, .reported = false, .uptime = {}};
+      by_domain[target.domain] =
+          StatusEntry{.state = state, .reported = false, .uptime = {}, .muted = {}};
     }
   }
   const auto uptime = uptime_.all(std::chrono::system_clock::now());
@@ -34,9 +35,15 @@ std::vector<StatusEntry> ReadModel::status(std::vector<DomainState> states) {
   }
   std::vector<StatusEntry> status;
   status.reserve(by_domain.size());
+  const auto now = std::chrono::system_clock::now();
   for (auto& [domain, entry] : by_domain) {
     const auto found = uptime_of.find(domain);
     entry.uptime = uptime_entries(found != uptime_of.end() ? found->second : nullptr);
+    if (alerts_ != nullptr) {
+      if (const auto mute = alerts_->mute_for(domain, entry.state.verdict, now)) {
+        entry.muted = mute_entry(*mute);
+      }
+    }
     status.push_back(std::move(entry));
   }
   return status;

@@ -84,6 +84,7 @@ th,td{padding:.35rem .55rem;border-bottom:1px solid #e0e0e0;text-align:left;vert
 .v-ok{background:#c8e6c9}.v-degraded{background:#fff59d}.v-failure{background:#ef9a9a}
 .v-unknown,.v-none{background:#e0e0e0}.v-isolated{background:#d1c4e9}
 .note{color:#616161}.error{background:#ffcdd2;padding:.5rem}
+.held{font-size:.8rem;color:#5d4037;border:1px solid #bcaaa4;border-radius:3px;padding:0 .3rem}
 ol.evidence li:first-child{font-weight:600}
 )";
 
@@ -260,11 +261,18 @@ std::string render_overview(const UiFrame& frame, const UiOverview& overview) {
       cells += cell_html(cell);
     }
     const std::string since = row.status.reported ? utc_text(state.since, kMinute) : "never";
+    std::string verdict = verdict_span(state.verdict, state.scope);
+    if (const auto& muted = row.status.muted) {
+      // Alerts held back, the verdict still shown: what holds them, who, why and until when.
+      verdict += fmt::format(R"( <span class="held" title="until {} by {}: {}">{}</span>)",
+                             utc_text(muted->until, kMinute), e(muted->by), e(muted->why),
+                             muted->kind == "silence" ? "silenced" : "in maintenance");
+    }
     rows += fmt::format(
         R"(<tr data-domain="{0}" data-verdict="{1}"><th scope="row"><a href="/ui/domains/{0}">{0}</a></th>)"
         R"(<td>{2}</td><td>{3}</td><td>{4}</td><td>{5}</td><td>{6}</td>{7}</tr>)",
-        e(state.domain), to_string(state.verdict), verdict_span(state.verdict, state.scope), since,
-        joined(state.affected_asns), ratio_text(uptime_ratio(row.status.uptime, "24h")),
+        e(state.domain), to_string(state.verdict), verdict, since, joined(state.affected_asns),
+        ratio_text(uptime_ratio(row.status.uptime, "24h")),
         ratio_text(uptime_ratio(row.status.uptime, "30d")), cells);
   }
   const std::string table =

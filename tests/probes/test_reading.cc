@@ -441,3 +441,20 @@ TEST_CASE("a tcp target is OK on an accepted connect, with no request to make", 
   set(cycle, Check::Tcp, Failure::ConnRefused);
   CHECK(read_cycle(cycle).verdict == Verdict::ServerDown);
 }
+
+TEST_CASE("an address target that hears nothing is isolated only when no router answers either",
+          "[reading]") {
+  auto silent = address_target(Failure::Timeout, Failure::None);
+  silent.results.push_back(path("192.0.2.10", {"", "", ""}));
+  const auto isolated = read_cycle(silent);
+  CHECK(isolated.verdict == Verdict::VantageIsolated);
+  CHECK(isolated.summary ==
+        "nothing answered this vantage, not even a router on the path: its own network is "
+        "broken, not 192.0.2.10");
+
+  // The vantage's gateway answers and the path dies before 192.0.2.0/24: the route is gone.
+  auto lost = address_target(Failure::Timeout, Failure::None);
+  lost.results.push_back(path("192.0.2.10", {"198.51.100.1", ""}));
+  const auto reading = read_cycle(lost);
+  CHECK(reading.verdict == Verdict::RouteLoss);
+}

@@ -89,4 +89,38 @@ TEST_CASE(
   CHECK_FALSE(receiver.wait_for_requests(after + 1, milliseconds(700)));
 }
 
+TEST_CASE(
+    "a failed reminder leaves a delivered firing delivered, with the error noted, and the "
+    "resolve still goes out",
+    "[loopback]") {
+  // The firing is taken; every reminder after it is refused; resolves are taken.
+  HttpReceiver receiver([](size_t index, const ReceivedRequest& request) {
+    const bool resolve = request.body.find(R"("status":"resolved")") != std::string::npos;
+    return index == 0 || resolve ? 200 : 503;
+  });
+  TestAlertStore store;
+  AlertTimingConfig timing = fast_timing();
+  timing.repeat_after = milliseconds(200);
+  AlertDispatcher dispatcher({{Kind::Webhook, receiver.url("/hook")}}, timing, store.get());
+  const AlertEvent firing = route_loss();
+  dispatcher.notify(firing);
+  // The firing, then a reminder and its retries, all refused.
+  REQUIRE(receiver.wait_for_requests(4, std::chrono::seconds(10)));
+  const auto firing_state = [&] {
+    const auto alerts = dispatcher.alerts();
+    return alerts.size() == 1 ? alerts[0].deliveries[0].firing : DeliveryRecord{};
+  };
+  REQUIRE(wait_until([&] { return firing_state().last_error == "HTTP 503"; }));
+  CHECK(to_string(firing_state().state) == "delivered");
+  CHECK(firing_state().delivered_at.has_value());
+  CHECK(to_string(store.get().recent(10).at(0).deliveries.at(0).state) == "delivered");
+
+  dispatcher.notify(resolved(firing, at("2026-11-25T07:05:00.000Z")));
+  REQUIRE(wait_for_alerts(dispatcher, [](const auto& alerts) {
+    return alerts.size() == 1 && alerts[0].deliveries[0].resolve &&
+           to_string(alerts[0].deliveries[0].resolve->state) == "delivered";
+  }));
+  CHECK(to_string(firing_state().state) == "delivered");
+}
+
 }  // namespace vantage::testing

@@ -271,6 +271,55 @@ TEST_CASE("status, explain and /metrics give each domain's uptime and latency fr
       Catch::Contains(R"(vantage_domain_uptime_ratio{domain="social.example",window="90d"} 0.8)"));
 }
 
+TEST_CASE(
+    "an http target named by its IPv6 address is a domain like any other: status, explain, "
+    "latency and metrics",
+    "[cli][rollups]") {
+  CollectorFixture collector;
+  const std::string op = collector.create_token("alice", true);
+  const std::string agent = collector.create_token("vp-1");
+  collector.start();
+  json batch = {{"schema_version", 1}, {"agent", "vp-1"}, {"results", json::array()}};
+  const auto now = std::chrono::system_clock::now();
+  for (int i = 0; i < 2; ++i) {
+    vantage::CycleResult cycle;
+    cycle.domain = "2001:db8::5";
+    cycle.started_at = now - std::chrono::seconds(2 - i);
+    vantage::ProbeResult tcp;
+    tcp.check = vantage::Check::Tcp;
+    tcp.target = "[2001:db8::5]:8080";
+    tcp.timings.total = std::chrono::milliseconds(2);
+    vantage::ProbeResult http;
+    http.check = vantage::Check::Http;
+    http.target = "[2001:db8::5]:8080";
+    http.phase = vantage::Phase::Response;
+    http.http_status = 200;
+    http.timings.connect = std::chrono::milliseconds(2);
+    http.timings.first_byte = std::chrono::milliseconds(30);
+    http.timings.total = std::chrono::milliseconds(40);
+    cycle.results = {tcp, http};
+    cycle.reading.summary = "2001:db8::5 works from this vantage";
+    batch["results"].push_back({{"seq", i + 1}, {"cycle", vantage::to_json(cycle)}});
+  }
+  REQUIRE(collector.post("/api/v1/results", agent, batch.dump()).status == 200);
+
+  const auto text = collector.cli({"explain", "2001:DB8:0::5", "--url", collector.url()},
+                                  {"VANTAGE_TOKEN=" + op});
+  INFO(text.err);
+  REQUIRE(text.exit_code == 0);
+  CHECK_THAT(text.out, Catch::StartsWith("2001:db8::5: "));
+  CHECK_THAT(text.out, Catch::Matches("(.|\n)*\nHttp +2 +[0-9.]+ +40\\.0 +40\\.0\n(.|\n)*"));
+  const auto table = collector.cli({"status", "--url", collector.url()}, {"VANTAGE_TOKEN=" + op});
+  CHECK_THAT(table.out, Catch::Contains("\n2001:db8::5 "));
+  const std::string metrics = collector.get("/metrics").body;
+  CHECK_THAT(metrics,
+             Catch::Contains(R"(vantage_probe_success{domain="2001:db8::5",vantage="vp-1",)"
+                             R"(check="Http"} 1)"));
+  CHECK_THAT(metrics, Catch::Contains(R"(vantage_probe_https_phase_seconds{domain="2001:db8::5",)"
+                                      R"(vantage="vp-1",phase="first_byte"} 0.03)"));
+  CHECK_THAT(metrics, !Catch::Contains(R"(domain="2001:db8::5",vantage="vp-1",phase="tls")"));
+}
+
 TEST_CASE("CLI failures: no token is a usage error, a wrong token or no collector a failure",
           "[cli]") {
   CollectorFixture collector;

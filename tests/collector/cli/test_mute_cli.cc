@@ -49,6 +49,14 @@ TEST_CASE("a silenced alert sends nothing, alerts and explain list it as silence
   CHECK_THAT(explain.out, Catch::Contains("#1 silenced ROUTE_LOSS"));
   CHECK_THAT(explain.out, Catch::Contains("held back by silence 1 by ops until "));
   CHECK(fleet.alert()["muted"]["kind"] == "silence");
+  // status keeps the verdict and says what holds its alerts back.
+  const auto status = fleet.cli({"status"});
+  CHECK_THAT(status.out, Catch::Contains("\nsocial.example  ROUTE_LOSS"));
+  CHECK_THAT(status.out, Catch::Contains("\nAlerts held back now (the verdicts above are still "
+                                         "true):\n  social.example: silence 1 by ops until "));
+  const auto status_json = nlohmann::json::parse(fleet.cli({"status", "--json"}).out);
+  CHECK(status_json[0]["muted"]["kind"] == "silence");
+  CHECK(status_json[0]["muted"]["why"] == "backbone change, INC-42");
 
   const auto listed = fleet.cli({"silence", "list"});
   CHECK(listed.exit_code == 0);
@@ -61,6 +69,8 @@ TEST_CASE("a silenced alert sends nothing, alerts and explain list it as silence
              Catch::StartsWith("expired silence 1 for social.example ROUTE_LOSS: expired by ops"));
   REQUIRE(receiver.wait_for_requests(1, seconds(10)));
   CHECK(receiver.requests()[0].body.find("\"domain\":\"social.example\"") != std::string::npos);
+  CHECK_THAT(fleet.cli({"status"}).out, !Catch::Contains("held back"));
+  CHECK(nlohmann::json::parse(fleet.cli({"status", "--json"}).out)[0]["muted"].is_null());
   const auto again = fleet.cli({"silence", "expire", "1"});
   CHECK(again.exit_code == 1);
   CHECK_THAT(again.err, Catch::Contains("no silence 1 still on"));

@@ -191,6 +191,9 @@ TEST_CASE("the operator UI shows every domain from every vantage, and escapes wh
   CHECK_THAT(overview.body,
              Contains(R"(<span class="verdict v-failure">ROUTE_LOSS (global)</span>)"));
   CHECK_THAT(overview.body, Contains("64510, 64511"));
+  // The silence is beside the verdict, which stays: what holds the alerts, who and why.
+  CHECK_THAT(overview.body, Contains(R"(</span> <span class="held" title="until )"));
+  CHECK_THAT(overview.body, Contains(R"( by ops: &lt;b&gt;INC-42&lt;/b&gt;">silenced</span>)"));
   CHECK(browser.get("/ui/?verdict=OK").body.find("data-domain=") == std::string::npos);
   CHECK_THAT(browser.get("/ui/?verdict=ROUTE_LOSS").body,
              Contains("data-domain=\"social.example\""));
