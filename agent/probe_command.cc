@@ -36,7 +36,7 @@ CLI::App* add_probe_command(CLI::App& app, ProbeCommand& command) {
   auto* probe =
       app.add_subcommand("probe", "Run one cycle for TARGET and print what each layer saw");
   probe
-      ->add_option("target", command.target,
+      ->add_option("target", command.target.target,
                    "What to probe: DOMAIN or ADDRESS (HTTPS), or https://HOST[:PORT]/PATH, "
                    "http://HOST[:PORT]/PATH, tcp://HOST:PORT")
       ->required();
@@ -45,16 +45,19 @@ CLI::App* add_probe_command(CLI::App& app, ProbeCommand& command) {
   probe->add_option(
       "--control", command.controls,
       "Control target IP:PORT this vantage must reach to count as healthy, repeatable");
-  probe->add_option("--port", command.port, "Service port (default: the target's, else 443 or 80)")
+  probe
+      ->add_option("--port", command.target.port,
+                   "Service port (default: the target's, else 443 or 80)")
       ->check(CLI::Range(1, 65535));
-  probe->add_option("--path", command.path, "HTTP path to request");
-  probe->add_option("--ca", command.ca_file, "CA bundle to verify the certificate against")
+  probe->add_option("--path", command.target.path, "HTTP path to request");
+  probe->add_option("--ca", command.target.ca_file, "CA bundle to verify the certificate against")
       ->check(CLI::ExistingFile);
-  probe->add_flag("--insecure", command.insecure, "Do not verify the certificate");
+  probe->add_flag("--insecure", command.target.insecure, "Do not verify the certificate");
   probe->add_option("--timeout", command.timeout, "Per-probe timeout, e.g. 5s or 500ms");
-  probe->add_option("--expect-status", command.expect_status,
+  probe->add_option("--expect-status", command.target.expect_status,
                     "Accepted HTTP status, repeatable (default: any 2xx or 3xx)");
-  probe->add_option("--body-regex", command.body_regex, "Regular expression the body must match");
+  probe->add_option("--body-regex", command.target.body_regex,
+                    "Regular expression the body must match");
   probe->add_option("--state-dir", command.state_dir,
                     "Read and update last known addresses and nameservers here");
   probe
@@ -66,55 +69,33 @@ CLI::App* add_probe_command(CLI::App& app, ProbeCommand& command) {
 }
 
 int run_probe_command(const ProbeCommand& command) {
-  const auto parsed = parse_target_location(command.target);
-  if (!parsed.location) {
+  const ParsedTarget parsed = target_from_arguments(command.target);
+  if (!parsed.target) {
     return usage_error(parsed.error);
   }
-  const TargetLocation& location = *parsed.location;
-  const TargetKind kind = location.kind.value_or(TargetKind::Https);
-  if (location.port && command.port != 0) {
-    return usage_error(fmt::format("\"{}\" has a port already; leave out --port", command.target));
-  }
-  if (location.path && !command.path.empty()) {
-    return usage_error(fmt::format("\"{}\" has a path already; leave out --path", command.target));
-  }
-  const uint16_t port = location.port.value_or(static_cast<uint16_t>(command.port));
-  if (port == 0 && kind == TargetKind::Tcp) {
-    return usage_error(
-        fmt::format("\"{}\": a tcp target needs its port (tcp://HOST:PORT)", command.target));
-  }
-  std::string path = location.path.value_or(command.path.empty() ? "/" : command.path);
-  if (path.front() != '/') {
-    path.insert(0, "/");
-  }
-  if (const std::string problem = target_kind_problem(
-          kind, path, !command.expect_status.empty() || !command.body_regex.empty(),
-          !command.ca_file.empty() || command.insecure);
-      !problem.empty()) {
-    return usage_error(problem);
-  }
+  const Target& target = *parsed.target;
   const auto timeout = parse_duration(command.timeout);
   if (!timeout || timeout->count() == 0) {
     return usage_error(
         fmt::format("--timeout \"{}\" is not a duration like 5s or 500ms", command.timeout));
   }
-  auto body_regex = BodyPattern::compile(command.body_regex);
+  auto body_regex = BodyPattern::compile(target.body_regex);
   if (!body_regex.error.empty()) {
     return usage_error(
         fmt::format("--body-regex \"{}\" is not a valid regular expression (RE2 "
                     "syntax): {}",
-                    command.body_regex, body_regex.error));
+                    target.body_regex, body_regex.error));
   }
 
   CycleOptions options;
-  options.domain = location.name;
-  options.kind = kind;
-  options.port = port == 0 ? default_port(kind) : port;
-  options.path = path;
-  options.ca_file = command.ca_file;
-  options.insecure = command.insecure;
+  options.domain = target.domain;
+  options.kind = target.kind;
+  options.port = static_cast<uint16_t>(target.port);
+  options.path = target.path;
+  options.ca_file = target.ca_file;
+  options.insecure = target.insecure;
   options.timeout = *timeout;
-  options.expect_status = command.expect_status;
+  options.expect_status = target.expect_status;
   options.body_regex = std::move(body_regex.pattern);
   for (const auto& text : command.resolvers) {
     const auto resolver = parse_endpoint(text, 53);
@@ -139,7 +120,7 @@ int run_probe_command(const ProbeCommand& command) {
     }
   }
   if (!command.state_dir.empty()) {
-    options.last_known = load_last_known(command.state_dir, location.name).value_or(LastKnown{});
+    options.last_known = load_last_known(command.state_dir, target.domain).value_or(LastKnown{});
   }
 
   EventLoop loop;
@@ -151,7 +132,7 @@ int run_probe_command(const ProbeCommand& command) {
   }
 
   if (!command.state_dir.empty() && cycle.reading.verdict == Verdict::Ok) {
-    save_last_known(command.state_dir, location.name, cycle.next_last_known());
+    save_last_known(command.state_dir, target.domain, cycle.next_last_known());
   }
   if (command.json) {
     std::cout << to_json(cycle).dump(2) << "\n";

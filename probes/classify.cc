@@ -83,6 +83,7 @@ Failure classify_verify_result(long verify_result) {
     case X509_V_ERR_CERT_NOT_YET_VALID:
       return Failure::CertExpired;
     case X509_V_ERR_HOSTNAME_MISMATCH:
+    case X509_V_ERR_IP_ADDRESS_MISMATCH:
     // A rejected peer whose chain verified cleanly failed curl's own name check.
     case X509_V_OK:
       return Failure::CertNameMismatch;

@@ -97,6 +97,8 @@ class HttpProbe {
     }
     curl_easy_setopt(easy, CURLOPT_URL, url_.c_str());
     curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, request_.tls ? "https" : "http");
+    // Never through a proxy from the environment (http_proxy): the probe is of this address.
+    curl_easy_setopt(easy, CURLOPT_PROXY, "");
     curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, 1L);
     curl_easy_setopt(easy, CURLOPT_FORBID_REUSE, 1L);
@@ -149,8 +151,14 @@ class HttpProbe {
     // code that says what went wrong.
     const auto* probe = static_cast<const HttpProbe*>(self);
     if (!probe->request_.insecure) {
-      X509_VERIFY_PARAM_set1_host(SSL_CTX_get0_param(ssl_context), probe->request_.domain.c_str(),
-                                  0);
+      // A target named by its address must be in the certificate's IP addresses, not its names.
+      X509_VERIFY_PARAM* param = SSL_CTX_get0_param(ssl_context);
+      const std::string& name = probe->request_.domain;
+      if (is_address_name(name)) {
+        X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str());
+      } else {
+        X509_VERIFY_PARAM_set1_host(param, name.c_str(), 0);
+      }
     }
     return CURLE_OK;
   }

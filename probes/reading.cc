@@ -195,8 +195,12 @@ class Reader {
     if (control_.empty() && !cycle_.results.empty() && !evidence_.any_answer()) {
       // A target named by its address asks no resolver: a router on the path answering is then
       // what shows this vantage's network works, and the path's end is read as for a name.
-      if (recursive_.empty()) {
-        if (any_router_answered()) {
+      if (is_address_name(cycle_.domain)) {
+        // An unreachable (from this vantage's table or a router) is an answer about the route.
+        const bool told_unreachable = std::any_of(tcp_.begin(), tcp_.end(), [](auto* r) {
+          return r->failure == Failure::NetUnreachable || r->failure == Failure::HostUnreachable;
+        });
+        if (told_unreachable || any_router_answered()) {
           return std::nullopt;
         }
         return verdict(Verdict::VantageIsolated,

@@ -599,7 +599,11 @@ struct AlertDispatcher::Impl {
     delivery.in_flight = true;
     delivery.next_attempt.reset();
     ++delivery.record.attempts;
-    delivery.record.last_attempt = std::chrono::system_clock::now();
+    // A re-send of a delivered firing is on record once it failed (record_outcome): while it is
+    // out, last_attempt still says when the delivery that stands was made.
+    if (!delivery.record.delivered_at || kind != AlertEventKind::Firing) {
+      delivery.record.last_attempt = std::chrono::system_clock::now();
+    }
     ++in_flight[receiver];
     // Stored before it goes out: after a crash the attempt is on record.
     save({delivery.record});
@@ -709,7 +713,9 @@ struct AlertDispatcher::Impl {
         }
       } else if (kind == AlertEventKind::Firing && delivery.record.delivered_at) {
         // A reminder or an Alertmanager keep-alive failed: the firing itself was delivered and
-        // stays so (its last_error says what the re-send met); retried, then re-sent when due.
+        // stays so (last_attempt and last_error say what the re-send met); retried, then re-sent
+        // when due.
+        delivery.record.last_attempt = std::chrono::system_clock::now();
         const bool again = delivery.failures_in_a_row < timing.max_attempts;
         if (!again) {
           delivery.failures_in_a_row = 0;

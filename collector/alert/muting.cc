@@ -122,6 +122,10 @@ std::vector<Occurrence> occurrences_near(const MaintenanceWindow& window, const 
 }  // namespace
 
 std::optional<std::string> canonical_domain_pattern(std::string_view text) {
+  if (text.size() > 2 && text.front() == '[' && text.back() == ']' &&
+      is_address_name(text.substr(1, text.size() - 2))) {
+    return canonical_target_name(text.substr(1, text.size() - 2));  // "[2001:db8::1]"
+  }
   if (text.find_first_of("*?[") == std::string_view::npos) {
     return canonical_target_name(text);
   }

@@ -115,46 +115,32 @@ int targets_list_command(const ClientOptions& options, std::ostream& out) {
   return 0;
 }
 
-Target target_from_arguments(const TargetArguments& arguments) {
-  const auto parsed = parse_target_location(arguments.target);
-  if (!parsed.location) {
-    throw UsageError(parsed.error);
-  }
-  const TargetLocation& location = *parsed.location;
-  if (location.port && arguments.port != 0) {
-    throw UsageError(fmt::format("\"{}\" has a port already; leave out --port", arguments.target));
-  }
-  if (location.path && !arguments.path.empty()) {
-    throw UsageError(fmt::format("\"{}\" has a path already; leave out --path", arguments.target));
-  }
-  Target target;
-  target.domain = location.name;
-  target.kind = location.kind.value_or(TargetKind::Https);
-  target.port =
-      location.port.value_or(arguments.port != 0 ? arguments.port : default_port(target.kind));
-  if (target.port == 0) {
-    throw UsageError(
-        fmt::format("\"{}\": a tcp target needs its port (tcp://HOST:PORT)", arguments.target));
-  }
-  target.path = location.path.value_or(arguments.path.empty() ? "/" : arguments.path);
-  target.expect_status = arguments.expect_status;
-  target.body_regex = arguments.body_regex;
-  target.ca_file = arguments.ca_file;
-  target.insecure = arguments.insecure;
-  if (const std::string problem = target_kind_problem(
-          target.kind, target.path, !target.expect_status.empty() || !target.body_regex.empty(),
-          !target.ca_file.empty() || target.insecure);
-      !problem.empty()) {
-    throw UsageError(problem);
-  }
-  return target;
-}
-
 int targets_add_command(const ClientOptions& options, const TargetArguments& arguments,
                         std::ostream& out) {
-  const Target target = target_from_arguments(arguments);
+  const ParsedTarget parsed = target_from_arguments(arguments);
+  if (!parsed.target) {
+    throw UsageError(parsed.error);
+  }
+  const Target& target = *parsed.target;
   const ApiClient client = client_for(options);
-  json request = to_json(target);
+  // Only what differs from the API's defaults, so that a collector that predates a field still
+  // takes a target that does not use it.
+  json request = {{"domain", target.domain}, {"port", target.port}, {"path", target.path}};
+  if (target.kind != TargetKind::Https) {
+    request["kind"] = to_string(target.kind);
+  }
+  if (!target.expect_status.empty()) {
+    request["expect_status"] = target.expect_status;
+  }
+  if (!target.body_regex.empty()) {
+    request["body_regex"] = target.body_regex;
+  }
+  if (!target.ca_file.empty()) {
+    request["ca_file"] = target.ca_file;
+  }
+  if (target.insecure) {
+    request["insecure"] = true;
+  }
   const auto body = expect(client, client.request("POST", "/api/v1/targets", request.dump()), 201);
   if (!body) {
     return 1;
@@ -174,8 +160,11 @@ int targets_add_command(const ClientOptions& options, const TargetArguments& arg
   return 0;
 }
 
-int targets_remove_command(const ClientOptions& options, const std::string& domain,
+int targets_remove_command(const ClientOptions& options, const std::string& target_text,
                            std::ostream& out) {
+  // Written as it was added: "tcp://mail.example:25" removes mail.example.
+  const auto parsed = parse_target_location(target_text);
+  const std::string domain = parsed.location ? parsed.location->name : target_text;
   const ApiClient client = client_for(options);
   const auto body =
       expect(client, client.request("DELETE", "/api/v1/targets/" + percent_encode(domain)), 200);
@@ -190,8 +179,7 @@ int targets_remove_command(const ClientOptions& options, const std::string& doma
   if (!version) {
     return 1;
   }
-  out << fmt::format("removed {}; targets version {}\n",
-                     printable(canonical_target_name(domain).value_or(domain)), version->version);
+  out << fmt::format("removed {}; targets version {}\n", printable(domain), version->version);
   return 0;
 }
 

@@ -4,7 +4,6 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "target.hh"
 
@@ -32,19 +31,7 @@ std::string read_client_token(const std::string& token_file);
 // The client commands. Each prints to `out` (a table, or stable JSON with --json), returns the
 // exit code (0 done, 1 the request failed) and throws UsageError or ClientError.
 int targets_list_command(const ClientOptions& options, std::ostream& out);
-// `targets add TARGET` as typed: TARGET is DOMAIN, ADDRESS or a URL (https://, http://,
-// tcp://HOST:PORT); the options fill in what it leaves out.
-struct TargetArguments {
-  std::string target;
-  int port = 0;      // 0: from TARGET, else 443 (https) or 80 (http)
-  std::string path;  // empty: from TARGET, else "/"
-  std::vector<int> expect_status;
-  std::string body_regex;
-  std::string ca_file;
-  bool insecure = false;
-};
-// The target the arguments describe; UsageError when they do not describe one.
-Target target_from_arguments(const TargetArguments& arguments);
+// `targets add TARGET`; UsageError when the arguments do not describe a target.
 int targets_add_command(const ClientOptions& options, const TargetArguments& arguments,
                         std::ostream& out);
 int targets_remove_command(const ClientOptions& options, const std::string& domain,

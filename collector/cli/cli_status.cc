@@ -70,10 +70,10 @@ std::string describe(const DeliveryEvent& event) {
   if (event.state != DeliveryState::Delivered && !event.last_error.empty()) {
     state += ": " + event.last_error;
   }
-  // A reminder or keep-alive after the delivery failed: the delivery stands, the failure is news.
-  const bool resend_failed = event.state == DeliveryState::Delivered && !event.last_error.empty() &&
-                             event.last_attempt && event.delivered_at &&
-                             *event.last_attempt > *event.delivered_at;
+  // An attempt after the delivery is a reminder or keep-alive that failed (one still out is not
+  // on record yet). The delivery stands; the failure is news.
+  const bool resend_failed = event.state == DeliveryState::Delivered && event.last_attempt &&
+                             event.delivered_at && *event.last_attempt > *event.delivered_at;
   if (resend_failed) {
     state += "; the last re-send failed: " + event.last_error;
   }

@@ -47,7 +47,7 @@ struct DeliveryRecord {
   AlertEventKind event = AlertEventKind::Firing;
   DeliveryState state = DeliveryState::Pending;
   int attempts = 0;
-  std::optional<TimePoint> last_attempt;
+  std::optional<TimePoint> last_attempt;  // a re-send of a delivered firing: once it failed
   std::optional<TimePoint> delivered_at;  // the latest 2xx answer
   std::string last_error;                 // "HTTP 500", "curl 7: Couldn't connect to server", ...
 };

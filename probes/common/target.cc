@@ -15,6 +15,9 @@ namespace {
 constexpr std::array<std::string_view, 3> kKindNames = {"https", "http", "tcp"};
 
 std::optional<std::string> canonical_address(std::string_view name) {
+  if (name.find('\0') != std::string_view::npos) {  // inet_pton would stop there
+    return std::nullopt;
+  }
   const std::string text(name);
   for (const int family : {AF_INET, AF_INET6}) {
     std::array<unsigned char, 16> binary{};
@@ -118,7 +121,10 @@ ParsedTargetLocation parse_target_location(std::string_view text) {
   };
   TargetLocation location;
   std::string_view rest = text;
-  if (const size_t scheme_end = rest.find("://"); scheme_end != std::string_view::npos) {
+  // A scheme comes before any '/': "shop.example/login?next=https://x" has none.
+  const size_t scheme_end = rest.find("://");
+  if (scheme_end != std::string_view::npos &&
+      rest.substr(0, scheme_end).find('/') == std::string_view::npos) {
     location.kind = target_kind_from_string(lower(rest.substr(0, scheme_end)));
     if (!location.kind) {
       return fail("does not start with https://, http:// or tcp://");
@@ -170,6 +176,45 @@ ParsedTargetLocation parse_target_location(std::string_view text) {
     }
   }
   return ParsedTargetLocation{std::move(location), ""};
+}
+
+ParsedTarget target_from_arguments(const TargetArguments& arguments) {
+  const auto fail = [](std::string why) { return ParsedTarget{std::nullopt, std::move(why)}; };
+  const auto parsed = parse_target_location(arguments.target);
+  if (!parsed.location) {
+    return fail(parsed.error);
+  }
+  const TargetLocation& location = *parsed.location;
+  if (location.port && arguments.port != 0) {
+    return fail(fmt::format("\"{}\" has a port already; leave out --port", arguments.target));
+  }
+  if (location.path && !arguments.path.empty()) {
+    return fail(fmt::format("\"{}\" has a path already; leave out --path", arguments.target));
+  }
+  Target target;
+  target.domain = location.name;
+  target.kind = location.kind.value_or(TargetKind::Https);
+  target.port =
+      location.port.value_or(arguments.port != 0 ? arguments.port : default_port(target.kind));
+  if (target.port == 0) {
+    return fail(
+        fmt::format("\"{}\": a tcp target needs its port (tcp://HOST:PORT)", arguments.target));
+  }
+  target.path = location.path.value_or(arguments.path.empty() ? "/" : arguments.path);
+  if (target.path.front() != '/') {
+    target.path = "/" + target.path;
+  }
+  target.expect_status = arguments.expect_status;
+  target.body_regex = arguments.body_regex;
+  target.ca_file = arguments.ca_file;
+  target.insecure = arguments.insecure;
+  if (std::string problem = target_kind_problem(
+          target.kind, target.path, !target.expect_status.empty() || !target.body_regex.empty(),
+          !target.ca_file.empty() || target.insecure);
+      !problem.empty()) {
+    return fail(std::move(problem));
+  }
+  return ParsedTarget{std::move(target), ""};
 }
 
 }  // namespace vantage

@@ -68,4 +68,25 @@ struct ParsedTargetLocation {
 
 ParsedTargetLocation parse_target_location(std::string_view text);
 
+// A target as a command line gives it (`probe`, `targets add`): TARGET as typed and the options
+// that fill in what it leaves out.
+struct TargetArguments {
+  std::string target;  // DOMAIN, ADDRESS or a URL: https://, http://, tcp://HOST:PORT
+  int port = 0;        // 0: from TARGET, else 443 (https) or 80 (http)
+  std::string path;    // empty: from TARGET, else "/"
+  std::vector<int> expect_status;
+  std::string body_regex;
+  std::string ca_file;
+  bool insecure = false;
+};
+
+struct ParsedTarget {
+  std::optional<Target> target;
+  std::string error;  // why the arguments do not describe a target, when target is empty
+};
+
+// The target the arguments describe: a port or path given twice, a tcp target without a port, or
+// settings that do not fit the kind (target_kind_problem) are errors.
+ParsedTarget target_from_arguments(const TargetArguments& arguments);
+
 }  // namespace vantage

@@ -452,6 +452,10 @@ TEST_CASE("an address target that hears nothing is isolated only when no router 
         "nothing answered this vantage, not even a router on the path: its own network is "
         "broken, not 192.0.2.10");
 
+  // An unreachable from this vantage's table or a router is an answer about the route.
+  CHECK(read_cycle(address_target(Failure::NetUnreachable, Failure::None)).verdict ==
+        Verdict::RouteLoss);
+
   // The vantage's gateway answers and the path dies before 192.0.2.0/24: the route is gone.
   auto lost = address_target(Failure::Timeout, Failure::None);
   lost.results.push_back(path("192.0.2.10", {"198.51.100.1", ""}));

@@ -124,7 +124,8 @@ CertificateAuthority::CertificateAuthority(std::string_view common_name)
     fail("CA signature");
 }
 
-Certificate CertificateAuthority::issue(std::string_view dns_name, Validity validity) const {
+Certificate CertificateAuthority::issue(std::string_view dns_name, Validity validity,
+                                        const std::vector<std::string>& ip_addresses) const {
   EvpPkeyPtr key = make_key();
   X509Ptr cert = make_cert(key.get(), dns_name, validity);
   X509_set_issuer_name(cert.get(), X509_get_subject_name(cert_.get()));
@@ -133,7 +134,11 @@ Certificate CertificateAuthority::issue(std::string_view dns_name, Validity vali
   add_extension(cert.get(), cert_.get(), NID_ext_key_usage, "serverAuth");
   add_extension(cert.get(), cert_.get(), NID_subject_key_identifier, "hash");
   add_extension(cert.get(), cert_.get(), NID_authority_key_identifier, "keyid:always");
-  add_extension(cert.get(), cert_.get(), NID_subject_alt_name, "DNS:" + std::string(dns_name));
+  std::string names = "DNS:" + std::string(dns_name);
+  for (const auto& address : ip_addresses) {
+    names += ",IP:" + address;
+  }
+  add_extension(cert.get(), cert_.get(), NID_subject_alt_name, names);
   if (X509_sign(cert.get(), key_.get(), EVP_sha256()) == 0)
     fail("leaf signature");
   return Certificate{to_pem(cert.get()), to_pem(key.get())};

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace vantage::testing {
 
@@ -36,8 +37,10 @@ class CertificateAuthority {
  public:
   explicit CertificateAuthority(std::string_view common_name);
 
-  // A server certificate for `dns_name` (CN and subjectAltName DNS), signed by this CA.
-  Certificate issue(std::string_view dns_name, Validity validity = {}) const;
+  // A server certificate for `dns_name` (CN and subjectAltName DNS), and for `ip_addresses`
+  // (subjectAltName IP), signed by this CA.
+  Certificate issue(std::string_view dns_name, Validity validity = {},
+                    const std::vector<std::string>& ip_addresses = {}) const;
   std::string cert_pem() const;
 
  private:

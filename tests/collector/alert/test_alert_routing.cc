@@ -112,7 +112,9 @@ TEST_CASE(
   };
   REQUIRE(wait_until([&] { return firing_state().last_error == "HTTP 503"; }));
   CHECK(to_string(firing_state().state) == "delivered");
-  CHECK(firing_state().delivered_at.has_value());
+  REQUIRE(firing_state().delivered_at.has_value());
+  // The failed re-send is on record after the delivery: `alerts` says the last re-send failed.
+  CHECK(firing_state().last_attempt > firing_state().delivered_at);
   CHECK(to_string(store.get().recent(10).at(0).deliveries.at(0).state) == "delivered");
 
   dispatcher.notify(resolved(firing, at("2026-11-25T07:05:00.000Z")));

@@ -168,4 +168,16 @@ TEST_CASE("windows and silences cover domains by name or pattern, silences by ve
   CHECK(both->until == now + hours(3));
 }
 
+TEST_CASE("what windows, silences and routes match is spelled one way, and nonsense is refused",
+          "[unit]") {
+  CHECK(canonical_domain_pattern("Shop.Example.") == "shop.example");
+  CHECK(canonical_domain_pattern("*.Shop.Example") == "*.shop.example");
+  CHECK(canonical_domain_pattern("*") == "*");
+  CHECK(canonical_domain_pattern("2001:DB8::5") == "2001:db8::5");
+  CHECK(canonical_domain_pattern("[2001:db8::5]") == "2001:db8::5");  // as targets add takes it
+  CHECK_FALSE(canonical_domain_pattern("*.shop.example."));  // never matches a canonical name
+  CHECK_FALSE(canonical_domain_pattern("*.shop example"));
+  CHECK_FALSE(canonical_domain_pattern("bad_domain!"));
+}
+
 }  // namespace vantage::testing

@@ -123,6 +123,9 @@ TEST_CASE("targets add, list and remove through the CLI with an operator token",
   const auto removed = with({"targets", "remove", "social.example"});
   CHECK(removed.exit_code == 0);
   CHECK(removed.out == "removed social.example; targets version 5\n");
+  // Written as it was added.
+  CHECK(with({"targets", "remove", "tcp://mail.example:25"}).out ==
+        "removed mail.example; targets version 6\n");
   const auto again = with({"targets", "remove", "social.example"});
   CHECK(again.exit_code == 1);
   CHECK(again.err == "vantage-collector: collector at " + collector.url() +
@@ -136,7 +139,7 @@ TEST_CASE("targets add, list and remove through the CLI with an operator token",
   const auto by_env = collector.cli({"targets", "list", "--json", "--url", collector.url()},
                                     {"VANTAGE_TOKEN=" + agent});
   CHECK(by_env.exit_code == 0);
-  CHECK(json::parse(by_env.out)["targets"].size() == 3);
+  CHECK(json::parse(by_env.out)["targets"].size() == 2);
   CHECK_FALSE(json::parse(by_env.out).contains("agent_file_targets"));  // agents poll this list
   const auto forbidden = collector.cli({"targets", "add", "x.example", "--url", collector.url()},
                                        {"VANTAGE_TOKEN=" + agent});
@@ -148,7 +151,7 @@ TEST_CASE("targets add, list and remove through the CLI with an operator token",
   const auto by_url_env = collector.cli(
       {"targets", "list", "--json"}, {"VANTAGE_TOKEN=" + agent, "VANTAGE_URL=" + collector.url()});
   CHECK(by_url_env.exit_code == 0);
-  CHECK(json::parse(by_url_env.out)["targets"].size() == 3);
+  CHECK(json::parse(by_url_env.out)["targets"].size() == 2);
   const auto flag_wins =
       collector.cli({"targets", "list", "--url", collector.url()},
                     {"VANTAGE_TOKEN=" + agent, "VANTAGE_URL=http://127.0.0.1:9"});

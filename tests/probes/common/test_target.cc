@@ -34,6 +34,41 @@ TEST_CASE("a target is written as a domain, an address or a URL of https, http o
   CHECK(parsed("2001:DB8::10") == "- 2001:db8::10 - -");
   CHECK(parsed("[2001:db8:0::10]:8443") == "- 2001:db8::10 8443 -");
   CHECK(parsed("tcp://[2001:db8::5]:5432") == "tcp 2001:db8::5 5432 -");
+  // A "://" after the first '/' belongs to the path.
+  CHECK(parsed("shop.example/login?next=https://x") == "- shop.example - /login?next=https://x");
+}
+
+TEST_CASE(
+    "targets written for the command line fill in the kind's defaults, and say what is "
+    "given twice or does not fit",
+    "[target]") {
+  const auto made = [](std::string text, int port = 0, std::string path = "",
+                       std::string body_regex = "") {
+    TargetArguments arguments;
+    arguments.target = std::move(text);
+    arguments.port = port;
+    arguments.path = std::move(path);
+    arguments.body_regex = std::move(body_regex);
+    const ParsedTarget result = target_from_arguments(arguments);
+    if (!result.target) {
+      return "error: " + result.error;
+    }
+    const Target& target = *result.target;
+    return std::string(to_string(target.kind)) + " " + target.domain + " " +
+           std::to_string(target.port) + " " + target.path;
+  };
+  CHECK(made("shop.example") == "https shop.example 443 /");
+  CHECK(made("http://intranet.example", 0, "healthz") == "http intranet.example 80 /healthz");
+  CHECK(made("192.0.2.10", 8443) == "https 192.0.2.10 8443 /");
+  CHECK(made("tcp://db.example:5432") == "tcp db.example 5432 /");
+  CHECK(made("tcp://db.example") ==
+        "error: \"tcp://db.example\": a tcp target needs its port (tcp://HOST:PORT)");
+  CHECK(made("shop.example:8443", 443) ==
+        "error: \"shop.example:8443\" has a port already; leave out --port");
+  CHECK(made("https://shop.example/a", 0, "/b") ==
+        "error: \"https://shop.example/a\" has a path already; leave out --path");
+  CHECK(made("tcp://db.example:5432", 0, "", "ok") ==
+        "error: a tcp target has no HTTP layer: path, expect_status and body_regex do not apply");
 }
 
 TEST_CASE("what is not a target is refused saying why", "[target]") {
@@ -78,6 +113,7 @@ TEST_CASE("a target's name is a canonical domain name or an address as inet_ntop
   CHECK(canonical_target_name("192.0.2.10") == "192.0.2.10");
   CHECK_FALSE(canonical_target_name("192.0.2.10:443"));
   CHECK_FALSE(canonical_target_name("fe80::1%eth0"));
+  CHECK_FALSE(canonical_target_name(std::string_view("192.0.2.1\0junk", 14)));
   CHECK(is_address_name("::1"));
   CHECK_FALSE(is_address_name("social.example"));
 }

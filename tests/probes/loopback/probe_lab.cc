@@ -152,6 +152,8 @@ ProbeLab::ProbeLab() : dir_("vantage-lab") {
   leaves_.expired = ca.issue(kDomain, expired).write(pki, "expired");
   leaves_.wrong_name = ca.issue("other.test").write(pki, "wrong-name");
   leaves_.untrusted = rogue.issue(kDomain).write(pki, "untrusted");
+  leaves_.addresses =
+      ca.issue(kDomain, {}, {string(kWebV4), string(kWebV6)}).write(pki, "addresses");
 
   const auto zones = dir_.subdir("zones");
   write_text(zones / "root.zone", zone_text(root_zone()));
@@ -247,6 +249,9 @@ void ProbeLab::serve_certificate(Leaf leaf) {
       break;
     case Leaf::UntrustedCa:
       files = &leaves_.untrusted;
+      break;
+    case Leaf::Addresses:
+      files = &leaves_.addresses;
       break;
   }
   web_config_.certificate = files->cert;

@@ -48,6 +48,7 @@ enum class Leaf {
   Expired,      // same CA and name, but notAfter yesterday
   WrongName,    // same CA, valid, but for other.test
   UntrustedCa,  // social.test and valid, but signed by a CA the probe is not given
+  Addresses,    // the test CA's for social.test and for the web addresses (subjectAltName IP)
 };
 
 // What the child zone's NSD does with social.test.
@@ -130,7 +131,7 @@ class ProbeLab {
   std::filesystem::path ca_file_;
   std::string untrusted_ca_pem_;
   struct Leaves {
-    Certificate::Files valid, expired, wrong_name, untrusted;
+    Certificate::Files valid, expired, wrong_name, untrusted, addresses;
   } leaves_;
   NsdConfig parent_config_;
   NsdConfig child_config_;

@@ -623,8 +623,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "an address target has no DNS layer: OK over HTTP, a name mismatch over HTTPS, "
-    "SERVER_DOWN when stopped, never DOMAIN_VANISHED",
+    "an address target has no DNS layer: OK over HTTP, over HTTPS only with the address in the "
+    "certificate, SERVER_DOWN when stopped, never DOMAIN_VANISHED",
     "[address][loopback]") {
   ProbeLab lab;
   const auto check_address_reading = [](const ProbeRun& run, std::string_view address,
@@ -643,6 +643,16 @@ TEST_CASE(
   const ProbeRun mismatch = lab.probe(probing("192.0.2.10", true));
   check_address_reading(mismatch, kWebV4, "TLS_FAILURE");
   CHECK(status_at(mismatch, "Https", target(kWebV4, 443)) == "CertNameMismatch at Tls");
+
+  // A certificate that lists the addresses (subjectAltName IP) verifies for them.
+  lab.serve_certificate(Leaf::Addresses);
+  for (const auto& [written, address] :
+       {std::pair{"192.0.2.10", kWebV4}, std::pair{"[2001:db8::10]", kWebV6}}) {
+    const ProbeRun verified = lab.probe(probing(written, true));
+    check_address_reading(verified, address, "OK");
+    CHECK(status_at(verified, "Https", target(address, 443)) == "ok");
+  }
+  lab.serve_certificate(Leaf::Valid);
 
   const ProbeRun insecure = lab.probe([] {
     auto options = probing("[2001:db8::10]");
