@@ -1086,7 +1086,7 @@ bool SqliteStorage::put_target(const Target& target) {
     put.bind(3, target.path);
     put.bind(4, expect_status);
     put.bind(5, target.body_regex);
-    put.bind(6, std::string(to_string(target.kind)));
+    put.bind(6, to_string(target.kind));  // static text: bound without a copy
     put.bind(7, target.ca_file);
     put.bind(8, int64_t{target.insecure ? 1 : 0});
     put.step();
