@@ -5,6 +5,19 @@
 #include "reading.hh"
 
 namespace vantage::bench {
+namespace {
+
+DnsDetails answer(const std::string& qname, uint16_t qtype, bool authoritative,
+                  std::vector<DnsRecord> answers) {
+  DnsDetails details;
+  details.qname = qname;
+  details.qtype = qtype;
+  details.authoritative = authoritative;
+  details.answers = std::move(answers);
+  return details;
+}
+
+}  // namespace
 
 CycleResult healthy_cycle(const std::string& domain,
                           std::chrono::system_clock::time_point started_at, int variant) {
@@ -33,7 +46,7 @@ CycleResult healthy_cycle(const std::string& domain,
   recursive.detail = "NOERROR, 1 A record";
   recursive.timings.resolve = us(1'204);
   recursive.timings.total = us(1'204);
-  recursive.dns = DnsDetails{domain, 1, 0, false, false, {{domain, 1, 300, v4}}, {}, {}};
+  recursive.dns = answer(domain, 1, false, {{domain, 1, 300, v4}});
 
   ProbeResult delegation;
   delegation.check = Check::DnsParent;
@@ -43,17 +56,12 @@ CycleResult healthy_cycle(const std::string& domain,
   delegation.detail = "delegated to 2 nameservers";
   delegation.timings.resolve = us(9'871);
   delegation.timings.total = us(9'871);
-  delegation.dns = DnsDetails{domain,
-                              2,
-                              0,
-                              false,
-                              false,
-                              {},
-                              {{domain, 2, 172800, ns1}, {domain, 2, 172800, ns2}},
-                              {{ns1, 1, 172800, "198.51.100.53"},
-                               {ns1, 28, 172800, "2001:db8:53::1"},
-                               {ns2, 1, 172800, "203.0.113.53"},
-                               {ns2, 28, 172800, "2001:db8:53::2"}}};
+  delegation.dns = answer(domain, 2, false, {});
+  delegation.dns->authority = {{domain, 2, 172800, ns1}, {domain, 2, 172800, ns2}};
+  delegation.dns->additional = {{ns1, 1, 172800, "198.51.100.53"},
+                                {ns1, 28, 172800, "2001:db8:53::1"},
+                                {ns2, 1, 172800, "203.0.113.53"},
+                                {ns2, 28, 172800, "2001:db8:53::2"}};
 
   auto authoritative = [&](const std::string& ns, const std::string& address, int64_t took) {
     ProbeResult result;
@@ -64,7 +72,7 @@ CycleResult healthy_cycle(const std::string& domain,
     result.detail = "authoritative, 1 A record";
     result.timings.resolve = us(took);
     result.timings.total = us(took);
-    result.dns = DnsDetails{domain, 1, 0, true, false, {{domain, 1, 300, v4}}, {}, {}};
+    result.dns = answer(domain, 1, true, {{domain, 1, 300, v4}});
     return result;
   };
 

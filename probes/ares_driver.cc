@@ -7,6 +7,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -14,6 +15,7 @@
 
 #include "classify.hh"
 #include "dns_message.hh"
+#include "dnssec_wire.hh"
 #include "event_loop.hh"
 
 namespace vantage {
@@ -213,10 +215,23 @@ class Exchange {
       result_.detail = "malformed response";
       return;
     }
-    result_.failure = classify_rcode(details->rcode);
-    result_.native_code = details->rcode;
-    result_.native_kind = NativeKind::Rcode;
+    const DnsClassified classified = classify_dns_response(*details);
+    result_.failure = classified.failure;
+    result_.native_code = classified.native_code;
+    result_.native_kind = classified.native_kind;
     result_.detail = std::string(rcode_name(details->rcode));
+    // A resolver's own words on why it failed are the best evidence there is.
+    if (!result_.ok() && !details->extended_errors.empty()) {
+      const auto& errors = details->extended_errors;
+      const auto deciding = std::find_if(errors.begin(), errors.end(), [&](const auto& error) {
+        return classified.native_kind == NativeKind::Ede && error.code == classified.native_code;
+      });
+      const ExtendedError& error = deciding == errors.end() ? errors.front() : *deciding;
+      result_.detail += ", " + extended_error_name(error.code);
+      if (!error.text.empty()) {
+        result_.detail += ": " + error.text;
+      }
+    }
     result_.dns = std::move(*details);
   }
 

@@ -7,6 +7,8 @@
 
 #include <cerrno>
 
+#include "dnssec_wire.hh"
+
 namespace vantage {
 
 Failure classify_errno(int error) {
@@ -48,6 +50,18 @@ Failure classify_rcode(int rcode) {
     default:
       return Failure::BadResponse;
   }
+}
+
+DnsClassified classify_dns_response(const DnsDetails& details) {
+  const Failure by_rcode = classify_rcode(details.rcode);
+  if (by_rcode == Failure::ServFail) {
+    for (const auto& error : details.extended_errors) {
+      if (const auto dnssec = dnssec_failure_of(error.code)) {
+        return {*dnssec, NativeKind::Ede, error.code};
+      }
+    }
+  }
+  return {by_rcode, NativeKind::Rcode, details.rcode};
 }
 
 Failure classify_ares_status(int status) {

@@ -15,6 +15,15 @@ Failure classify_errno(int error);
 // A DNS response code (RFC 1035 / 6895); NoError maps to None.
 Failure classify_rcode(int rcode);
 
+// A DNS response: its rcode's class, unless it is a SERVFAIL whose Extended DNS Errors say DNSSEC
+// validation failed; then the first such error's class, and its INFO-CODE as the native code.
+struct DnsClassified {
+  Failure failure = Failure::None;
+  NativeKind native_kind = NativeKind::Rcode;
+  int native_code = 0;
+};
+DnsClassified classify_dns_response(const DnsDetails& details);
+
 // An ARES_E* status from c-ares for an exchange that got no usable response.
 Failure classify_ares_status(int status);
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "dns_message.hh"
+#include "dnssec_wire.hh"
 
 namespace vantage {
 
@@ -20,6 +21,11 @@ void probe_dns_authoritative(const DnsExchanger& exchange, const Endpoint& serve
                const size_t count = answer_addresses(result).size();
                result.detail = fmt::format("authoritative, {} {} record{}", count, type_name(type),
                                            count == 1 ? "" : "s");
+               if (const auto signature =
+                       signature_summary(*result.dns, type, std::chrono::system_clock::now());
+                   !signature.empty()) {
+                 result.detail += ", " + signature;
+               }
              }
              done(std::move(result));
            });

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "dns_message.hh"
+#include "dnssec_wire.hh"
 
 namespace vantage {
 namespace {
@@ -166,6 +167,9 @@ class Delegation : public std::enable_shared_from_this<Delegation> {
       }
       if (found > 0) {
         result.detail = fmt::format("delegated to {} nameserver{}", found, found == 1 ? "" : "s");
+        if (const std::string ds = delegation_signer_summary(dns); !ds.empty()) {
+          result.detail += ", " + ds;
+        }
       } else if (dns.authoritative) {
         result.detail = "NOERROR: not delegated, served by the parent zone itself";
         add_parent_as_authority(parent_name);

@@ -17,13 +17,15 @@ inline constexpr uint16_t kTypeAaaa = 28;
 
 std::string type_name(uint16_t type);
 
-// A wire-format query for `name`/`type` (class IN); recursion_desired=false for questions put
-// straight to an authoritative server. Empty on a name c-ares cannot encode.
+// A wire-format query for `name`/`type` (class IN) with EDNS (a 1232-byte buffer) and the DO flag,
+// so a signed zone answers with its RRSIGs and a validating resolver says whether it validated
+// (AD) or why not (Extended DNS Errors); recursion_desired=false for questions put straight to
+// an authoritative server. Empty on a name c-ares cannot encode.
 std::vector<unsigned char> build_query(const std::string& name, uint16_t type,
                                        bool recursion_desired);
 
-// Parses a response into header flags and the three record sections. nullopt when the message
-// is malformed.
+// Parses a response into header flags, the three record sections, its Extended DNS Errors and
+// its DNSSEC records. nullopt when the message, or any record in it, is malformed.
 std::optional<DnsDetails> parse_response(const unsigned char* message, int length);
 
 // The addresses (A and AAAA data) of `records` owned by `owner` (case-insensitive), in order.

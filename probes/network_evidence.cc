@@ -13,7 +13,7 @@ namespace {
 bool answered_dns(Failure failure) {
   return failure == Failure::NxDomain || failure == Failure::NoData ||
          failure == Failure::ServFail || failure == Failure::Refused || failure == Failure::Lame ||
-         failure == Failure::BadResponse;
+         failure == Failure::BadResponse || is_dnssec_failure(failure);
 }
 
 // What a result says the host behind its target answered, if anything. A refusal is an answer:

@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <functional>
+#include <iterator>
 #include <optional>
+#include <set>
 
 #include "endpoint.hh"
 #include "network_evidence.hh"
@@ -92,6 +94,24 @@ class Reader {
         control_(of_check(cycle, Check::Control)) {}
 
   Reading read() {
+    Reading reading = decide();
+    // Validation failing at only some resolvers leaves the domain working through the others,
+    // but everyone behind those resolvers (and behind any validating resolver elsewhere) is cut
+    // off: that is said first, not left among the other warnings.
+    const Results invalid = dnssec_failures();
+    if (reading.verdict != Verdict::DnsFailure && !invalid.empty()) {
+      reading.warnings.insert(
+          reading.warnings.begin(),
+          fmt::format("DNSSEC validation fails for {} at {} of {} resolvers ({}): whoever uses "
+                      "a validating resolver cannot resolve it",
+                      cycle_.domain, servers(invalid), servers(recursive_),
+                      extended_error_text(invalid)));
+    }
+    return reading;
+  }
+
+ private:
+  Reading decide() {
     if (const auto isolated = isolation()) {
       return *isolated;
     }
@@ -141,6 +161,13 @@ class Reader {
                      {&authoritative_, &recursive_});
     }
     if (!recursive_.empty() && !any_ok(recursive_)) {
+      if (const Results invalid = dnssec_failures(); !invalid.empty()) {
+        return verdict(Verdict::DnsFailure,
+                       fmt::format("DNSSEC validation fails for {} at {} of {} resolvers ({}){}",
+                                   cycle_.domain, servers(invalid), servers(recursive_),
+                                   extended_error_text(invalid), authoritative_state()),
+                       {&invalid, &recursive_}, {dnssec_proof(invalid)}, {&authoritative_});
+      }
       return verdict(Verdict::DnsFailure,
                      fmt::format("every recursive resolver fails for {} ({})", cycle_.domain,
                                  to_string(common_failure(recursive_))),
@@ -180,7 +207,46 @@ class Reader {
     return verdict(Verdict::Ok, fmt::format("{} works from this vantage", cycle_.domain), {});
   }
 
- private:
+  Results dnssec_failures() const {
+    Results invalid;
+    std::copy_if(recursive_.begin(), recursive_.end(), std::back_inserter(invalid),
+                 [](auto* r) { return is_dnssec_failure(r->failure); });
+    return invalid;
+  }
+
+  // How many servers `results` asked: a resolver is asked for A and AAAA.
+  static size_t servers(const Results& results) {
+    std::set<std::string_view> targets;
+    for (const auto* result : results) {
+      targets.insert(result->target);
+    }
+    return targets.size();
+  }
+
+  // "EDE 7, Signature Expired": the resolvers' own reason, as the first of them gave it.
+  static std::string extended_error_text(const Results& invalid) {
+    const ProbeResult& first = *invalid.front();
+    return fmt::format("EDE {}, {}", first.native_code,
+                       extended_error_name(static_cast<uint16_t>(first.native_code)));
+  }
+
+  // The line the collector counts across networks: the same words from every vantage that sees
+  // the failure, whatever its resolvers are called.
+  std::string dnssec_proof(const Results& invalid) const {
+    return fmt::format("DNSSEC bogus ({}) from resolvers{}", extended_error_text(invalid),
+                       authoritative_state());
+  }
+
+  // Whether the zone's own servers still answer: a validation failure with working servers is
+  // a signing or key problem, not an outage of the servers.
+  std::string authoritative_state() const {
+    if (authoritative_.empty()) {
+      return "";
+    }
+    return any_ok(authoritative_) ? "; the authoritative servers answer"
+                                  : "; the authoritative servers fail too";
+  }
+
   // A refused control connection still proves the uplink works; only unreachable ones isolate.
   // Without control targets, a vantage that hears nothing from anyone, its own resolvers
   // included, is cut off itself: that is never the domain's fault.

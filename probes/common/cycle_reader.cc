@@ -209,6 +209,117 @@ std::vector<DnsRecord> records_of(value list, std::string_view name, int depth) 
   return records;
 }
 
+// An RFC 3339 UTC time to the second, as the DNSSEC members carry them.
+std::chrono::sys_seconds seconds_of(value item, std::string_view name) {
+  const auto time = parse_time(string_of(item, name));
+  if (!time) {
+    throw std::invalid_argument(fmt::format("field \"{}\" is not an RFC 3339 UTC time", name));
+  }
+  return std::chrono::floor<std::chrono::seconds>(*time);
+}
+
+// The objects of array `list`, each read by `read(member key, member value)` (which says whether
+// it knew the key) and checked for the members `required` names.
+template <size_t N, typename Item, typename Read>
+std::vector<Item> objects_of(value list, std::string_view name, int depth,
+                             std::array<std::string_view, N> required_names, Read read) {
+  std::vector<Item> items;
+  elements(list, name, depth, [&](value element) {
+    object in = object_of(element, fmt::format("an element of \"{}\"", name));
+    Item item;
+    Required<N> required(required_names);
+    members(in, depth + 2, [&](std::string_view key, value member) {
+      if (!read(item, key, member)) {
+        return false;
+      }
+      required.saw(key);
+      return true;
+    });
+    required.check();
+    items.push_back(std::move(item));
+  });
+  return items;
+}
+
+std::vector<ExtendedError> extended_errors_of(value list, std::string_view name, int depth) {
+  return objects_of<2, ExtendedError>(list, name, depth, {"code", "text"},
+                                      [](ExtendedError& error, std::string_view key, value member) {
+                                        if (key == "code") {
+                                          error.code = integer<uint16_t>(member, key);
+                                        } else if (key == "text") {
+                                          error.text = string_of(member, key);
+                                        } else {
+                                          return false;
+                                        }
+                                        return true;
+                                      });
+}
+
+std::vector<Signature> signatures_of(value list, std::string_view name, int depth) {
+  return objects_of<7, Signature>(
+      list, name, depth,
+      {"owner", "covered", "algorithm", "key_tag", "signer", "inception", "expiration"},
+      [](Signature& signature, std::string_view key, value member) {
+        if (key == "owner") {
+          signature.owner = string_of(member, key);
+        } else if (key == "covered") {
+          signature.covered = integer<uint16_t>(member, key);
+        } else if (key == "algorithm") {
+          signature.algorithm = integer<uint8_t>(member, key);
+        } else if (key == "key_tag") {
+          signature.key_tag = integer<uint16_t>(member, key);
+        } else if (key == "signer") {
+          signature.signer = string_of(member, key);
+        } else if (key == "inception") {
+          signature.inception = seconds_of(member, key);
+        } else if (key == "expiration") {
+          signature.expiration = seconds_of(member, key);
+        } else {
+          return false;
+        }
+        return true;
+      });
+}
+
+std::vector<DelegationSigner> delegation_signers_of(value list, std::string_view name, int depth) {
+  return objects_of<5, DelegationSigner>(
+      list, name, depth, {"owner", "key_tag", "algorithm", "digest_type", "digest"},
+      [](DelegationSigner& signer, std::string_view key, value member) {
+        if (key == "owner") {
+          signer.owner = string_of(member, key);
+        } else if (key == "key_tag") {
+          signer.key_tag = integer<uint16_t>(member, key);
+        } else if (key == "algorithm") {
+          signer.algorithm = integer<uint8_t>(member, key);
+        } else if (key == "digest_type") {
+          signer.digest_type = integer<uint8_t>(member, key);
+        } else if (key == "digest") {
+          signer.digest = string_of(member, key);
+        } else {
+          return false;
+        }
+        return true;
+      });
+}
+
+std::vector<ZoneKey> zone_keys_of(value list, std::string_view name, int depth) {
+  return objects_of<4, ZoneKey>(list, name, depth, {"owner", "flags", "algorithm", "key_tag"},
+                                [](ZoneKey& zone_key, std::string_view key, value member) {
+                                  if (key == "owner") {
+                                    zone_key.owner = string_of(member, key);
+                                  } else if (key == "flags") {
+                                    zone_key.flags = integer<uint16_t>(member, key);
+                                  } else if (key == "algorithm") {
+                                    zone_key.algorithm = integer<uint8_t>(member, key);
+                                  } else if (key == "key_tag") {
+                                    zone_key.key_tag = integer<uint16_t>(member, key);
+                                  } else {
+                                    return false;
+                                  }
+                                  return true;
+                                });
+}
+
 DnsDetails dns_of(value item, int depth) {
   object in = object_of(item, "field \"dns\"");
   DnsDetails dns;
@@ -224,6 +335,16 @@ DnsDetails dns_of(value item, int depth) {
       dns.authoritative = bool_of(member, key);
     } else if (key == "tc") {
       dns.truncated = bool_of(member, key);
+    } else if (key == "ad") {
+      dns.authenticated = bool_of(member, key);
+    } else if (key == "ede") {
+      dns.extended_errors = extended_errors_of(member, key, depth);
+    } else if (key == "rrsigs") {
+      dns.signatures = signatures_of(member, key, depth);
+    } else if (key == "ds") {
+      dns.delegation_signers = delegation_signers_of(member, key, depth);
+    } else if (key == "dnskeys") {
+      dns.zone_keys = zone_keys_of(member, key, depth);
     } else if (key == "answers") {
       dns.answers = records_of(member, key, depth);
     } else if (key == "authority") {

@@ -2,6 +2,8 @@
 
 #include <arpa/nameser.h>
 
+#include <fmt/format.h>
+
 #include <array>
 
 namespace vantage {
@@ -10,24 +12,41 @@ namespace {
 constexpr std::array kCheckNames = {"DnsRecursive", "DnsParent", "DnsAuthoritative", "Tcp", "Https",
                                     "Http",         "Control",   "Liveness",         "Path"};
 constexpr std::array kPhaseNames = {"Resolve", "Connect", "Tls", "Request", "Response"};
-constexpr std::array kFailureNames = {
-    "None",         "Timeout",         "NetUnreachable", "HostUnreachable",
-    "ConnRefused",  "ConnReset",       "NxDomain",       "NoData",
-    "ServFail",     "Refused",         "Lame",           "BadResponse",
-    "TlsHandshake", "CertExpired",     "CertUntrusted",  "CertNameMismatch",
-    "HttpStatus",   "ContentMismatch", "Internal"};
+constexpr std::array kFailureNames = {"None",
+                                      "Timeout",
+                                      "NetUnreachable",
+                                      "HostUnreachable",
+                                      "ConnRefused",
+                                      "ConnReset",
+                                      "NxDomain",
+                                      "NoData",
+                                      "ServFail",
+                                      "Refused",
+                                      "Lame",
+                                      "BadResponse",
+                                      "DnssecBogus",
+                                      "SignatureExpired",
+                                      "SignatureNotYetValid",
+                                      "DnskeyMissing",
+                                      "TlsHandshake",
+                                      "CertExpired",
+                                      "CertUntrusted",
+                                      "CertNameMismatch",
+                                      "HttpStatus",
+                                      "ContentMismatch",
+                                      "Internal"};
 constexpr std::array kVerdictNames = {
     "OK",          "ROUTE_LOSS", "DNS_FAILURE", "DOMAIN_VANISHED", "SERVER_DOWN",
     "TLS_FAILURE", "HTTP_ERROR", "DEGRADED",    "UNKNOWN",         "VANTAGE_ISOLATED"};
 
-constexpr std::array kNativeKindNames = {"",     "errno", "ares", "rcode",
-                                         "curl", "http",  "x509", "icmp"};
+constexpr std::array kNativeKindNames = {"",     "errno", "ares", "rcode", "curl",
+                                         "http", "x509",  "icmp", "ede"};
 
 static_assert(kCheckNames.size() == static_cast<size_t>(Check::Path) + 1);
 static_assert(kPhaseNames.size() == static_cast<size_t>(Phase::Response) + 1);
 static_assert(kFailureNames.size() == static_cast<size_t>(Failure::Internal) + 1);
 static_assert(kVerdictNames.size() == static_cast<size_t>(Verdict::VantageIsolated) + 1);
-static_assert(kNativeKindNames.size() == static_cast<size_t>(NativeKind::Icmp) + 1);
+static_assert(kNativeKindNames.size() == static_cast<size_t>(NativeKind::Ede) + 1);
 
 template <typename Enum, size_t N>
 std::optional<Enum> lookup(const std::array<const char*, N>& names, std::string_view name) {
@@ -78,6 +97,11 @@ bool is_refusal(Failure failure) {
   return failure == Failure::ConnRefused || failure == Failure::ConnReset;
 }
 
+bool is_dnssec_failure(Failure failure) {
+  return failure == Failure::DnssecBogus || failure == Failure::SignatureExpired ||
+         failure == Failure::SignatureNotYetValid || failure == Failure::DnskeyMissing;
+}
+
 bool is_network_failure(Failure failure) {
   return failure == Failure::Timeout || failure == Failure::NetUnreachable ||
          failure == Failure::HostUnreachable;
@@ -118,6 +142,44 @@ bool is_failure(Verdict verdict) {
       return false;
   }
   return false;
+}
+
+std::string extended_error_name(uint16_t code) {
+  // The IANA registry of Extended DNS Error codes, 0 to 29.
+  constexpr std::array<const char*, 30> kNames = {"Other Error",
+                                                  "Unsupported DNSKEY Algorithm",
+                                                  "Unsupported DS Digest Type",
+                                                  "Stale Answer",
+                                                  "Forged Answer",
+                                                  "DNSSEC Indeterminate",
+                                                  "DNSSEC Bogus",
+                                                  "Signature Expired",
+                                                  "Signature Not Yet Valid",
+                                                  "DNSKEY Missing",
+                                                  "RRSIGs Missing",
+                                                  "No Zone Key Bit Set",
+                                                  "NSEC Missing",
+                                                  "Cached Error",
+                                                  "Not Ready",
+                                                  "Blocked",
+                                                  "Censored",
+                                                  "Filtered",
+                                                  "Prohibited",
+                                                  "Stale NXDomain Answer",
+                                                  "Not Authoritative",
+                                                  "Not Supported",
+                                                  "No Reachable Authority",
+                                                  "Network Error",
+                                                  "Invalid Data",
+                                                  "Signature Expired before Valid",
+                                                  "Too Early",
+                                                  "Unsupported NSEC3 Iterations Value",
+                                                  "Unable to conform to policy",
+                                                  "Synthesized"};
+  if (code < kNames.size()) {
+    return kNames[code];
+  }
+  return fmt::format("EDE {}", code);
 }
 
 }  // namespace vantage

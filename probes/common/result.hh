@@ -47,6 +47,12 @@ enum class Failure : uint8_t {
   Refused,
   Lame,
   BadResponse,
+  // A validating resolver's SERVFAIL that says why (an Extended DNS Error, RFC 8914): the zone's
+  // DNSSEC chain is broken, and every validating resolver in the world will fail the same way.
+  DnssecBogus,           // EDE 5, 6, 10, 11, 12: bogus, indeterminate, signatures or proof missing
+  SignatureExpired,      // EDE 7 (and 25): an RRSIG past its expiration
+  SignatureNotYetValid,  // EDE 8: an RRSIG before its inception
+  DnskeyMissing,         // EDE 9: no DNSKEY matches the parent's DS
   TlsHandshake,
   CertExpired,
   CertUntrusted,
@@ -57,8 +63,9 @@ enum class Failure : uint8_t {
 };
 
 // Which code space a result's native_code is in: an errno, a c-ares status (ARES_E*), a DNS
-// rcode, a CURLcode, an HTTP status, an X509_V_ERR_* or an ICMP type*256+code. None: no code.
-enum class NativeKind : uint8_t { None, Errno, Ares, Rcode, Curl, Http, X509, Icmp };
+// rcode, a CURLcode, an HTTP status, an X509_V_ERR_* or an ICMP type*256+code, or an Extended DNS
+// Error's INFO-CODE (RFC 8914). None: no code.
+enum class NativeKind : uint8_t { None, Errno, Ares, Rcode, Curl, Http, X509, Icmp, Ede };
 
 // The verdict names (docs/verdicts.md); scripts and alert receivers depend on their spelling.
 enum class Verdict : uint8_t {
@@ -93,12 +100,19 @@ std::optional<NativeKind> native_kind_from_string(std::string_view name);
 // The mnemonic of a DNS response code (RFC 1035 / 6895): "NXDOMAIN"; "RCODE" for the rest.
 std::string_view rcode_name(int rcode);
 
+// The registered name of an Extended DNS Error INFO-CODE (RFC 8914): "Signature Expired";
+// "EDE <code>" for a code not registered.
+std::string extended_error_name(uint16_t code);
+
 // True for the failure classes that mean "packets do not get there": the signature of a lost or
 // black-holed route, as opposed to a host that answers with an error.
 bool is_network_failure(Failure failure);
 
 // True for an RST or a port unreachable: the host itself answered, and said no.
 bool is_refusal(Failure failure);
+
+// True for the classes of a DNSSEC validation failure (DnssecBogus ... DnskeyMissing).
+bool is_dnssec_failure(Failure failure);
 
 struct Timings {
   std::optional<std::chrono::microseconds> resolve, connect, tls, first_byte, total;
@@ -112,16 +126,62 @@ struct DnsRecord {
   bool operator==(const DnsRecord&) const = default;
 };
 
-// What a DNS exchange saw on the wire; present on DNS results that got a response.
+// An Extended DNS Error (RFC 8914) a resolver attached to its answer.
+struct ExtendedError {
+  uint16_t code = 0;  // INFO-CODE: 6 DNSSEC Bogus, 7 Signature Expired, 9 DNSKEY Missing, ...
+  std::string text;   // EXTRA-TEXT as the resolver sent it: for people, never parsed
+  bool operator==(const ExtendedError&) const = default;
+};
+
+// An RRSIG record (RFC 4034 section 3): which key of which zone signed `owner`'s `covered` set,
+// and when that signature holds.
+struct Signature {
+  std::string owner;
+  uint16_t covered = 0;  // the type signed: 1 A, 28 AAAA, 43 DS, ...
+  uint8_t algorithm = 0;
+  uint16_t key_tag = 0;
+  std::string signer;  // the zone whose key signed
+  std::chrono::sys_seconds inception{};
+  std::chrono::sys_seconds expiration{};
+  bool operator==(const Signature&) const = default;
+};
+
+// A DS record (RFC 4034 section 5): the parent's pointer to one key of the child zone.
+struct DelegationSigner {
+  std::string owner;
+  uint16_t key_tag = 0;
+  uint8_t algorithm = 0;
+  uint8_t digest_type = 0;
+  std::string digest;  // lower-case hex
+  bool operator==(const DelegationSigner&) const = default;
+};
+
+// A DNSKEY record (RFC 4034 section 2), by what a DS or RRSIG names it with.
+struct ZoneKey {
+  std::string owner;
+  uint16_t flags = 0;  // 256 a zone key, 257 one with SEP (a key-signing key)
+  uint8_t algorithm = 0;
+  uint16_t key_tag = 0;  // computed from the record (RFC 4034 appendix B)
+  bool operator==(const ZoneKey&) const = default;
+};
+
+// What a DNS exchange saw on the wire; present on DNS results that got a response. The DNSSEC
+// records of every section are in `signatures`, `delegation_signers` and `zone_keys`, not in the
+// record lists.
 struct DnsDetails {
   std::string qname;
   uint16_t qtype = 0;
   int rcode = 0;
   bool authoritative = false;  // AA flag
   bool truncated = false;
+  bool authenticated = false;  // AD flag: the resolver validated the answer with DNSSEC
   std::vector<DnsRecord> answers;
   std::vector<DnsRecord> authority;
   std::vector<DnsRecord> additional;
+  std::vector<ExtendedError> extended_errors;
+  std::vector<Signature> signatures;
+  std::vector<DelegationSigner> delegation_signers;
+  std::vector<ZoneKey> zone_keys;
   bool operator==(const DnsDetails&) const = default;
 };
 

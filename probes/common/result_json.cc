@@ -25,6 +25,46 @@ json records_to_json(const std::vector<DnsRecord>& records) {
   return list;
 }
 
+// The DNSSEC members of "dns", each only when the response had any: most zones are unsigned.
+void add_dnssec(json& out, const DnsDetails& dns) {
+  const auto add_list = [&out](const char* name, const auto& items, const auto& to_object) {
+    if (items.empty()) {
+      return;
+    }
+    json list = json::array();
+    for (const auto& item : items) {
+      list.push_back(to_object(item));
+    }
+    out[name] = std::move(list);
+  };
+  add_list("ede", dns.extended_errors, [](const ExtendedError& error) {
+    return json{
+        {"code", error.code}, {"name", extended_error_name(error.code)}, {"text", error.text}};
+  });
+  add_list("rrsigs", dns.signatures, [](const Signature& signature) {
+    return json{{"owner", signature.owner},
+                {"covered", signature.covered},
+                {"algorithm", signature.algorithm},
+                {"key_tag", signature.key_tag},
+                {"signer", signature.signer},
+                {"inception", format_time(signature.inception)},
+                {"expiration", format_time(signature.expiration)}};
+  });
+  add_list("ds", dns.delegation_signers, [](const DelegationSigner& signer) {
+    return json{{"owner", signer.owner},
+                {"key_tag", signer.key_tag},
+                {"algorithm", signer.algorithm},
+                {"digest_type", signer.digest_type},
+                {"digest", signer.digest}};
+  });
+  add_list("dnskeys", dns.zone_keys, [](const ZoneKey& key) {
+    return json{{"owner", key.owner},
+                {"flags", key.flags},
+                {"algorithm", key.algorithm},
+                {"key_tag", key.key_tag}};
+  });
+}
+
 // An integer member in T's range. nlohmann's get<int> would take 4294967297 as 1 and 443.9 as 443.
 template <typename T>
 T integer_in_range(const json& value, const char* name) {
@@ -193,9 +233,11 @@ json to_json(const ProbeResult& result) {
                   {"rcode_name", rcode_name(dns.rcode)},
                   {"aa", dns.authoritative},
                   {"tc", dns.truncated},
+                  {"ad", dns.authenticated},
                   {"answers", records_to_json(dns.answers)},
                   {"authority", records_to_json(dns.authority)},
                   {"additional", records_to_json(dns.additional)}};
+    add_dnssec(out["dns"], dns);
   }
   if (result.tls) {
     out["tls"] = {{"version", result.tls->version},

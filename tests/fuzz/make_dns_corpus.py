@@ -2,7 +2,10 @@
 """Regenerates tests/fuzz/corpus/dns_message: real answers from a real NSD (a parent zone and a
 delegated child, as the delegation and authoritative probes see them) and a real Unbound resolving
 through them (as the recursive probe sees it), all on 127.0.0.1 ports chosen here. Needs nsd and
-unbound (scripts/setup installs both). Usage: tests/fuzz/make_dns_corpus.py [OUTPUT_DIR]"""
+unbound (scripts/setup installs both). Usage: tests/fuzz/make_dns_corpus.py [OUTPUT_DIR]
+
+The dnssec-* seeds beside them are not written here: they are copies of the signed answers in
+tests/testdata/dnssec, which scripts/capture-dnssec-wire captures."""
 
 import os
 import random

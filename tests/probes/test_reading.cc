@@ -462,3 +462,59 @@ TEST_CASE("an address target that hears nothing is isolated only when no router 
   const auto reading = read_cycle(lost);
   CHECK(reading.verdict == Verdict::RouteLoss);
 }
+
+namespace {
+
+// The resolvers' answer when validation fails: SERVFAIL carrying an Extended DNS Error.
+void fail_validation(ProbeResult& result, Failure failure, int code) {
+  result.failure = failure;
+  result.native_kind = NativeKind::Ede;
+  result.native_code = code;
+  result.detail = "SERVFAIL, Signature Expired: validation failure <social.test. A IN>";
+}
+
+}  // namespace
+
+TEST_CASE("a validating resolver's DNSSEC failure is DNS_FAILURE naming the EDE, with servers up",
+          "[reading][dnssec]") {
+  auto cycle = healthy();
+  // Two resolvers, each asked for A and AAAA.
+  cycle.results.push_back(probe(Check::DnsRecursive, Failure::None, "127.0.0.1:53"));
+  cycle.results.push_back(probe(Check::DnsRecursive, Failure::None, "127.0.0.2:53"));
+  cycle.results.push_back(probe(Check::DnsRecursive, Failure::None, "127.0.0.2:53"));
+  for (auto& result : cycle.results) {
+    if (result.check == Check::DnsRecursive) {
+      fail_validation(result, Failure::SignatureExpired, 7);
+    }
+  }
+  const auto reading = read_cycle(cycle);
+  CHECK(reading.verdict == Verdict::DnsFailure);
+  CHECK(reading.summary ==
+        "DNSSEC validation fails for social.test at 2 of 2 resolvers (EDE 7, Signature "
+        "Expired); the authoritative servers answer");
+  REQUIRE(reading.evidence.size() >= 3);
+  CHECK(reading.evidence[0].rfind("DnsRecursive 127.0.0.1:53", 0) == 0);
+  CHECK_THAT(reading.evidence[0], Catch::Contains("SignatureExpired (ede 7, SERVFAIL"));
+  CHECK(std::find(reading.evidence.begin(), reading.evidence.end(),
+                  "DNSSEC bogus (EDE 7, Signature Expired) from resolvers; the authoritative "
+                  "servers answer") != reading.evidence.end());
+
+  // With the zone's servers failing as well, the servers are the story, not the signatures.
+  set(cycle, Check::DnsAuthoritative, Failure::ServFail);
+  CHECK(read_cycle(cycle).summary.rfind("the authoritative servers of social.test", 0) == 0);
+}
+
+TEST_CASE("validation failing at some resolvers only is a warning said first, the verdict OK",
+          "[reading][dnssec]") {
+  auto cycle = healthy();
+  ProbeResult bogus = probe(Check::DnsRecursive, Failure::None, "127.0.0.2:53");
+  fail_validation(bogus, Failure::DnskeyMissing, 9);
+  cycle.results.insert(cycle.results.begin() + 1, bogus);
+  const auto reading = read_cycle(cycle);
+  CHECK(reading.verdict == Verdict::Ok);
+  REQUIRE(reading.warnings.size() == 2);
+  CHECK(reading.warnings[0] ==
+        "DNSSEC validation fails for social.test at 1 of 2 resolvers (EDE 9, DNSKEY Missing): "
+        "whoever uses a validating resolver cannot resolve it");
+  CHECK(reading.warnings[1].rfind("DnsRecursive 127.0.0.2:53", 0) == 0);
+}

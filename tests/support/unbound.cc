@@ -48,7 +48,14 @@ std::string unbound_config_text(const UnboundConfig& config) {
   text += "  num-queries-per-thread: 32\n";
   text += "  root-hints: " + quoted(dir / "root.hints") + "\n";
   text += "  do-not-query-localhost: no\n";
-  text += "  module-config: \"iterator\"\n";
+  if (config.trust_anchor.empty()) {
+    text += "  module-config: \"iterator\"\n";
+  } else {
+    text += "  module-config: \"validator iterator\"\n";
+    text += "  trust-anchor: \"" + config.trust_anchor + "\"\n";
+    text += "  ede: yes\n";
+    text += "  val-log-level: 2\n";  // the reason for every bogus answer, in the log
+  }
   text += "  qname-minimisation: no\n";  // fewer queries, simpler logs; irrelevant to the lab
   text += "  cache-max-ttl: 5\n";
   text += "  cache-max-negative-ttl: 1\n";

@@ -27,10 +27,13 @@ struct UnboundConfig {
   // ("corp.test."; local-zone static), and their records ("app.corp.test. A 192.0.2.10").
   std::vector<std::string> local_zones;
   std::vector<std::string> local_data;
+  // The lab root's DS record ("." presentation form): when set, Unbound validates from it and
+  // says why validation failed with Extended DNS Errors (ede: yes), as a public resolver does.
+  std::string trust_anchor;
 };
 
-// unbound.conf for a plain iterating resolver (no DNSSEC: the lab's zones are unsigned) that
-// runs in the foreground as the calling user, logs to stderr, and caches only briefly.
+// unbound.conf for an iterating resolver (validating when given a trust anchor) that runs in the
+// foreground as the calling user, logs to stderr, and caches only briefly.
 std::string unbound_config_text(const UnboundConfig& config);
 
 // Writes the config and root hints, starts `unbound -d` and returns once every address answers.

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "correlation.hh"
+#include "reading.hh"
 
 using namespace vantage;
 using namespace std::chrono_literals;
@@ -534,4 +535,59 @@ TEST_CASE("vantages without an ASN count by their source network: two /24s are g
   const auto together = run({{"vp1", "127.0.2.1"}, {"vp2", "127.0.2.2"}});
   CHECK(together.scope == Scope::Partial);
   CHECK(together.affected_networks == std::vector<std::string>{"127.0.2.0/24"});
+}
+
+namespace {
+
+// A vantage whose own validating resolver fails DNSSEC for social.example while the zone's
+// servers answer, read as its agent reads it.
+VantageCycle dnssec_bogus(const std::string& agent, int64_t asn, const std::string& resolver,
+                          CorrelationTime at) {
+  CycleResult cycle;
+  cycle.domain = "social.example";
+  cycle.started_at = at;
+  cycle.nameservers = {{"ns1.social.example", {"203.0.113.53"}}};
+  for (const char* subject : {"social.example A", "social.example AAAA"}) {
+    ProbeResult recursive;
+    recursive.check = Check::DnsRecursive;
+    recursive.target = resolver;
+    recursive.subject = subject;
+    recursive.failure = Failure::SignatureExpired;
+    recursive.native_kind = NativeKind::Ede;
+    recursive.native_code = 7;
+    recursive.detail = "SERVFAIL, Signature Expired";
+    cycle.results.push_back(recursive);
+  }
+  ProbeResult authoritative;
+  authoritative.check = Check::DnsAuthoritative;
+  authoritative.target = "203.0.113.53:53";
+  cycle.results.push_back(authoritative);
+  cycle.reading = read_cycle(cycle);
+  return summarize(agent, asn, cycle);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "DNSSEC failing at the resolvers of three networks is DNS_FAILURE global, said once "
+    "with the networks",
+    "[correlation][dnssec]") {
+  Correlator correlator{without_settle()};
+  for (int round = 0; round < 2; ++round) {
+    const auto now = kStart + round * 30s;
+    for (auto [agent, asn, resolver] :
+         {std::tuple{"vp1", 64501, "192.0.2.153:53"}, std::tuple{"vp2", 64502, "198.51.100.153:53"},
+          std::tuple{"vp3", 64503, "203.0.113.153:53"}}) {
+      upload(correlator, dnssec_bogus(agent, asn, resolver, now), now);
+    }
+  }
+  const auto state = *correlator.state("social.example");
+  CHECK(state.verdict == Verdict::DnsFailure);
+  CHECK(state.scope == Scope::Global);
+  REQUIRE(state.evidence.size() == 4);
+  CHECK(state.evidence[0] ==
+        "DnsRecursive 192.0.2.153:53 SignatureExpired from 1 vantage in AS64501");
+  CHECK(state.evidence[3] ==
+        "DNSSEC bogus (EDE 7, Signature Expired) from resolvers; the authoritative servers answer "
+        "(from 3 vantages in AS64501, AS64502, AS64503)");
 }

@@ -26,8 +26,18 @@ CycleResult sample_cycle() {
   dns.native_kind = NativeKind::Rcode;
   dns.timings.resolve = 800us;
   dns.timings.total = 800us;
-  dns.dns =
-      DnsDetails{"social.test", 1, 0, true, false, {{"social.test", 1, 300, "192.0.2.10"}}, {}, {}};
+  dns.dns.emplace();
+  dns.dns->qname = "social.test";
+  dns.dns->qtype = 1;
+  dns.dns->authoritative = true;
+  dns.dns->authenticated = true;
+  dns.dns->answers = {{"social.test", 1, 300, "192.0.2.10"}};
+  dns.dns->extended_errors = {{22, "no reachable authority"}};
+  dns.dns->signatures = {{"social.test", 1, 13, 6331, "social.test",
+                          std::chrono::sys_seconds(1795949841s),
+                          std::chrono::sys_seconds(1798369041s)}};
+  dns.dns->delegation_signers = {{"social.test", 6331, 13, 2, "d8d684558309b79e"}};
+  dns.dns->zone_keys = {{"social.test", 257, 13, 6331}};
   ProbeResult https;
   https.check = Check::Https;
   https.target = "192.0.2.10:443";

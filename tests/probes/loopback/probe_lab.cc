@@ -36,18 +36,19 @@ bool asks(const string& subject, std::string_view question) {
          (subject.size() == question.size() || subject[question.size()] == ' ');
 }
 
-Zone root_zone() {
+Zone root_zone(const SigningKey& test_key) {
   Zone zone{".", "ns.test.", 30, {}};
   zone.records = {
       {".", "NS", "ns.test."},
       {"test.", "NS", "ns.test."},
+      {"test.", "DS", test_key.ds},
       {"ns.test.", "A", string(kParentV4)},
       {"ns.test.", "AAAA", string(kParentV6)},
   };
   return zone;
 }
 
-Zone test_zone(bool delegated) {
+Zone test_zone(bool delegated, const SigningKey& child_key) {
   Zone zone{"test.", "ns.test.", 30, {}};
   zone.records = {
       {"test.", "NS", "ns.test."},
@@ -57,6 +58,7 @@ Zone test_zone(bool delegated) {
   if (delegated) {
     zone.records.insert(zone.records.end(), {
                                                 {"social.test.", "NS", "ns1.social.test."},
+                                                {"social.test.", "DS", child_key.ds},
                                                 {"ns1.social.test.", "A", string(kChildV4)},
                                                 {"ns1.social.test.", "AAAA", string(kChildV6)},
                                             });
@@ -155,22 +157,31 @@ ProbeLab::ProbeLab() : dir_("vantage-lab") {
   leaves_.addresses =
       ca.issue(kDomain, {}, {string(kWebV4), string(kWebV6)}).write(pki, "addresses");
 
+  // Every zone is signed, as the real root and most TLDs are: a probe must read a signed world
+  // exactly as an unsigned one until a signature is wrong.
+  const auto keys = dir_.subdir("keys");
+  root_key_ = make_signing_key(keys, ".");
+  test_key_ = make_signing_key(keys, "test.");
+  child_key_ = make_signing_key(keys, "social.test.");
+  stray_key_ = make_signing_key(keys, "social.test.");
   const auto zones = dir_.subdir("zones");
-  write_text(zones / "root.zone", zone_text(root_zone()));
+  write_text(zones / "root.zone", zone_text(root_zone(test_key_)));
+  sign_zone(zones / "root.zone", zones / "root.zone.signed", root_key_, valid_signatures());
   write_parent_zone(true);
-  write_text(zones / "social.test.zone", zone_text(social_zone()));
+  write_child_zone(valid_signatures());
 
   parent_config_.dir = dir_.subdir("parent-nsd");
   parent_config_.addresses = {string(kParentV4), string(kParentV6)};
-  parent_config_.zones = {{".", zones / "root.zone"}, {"test.", zones / "test.zone"}};
+  parent_config_.zones = {{".", zones / "root.zone.signed"}, {"test.", zones / "test.zone.signed"}};
 
   child_config_.dir = dir_.subdir("child-nsd");
   child_config_.addresses = {string(kChildV4), string(kChildV6)};
-  child_config_.zones = {{"social.test.", zones / "social.test.zone"}};
+  child_config_.zones = {{"social.test.", zones / "social.test.zone.signed"}};
 
   resolver_config_.dir = dir_.subdir("unbound");
   resolver_config_.addresses = {string(kResolverV4), string(kResolverV6)};
   resolver_config_.root_servers = {{"ns.test.", {string(kParentV4), string(kParentV6)}}};
+  resolver_config_.trust_anchor = ". IN DS " + root_key_.ds;
 
   web_config_.dir = dir_.subdir("nginx");
   web_config_.addresses = {string(kWebV4), string(kWebV6)};
@@ -198,7 +209,37 @@ ProbeLab::~ProbeLab() {
 }
 
 void ProbeLab::write_parent_zone(bool delegated) {
-  write_text(dir_ / "zones" / "test.zone", zone_text(test_zone(delegated)));
+  delegated_ = delegated;
+  const auto zones = dir_ / "zones";
+  write_text(zones / "test.zone",
+             zone_text(test_zone(delegated, ds_matches_ ? child_key_ : stray_key_)));
+  sign_zone(zones / "test.zone", zones / "test.zone.signed", test_key_, valid_signatures());
+}
+
+void ProbeLab::write_child_zone(SignatureWindow window) {
+  const auto zones = dir_ / "zones";
+  write_text(zones / "social.test.zone", zone_text(social_zone()));
+  sign_zone(zones / "social.test.zone", zones / "social.test.zone.signed", child_key_, window);
+}
+
+void ProbeLab::sign_child_zone(ChildSignatures state) {
+  const auto now = std::chrono::system_clock::now();
+  const auto days = [](int n) { return std::chrono::hours(24 * n); };
+  SignatureWindow window = valid_signatures();
+  if (state == ChildSignatures::Expired) {
+    window = {now - days(60), now - days(30)};
+  } else if (state == ChildSignatures::ExpiringSoon) {
+    window = {now - std::chrono::hours(1), now + days(2)};
+  }
+  write_child_zone(window);
+  restart_child();
+  const bool ds_matches = state != ChildSignatures::DsMismatch;
+  if (ds_matches != ds_matches_) {
+    ds_matches_ = ds_matches;
+    write_parent_zone(delegated_);
+    restart_parent();
+  }
+  restart_resolver();
 }
 
 void ProbeLab::restart_parent() {
@@ -271,7 +312,7 @@ void ProbeLab::web_listens_on(std::vector<string> addresses) {
 }
 
 void ProbeLab::set_child_zone(ChildZone state) {
-  const auto zonefile = dir_ / "zones" / "social.test.zone";
+  const auto zonefile = dir_ / "zones" / "social.test.zone.signed";
   switch (state) {
     case ChildZone::Served:
       child_config_.zones = {{"social.test.", zonefile}};

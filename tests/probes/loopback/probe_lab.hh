@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/certs.hh"
+#include "support/dnssec.hh"
 #include "support/nginx.hh"
 #include "support/nsd.hh"
 #include "support/process.hh"
@@ -22,7 +23,8 @@ namespace vantage::testing {
 //   ns1.social.test  192.0.2.53  2001:db8::53   NSD serving the child zone "social.test."
 //   social.test      192.0.2.10  2001:db8::10   nginx, HTTPS on 443 with a test CA's certificate,
 //                                               plain HTTP on 80
-//   resolver         127.0.0.1   ::1            Unbound, iterating from the lab's root
+//   resolver         127.0.0.1   ::1            Unbound, iterating from the lab's root and
+//                                               validating from its key (every zone is signed)
 inline constexpr std::string_view kDomain = "social.test";
 inline constexpr std::string_view kParentV4 = "192.0.2.1";
 inline constexpr std::string_view kParentV6 = "2001:db8::1";
@@ -56,6 +58,14 @@ enum class ChildZone {
   Served,      // loaded: answers with AA
   Absent,      // not configured: REFUSED
   Unloadable,  // configured but its zone file is missing: SERVFAIL
+};
+
+// How the child zone social.test. is signed, and what its parent says of its key.
+enum class ChildSignatures {
+  Valid,         // an hour ago to four weeks ahead, the parent's DS of the zone's key
+  Expired,       // signatures that ended a month ago
+  ExpiringSoon,  // signatures that end in two days
+  DsMismatch,    // valid signatures, but the parent's DS is of a key the zone never had
 };
 
 // One run of `vantage-agent probe ... --json`.
@@ -104,6 +114,9 @@ class ProbeLab {
   void web_listens_on(std::vector<std::string> addresses);
   void set_child_zone(ChildZone state);
   void set_delegation(bool present);
+  void sign_child_zone(ChildSignatures state);
+  // The key tag of the key that signs social.test.
+  int child_key_tag() const { return child_key_.key_tag; }
   // The resolver serves `zone` itself with `records`, as a company's internal resolver serves
   // names the public DNS (here the lab's root and test.) does not delegate.
   void serve_internal_zone(const std::string& zone, std::vector<std::string> records);
@@ -126,6 +139,7 @@ class ProbeLab {
   // authoritative servers, not Unbound's cache of the old one.
   void restart_resolver();
   void write_parent_zone(bool delegated);
+  void write_child_zone(SignatureWindow window);
 
   TempDir dir_;
   std::filesystem::path ca_file_;
@@ -133,6 +147,11 @@ class ProbeLab {
   struct Leaves {
     Certificate::Files valid, expired, wrong_name, untrusted, addresses;
   } leaves_;
+  SigningKey root_key_, test_key_, child_key_;
+  SigningKey
+      stray_key_;  // social.test.'s, as the parent's DS names it in ChildSignatures::DsMismatch
+  bool ds_matches_ = true;
+  bool delegated_ = true;
   NsdConfig parent_config_;
   NsdConfig child_config_;
   UnboundConfig resolver_config_;

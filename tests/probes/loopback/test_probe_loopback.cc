@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@ namespace {
 
 using nlohmann::json;
 using std::string;
+using vantage::testing::ChildSignatures;
 using vantage::testing::ChildZone;
 using vantage::testing::kChildV4;
 using vantage::testing::kChildV6;
@@ -401,6 +403,127 @@ TEST_CASE(
       CHECK(rcode_of(result) == 2);
     }
   }
+}
+
+// The DNSSEC members of a result's "dns": "rrsigs", "ds", "ede" (absent when there are none).
+json dnssec_list(const json& result, const char* name) {
+  return result.value("dns", json::object()).value(name, json::array());
+}
+
+// The RRSIG in `result` over its A records, or null.
+json signature_over_a(const json& result) {
+  for (const auto& signature : dnssec_list(result, "rrsigs")) {
+    if (signature.value("covered", 0) == 1)
+      return signature;
+  }
+  return nullptr;
+}
+
+TEST_CASE(
+    "the signed lab validates: AD from the resolver, the zone's signature from every "
+    "nameserver, its DS at the parent",
+    "[dnssec][dns][loopback]") {
+  ProbeLab lab;
+  const ProbeRun run = lab.probe();
+  INFO(run.describe());
+  check_reading(run, "OK");
+  for (const auto& subject : {kA, kAaaa}) {
+    const json recursive = the_result(run, "DnsRecursive", target(kResolverV4, 53), subject);
+    CHECK(recursive.value("dns", json::object()).value("ad", false));
+  }
+  for (const auto ns : {kChildV4, kChildV6}) {
+    const json authoritative = the_result(run, "DnsAuthoritative", target(ns, 53), kA);
+    const json signature = signature_over_a(authoritative);
+    INFO("DnsAuthoritative " << ns);
+    REQUIRE(signature.is_object());
+    CHECK(signature.value("key_tag", 0) == lab.child_key_tag());
+    CHECK(signature.value("signer", "") == "social.test");
+    CHECK(signature.value("algorithm", 0) == 13);
+    CHECK_THAT(field(authoritative, "detail"),
+               Catch::Contains("signed by key " + std::to_string(lab.child_key_tag())));
+  }
+  const auto parents = run.results("DnsParent");
+  REQUIRE_FALSE(parents.empty());
+  for (const auto& parent : parents) {
+    INFO("DnsParent " << field(parent, "target"));
+    const json ds = dnssec_list(parent, "ds");
+    REQUIRE(ds.size() == 1);
+    CHECK(ds[0].value("key_tag", 0) == lab.child_key_tag());
+    CHECK(ds[0].value("owner", "") == "social.test");
+  }
+}
+
+TEST_CASE(
+    "expired signatures read DNS_FAILURE: SignatureExpired (EDE 7) from the resolver while "
+    "the zone's servers answer",
+    "[dnssec][dns][loopback]") {
+  ProbeLab lab;
+  lab.sign_child_zone(ChildSignatures::Expired);
+  const ProbeRun run = lab.probe();
+  INFO(run.describe());
+  check_reading(run, "DNS_FAILURE");
+  CHECK(field(run.doc.at("reading"), "summary") ==
+        "DNSSEC validation fails for social.test at 1 of 1 resolvers (EDE 7, Signature Expired); "
+        "the authoritative servers answer");
+  for (const auto& subject : {kA, kAaaa}) {
+    const json recursive = the_result(run, "DnsRecursive", target(kResolverV4, 53), subject);
+    CHECK(status_of(recursive) == "SignatureExpired at Resolve");
+    CHECK(field(recursive, "native_kind") == "ede");
+    CHECK(recursive.value("native_code", 0) == 7);
+    CHECK(rcode_of(recursive) == 2);
+    const json ede = dnssec_list(recursive, "ede");
+    REQUIRE(ede.size() >= 1);
+    CHECK(ede[0].value("code", 0) == 7);
+  }
+  // The servers answer, and their answer shows the lapsed signature.
+  for (const auto ns : {kChildV4, kChildV6}) {
+    const json authoritative = the_result(run, "DnsAuthoritative", target(ns, 53), kA);
+    CHECK(status_of(authoritative) == "ok");
+    CHECK_THAT(field(authoritative, "detail"), Catch::Contains(", expired "));
+  }
+  const auto evidence = strings_at(run.doc, "reading", "evidence");
+  REQUIRE_FALSE(evidence.empty());
+  CHECK(evidence[0].rfind("DnsRecursive " + target(kResolverV4, 53), 0) == 0);
+  CHECK(contains(evidence,
+                 "DNSSEC bogus (EDE 7, Signature Expired) from resolvers; the "
+                 "authoritative servers answer"));
+}
+
+TEST_CASE("a DS at the parent that matches no key of the zone reads DNS_FAILURE: DnskeyMissing",
+          "[dnssec][dns][loopback]") {
+  ProbeLab lab;
+  lab.sign_child_zone(ChildSignatures::DsMismatch);
+  const ProbeRun run = lab.probe();
+  INFO(run.describe());
+  check_reading(run, "DNS_FAILURE");
+  const json recursive = the_result(run, "DnsRecursive", target(kResolverV4, 53), kA);
+  CHECK(status_of(recursive) == "DnskeyMissing at Resolve");
+  CHECK(recursive.value("native_code", 0) == 9);
+  // The parent's DS names another key than the one that signs the zone.
+  for (const auto& parent : run.results("DnsParent")) {
+    const json ds = dnssec_list(parent, "ds");
+    REQUIRE(ds.size() == 1);
+    CHECK(ds[0].value("key_tag", 0) != lab.child_key_tag());
+  }
+}
+
+TEST_CASE("signatures two days from expiry still validate and read OK, their end on record",
+          "[dnssec][dns][loopback]") {
+  ProbeLab lab;
+  lab.sign_child_zone(ChildSignatures::ExpiringSoon);
+  const ProbeRun run = lab.probe();
+  INFO(run.describe());
+  check_reading(run, "OK");
+  const json signature =
+      signature_over_a(the_result(run, "DnsAuthoritative", target(kChildV4, 53), kA));
+  REQUIRE(signature.is_object());
+  // "2026-12-01T10:57:21.000Z"
+  std::tm parts{};
+  REQUIRE(strptime(field(signature, "expiration").c_str(), "%Y-%m-%dT%H:%M:%S", &parts) != nullptr);
+  const auto left =
+      std::chrono::system_clock::from_time_t(timegm(&parts)) - std::chrono::system_clock::now();
+  CHECK(left > std::chrono::hours(46));
+  CHECK(left < std::chrono::hours(49));
 }
 
 TEST_CASE("a delegation removed at the parent is NxDomain and reads DOMAIN_VANISHED",
