@@ -101,7 +101,11 @@ CycleResult healthy_cycle(const std::string& domain,
     result.timings.tls = us(11'532);
     result.timings.first_byte = us(6'310);
     result.timings.total = us(connect + 11'532 + 6'310 + 412);
-    result.tls = TlsDetails{"TLSv1.3", "CN=" + domain, "C=US, O=Let's Encrypt, CN=R3",
+    result.tls = TlsDetails{"TLSv1.3",
+                            "CN=" + domain,
+                            "C=US, O=Let's Encrypt, CN=R3",
+                            "2027-02-17T08:14:02Z",
+                            "CN=" + domain,
                             "2027-02-17T08:14:02Z"};
     result.http_status = 200;
     return result;

@@ -45,6 +45,27 @@ void describe_certificate(X509* certificate, TlsDetails& tls) {
   tls.not_after = time_text(X509_get0_notAfter(certificate));
 }
 
+// The certificate of `ssl`'s verified chain (or, without verification, of the chain the server
+// sent) whose notAfter comes first.
+void describe_earliest_expiry(const SSL* ssl, TlsDetails& tls) {
+  STACK_OF(X509)* chain = SSL_get0_verified_chain(ssl);
+  if (chain == nullptr || sk_X509_num(chain) == 0) {
+    chain = SSL_get_peer_cert_chain(ssl);
+  }
+  X509* earliest = nullptr;
+  for (int i = 0; chain != nullptr && i < sk_X509_num(chain); ++i) {
+    X509* certificate = sk_X509_value(chain, i);
+    if (earliest == nullptr ||
+        ASN1_TIME_compare(X509_get0_notAfter(certificate), X509_get0_notAfter(earliest)) < 0) {
+      earliest = certificate;
+    }
+  }
+  if (earliest != nullptr) {
+    tls.earliest_subject = name_text(X509_get_subject_name(earliest));
+    tls.earliest_not_after = time_text(X509_get0_notAfter(earliest));
+  }
+}
+
 // Where the OpenSSL callbacks find the probe that owns a connection's SSL_CTX.
 int probe_index() {
   static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
@@ -192,6 +213,7 @@ class HttpProbe {
         describe_certificate(certificate, probe->tls_);
         probe->saw_certificate_ = true;
       }
+      describe_earliest_expiry(ssl, probe->tls_);
     }
   }
 

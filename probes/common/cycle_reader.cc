@@ -374,6 +374,10 @@ TlsDetails tls_of(value item, int depth) {
       tls.issuer = string_of(member, key);
     } else if (key == "not_after") {
       tls.not_after = string_of(member, key);
+    } else if (key == "earliest_subject") {
+      tls.earliest_subject = string_of(member, key);
+    } else if (key == "earliest_not_after") {
+      tls.earliest_not_after = string_of(member, key);
     } else {
       return false;
     }

@@ -190,6 +190,11 @@ struct TlsDetails {
   std::string subject;
   std::string issuer;
   std::string not_after;  // RFC 3339, UTC
+  // The certificate of the verified chain (the leaf, its intermediates and the trust anchor) that
+  // expires first, once the handshake completed: an intermediate or a root can lapse before the
+  // leaf does. Empty when the handshake failed.
+  std::string earliest_subject;
+  std::string earliest_not_after;  // RFC 3339, UTC
   bool operator==(const TlsDetails&) const = default;
 };
 

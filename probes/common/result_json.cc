@@ -244,6 +244,10 @@ json to_json(const ProbeResult& result) {
                   {"subject", result.tls->subject},
                   {"issuer", result.tls->issuer},
                   {"not_after", result.tls->not_after}};
+    if (!result.tls->earliest_not_after.empty()) {
+      out["tls"]["earliest_subject"] = result.tls->earliest_subject;
+      out["tls"]["earliest_not_after"] = result.tls->earliest_not_after;
+    }
   }
   if (result.http_status) {
     out["http_status"] = *result.http_status;

@@ -870,7 +870,9 @@ TEST_CASE(
   https.tls = vantage::TlsDetails{.version = "TLSv1.3",
                                   .subject = "CN=shop.example",
                                   .issuer = "CN=Lab CA",
-                                  .not_after = "2027-03-01T00:00:00Z"};
+                                  .not_after = "2027-03-01T00:00:00Z",
+                                  .earliest_subject = "CN=shop.example",
+                                  .earliest_not_after = "2027-03-01T00:00:00Z"};
   cycle.results.push_back(https);
   auto second = https;  // another address, whose certificate expires sooner, timed out
   second.target = "192.0.2.11:443";

@@ -46,7 +46,8 @@ CycleResult sample_cycle() {
   https.native_code = 10;
   https.native_kind = NativeKind::X509;
   https.timings.connect = 100us;
-  https.tls = TlsDetails{"", "CN=social.test", "CN=Lab CA", "2020-01-02T00:00:00Z"};
+  https.tls = TlsDetails{"",          "CN=social.test",      "CN=Lab CA", "2020-01-02T00:00:00Z",
+                         "CN=Lab CA", "2020-01-01T00:00:00Z"};
   ProbeResult path;
   path.check = Check::Path;
   path.target = "192.0.2.10";

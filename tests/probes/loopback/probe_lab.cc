@@ -156,6 +156,8 @@ ProbeLab::ProbeLab() : dir_("vantage-lab") {
   leaves_.untrusted = rogue.issue(kDomain).write(pki, "untrusted");
   leaves_.addresses =
       ca.issue(kDomain, {}, {string(kWebV4), string(kWebV6)}).write(pki, "addresses");
+  leaves_.outlives_ca =
+      ca.issue(kDomain, {-std::chrono::hours(1), std::chrono::hours(24 * 30)}).write(pki, "long");
 
   // Every zone is signed, as the real root and most TLDs are: a probe must read a signed world
   // exactly as an unsigned one until a signature is wrong.
@@ -293,6 +295,9 @@ void ProbeLab::serve_certificate(Leaf leaf) {
       break;
     case Leaf::Addresses:
       files = &leaves_.addresses;
+      break;
+    case Leaf::OutlivesCa:
+      files = &leaves_.outlives_ca;
       break;
   }
   web_config_.certificate = files->cert;

@@ -51,6 +51,7 @@ enum class Leaf {
   WrongName,    // same CA, valid, but for other.test
   UntrustedCa,  // social.test and valid, but signed by a CA the probe is not given
   Addresses,    // the test CA's for social.test and for the web addresses (subjectAltName IP)
+  OutlivesCa,   // valid for 30 days, while the test CA that signed it expires in 7
 };
 
 // What the child zone's NSD does with social.test.
@@ -145,7 +146,7 @@ class ProbeLab {
   std::filesystem::path ca_file_;
   std::string untrusted_ca_pem_;
   struct Leaves {
-    Certificate::Files valid, expired, wrong_name, untrusted, addresses;
+    Certificate::Files valid, expired, wrong_name, untrusted, addresses, outlives_ca;
   } leaves_;
   SigningKey root_key_, test_key_, child_key_;
   SigningKey
