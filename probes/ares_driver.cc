@@ -81,8 +81,12 @@ class Exchange {
  private:
   bool init() {
     ares_options options{};
-    options.flags = ARES_FLAG_NOCHECKRESP | ARES_FLAG_NOSEARCH |
+    // ARES_FLAG_EDNS with the payload size our queries offer: without it c-ares 1.18 takes any
+    // UDP answer over 512 bytes for truncated and asks again over TCP, which a signed answer
+    // would need every time, and which fails where TCP port 53 is filtered.
+    options.flags = ARES_FLAG_NOCHECKRESP | ARES_FLAG_NOSEARCH | ARES_FLAG_EDNS |
                     (query_.recursion_desired ? 0 : ARES_FLAG_NORECURSE);
+    options.ednspsz = kEdnsPayloadSize;
     options.timeout =
         static_cast<int>(std::max<int64_t>(1, query_.timeout.count() / kTimeoutParts));
     options.tries = kTries;
@@ -91,7 +95,7 @@ class Exchange {
     options.nservers = 0;
     options.servers = nullptr;
     const int mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_SOCK_STATE_CB |
-                     ARES_OPT_SERVERS;
+                     ARES_OPT_SERVERS | ARES_OPT_EDNSPSZ;
     if (const int status = ares_init_options(&channel_, &options, mask); status != ARES_SUCCESS) {
       channel_ = nullptr;
       fail_internal(fmt::format("ares_init_options: {}", ares_strerror(status)));

@@ -13,7 +13,6 @@ namespace vantage {
 namespace {
 
 constexpr int kHeaderSize = 12;
-constexpr int kMaxUdpSize = 1232;  // the DNS flag day 2020 EDNS buffer size
 
 uint16_t read16(const unsigned char* p) {
   return static_cast<uint16_t>((p[0] << 8) | p[1]);
@@ -179,7 +178,7 @@ std::vector<unsigned char> build_query(const std::string& name, uint16_t type,
   int length = 0;
   // The id is replaced by c-ares when it sends the query.
   if (ares_create_query(name.c_str(), ns_c_in, type, 0, recursion_desired ? 1 : 0, &raw, &length,
-                        kMaxUdpSize) != ARES_SUCCESS) {
+                        kEdnsPayloadSize) != ARES_SUCCESS) {
     return {};
   }
   std::unique_ptr<unsigned char, decltype(&ares_free_string)> owned(raw, &ares_free_string);

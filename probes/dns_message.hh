@@ -15,6 +15,10 @@ inline constexpr uint16_t kTypeCname = 5;
 inline constexpr uint16_t kTypeSoa = 6;
 inline constexpr uint16_t kTypeAaaa = 28;
 
+// The EDNS UDP payload size every query offers (the DNS flag day 2020 value): signed answers
+// exceed the 512 bytes of plain DNS.
+inline constexpr int kEdnsPayloadSize = 1232;
+
 std::string type_name(uint16_t type);
 
 // A wire-format query for `name`/`type` (class IN) with EDNS (a 1232-byte buffer) and the DO flag,

@@ -6,10 +6,13 @@
 #include <ctime>
 #include <memory>
 
+#include "printable.hh"
+
 namespace vantage {
 namespace {
 
 constexpr uint16_t kOptionExtendedError = 15;
+constexpr size_t kMaxExtraText = 512;  // Unbound's reasons run to about 150 bytes
 
 uint16_t read16(const unsigned char* p) {
   return static_cast<uint16_t>((p[0] << 8) | p[1]);
@@ -130,12 +133,14 @@ std::optional<std::vector<ExtendedError>> parse_extended_errors(const Rdata& rda
       if (length < 2) {
         return std::nullopt;
       }
-      // EXTRA-TEXT is UTF-8 without a terminating NUL, though some servers send one.
-      std::string text(reinterpret_cast<const char*>(at + 2), length - 2);
+      // EXTRA-TEXT should be UTF-8 without a terminating NUL; it is the one text taken from the
+      // wire as is, so it is cut to a bound and escaped like any foreign text before it can
+      // reach a log line, a terminal or the JSON writer (which refuses invalid UTF-8).
+      std::string_view text(reinterpret_cast<const char*>(at + 2), length - 2);
       while (!text.empty() && text.back() == '\0') {
-        text.pop_back();
+        text.remove_suffix(1);
       }
-      errors.push_back({read16(at), std::move(text)});
+      errors.push_back({read16(at), printable(text.substr(0, kMaxExtraText))});
     }
     at += length;
   }
@@ -150,7 +155,7 @@ std::string signature_summary(const DnsDetails& details, uint16_t type,
     }
     const std::string head = fmt::format("signed by key {} (algorithm {}) of {}", signature.key_tag,
                                          signature.algorithm, signature.signer);
-    if (signature.expiration <= now) {
+    if (signature.expiration < now) {
       return fmt::format("{}, expired {}", head, utc_text(signature.expiration));
     }
     if (signature.inception > now) {
@@ -177,9 +182,9 @@ std::optional<Failure> dnssec_failure_of(uint16_t code) {
     case 10:  // RRSIGs Missing
     case 11:  // No Zone Key Bit Set
     case 12:  // NSEC Missing
+    case 25:  // Signature Expired before Valid: a signing window that ends before it begins
       return Failure::DnssecBogus;
-    case 7:   // Signature Expired
-    case 25:  // Signature Expired before Valid
+    case 7:  // Signature Expired
       return Failure::SignatureExpired;
     case 8:
       return Failure::SignatureNotYetValid;

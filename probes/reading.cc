@@ -226,6 +226,9 @@ class Reader {
   // "EDE 7, Signature Expired": the resolvers' own reason, as the first of them gave it.
   static std::string extended_error_text(const Results& invalid) {
     const ProbeResult& first = *invalid.front();
+    if (first.native_kind != NativeKind::Ede) {  // a document written by hand, or damaged
+      return std::string(to_string(first.failure));
+    }
     return fmt::format("EDE {}, {}", first.native_code,
                        extended_error_name(static_cast<uint16_t>(first.native_code)));
   }
@@ -238,13 +241,10 @@ class Reader {
   }
 
   // Whether the zone's own servers still answer: a validation failure with working servers is
-  // a signing or key problem, not an outage of the servers.
+  // a signing or key problem, not an outage of the servers. (Servers that all fail decide the
+  // verdict before the resolvers are read.)
   std::string authoritative_state() const {
-    if (authoritative_.empty()) {
-      return "";
-    }
-    return any_ok(authoritative_) ? "; the authoritative servers answer"
-                                  : "; the authoritative servers fail too";
+    return any_ok(authoritative_) ? "; the authoritative servers answer" : "";
   }
 
   // A refused control connection still proves the uplink works; only unreachable ones isolate.

@@ -49,8 +49,8 @@ enum class Failure : uint8_t {
   BadResponse,
   // A validating resolver's SERVFAIL that says why (an Extended DNS Error, RFC 8914): the zone's
   // DNSSEC chain is broken, and every validating resolver in the world will fail the same way.
-  DnssecBogus,           // EDE 5, 6, 10, 11, 12: bogus, indeterminate, signatures or proof missing
-  SignatureExpired,      // EDE 7 (and 25): an RRSIG past its expiration
+  DnssecBogus,           // EDE 5, 6, 10, 11, 12, 25: bogus, signatures or proof missing
+  SignatureExpired,      // EDE 7: an RRSIG past its expiration
   SignatureNotYetValid,  // EDE 8: an RRSIG before its inception
   DnskeyMissing,         // EDE 9: no DNSKEY matches the parent's DS
   TlsHandshake,

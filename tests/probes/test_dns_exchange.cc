@@ -69,6 +69,24 @@ TEST_CASE("a SERVFAIL answer is ServFail with rcode 2, not a retry elsewhere", "
   CHECK(result.native_code == 2);
 }
 
+TEST_CASE("an answer over 512 bytes is taken over UDP, as the EDNS buffer offered allows",
+          "[dns][dnssec]") {
+  // The fake server has no TCP: asking again over TCP, as c-ares does for a large answer when
+  // it does not know our buffer, would be refused.
+  AresLibrary ares;
+  EventLoop loop;
+  WireResponse response;
+  for (int i = 1; i <= 30; ++i) {
+    response.answers.push_back({"social.test", kTypeA, 300, "192.0.2." + std::to_string(i)});
+  }
+  FakeDnsServer server(loop, answer_with(response));
+  const auto result = ask(loop, server.endpoint(), true);
+  CHECK(result.ok());
+  REQUIRE(result.dns);
+  CHECK(result.dns->answers.size() == 30);
+  CHECK(server.queries() == 1);
+}
+
 TEST_CASE("a REFUSED answer is Refused", "[dns]") {
   AresLibrary ares;
   EventLoop loop;

@@ -189,6 +189,21 @@ TEST_CASE("a malformed DNSSEC record or EDNS option rejects the message", "[dns]
     const std::vector<unsigned char> option = {0x00, 0x0f, 0x00, 0x01, 0x00};
     CHECK_FALSE(parse_extended_errors({option.data(), 5, option.data(), 5}));
   }
+  SECTION("an EDE's text that is not UTF-8 is kept escaped, and the result still writes as JSON") {
+    const std::vector<unsigned char> option = {0x00, 0x0f, 0x00, 0x06, 0x00,
+                                               0x07, 0xff, 0xfe, 'o',  'k'};
+    const auto errors = parse_extended_errors({option.data(), 10, option.data(), 10});
+    REQUIRE(errors);
+    REQUIRE(errors->size() == 1);
+    CHECK((*errors)[0].code == 7);
+    CHECK((*errors)[0].text.find("ok") != std::string::npos);
+    CHECK((*errors)[0].text.find('\xff') == std::string::npos);
+    ProbeResult result;
+    result.dns.emplace();
+    result.dns->extended_errors = *errors;
+    result.detail = (*errors)[0].text;
+    CHECK_NOTHROW(to_json(result).dump());
+  }
   SECTION("a DNSKEY whose protocol is not 3") {
     auto wire = captured("authoritative-ok-dnskey.bin");
     const size_t key = find(wire, {0x01, 0x01, 0x03, 0x0d});  // flags 257, protocol 3, alg 13
@@ -198,8 +213,13 @@ TEST_CASE("a malformed DNSSEC record or EDNS option rejects the message", "[dns]
   SECTION("an RRSIG cut before its signer's name") {
     const auto wire = captured("authoritative-ok-a.bin");
     const size_t rrsig = find(wire, {0x00, 0x01, 0x0d, 0x02});  // covers A, alg 13, 2 labels
-    CHECK_FALSE(parse_rrsig("ok.test",
-                            {wire.data(), static_cast<int>(wire.size()), wire.data() + rrsig, 18}));
+    const auto rdata = [&](uint16_t length) {
+      return Rdata{wire.data(), static_cast<int>(wire.size()), wire.data() + rrsig, length};
+    };
+    CHECK_FALSE(parse_rrsig("ok.test", rdata(18)));
+    // The signer's name (9 bytes for ok.test) must end inside the RDATA.
+    CHECK_FALSE(parse_rrsig("ok.test", rdata(22)));
+    CHECK(parse_rrsig("ok.test", rdata(27)));
     CHECK(parse_rrsig("ok.test", {wire.data(), static_cast<int>(wire.size()), wire.data() + rrsig,
                                   static_cast<uint16_t>(wire.size() - rrsig)}));
   }
@@ -220,6 +240,7 @@ TEST_CASE("EDE codes name DNSSEC failure classes; others leave SERVFAIL", "[clas
   CHECK(dnssec_failure_of(8) == Failure::SignatureNotYetValid);
   CHECK(dnssec_failure_of(9) == Failure::DnskeyMissing);
   CHECK(dnssec_failure_of(10) == Failure::DnssecBogus);
+  CHECK(dnssec_failure_of(25) == Failure::DnssecBogus);
   CHECK_FALSE(dnssec_failure_of(22));  // No Reachable Authority
   CHECK_FALSE(dnssec_failure_of(23));  // Network Error
   CHECK(extended_error_name(22) == "No Reachable Authority");

@@ -877,6 +877,7 @@ TEST_CASE(
   auto second = https;  // another address, whose certificate expires sooner, timed out
   second.target = "192.0.2.11:443";
   second.tls->not_after = "2027-01-15T12:00:00Z";
+  second.tls->earliest_not_after = "2027-01-15T12:00:00Z";
   second.failure = vantage::Failure::Timeout;
   second.timings.total = microseconds(5000000);
   cycle.results.push_back(second);
