@@ -6,13 +6,33 @@
 
 #include "config_file.hh"
 #include "config_node.hh"
+#include "duration.hh"
 
 namespace vantage {
 namespace {
 
+// warn_before: {certificate: 14d, signature: 3d}; either may be left out.
+ExpiryThresholds read_warn_before(const ConfigNode& node) {
+  node.allow_only({"certificate", "signature"});
+  ExpiryThresholds thresholds;
+  for (const auto& [key, period] : {std::pair{"certificate", &thresholds.certificate},
+                                    std::pair{"signature", &thresholds.signature}}) {
+    if (auto child = node.optional_child(key)) {
+      const std::string text = child->as_string();
+      const auto parsed = parse_period(text);
+      if (!parsed) {
+        child->fail(
+            fmt::format("\"{}\" is not a period such as 14d, 12h or 30m (0d: never warn)", text));
+      }
+      *period = *parsed;
+    }
+  }
+  return thresholds;
+}
+
 TargetConfig read_target(const ConfigNode& node) {
-  node.allow_only(
-      {"domain", "kind", "port", "path", "expect_status", "ca_file", "body_regex", "insecure"});
+  node.allow_only({"domain", "kind", "port", "path", "expect_status", "ca_file", "body_regex",
+                   "insecure", "warn_before"});
   TargetConfig target;
   const auto domain = node.child("domain");
   const std::string name = domain.as_string();
@@ -60,6 +80,9 @@ TargetConfig read_target(const ConfigNode& node) {
   }
   if (auto insecure = node.optional_child("insecure")) {
     target.insecure = insecure->as_bool();
+  }
+  if (auto warn_before = node.optional_child("warn_before")) {
+    target.warn_before = read_warn_before(*warn_before);
   }
   const std::string problem = target_kind_problem(
       target.kind, target.path, !target.expect_status.empty() || !target.body_regex.empty(),

@@ -24,6 +24,7 @@ struct TargetConfig {
   std::string ca_file;
   BodyPattern body_regex;
   bool insecure = false;
+  ExpiryThresholds warn_before;
   bool operator==(const TargetConfig&) const = default;
 };
 

@@ -68,6 +68,12 @@ std::string render_cycle_table(const CycleResult& cycle) {
       out += fmt::format("  - {}\n", line);
     }
   }
+  if (!cycle.reading.expiring.empty()) {
+    out += "expiring:\n";
+    for (const auto& expiry : cycle.reading.expiring) {
+      out += fmt::format("  - {}\n", expiry.text);
+    }
+  }
   return out;
 }
 

@@ -71,6 +71,14 @@ std::optional<TargetConfig> target_from_json(const nlohmann::json& json) {
   target.expect_status = json.value("expect_status", std::vector<int>{});
   target.ca_file = json.value("ca_file", std::string());
   target.insecure = json.value("insecure", false);
+  if (const auto warn_before = json.find("warn_before"); warn_before != json.end()) {
+    if (const auto problem = read_expiry_thresholds(*warn_before, target.warn_before);
+        !problem.empty()) {
+      spdlog::warn("collector target {}: {}; the defaults apply", printable(target.domain),
+                   printable(problem));
+      target.warn_before = {};
+    }
+  }
   if (!target.ca_file.empty() && access(target.ca_file.c_str(), R_OK) != 0) {
     spdlog::warn("collector target {} skipped: its ca_file {} cannot be read here: {}",
                  printable(target.domain), printable(target.ca_file), std::strerror(errno));
@@ -284,6 +292,7 @@ class AgentDaemon {
     options.body_regex = scheduled.target.body_regex;
     options.ca_file = scheduled.target.ca_file;
     options.insecure = scheduled.target.insecure;
+    options.warn_before = scheduled.target.warn_before;
     options.timeout = config_.timeout;
     options.last_known = scheduled.last_known;
     options.control_targets = config_.control_targets;

@@ -54,6 +54,11 @@ CLI::App* add_probe_command(CLI::App& app, ProbeCommand& command) {
       ->check(CLI::ExistingFile);
   probe->add_flag("--insecure", command.target.insecure, "Do not verify the certificate");
   probe->add_option("--timeout", command.timeout, "Per-probe timeout, e.g. 5s or 500ms");
+  probe->add_option("--warn-certificate", command.target.warn_certificate,
+                    "Warn of a certificate expiring within this period (default 14d; 0d: never)");
+  probe->add_option("--warn-signature", command.target.warn_signature,
+                    "Warn of DNSSEC signatures expiring within this period (default 3d; 0d: "
+                    "never)");
   probe->add_option("--expect-status", command.target.expect_status,
                     "Accepted HTTP status, repeatable (default: any 2xx or 3xx)");
   probe->add_option("--body-regex", command.target.body_regex,
@@ -94,6 +99,7 @@ int run_probe_command(const ProbeCommand& command) {
   options.path = target.path;
   options.ca_file = target.ca_file;
   options.insecure = target.insecure;
+  options.warn_before = target.warn_before;
   options.timeout = *timeout;
   options.expect_status = target.expect_status;
   options.body_regex = std::move(body_regex.pattern);

@@ -125,6 +125,12 @@ int run(int argc, char** argv) {
   targets_add->add_option("--ca-file", target.ca_file,
                           "CA bundle on the agents: the only CA trusted for this target");
   targets_add->add_flag("--insecure", target.insecure, "Do not verify the certificate");
+  targets_add->add_option("--warn-certificate", target.warn_certificate,
+                          "Warn of a certificate expiring within this period (default 14d; 0d: "
+                          "never)");
+  targets_add->add_option("--warn-signature", target.warn_signature,
+                          "Warn of DNSSEC signatures expiring within this period (default 3d; "
+                          "0d: never)");
   add_client_options(targets_add, client, given);
   auto* targets_remove = targets->add_subcommand("remove", "Remove a target");
   std::string remove_domain;

@@ -224,16 +224,10 @@ class Exchange {
     result_.native_code = classified.native_code;
     result_.native_kind = classified.native_kind;
     result_.detail = std::string(rcode_name(details->rcode));
-    // A resolver's own words on why it failed are the best evidence there is.
-    if (!result_.ok() && !details->extended_errors.empty()) {
-      const auto& errors = details->extended_errors;
-      const auto deciding = std::find_if(errors.begin(), errors.end(), [&](const auto& error) {
-        return classified.native_kind == NativeKind::Ede && error.code == classified.native_code;
-      });
-      const ExtendedError& error = deciding == errors.end() ? errors.front() : *deciding;
-      result_.detail += ", " + extended_error_name(error.code);
-      if (!error.text.empty()) {
-        result_.detail += ": " + error.text;
+    if (const auto& error = classified.explanation) {
+      result_.detail += ", " + extended_error_name(error->code);
+      if (!error->text.empty()) {
+        result_.detail += ": " + error->text;
       }
     }
     result_.dns = std::move(*details);

@@ -57,11 +57,15 @@ DnsClassified classify_dns_response(const DnsDetails& details) {
   if (by_rcode == Failure::ServFail) {
     for (const auto& error : details.extended_errors) {
       if (const auto dnssec = dnssec_failure_of(error.code)) {
-        return {*dnssec, NativeKind::Ede, error.code};
+        return {*dnssec, NativeKind::Ede, error.code, error};
       }
     }
   }
-  return {by_rcode, NativeKind::Rcode, details.rcode};
+  DnsClassified classified{by_rcode, NativeKind::Rcode, details.rcode, std::nullopt};
+  if (by_rcode != Failure::None && !details.extended_errors.empty()) {
+    classified.explanation = details.extended_errors.front();
+  }
+  return classified;
 }
 
 Failure classify_ares_status(int status) {

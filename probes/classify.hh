@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "result.hh"
@@ -21,6 +22,9 @@ struct DnsClassified {
   Failure failure = Failure::None;
   NativeKind native_kind = NativeKind::Rcode;
   int native_code = 0;
+  // A failing response's Extended DNS Error that says why: the one that decided the class, else
+  // the first. A resolver's own words on why it failed are the best evidence there is.
+  std::optional<ExtendedError> explanation;
 };
 DnsClassified classify_dns_response(const DnsDetails& details);
 

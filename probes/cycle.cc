@@ -10,6 +10,7 @@
 #include "dns_message.hh"
 #include "dns_recursive.hh"
 #include "event_loop.hh"
+#include "expiry.hh"
 #include "http.hh"
 #include "liveness.hh"
 #include "path_trace.hh"
@@ -254,6 +255,8 @@ class Cycle : public std::enable_shared_from_this<Cycle> {
     result_.duration = std::chrono::duration_cast<std::chrono::microseconds>(
         std::chrono::steady_clock::now() - started_);
     result_.reading = read_cycle(result_);
+    result_.reading.expiring =
+        expiring(result_, options_.warn_before, std::chrono::system_clock::now());
     done_(std::move(result_));
   }
 

@@ -32,6 +32,7 @@ struct CycleOptions {
   BodyPattern body_regex;          // empty = no content check
   std::string ca_file;             // empty = the system store; else the only CA trusted
   bool insecure = false;
+  ExpiryThresholds warn_before;             // what expires this soon is warned of
   std::chrono::milliseconds timeout{5000};  // per probe
   LastKnown last_known;
   std::vector<Endpoint> control_targets;  // TCP connects that must work for this vantage

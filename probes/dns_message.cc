@@ -8,18 +8,12 @@
 #include <memory>
 
 #include "dnssec_wire.hh"
+#include "wire_integers.hh"
 
 namespace vantage {
 namespace {
 
 constexpr int kHeaderSize = 12;
-
-uint16_t read16(const unsigned char* p) {
-  return static_cast<uint16_t>((p[0] << 8) | p[1]);
-}
-uint32_t read32(const unsigned char* p) {
-  return (static_cast<uint32_t>(read16(p)) << 16) | read16(p + 2);
-}
 
 // Expands a possibly compressed name at `at`; advances `at` past its encoded form.
 std::optional<std::string> expand_name(const unsigned char*& at, const unsigned char* message,

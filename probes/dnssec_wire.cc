@@ -3,23 +3,17 @@
 #include <ares.h>
 #include <fmt/format.h>
 
-#include <ctime>
 #include <memory>
 
 #include "printable.hh"
+#include "result_json.hh"
+#include "wire_integers.hh"
 
 namespace vantage {
 namespace {
 
 constexpr uint16_t kOptionExtendedError = 15;
 constexpr size_t kMaxExtraText = 512;  // Unbound's reasons run to about 150 bytes
-
-uint16_t read16(const unsigned char* p) {
-  return static_cast<uint16_t>((p[0] << 8) | p[1]);
-}
-uint32_t read32(const unsigned char* p) {
-  return (static_cast<uint32_t>(read16(p)) << 16) | read16(p + 2);
-}
 
 // RRSIG times are seconds since 1970 modulo 2^32 (RFC 4034 section 3.1.5); read as plain
 // unsigned seconds they hold until 2106.
@@ -60,16 +54,6 @@ uint16_t key_tag(const unsigned char* data, size_t length) {
   }
   sum += (sum >> 16) & 0xffff;
   return static_cast<uint16_t>(sum & 0xffff);
-}
-
-// "2026-12-27T10:57:21Z"
-std::string utc_text(std::chrono::sys_seconds time) {
-  const std::time_t seconds = std::chrono::system_clock::to_time_t(time);
-  std::tm parts{};
-  gmtime_r(&seconds, &parts);
-  char text[32] = {};
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
-  return text;
 }
 
 }  // namespace
@@ -156,12 +140,12 @@ std::string signature_summary(const DnsDetails& details, uint16_t type,
     const std::string head = fmt::format("signed by key {} (algorithm {}) of {}", signature.key_tag,
                                          signature.algorithm, signature.signer);
     if (signature.expiration < now) {
-      return fmt::format("{}, expired {}", head, utc_text(signature.expiration));
+      return fmt::format("{}, expired {}", head, format_seconds(signature.expiration));
     }
     if (signature.inception > now) {
-      return fmt::format("{}, not valid before {}", head, utc_text(signature.inception));
+      return fmt::format("{}, not valid before {}", head, format_seconds(signature.inception));
     }
-    return fmt::format("{} until {}", head, utc_text(signature.expiration));
+    return fmt::format("{} until {}", head, format_seconds(signature.expiration));
   }
   return "";
 }

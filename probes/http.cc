@@ -6,12 +6,14 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
+#include <chrono>
 #include <cstring>
 #include <ctime>
 #include <memory>
 
 #include "classify.hh"
 #include "curl_driver.hh"
+#include "result_json.hh"
 #include "target.hh"
 
 namespace vantage {
@@ -34,9 +36,7 @@ std::string time_text(const ASN1_TIME* time) {
   if (time == nullptr || ASN1_TIME_to_tm(time, &parts) != 1) {
     return {};
   }
-  char text[32] = {};
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
-  return text;
+  return format_seconds(std::chrono::sys_seconds(std::chrono::seconds(timegm(&parts))));
 }
 
 void describe_certificate(X509* certificate, TlsDetails& tls) {

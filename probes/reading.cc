@@ -91,21 +91,18 @@ class Reader {
         authoritative_(of_check(cycle, Check::DnsAuthoritative)),
         tcp_(of_check(cycle, Check::Tcp)),
         requests_(of_checks(cycle, is_web_check)),
-        control_(of_check(cycle, Check::Control)) {}
+        control_(of_check(cycle, Check::Control)),
+        invalid_(dnssec_failures(recursive_)) {}
 
   Reading read() {
     Reading reading = decide();
     // Validation failing at only some resolvers leaves the domain working through the others,
     // but everyone behind those resolvers (and behind any validating resolver elsewhere) is cut
     // off: that is said first, not left among the other warnings.
-    const Results invalid = dnssec_failures();
-    if (reading.verdict != Verdict::DnsFailure && !invalid.empty()) {
+    if (reading.verdict != Verdict::DnsFailure && !invalid_.empty()) {
       reading.warnings.insert(
           reading.warnings.begin(),
-          fmt::format("DNSSEC validation fails for {} at {} of {} resolvers ({}): whoever uses "
-                      "a validating resolver cannot resolve it",
-                      cycle_.domain, servers(invalid), servers(recursive_),
-                      extended_error_text(invalid)));
+          validation_failing() + ": whoever uses a validating resolver cannot resolve it");
     }
     return reading;
   }
@@ -161,12 +158,9 @@ class Reader {
                      {&authoritative_, &recursive_});
     }
     if (!recursive_.empty() && !any_ok(recursive_)) {
-      if (const Results invalid = dnssec_failures(); !invalid.empty()) {
-        return verdict(Verdict::DnsFailure,
-                       fmt::format("DNSSEC validation fails for {} at {} of {} resolvers ({}){}",
-                                   cycle_.domain, servers(invalid), servers(recursive_),
-                                   extended_error_text(invalid), authoritative_state()),
-                       {&invalid, &recursive_}, {dnssec_proof(invalid)}, {&authoritative_});
+      if (!invalid_.empty()) {
+        return verdict(Verdict::DnsFailure, validation_failing() + authoritative_state(),
+                       {&invalid_, &recursive_}, {dnssec_proof(invalid_)}, {&authoritative_});
       }
       return verdict(Verdict::DnsFailure,
                      fmt::format("every recursive resolver fails for {} ({})", cycle_.domain,
@@ -207,11 +201,18 @@ class Reader {
     return verdict(Verdict::Ok, fmt::format("{} works from this vantage", cycle_.domain), {});
   }
 
-  Results dnssec_failures() const {
+  // The resolvers' answers that failed DNSSEC validation.
+  static Results dnssec_failures(const Results& recursive) {
     Results invalid;
-    std::copy_if(recursive_.begin(), recursive_.end(), std::back_inserter(invalid),
+    std::copy_if(recursive.begin(), recursive.end(), std::back_inserter(invalid),
                  [](auto* r) { return is_dnssec_failure(r->failure); });
     return invalid;
+  }
+
+  // "DNSSEC validation fails for social.test at 1 of 2 resolvers (EDE 7, Signature Expired)"
+  std::string validation_failing() const {
+    return fmt::format("DNSSEC validation fails for {} at {} of {} resolvers ({})", cycle_.domain,
+                       servers(invalid_), servers(recursive_), extended_error_text(invalid_));
   }
 
   // How many servers `results` asked: a resolver is asked for A and AAAA.
@@ -412,6 +413,7 @@ class Reader {
   const CycleResult& cycle_;
   NetworkEvidence evidence_;
   Results recursive_, parent_, authoritative_, tcp_, requests_, control_;
+  Results invalid_;  // the resolvers' answers that failed DNSSEC validation
 };
 
 }  // namespace

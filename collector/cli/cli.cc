@@ -14,6 +14,7 @@
 #include "cli_client.hh"
 #include "cli_output.hh"
 #include "config_file.hh"
+#include "duration.hh"
 #include "printable.hh"
 #include "result_json.hh"
 
@@ -74,6 +75,19 @@ std::string tls_text(const Target& target) {
   return target.ca_file.empty() ? "system CAs" : "ca " + text_of(target.ca_file);
 }
 
+// How long before expiry the target's certificates and signatures are warned of: "cert 14d, sig
+// 3d"; a kind the target has not (no TLS, an address without DNS) is left out.
+std::string warn_text(const Target& target) {
+  std::string text;
+  if (target.kind == TargetKind::Https) {
+    text = "cert " + format_period(target.warn_before.certificate);
+  }
+  if (!is_address_name(target.domain)) {
+    text += (text.empty() ? "sig " : ", sig ") + format_period(target.warn_before.signature);
+  }
+  return text.empty() ? "-" : text;
+}
+
 }  // namespace
 
 int targets_list_command(const ClientOptions& options, std::ostream& out) {
@@ -88,7 +102,7 @@ int targets_list_command(const ClientOptions& options, std::ostream& out) {
     rows.push_back({text_of(target.domain), std::string(to_string(target.kind)), "central",
                     std::to_string(target.port), http ? text_of(target.path) : "-",
                     http ? join_statuses(target.expect_status) : "-", text_of(target.body_regex),
-                    tls_text(target)});
+                    warn_text(target), tls_text(target)});
   }
   // Probed from agent.yaml: the collector knows neither port nor path, only who reports it.
   const auto& own = list.agent_file_targets.value_or(std::vector<AgentFileTarget>{});
@@ -98,13 +112,15 @@ int targets_list_command(const ClientOptions& options, std::ostream& out) {
       agents += (agents.empty() ? "" : ",") + text_of(agent);
     }
     rows.push_back(
-        {text_of(target.domain), "-", "agent.yaml of " + agents, "-", "-", "-", "-", "-"});
+        {text_of(target.domain), "-", "agent.yaml of " + agents, "-", "-", "-", "-", "-", "-"});
   }
   if (rows.empty()) {
     out << "no targets";
   } else {
-    print_table(out, {"DOMAIN", "KIND", "ORIGIN", "PORT", "PATH", "EXPECT", "BODY_REGEX", "TLS"},
-                rows);
+    print_table(
+        out,
+        {"DOMAIN", "KIND", "ORIGIN", "PORT", "PATH", "EXPECT", "BODY_REGEX", "WARN_BEFORE", "TLS"},
+        rows);
     out << list.targets.size()
         << (list.targets.size() == 1 ? " central target" : " central targets");
     if (!own.empty()) {
@@ -140,6 +156,9 @@ int targets_add_command(const ClientOptions& options, const TargetArguments& arg
   }
   if (target.insecure) {
     request["insecure"] = true;
+  }
+  if (target.warn_before != ExpiryThresholds{}) {
+    request["warn_before"] = to_json(target.warn_before);
   }
   const auto body = expect(client, client.request("POST", "/api/v1/targets", request.dump()), 201);
   if (!body) {

@@ -201,6 +201,13 @@ void print_uptime_and_latency(const DomainExplanation& explanation, std::ostream
   }
 }
 
+// The agent's words for what expires, and who saw it: "certificate CN=social.example expires
+// 2026-12-02T12:00:00Z (in 3 days), served at 203.0.113.80:443; seen from 3 vantages".
+std::string expiry_line(const ExpiryWarning& warning) {
+  return fmt::format("{}; seen from {}", text_of(warning.text),
+                     plural(static_cast<int>(warning.vantages.size()), "vantage"));
+}
+
 }  // namespace
 
 int status_command(const ClientOptions& options, std::ostream& out) {
@@ -214,9 +221,13 @@ int status_command(const ClientOptions& options, std::ostream& out) {
   }
   Table rows;
   std::string held;
+  std::string expiring;
   for (const auto& [state, reported, uptime, muted] : *fetched.document) {
     if (muted) {
       held += fmt::format("  {}: {}\n", text_of(state.domain), mute_line(*muted));
+    }
+    for (const auto& warning : state.expiring) {
+      expiring += fmt::format("  {}: {}\n", text_of(state.domain), expiry_line(warning));
     }
     const auto since = reported ? std::optional(state.since) : std::nullopt;
     rows.push_back({text_of(state.domain), std::string(to_string(state.verdict)),
@@ -231,6 +242,9 @@ int status_command(const ClientOptions& options, std::ostream& out) {
               {"DOMAIN", "VERDICT", "SCOPE", "SINCE", "FOR", "REPORTING", "USABLE", "FAILING",
                "UP_24H", "AFFECTED_NETWORKS"},
               rows);
+  if (!expiring.empty()) {
+    out << "\nExpiring soon (warnings beside the verdicts):\n" << expiring;
+  }
   if (!held.empty()) {
     out << "\nAlerts held back now (the verdicts above are still true):\n" << held;
   }
@@ -272,6 +286,15 @@ int explain_command(const ClientOptions& options, const std::string& domain, std
     out << "\nEvidence:\n";
     for (const auto& line : state.evidence) {
       out << "  " << text_of(line) << '\n';
+    }
+  }
+  if (!state.expiring.empty()) {
+    out << "\nExpiring soon (warnings beside the verdict):\n";
+    for (const auto& warning : state.expiring) {
+      // The first vantage's words, then what all of them saw.
+      out << "  " << text_of(warning.text) << '\n';
+      out << fmt::format("     at {}; seen from {}\n", join(warning.at, ", "),
+                         join(warning.vantages, ", "));
     }
   }
   if (!explanation.vantages.empty()) {

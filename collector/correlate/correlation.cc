@@ -7,6 +7,7 @@
 #include <set>
 #include <tuple>
 
+#include "expiry_merge.hh"
 #include "result_json.hh"
 #include "routed_prefix.hh"
 
@@ -116,6 +117,12 @@ std::string network_name(std::optional<int64_t> asn, std::string_view address) {
 
 namespace {
 
+void keep_earliest(std::optional<CorrelationTime>& earliest, std::optional<CorrelationTime> time) {
+  if (time && (!earliest || *time < *earliest)) {
+    earliest = time;
+  }
+}
+
 // Adds one probe to the cycle's timings. `https_ok`: the HTTPS phases kept are a successful
 // probe's already.
 void note_timing(ProbeTimings& timings, const ProbeResult& result, bool& https_ok) {
@@ -124,6 +131,11 @@ void note_timing(ProbeTimings& timings, const ProbeResult& result, bool& https_o
   check.ok = check.ok && result.ok();
   check.slowest =
       std::max(check.slowest, result.timings.total.value_or(std::chrono::microseconds(0)));
+  if (result.check == Check::DnsAuthoritative && result.dns) {
+    for (const auto& signature : result.dns->signatures) {
+      keep_earliest(timings.signature_expiration, signature.expiration);
+    }
+  }
   if (!is_web_check(result.check)) {
     return;
   }
@@ -131,11 +143,10 @@ void note_timing(ProbeTimings& timings, const ProbeResult& result, bool& https_o
     timings.https = result.timings;
     https_ok = result.ok();
   }
-  if (result.tls && !result.tls->not_after.empty()) {
-    const auto not_after = parse_time(result.tls->not_after);
-    if (not_after && (!timings.cert_not_after || *not_after < *timings.cert_not_after)) {
-      timings.cert_not_after = not_after;
-    }
+  if (result.tls) {
+    keep_earliest(timings.cert_not_after, parse_time(result.tls->not_after));
+    keep_earliest(timings.chain_not_after, parse_time(result.tls->not_after));
+    keep_earliest(timings.chain_not_after, parse_time(result.tls->earliest_not_after));
   }
 }
 
@@ -151,6 +162,7 @@ VantageCycle summarize(const std::string& agent, std::optional<int64_t> asn,
   summary.duration = cycle.duration;
   summary.verdict = cycle.reading.verdict;
   summary.latency = cycle.duration;
+  summary.expiring = cycle.reading.expiring;
   bool https_ok = false;
   // What a user waits for: the web request, or for a tcp target (no request) the connect.
   const bool has_request = std::any_of(cycle.results.begin(), cycle.results.end(),
@@ -191,6 +203,7 @@ void Correlator::update_vantage(VantageTrack& track, VantageCycle cycle) const {
     // Only the latest cycle's probes and evidence are ever read: do not keep twenty of them.
     track.recent.back().failures = {};
     track.recent.back().evidence = {};
+    track.recent.back().expiring = {};
   }
   track.recent.push_back(std::move(cycle));
   if (track.recent.size() > kRecentCycles) {
@@ -383,6 +396,7 @@ DomainState Correlator::evaluate(const std::string& name, const Domain& domain, 
                                  Uncounted& uncounted) const {
   DomainState state;
   state.domain = name;
+  ExpiryMerge expiries;
   std::vector<const Standing*> healthy;
   for (const Standing& standing : domain.standings) {
     if (!is_fresh(standing.heard, *standing.pace, now)) {
@@ -390,6 +404,7 @@ DomainState Correlator::evaluate(const std::string& name, const Domain& domain, 
       continue;
     }
     ++state.reporting;
+    expiries.add(*standing.agent, standing.track->recent.back().expiring);
     if (standing.effective == Verdict::VantageIsolated) {
       uncounted.isolated.push_back(standing.agent);
       continue;
@@ -401,6 +416,7 @@ DomainState Correlator::evaluate(const std::string& name, const Domain& domain, 
     healthy.push_back(&standing);
   }
   state.healthy = static_cast<int>(healthy.size());
+  state.expiring = expiries.take();
   if (state.healthy < config_.min_vantages) {
     state.verdict = Verdict::Unknown;
     return state;

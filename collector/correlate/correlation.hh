@@ -69,8 +69,12 @@ struct ProbeTimings {
   // The phases of the HTTPS probe the cycle's latency comes from (the first that succeeded,
   // else the first); none without an HTTPS probe.
   std::optional<Timings> https;
-  // The earliest notAfter of a leaf certificate any HTTPS probe of the cycle saw.
+  // The earliest notAfter of a leaf certificate any HTTPS probe of the cycle saw...
   std::optional<std::chrono::system_clock::time_point> cert_not_after;
+  // ...of any certificate of their verified chains (the leaf's, or an issuer's that ends first)...
+  std::optional<std::chrono::system_clock::time_point> chain_not_after;
+  // ...and the earliest expiration of the DNSSEC signatures over the authoritative answers.
+  std::optional<std::chrono::system_clock::time_point> signature_expiration;
 };
 
 // What correlation keeps of one vantage's cycle.
@@ -87,6 +91,7 @@ struct VantageCycle {
   std::chrono::microseconds latency{0};   // the cycle's HTTPS total, else its duration
   std::vector<ProbeFailure> failures;     // every failed probe, those its evidence names first
   std::vector<EvidenceLine> evidence;     // its reading's evidence, in the agent's order
+  std::vector<Expiry> expiring;           // what it saw expire within the target's warn_before
   ProbeTimings timings;
 };
 

@@ -581,12 +581,14 @@ std::optional<std::chrono::milliseconds> parse_heartbeat_interval(const json& bo
 
 Target parse_target(const json& body) {
   require_object(body, "the body");
-  static constexpr std::array<std::string_view, 8> kKeys = {
-      "domain", "kind", "port", "path", "expect_status", "body_regex", "ca_file", "insecure"};
+  static constexpr std::array<std::string_view, 9> kKeys = {
+      "domain",     "kind",    "port",     "path",       "expect_status",
+      "body_regex", "ca_file", "insecure", "warn_before"};
   for (const auto& [key, value] : body.items()) {
     if (std::find(kKeys.begin(), kKeys.end(), key) == kKeys.end()) {
       throw ApiError(422, fmt::format("unknown field \"{}\" (expected domain, kind, port, path, "
-                                      "expect_status, body_regex, ca_file, insecure)",
+                                      "expect_status, body_regex, ca_file, insecure, "
+                                      "warn_before)",
                                       key));
     }
   }
@@ -666,6 +668,12 @@ Target parse_target(const json& body) {
       throw ApiError(422, "insecure: must be true or false");
     }
     target.insecure = body["insecure"].get<bool>();
+  }
+  if (body.contains("warn_before")) {
+    if (const auto problem = read_expiry_thresholds(body["warn_before"], target.warn_before);
+        !problem.empty()) {
+      throw ApiError(422, problem);
+    }
   }
   if (const std::string problem = target_kind_problem(
           target.kind, target.path, !target.expect_status.empty() || !target.body_regex.empty(),

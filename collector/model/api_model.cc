@@ -70,6 +70,19 @@ DomainState domain_state(const Reader& read, bool since_required = true) {
   state.establishing_vantages = read.get_or<Names>("establishing_vantages", {});
   state.stale_vantages = read.get_or<Names>("stale_vantages", {});
   state.evidence = read.get_or<Names>("evidence", {});
+  for (const Reader& item : read.objects("expiring")) {
+    const auto kind = expiry_kind_from_string(item.get<std::string>("kind"));
+    if (!kind) {
+      item.fail("kind", "not certificate or signature");
+    }
+    state.expiring.push_back(
+        {.kind = *kind,
+         .subject = item.get<std::string>("subject"),
+         .expires = std::chrono::floor<std::chrono::seconds>(item.time("expires_at")),
+         .at = item.get_or<Names>("at", {}),
+         .vantages = item.get_or<Names>("vantages", {}),
+         .text = item.get<std::string>("text")});
+  }
   return state;
 }
 
@@ -196,6 +209,23 @@ VantageEntry vantage_entry(const Reader& read) {
 }  // namespace
 
 // "healthy" is kept for the scripts that read it; "usable" says what it counts.
+namespace {
+
+json expiring_to_json(const std::vector<ExpiryWarning>& expiring) {
+  json list = json::array();
+  for (const auto& warning : expiring) {
+    list.push_back({{"kind", to_string(warning.kind)},
+                    {"subject", warning.subject},
+                    {"expires_at", format_time(warning.expires)},
+                    {"at", warning.at},
+                    {"vantages", warning.vantages},
+                    {"text", warning.text}});
+  }
+  return list;
+}
+
+}  // namespace
+
 json to_json(const DomainState& state) {
   return {{"domain", state.domain},
           {"verdict", to_string(state.verdict)},
@@ -211,7 +241,8 @@ json to_json(const DomainState& state) {
           {"isolated_vantages", state.isolated_vantages},
           {"establishing_vantages", state.establishing_vantages},
           {"stale_vantages", state.stale_vantages},
-          {"evidence", state.evidence}};
+          {"evidence", state.evidence},
+          {"expiring", expiring_to_json(state.expiring)}};
 }
 
 namespace {
@@ -537,7 +568,8 @@ TargetList target_list_from_json(const json& document) {
                .expect_status = item.get_or<std::vector<int>>("expect_status", {}),
                .body_regex = item.get_or<std::string>("body_regex", ""),
                .ca_file = item.get_or<std::string>("ca_file", ""),
-               .insecure = item.get_or<bool>("insecure", false)});
+               .insecure = item.get_or<bool>("insecure", false),
+               .warn_before = item.expiry_thresholds("warn_before")});
   }
   if (read.has("agent_file_targets")) {
     list.agent_file_targets.emplace();

@@ -88,6 +88,18 @@ class Reader {
     return *scope;
   }
 
+  // A target's warn_before; the defaults when absent.
+  ExpiryThresholds expiry_thresholds(const char* name) const {
+    ExpiryThresholds thresholds;
+    if (has(name)) {
+      if (const auto problem = read_expiry_thresholds(document_.at(name), thresholds);
+          !problem.empty()) {
+        fail(name, problem);
+      }
+    }
+    return thresholds;
+  }
+
   Reader object(const char* name) const {
     const auto found = document_.find(name);
     if (found == document_.end()) {

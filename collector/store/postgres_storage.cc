@@ -370,25 +370,29 @@ constexpr Sql kTokenUsed{"vantage_token_used",
                          "UPDATE tokens SET last_used_at = $2 WHERE hash = $1", kTextInt8Types};
 constexpr Sql kSelectTargets{
     "vantage_targets",
-    "SELECT domain, port, path, expect_status, body_regex, kind, ca_file, insecure FROM targets "
-    "ORDER BY domain",
+    "SELECT domain, port, path, expect_status, body_regex, kind, ca_file, insecure, "
+    "warn_certificate_ms, warn_signature_ms FROM targets ORDER BY domain",
     {}};
 constexpr Sql kSelectTargetsVersion{
     "vantage_targets_version", "SELECT version FROM targets_state WHERE id = 1", {}};
-constexpr std::array<Oid, 8> kPutTargetTypes = {kTextOid, kInt4Oid, kTextOid, kTextOid,
-                                                kTextOid, kTextOid, kTextOid, kInt4Oid};
+constexpr std::array<Oid, 10> kPutTargetTypes = {kTextOid, kInt4Oid, kTextOid, kTextOid, kTextOid,
+                                                 kTextOid, kTextOid, kInt4Oid, kInt8Oid, kInt8Oid};
 // Changes nothing (and so counts no row) when the stored target is the same.
 constexpr Sql kPutTarget{
     "vantage_put_target",
-    "INSERT INTO targets (domain, port, path, expect_status, body_regex, kind, ca_file, insecure) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (domain) DO UPDATE "
+    "INSERT INTO targets (domain, port, path, expect_status, body_regex, kind, ca_file, insecure, "
+    "warn_certificate_ms, warn_signature_ms) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (domain) DO UPDATE "
     "SET port = EXCLUDED.port, path = EXCLUDED.path, expect_status = EXCLUDED.expect_status, "
     "body_regex = EXCLUDED.body_regex, kind = EXCLUDED.kind, ca_file = EXCLUDED.ca_file, "
-    "insecure = EXCLUDED.insecure "
+    "insecure = EXCLUDED.insecure, warn_certificate_ms = EXCLUDED.warn_certificate_ms, "
+    "warn_signature_ms = EXCLUDED.warn_signature_ms "
     "WHERE targets.port <> EXCLUDED.port OR targets.path <> EXCLUDED.path "
     "OR targets.expect_status <> EXCLUDED.expect_status "
     "OR targets.body_regex <> EXCLUDED.body_regex OR targets.kind <> EXCLUDED.kind "
-    "OR targets.ca_file <> EXCLUDED.ca_file OR targets.insecure <> EXCLUDED.insecure",
+    "OR targets.ca_file <> EXCLUDED.ca_file OR targets.insecure <> EXCLUDED.insecure "
+    "OR targets.warn_certificate_ms <> EXCLUDED.warn_certificate_ms "
+    "OR targets.warn_signature_ms <> EXCLUDED.warn_signature_ms",
     kPutTargetTypes};
 constexpr Sql kRemoveTarget{"vantage_remove_target", "DELETE FROM targets WHERE domain = $1",
                             kOneTextType};
@@ -1433,6 +1437,10 @@ std::vector<Target> PostgresStorage::read_targets(std::string_view operation) {
         .body_regex = text_value(result.get(), row, 4),
         .ca_file = text_value(result.get(), row, 6),
         .insecure = parse_integer(result.get(), row, 7) != 0,
+        .warn_before = {.certificate =
+                            std::chrono::milliseconds(parse_integer(result.get(), row, 8)),
+                        .signature =
+                            std::chrono::milliseconds(parse_integer(result.get(), row, 9))},
     });
   }
   return found;
@@ -1471,6 +1479,8 @@ bool PostgresStorage::put_target(const Target& target) {
   params.text(std::string(to_string(target.kind)));
   params.text(target.ca_file);
   params.integer(target.insecure ? 1 : 0);
+  params.integer(target.warn_before.certificate.count());
+  params.integer(target.warn_before.signature.count());
   // Retry-safe: a second put of the same target is no change and bumps nothing.
   return with_connection(kOperation, true, [&] {
     Transaction transaction(*this, kOperation);

@@ -105,20 +105,24 @@ constexpr std::string_view kEndTokens =
     "UPDATE tokens SET expires_at = ?2 WHERE name = ?1 AND (expires_at IS NULL OR expires_at > ?2)";
 constexpr std::string_view kTokenUsed = "UPDATE tokens SET last_used_at = ?2 WHERE hash = ?1";
 constexpr std::string_view kSelectTargets =
-    "SELECT domain, port, path, expect_status, body_regex, kind, ca_file, insecure FROM targets "
-    "ORDER BY domain";
+    "SELECT domain, port, path, expect_status, body_regex, kind, ca_file, insecure, "
+    "warn_certificate_ms, warn_signature_ms FROM targets ORDER BY domain";
 constexpr std::string_view kSelectTargetsVersion = "SELECT version FROM targets_state WHERE id = 1";
 // Changes nothing (and so counts no change) when the stored target is the same.
 constexpr std::string_view kPutTarget =
-    "INSERT INTO targets (domain, port, path, expect_status, body_regex, kind, ca_file, insecure) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (domain) DO UPDATE "
+    "INSERT INTO targets (domain, port, path, expect_status, body_regex, kind, ca_file, insecure, "
+    "warn_certificate_ms, warn_signature_ms) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (domain) DO UPDATE "
     "SET port = excluded.port, path = excluded.path, expect_status = excluded.expect_status, "
     "body_regex = excluded.body_regex, kind = excluded.kind, ca_file = excluded.ca_file, "
-    "insecure = excluded.insecure "
+    "insecure = excluded.insecure, warn_certificate_ms = excluded.warn_certificate_ms, "
+    "warn_signature_ms = excluded.warn_signature_ms "
     "WHERE targets.port <> excluded.port OR targets.path <> excluded.path "
     "OR targets.expect_status <> excluded.expect_status "
     "OR targets.body_regex <> excluded.body_regex OR targets.kind <> excluded.kind "
-    "OR targets.ca_file <> excluded.ca_file OR targets.insecure <> excluded.insecure";
+    "OR targets.ca_file <> excluded.ca_file OR targets.insecure <> excluded.insecure "
+    "OR targets.warn_certificate_ms <> excluded.warn_certificate_ms "
+    "OR targets.warn_signature_ms <> excluded.warn_signature_ms";
 constexpr std::string_view kRemoveTarget = "DELETE FROM targets WHERE domain = ?1";
 constexpr std::string_view kBumpTargetsVersion =
     "UPDATE targets_state SET version = version + 1 WHERE id = 1";
@@ -1046,6 +1050,8 @@ std::vector<Target> SqliteStorage::read_targets(std::string_view operation) {
         .body_regex = query.text(4),
         .ca_file = query.text(6),
         .insecure = query.integer(7) != 0,
+        .warn_before = {.certificate = std::chrono::milliseconds(query.integer(8)),
+                        .signature = std::chrono::milliseconds(query.integer(9))},
     });
   }
   return found;
@@ -1089,6 +1095,8 @@ bool SqliteStorage::put_target(const Target& target) {
     put.bind(6, to_string(target.kind));  // static text: bound without a copy
     put.bind(7, target.ca_file);
     put.bind(8, int64_t{target.insecure ? 1 : 0});
+    put.bind(9, int64_t{target.warn_before.certificate.count()});
+    put.bind(10, int64_t{target.warn_before.signature.count()});
     put.step();
     changed = changes() > 0;
   }

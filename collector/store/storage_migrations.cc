@@ -394,6 +394,12 @@ ALTER TABLE targets ADD COLUMN ca_file TEXT NOT NULL DEFAULT '';
 ALTER TABLE targets ADD COLUMN insecure INTEGER NOT NULL DEFAULT 0;
 )sql";
 
+// How long before expiry a target's certificates and DNSSEC signatures are warned of.
+constexpr std::string_view kVersion14 = R"sql(
+ALTER TABLE targets ADD COLUMN warn_certificate_ms BIGINT NOT NULL DEFAULT 1209600000;
+ALTER TABLE targets ADD COLUMN warn_signature_ms BIGINT NOT NULL DEFAULT 259200000;
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, "results, agents, tokens, targets", kVersion1},
     Migration{2, "verdict_changes", kVersion2},
@@ -413,6 +419,7 @@ constexpr std::array kMigrations = {
     Migration{11, "tokens.expires_at, tokens.last_used_at", kVersion11},
     Migration{12, "maintenance_windows, silences", kVersion12},
     Migration{13, "targets.kind, targets.ca_file, targets.insecure", kVersion13},
+    Migration{14, "targets.warn_certificate_ms, targets.warn_signature_ms", kVersion14},
 };
 
 }  // namespace

@@ -2,8 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
+#include <tuple>
 
 namespace vantage {
 namespace {
@@ -98,12 +100,25 @@ void append_probe_metrics(MetricsText& metrics, const std::vector<Explanation>& 
       }
     }
   }
-  metrics.family("vantage_tls_cert_not_after_timestamp_seconds", "gauge",
-                 "The earliest notAfter of a leaf certificate the vantage's latest cycle saw.");
-  for (const auto& [domain, vantage] : fresh) {
-    if (vantage->timings.cert_not_after) {
-      metrics.sample("vantage_tls_cert_not_after_timestamp_seconds", labels(*domain, *vantage),
-                     epoch_seconds(*vantage->timings.cert_not_after));
+  // Expiry times, for alert rules of one's own ("less than 7 days left") beside the warnings.
+  using ExpiryMember = std::optional<TimePoint> ProbeTimings::*;
+  for (const auto& [name, help, member] :
+       {std::tuple{"vantage_tls_cert_not_after_timestamp_seconds",
+                   "The earliest notAfter of a leaf certificate the vantage's latest cycle saw.",
+                   ExpiryMember{&ProbeTimings::cert_not_after}},
+        std::tuple{"vantage_tls_chain_not_after_timestamp_seconds",
+                   "The earliest notAfter of any certificate of the verified chains (leaf, "
+                   "intermediates, trust anchor) the vantage's latest cycle saw.",
+                   ExpiryMember{&ProbeTimings::chain_not_after}},
+        std::tuple{"vantage_dnssec_signature_expiration_timestamp_seconds",
+                   "The earliest expiration of the DNSSEC signatures (RRSIG) over the "
+                   "authoritative answers the vantage's latest cycle saw.",
+                   ExpiryMember{&ProbeTimings::signature_expiration}}}) {
+    metrics.family(name, "gauge", help);
+    for (const auto& [domain, vantage] : fresh) {
+      if (const auto& time = vantage->timings.*member) {
+        metrics.sample(name, labels(*domain, *vantage), epoch_seconds(*time));
+      }
     }
   }
   metrics.family("vantage_probe_cycle_timestamp_seconds", "gauge",
@@ -153,6 +168,20 @@ void append_monitor_metrics(MetricsText& metrics, Monitor& monitor,
   for (const auto& state : states) {
     metrics.sample("vantage_domain_verdict_since_timestamp_seconds", {{"domain", state.domain}},
                    epoch_seconds(state.since));
+  }
+  metrics.family("vantage_domain_expiring_timestamp_seconds", "gauge",
+                 "When the soonest certificate or DNSSEC signature of the domain that is within "
+                 "its warn_before expires, by kind; absent when none is.");
+  for (const auto& state : states) {
+    for (const ExpiryKind kind : {ExpiryKind::Certificate, ExpiryKind::Signature}) {
+      const auto soonest = std::find_if(state.expiring.begin(), state.expiring.end(),
+                                        [kind](const ExpiryWarning& w) { return w.kind == kind; });
+      if (soonest != state.expiring.end()) {
+        metrics.sample("vantage_domain_expiring_timestamp_seconds",
+                       {{"domain", state.domain}, {"kind", std::string(to_string(kind))}},
+                       epoch_seconds(soonest->expires));
+      }
+    }
   }
   metrics.family("vantage_domain_vantages", "gauge",
                  "Vantages with a fresh reading of the domain: reporting, healthy (usable: not "

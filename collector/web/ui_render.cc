@@ -85,6 +85,7 @@ th,td{padding:.35rem .55rem;border-bottom:1px solid #e0e0e0;text-align:left;vert
 .v-unknown,.v-none{background:#e0e0e0}.v-isolated{background:#d1c4e9}
 .note{color:#616161}.error{background:#ffcdd2;padding:.5rem}
 .held{font-size:.8rem;color:#5d4037;border:1px solid #bcaaa4;border-radius:3px;padding:0 .3rem}
+.expiring{font-size:.8rem;color:#6d4c00;border:1px solid #e0b000;border-radius:3px;padding:0 .3rem}
 ol.evidence li:first-child{font-weight:600}
 )";
 
@@ -268,6 +269,12 @@ std::string render_overview(const UiFrame& frame, const UiOverview& overview) {
                              utc_text(muted->until, kMinute), e(muted->by), e(muted->why),
                              muted->kind == "silence" ? "silenced" : "in maintenance");
     }
+    if (!state.expiring.empty()) {
+      // A warning beside the verdict: what expires first, in the agent's words.
+      verdict +=
+          fmt::format(R"( <span class="expiring" title="{}">{} expiring</span>)",
+                      e(state.expiring.front().text), to_string(state.expiring.front().kind));
+    }
     rows += fmt::format(
         R"(<tr data-domain="{0}" data-verdict="{1}"><th scope="row"><a href="/ui/domains/{0}">{0}</a></th>)"
         R"(<td>{2}</td><td>{3}</td><td>{4}</td><td>{5}</td><td>{6}</td>{7}</tr>)",
@@ -293,6 +300,17 @@ std::string render_domain(const UiFrame& frame, const DomainExplanation& explana
   std::string evidence;
   for (const std::string& line : state.evidence) {
     evidence += fmt::format("<li>{}</li>", e(line));
+  }
+  std::string expiring;
+  for (const ExpiryWarning& warning : state.expiring) {
+    expiring += fmt::format("<li>{} <small>(seen from {})</small></li>", e(warning.text),
+                            e(fmt::format("{}", fmt::join(warning.vantages, ", "))));
+  }
+  if (!expiring.empty()) {
+    expiring =
+        fmt::format(R"(<h2>Expiring soon</h2><p>Warnings beside the verdict, not part of it.</p>)"
+                    R"(<ul id="expiring">{}</ul>)",
+                    expiring);
   }
   std::string vantages;
   for (const VantageEntry& vantage : explanation.vantages) {
@@ -334,7 +352,7 @@ std::string render_domain(const UiFrame& frame, const DomainExplanation& explana
   }
   const std::string body = fmt::format(
       R"(<p id="verdict">{} since {}</p><p id="meaning">{}.</p>)"
-      R"(<h2>Evidence</h2><ol class="evidence" id="evidence">{}</ol>)"
+      R"(<h2>Evidence</h2><ol class="evidence" id="evidence">{}</ol>{})"
       R"(<h2>Last {} days</h2>{})"
       R"(<table id="vantages"><caption>Each vantage's latest reading</caption><thead><tr>)"
       R"(<th scope="col">Vantage</th><th scope="col">Network</th><th scope="col">Counts as</th>)"
@@ -349,8 +367,8 @@ std::string render_domain(const UiFrame& frame, const DomainExplanation& explana
       R"(</tr></thead><tbody>{}</tbody></table>)",
       verdict_span(state.verdict, state.scope),
       state.since.time_since_epoch().count() != 0 ? utc_text(state.since, kSecond) : "never",
-      e(verdict_meaning(state.verdict)), evidence.empty() ? "<li>none</li>" : evidence, days.size(),
-      day_bar(days), vantages, changes, uptime, alert_rows(explanation.alerts, false));
+      e(verdict_meaning(state.verdict)), evidence.empty() ? "<li>none</li>" : evidence, expiring,
+      days.size(), day_bar(days), vantages, changes, uptime, alert_rows(explanation.alerts, false));
   return page(frame, body, 30);
 }
 

@@ -531,6 +531,29 @@ std::vector<LastKnown::Nameserver> nameservers_of(value list, std::string_view n
   return servers;
 }
 
+std::vector<Expiry> expiries_of(value list, std::string_view name, int depth) {
+  return objects_of<6, Expiry>(
+      list, name, depth, {"kind", "subject", "expires_at", "at", "of", "text"},
+      [depth](Expiry& expiry, std::string_view key, value member) {
+        if (key == "kind") {
+          expiry.kind = enum_of<ExpiryKind>(member, key, &expiry_kind_from_string);
+        } else if (key == "subject") {
+          expiry.subject = string_of(member, key);
+        } else if (key == "expires_at") {
+          expiry.expires = seconds_of(member, key);
+        } else if (key == "at") {
+          expiry.at = strings_of(member, key, depth + 2);
+        } else if (key == "of") {
+          expiry.of = integer<int>(member, key);
+        } else if (key == "text") {
+          expiry.text = string_of(member, key);
+        } else {
+          return false;
+        }
+        return true;
+      });
+}
+
 void reading_of(value item, int depth, Reading& reading) {
   object in = object_of(item, "field \"reading\"");
   Required<1> required({"verdict"});
@@ -544,6 +567,8 @@ void reading_of(value item, int depth, Reading& reading) {
       reading.evidence = strings_of(member, key, depth);
     } else if (key == "warnings") {
       reading.warnings = strings_of(member, key, depth);
+    } else if (key == "expiring") {
+      reading.expiring = expiries_of(member, key, depth);
     } else {
       return false;
     }

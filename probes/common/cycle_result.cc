@@ -4,6 +4,20 @@
 
 namespace vantage {
 
+std::string_view to_string(ExpiryKind kind) {
+  return kind == ExpiryKind::Certificate ? "certificate" : "signature";
+}
+
+std::optional<ExpiryKind> expiry_kind_from_string(std::string_view text) {
+  if (text == "certificate") {
+    return ExpiryKind::Certificate;
+  }
+  if (text == "signature") {
+    return ExpiryKind::Signature;
+  }
+  return std::nullopt;
+}
+
 LastKnown CycleResult::next_last_known() const {
   LastKnown next = last_known_used;
   std::vector<std::string> addresses = recursive_addresses;

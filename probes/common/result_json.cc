@@ -154,19 +154,26 @@ std::vector<LastKnown::Nameserver> nameservers_from_json(const json& list) {
   return nameservers;
 }
 
-}  // namespace
-
-std::string format_time(std::chrono::system_clock::time_point time) {
-  const auto since_epoch = time.time_since_epoch();
-  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(since_epoch);
-  const auto millis =
-      std::chrono::duration_cast<std::chrono::milliseconds>(since_epoch - seconds).count();
-  const std::time_t whole = seconds.count();
+// "2026-11-25T04:00:00", in UTC.
+std::string calendar_text(std::chrono::sys_seconds time) {
+  const std::time_t whole = time.time_since_epoch().count();
   std::tm parts{};
   gmtime_r(&whole, &parts);
   char text[32] = {};
   std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &parts);
-  return fmt::format("{}.{:03}Z", text, millis);
+  return text;
+}
+
+}  // namespace
+
+std::string format_time(std::chrono::system_clock::time_point time) {
+  const auto seconds = std::chrono::floor<std::chrono::seconds>(time);
+  const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(time - seconds).count();
+  return fmt::format("{}.{:03}Z", calendar_text(seconds), millis);
+}
+
+std::string format_seconds(std::chrono::sys_seconds time) {
+  return calendar_text(time) + "Z";
 }
 
 std::optional<std::chrono::system_clock::time_point> parse_time(const std::string& text) {
@@ -272,6 +279,23 @@ LastKnown last_known_from_json(const json& in) {
   return last_known;
 }
 
+// "expiring" only when something does: a collector older than the member reads the rest.
+json reading_to_json(const Reading& reading) {
+  json out = {{"verdict", to_string(reading.verdict)},
+              {"summary", reading.summary},
+              {"evidence", reading.evidence},
+              {"warnings", reading.warnings}};
+  for (const auto& expiry : reading.expiring) {
+    out["expiring"].push_back({{"kind", to_string(expiry.kind)},
+                               {"subject", expiry.subject},
+                               {"expires_at", format_time(expiry.expires)},
+                               {"at", expiry.at},
+                               {"of", expiry.of},
+                               {"text", expiry.text}});
+  }
+  return out;
+}
+
 json to_json(const CycleResult& cycle) {
   json results = json::array();
   for (const auto& result : cycle.results) {
@@ -281,11 +305,7 @@ json to_json(const CycleResult& cycle) {
           {"domain", cycle.domain},
           {"started_at", format_time(cycle.started_at)},
           {"duration_us", cycle.duration.count()},
-          {"reading",
-           {{"verdict", to_string(cycle.reading.verdict)},
-            {"summary", cycle.reading.summary},
-            {"evidence", cycle.reading.evidence},
-            {"warnings", cycle.reading.warnings}}},
+          {"reading", reading_to_json(cycle.reading)},
           {"addresses",
            {{"recursive", cycle.recursive_addresses},
             {"authoritative", cycle.authoritative_addresses},

@@ -24,6 +24,9 @@ LastKnown last_known_from_json(const nlohmann::json& json);
 
 // RFC 3339 in UTC with milliseconds: "2026-11-25T04:00:00.123Z".
 std::string format_time(std::chrono::system_clock::time_point time);
+// RFC 3339 in UTC, whole seconds: "2026-11-25T04:00:00Z". Certificates and signatures count
+// their validity in seconds.
+std::string format_seconds(std::chrono::sys_seconds time);
 // The years parse_time reads: from Unix time to the last whole year the clock holds.
 inline constexpr int kEarliestYear = 1970;
 inline constexpr int kLatestYear = 2261;

@@ -6,8 +6,11 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <tuple>
 
 #include "domain_name.hh"
+#include "duration.hh"
+#include "printable.hh"
 
 namespace vantage {
 namespace {
@@ -112,7 +115,35 @@ nlohmann::json to_json(const Target& target) {
           {"expect_status", target.expect_status},
           {"body_regex", target.body_regex},
           {"ca_file", target.ca_file},
-          {"insecure", target.insecure}};
+          {"insecure", target.insecure},
+          {"warn_before", to_json(target.warn_before)}};
+}
+
+nlohmann::json to_json(const ExpiryThresholds& thresholds) {
+  return {{"certificate", format_period(thresholds.certificate)},
+          {"signature", format_period(thresholds.signature)}};
+}
+
+std::string read_expiry_thresholds(const nlohmann::json& json, ExpiryThresholds& thresholds) {
+  if (!json.is_object()) {
+    return "warn_before: must be an object such as {\"certificate\": \"14d\", \"signature\": "
+           "\"3d\"}";
+  }
+  for (const auto& [key, value] : json.items()) {
+    std::chrono::milliseconds* period = key == "certificate" ? &thresholds.certificate
+                                        : key == "signature" ? &thresholds.signature
+                                                             : nullptr;
+    if (period == nullptr) {
+      return fmt::format("warn_before.{}: unknown key (certificate, signature)", printable(key));
+    }
+    const auto parsed = value.is_string() ? parse_period(value.get<std::string>()) : std::nullopt;
+    if (!parsed) {
+      return fmt::format("warn_before.{}: {} is not a period such as 14d, 12h or 30m", key,
+                         printable(value.dump()));
+    }
+    *period = *parsed;
+  }
+  return "";
 }
 
 ParsedTargetLocation parse_target_location(std::string_view text) {
@@ -208,6 +239,19 @@ ParsedTarget target_from_arguments(const TargetArguments& arguments) {
   target.body_regex = arguments.body_regex;
   target.ca_file = arguments.ca_file;
   target.insecure = arguments.insecure;
+  for (const auto& [text, period, option] :
+       {std::tuple{&arguments.warn_certificate, &target.warn_before.certificate,
+                   "--warn-certificate"},
+        std::tuple{&arguments.warn_signature, &target.warn_before.signature, "--warn-signature"}}) {
+    if (text->empty()) {
+      continue;
+    }
+    const auto parsed = parse_period(*text);
+    if (!parsed) {
+      return fail(fmt::format("{}: \"{}\" is not a period such as 14d, 12h or 30m", option, *text));
+    }
+    *period = *parsed;
+  }
   if (std::string problem = target_kind_problem(
           target.kind, target.path, !target.expect_status.empty() || !target.body_regex.empty(),
           !target.ca_file.empty() || target.insecure);

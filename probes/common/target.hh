@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -28,6 +29,21 @@ std::optional<std::string> canonical_target_name(std::string_view name);
 // A target named by an address has no DNS layer: its cycle starts at TCP.
 bool is_address_name(std::string_view name);
 
+// How long before a certificate or a DNSSEC signature expires a cycle warns of it: agent.yaml's
+// and the API's `warn_before`. Zero: never warn of that kind.
+struct ExpiryThresholds {
+  std::chrono::milliseconds certificate{std::chrono::hours(14 * 24)};
+  std::chrono::milliseconds signature{std::chrono::hours(3 * 24)};
+  bool operator==(const ExpiryThresholds&) const = default;
+};
+
+// {"certificate": "14d", "signature": "3d"}
+nlohmann::json to_json(const ExpiryThresholds& thresholds);
+// Reads that document into `thresholds`; a member left out keeps its value. The problem
+// ("warn_before.signature: \"3x\" is not a period such as 3d, 12h or 30m"), or "" when there is
+// none.
+std::string read_expiry_thresholds(const nlohmann::json& json, ExpiryThresholds& thresholds);
+
 // One target to probe, as the collector's target list holds it, the API carries it and the CLI
 // sends it. agent.yaml holds the same settings for an agent's own targets.
 struct Target {
@@ -39,6 +55,7 @@ struct Target {
   std::string body_regex;          // RE2 syntax; empty: no content check
   std::string ca_file;             // on the agents; empty: the system store
   bool insecure = false;           // do not verify the certificate
+  ExpiryThresholds warn_before;
   bool operator==(const Target&) const = default;
 };
 
@@ -48,7 +65,7 @@ std::string target_kind_problem(TargetKind kind, const std::string& path, bool h
                                 bool has_tls_settings);
 
 // The API's target document: {"domain","kind","port","path","expect_status","body_regex",
-// "ca_file","insecure"}.
+// "ca_file","insecure","warn_before"}.
 nlohmann::json to_json(const Target& target);
 
 // A target as a person writes it on a command line: "shop.example", "https://shop.example:8443/
@@ -78,6 +95,8 @@ struct TargetArguments {
   std::string body_regex;
   std::string ca_file;
   bool insecure = false;
+  std::string warn_certificate;  // a period ("14d"); empty: the default
+  std::string warn_signature;
 };
 
 struct ParsedTarget {

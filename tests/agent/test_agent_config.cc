@@ -63,6 +63,11 @@ TEST_CASE("a valid agent.yaml loads every key", "[config]") {
   CHECK(config.targets[1].kind == TargetKind::Https);
   CHECK(config.targets[1].port == 443);
   CHECK(config.targets[1].body_regex.text() == "welcome");
+  CHECK(config.targets[1].warn_before.certificate == std::chrono::days(30));
+  CHECK(config.targets[1].warn_before.signature == std::chrono::hours(36));
+  CHECK(config.targets[0].warn_before == ExpiryThresholds{});
+  CHECK(config.targets[0].warn_before.certificate == std::chrono::days(14));
+  CHECK(config.targets[0].warn_before.signature == std::chrono::days(3));
   CHECK(config.targets[2].domain == "192.0.2.10");
   CHECK(config.targets[2].kind == TargetKind::Http);
   CHECK(config.targets[2].port == 80);
@@ -97,6 +102,9 @@ TEST_CASE("every invalid agent.yaml names its file, line and key", "[config]") {
        ":4: agent.asn_database: cannot read \"/nonexistent/GeoLite2-ASN.mmdb\": No such file or "
        "directory"},
       {"invalid-duplicate-key.yaml", ":6: probe.interval: duplicate key (first given on line 4)"},
+      {"invalid-warn-before.yaml",
+       ":7: targets[0].warn_before.signature: \"3x\" is not a period such as 14d, 12h or 30m "
+       "(0d: never warn)"},
       {"invalid-body-regex.yaml",
        ":5: targets[0].body_regex: \"(?=welcome)\" is not a valid regular expression (RE2 "
        "syntax): invalid perl operator: (?="},

@@ -1,5 +1,6 @@
 #include "support/nginx.hh"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "support/net.hh"
@@ -31,27 +32,37 @@ std::string nginx_config_text(const NginxConfig& config) {
   for (const char* kind : {"client_body", "proxy", "fastcgi", "uwsgi", "scgi"}) {
     text += std::string("  ") + kind + "_temp_path " + (dir / kind).string() + ";\n";
   }
-  text += "  server {\n";
+  // One server block per address, so that an address of `certificate_at` serves its own.
+  std::vector<NginxConfig::AddressCertificate> blocks;
   for (const auto& address : config.addresses) {
-    text += "    listen " + listen_address(address) + ":" + port + " ssl;\n";
+    const auto own = std::find_if(config.certificate_at.begin(), config.certificate_at.end(),
+                                  [&](const auto& at) { return at.address == address; });
+    blocks.push_back(
+        own != config.certificate_at.end()
+            ? *own
+            : NginxConfig::AddressCertificate{address, config.certificate, config.key});
+  }
+  for (const auto& block : blocks) {
+    text += "  server {\n";
+    text += "    listen " + listen_address(block.address) + ":" + port + " ssl;\n";
     if (config.plain_port != 0) {
-      text +=
-          "    listen " + listen_address(address) + ":" + std::to_string(config.plain_port) + ";\n";
+      text += "    listen " + listen_address(block.address) + ":" +
+              std::to_string(config.plain_port) + ";\n";
     }
+    text += "    server_name " + config.server_name + ";\n";
+    text += "    ssl_certificate " + block.certificate.string() + ";\n";
+    text += "    ssl_certificate_key " + block.key.string() + ";\n";
+    text += "    location / {\n";
+    text += "      default_type text/plain;\n";
+    if (config.body_file.empty()) {
+      text += "      return " + std::to_string(config.status) + " \"" + config.body + "\";\n";
+    } else {
+      text += "      root " + config.body_file.parent_path().string() + ";\n";
+      text += "      try_files /" + config.body_file.filename().string() + " =404;\n";
+    }
+    text += "    }\n";
+    text += "  }\n";
   }
-  text += "    server_name " + config.server_name + ";\n";
-  text += "    ssl_certificate " + config.certificate.string() + ";\n";
-  text += "    ssl_certificate_key " + config.key.string() + ";\n";
-  text += "    location / {\n";
-  text += "      default_type text/plain;\n";
-  if (config.body_file.empty()) {
-    text += "      return " + std::to_string(config.status) + " \"" + config.body + "\";\n";
-  } else {
-    text += "      root " + config.body_file.parent_path().string() + ";\n";
-    text += "      try_files /" + config.body_file.filename().string() + " =404;\n";
-  }
-  text += "    }\n";
-  text += "  }\n";
   text += "}\n";
   return text;
 }

@@ -18,6 +18,12 @@ struct NginxConfig {
   std::string server_name;
   std::filesystem::path certificate;  // PEM: the leaf, then any chain
   std::filesystem::path key;
+  // Addresses that serve another certificate than the rest: one node of a fleet not renewed.
+  struct AddressCertificate {
+    std::string address;
+    std::filesystem::path certificate, key;
+  };
+  std::vector<AddressCertificate> certificate_at;
   int status = 200;  // what `location /` answers
   std::string body = "hello\n";
   // When set, `location /` serves this file (200, text/plain) instead: a body of any size, where

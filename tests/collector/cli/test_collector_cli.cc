@@ -11,6 +11,7 @@
 #include "tokens.hh"
 
 using namespace vantage::testing;
+using namespace std::chrono_literals;
 using nlohmann::json;
 
 TEST_CASE("token create prints a new token once and stores only its hash", "[cli]") {
@@ -65,8 +66,9 @@ TEST_CASE("targets add, list and remove through the CLI with an operator token",
   CHECK(empty.exit_code == 0);
   CHECK(empty.out == "no targets, version 0\n");
 
-  const auto added = with({"targets", "add", "Social.Example", "--port", "8443", "--path",
-                           "/health", "--expect-status", "200", "--expect-status", "204"});
+  const auto added =
+      with({"targets", "add", "Social.Example", "--port", "8443", "--path", "/health",
+            "--expect-status", "200", "--expect-status", "204", "--warn-certificate", "30d"});
   CHECK(added.exit_code == 0);
   CHECK(added.out == "added social.example (https, port 8443, path /health); targets version 1\n");
   CHECK(with({"targets", "add", "https://shop.example/", "--ca-file", "/etc/vantage/shop-ca.pem"})
@@ -82,14 +84,18 @@ TEST_CASE("targets add, list and remove through the CLI with an operator token",
   const auto table = with({"targets", "list"});
   CHECK(table.exit_code == 0);
   CHECK(table.out ==
-        "DOMAIN          KIND   ORIGIN              PORT  PATH     EXPECT   BODY_REGEX  TLS\n"
-        "192.0.2.10      http   central             8080  /status  2xx/3xx              -\n"
-        "mail.example    tcp    central             25    -        -                    -\n"
+        "DOMAIN          KIND   ORIGIN              PORT  PATH     EXPECT   BODY_REGEX  "
+        "WARN_BEFORE       TLS\n"
+        "192.0.2.10      http   central             8080  /status  2xx/3xx              "
+        "-                 -\n"
+        "mail.example    tcp    central             25    -        -                    "
+        "sig 3d            -\n"
         "shop.example    https  central             443   /        2xx/3xx              "
-        "ca /etc/vantage/shop-ca.pem\n"
+        "cert 14d, sig 3d  ca /etc/vantage/shop-ca.pem\n"
         "social.example  https  central             8443  /health  200,204              "
-        "system CAs\n"
-        "own.example     -      agent.yaml of vp-1  -     -        -        -           -\n"
+        "cert 30d, sig 3d  system CAs\n"
+        "own.example     -      agent.yaml of vp-1  -     -        -        -           "
+        "-                 -\n"
         "4 central targets and 1 from agents' own files, version 4\n");
 
   const auto listed = with({"targets", "list", "--json"});
@@ -99,14 +105,16 @@ TEST_CASE("targets add, list and remove through the CLI with an operator token",
   CHECK(document["agent_file_targets"] ==
         json::array({{{"domain", "own.example"}, {"agents", {"vp-1"}}}}));
   REQUIRE(document["targets"].size() == 4);
-  CHECK(document["targets"][3] == json{{"domain", "social.example"},
-                                       {"kind", "https"},
-                                       {"port", 8443},
-                                       {"path", "/health"},
-                                       {"expect_status", {200, 204}},
-                                       {"body_regex", ""},
-                                       {"ca_file", ""},
-                                       {"insecure", false}});
+  CHECK(document["targets"][3] ==
+        json{{"domain", "social.example"},
+             {"kind", "https"},
+             {"port", 8443},
+             {"path", "/health"},
+             {"expect_status", {200, 204}},
+             {"body_regex", ""},
+             {"ca_file", ""},
+             {"insecure", false},
+             {"warn_before", {{"certificate", "30d"}, {"signature", "3d"}}}});
 
   // What does not describe a target is a usage error before anything is sent.
   const auto no_port = with({"targets", "add", "tcp://mail.example"});
@@ -204,6 +212,73 @@ TEST_CASE("an agent's version cannot forge rows or rewrite the operator's termin
   CHECK(refused.exit_code == 1);
   CHECK(refused.err.find('\x1b') == std::string::npos);
   CHECK_THAT(refused.err, Catch::Contains("\\x1b[2Kb"));
+}
+
+TEST_CASE(
+    "status, explain, the API and /metrics show what expires soon beside the verdict, with who "
+    "saw it",
+    "[cli][expiry]") {
+  CollectorFixture collector;
+  const std::string op = collector.create_token("alice", true);
+  const std::string agent = collector.create_token("vp-1");
+  collector.start();
+  const auto now = std::chrono::system_clock::now();
+  vantage::CycleResult cycle = healthy_cycle("social.example");
+  cycle.started_at = now - std::chrono::seconds(5);
+  vantage::ProbeResult https;
+  https.check = vantage::Check::Https;
+  https.target = "192.0.2.10:443";
+  https.phase = vantage::Phase::Response;
+  https.http_status = 200;
+  https.tls = vantage::TlsDetails{.version = "TLSv1.3",
+                                  .subject = "CN=social.example",
+                                  .issuer = "CN=Lab CA",
+                                  .not_after = "2026-12-02T10:00:00Z",
+                                  .earliest_subject = "CN=social.example",
+                                  .earliest_not_after = "2026-12-02T10:00:00Z"};
+  cycle.results.push_back(https);
+  const std::string text =
+      "certificate CN=social.example expires 2026-12-02T10:00:00Z (in 3 days), served at "
+      "192.0.2.10:443 (1 of 2 addresses; the others serve one valid until 2027-02-27T10:00:00Z)";
+  cycle.reading.expiring = {{vantage::ExpiryKind::Certificate,
+                             "CN=social.example",
+                             std::chrono::sys_seconds(1796205600s),
+                             {"192.0.2.10:443"},
+                             2,
+                             text}};
+  json batch = {{"schema_version", 1},
+                {"agent", "vp-1"},
+                {"results", {{{"seq", 1}, {"cycle", vantage::to_json(cycle)}}}}};
+  REQUIRE(collector.post("/api/v1/results", agent, batch.dump()).status == 200);
+
+  const json status = collector.get("/api/v1/status", op).json();
+  REQUIRE(status.size() == 1);
+  CHECK(status[0]["expiring"] == json::array({{{"kind", "certificate"},
+                                               {"subject", "CN=social.example"},
+                                               {"expires_at", "2026-12-02T10:00:00.000Z"},
+                                               {"at", {"192.0.2.10:443"}},
+                                               {"vantages", {"vp-1"}},
+                                               {"text", text}}}));
+  const auto table = collector.cli({"status", "--url", collector.url()}, {"VANTAGE_TOKEN=" + op});
+  REQUIRE(table.exit_code == 0);
+  CHECK_THAT(table.out, Catch::Contains("\nExpiring soon (warnings beside the verdicts):\n"
+                                        "  social.example: " +
+                                        text + "; seen from 1 vantage\n"));
+  const auto explained = collector.cli({"explain", "social.example", "--url", collector.url()},
+                                       {"VANTAGE_TOKEN=" + op});
+  REQUIRE(explained.exit_code == 0);
+  CHECK_THAT(explained.out, Catch::Contains("\nExpiring soon (warnings beside the verdict):\n  " +
+                                            text + "\n     at 192.0.2.10:443; seen from vp-1\n"));
+
+  const std::string metrics = collector.get("/metrics").body;
+  CHECK_THAT(
+      metrics,
+      Catch::Contains(
+          R"(vantage_domain_expiring_timestamp_seconds{domain="social.example",kind="certificate"} 1796205600)"));
+  CHECK_THAT(
+      metrics,
+      Catch::Contains(
+          R"(vantage_tls_chain_not_after_timestamp_seconds{domain="social.example",vantage="vp-1"} 1796205600)"));
 }
 
 TEST_CASE("status, explain and /metrics give each domain's uptime and latency from the rollups",

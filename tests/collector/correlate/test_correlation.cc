@@ -591,3 +591,48 @@ TEST_CASE(
         "DNSSEC bogus (EDE 7, Signature Expired) from resolvers; the authoritative servers answer "
         "(from 3 vantages in AS64501, AS64502, AS64503)");
 }
+
+TEST_CASE(
+    "what vantages see expire is one warning per certificate beside an OK verdict, naming "
+    "every address and who saw it",
+    "[correlation][expiry]") {
+  Correlator correlator{without_settle()};
+  const auto expiring = [](const std::string& address, const char* text) {
+    return Expiry{ExpiryKind::Certificate,
+                  "CN=social.example",
+                  std::chrono::sys_seconds(1764979200s),
+                  {address},
+                  2,
+                  text};
+  };
+  for (int round = 0; round < 2; ++round) {
+    const auto now = kStart + round * 30s;
+    auto vp1 = reading("vp1", 64501, Verdict::Ok);
+    vp1.started_at = now;
+    vp1.expiring = {expiring("203.0.113.80:443", "seen by vp1")};
+    auto vp2 = reading("vp2", 64502, Verdict::Ok);
+    vp2.started_at = now;
+    vp2.expiring = {expiring("2001:db8::80:443", "seen by vp2")};
+    auto vp3 = reading("vp3", 64503, Verdict::Ok);
+    vp3.started_at = now;
+    upload(correlator, vp1, now);
+    upload(correlator, vp2, now);
+    upload(correlator, vp3, now);
+  }
+  const auto state = *correlator.state("social.example");
+  CHECK(state.verdict == Verdict::Ok);
+  REQUIRE(state.expiring.size() == 1);
+  CHECK(state.expiring[0].kind == ExpiryKind::Certificate);
+  CHECK(state.expiring[0].at == std::vector<std::string>{"2001:db8::80:443", "203.0.113.80:443"});
+  CHECK(state.expiring[0].vantages == std::vector<std::string>{"vp1", "vp2"});
+  CHECK(state.expiring[0].text == "seen by vp1");
+
+  // Renewed: the next cycles see nothing expiring and the warning is gone.
+  const auto later = kStart + 60s;
+  for (const char* agent : {"vp1", "vp2", "vp3"}) {
+    auto renewed = reading(agent, 64501, Verdict::Ok);
+    renewed.started_at = later;
+    upload(correlator, renewed, later);
+  }
+  CHECK(correlator.state("social.example")->expiring.empty());
+}

@@ -384,6 +384,28 @@ TEST_CASE("a target is checked field by field and its domain normalised", "[unit
   CHECK(refusal([] { parse_target({{"domain", "a.example"}, {"prot", 443}}); }).first == 422);
 }
 
+TEST_CASE("a target's warn_before sets how long before expiry certificates and signatures warn",
+          "[unit]") {
+  CHECK(parse_target({{"domain", "shop.example"}}).warn_before == ExpiryThresholds{});
+  const auto soon = parse_target(
+      {{"domain", "shop.example"}, {"warn_before", {{"certificate", "30d"}, {"signature", "0d"}}}});
+  CHECK(soon.warn_before.certificate == std::chrono::hours(30 * 24));
+  CHECK(soon.warn_before.signature == std::chrono::milliseconds(0));
+  CHECK(to_json(soon)["warn_before"] == json{{"certificate", "30d"}, {"signature", "0d"}});
+
+  using Expected = std::pair<int, std::string>;
+  CHECK(refusal([] {
+          parse_target({{"domain", "a.example"}, {"warn_before", {{"signature", "3x"}}}});
+        }) ==
+        Expected{422, "warn_before.signature: \"3x\" is not a period such as 14d, 12h or 30m"});
+  CHECK(refusal([] {
+          parse_target({{"domain", "a.example"}, {"warn_before", {{"cert", "3d"}}}});
+        }) == Expected{422, "warn_before.cert: unknown key (certificate, signature)"});
+  CHECK(refusal([] {
+          parse_target({{"domain", "a.example"}, {"warn_before", "3d"}});
+        }).first == 422);
+}
+
 TEST_CASE("a target of another kind than https is checked against its kind", "[unit]") {
   const auto plain = parse_target({{"domain", "Intranet.Corp.Example"}, {"kind", "http"}});
   CHECK(plain.kind == TargetKind::Http);

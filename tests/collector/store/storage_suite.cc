@@ -498,7 +498,8 @@ VerdictRecord verdict_change(const std::string& domain, int64_t at_ms, Verdict v
                     .isolated_vantages = {"vp2"},
                     .establishing_vantages = {"vp4"},
                     .stale_vantages = {"vp5"},
-                    .evidence = {"Tcp 203.0.113.80:443 NetUnreachable from 2 vantages"}};
+                    .evidence = {"Tcp 203.0.113.80:443 NetUnreachable from 2 vantages"},
+                    .expiring = {}};
   return VerdictRecord{.domain = domain,
                        .changed_at = state.since,
                        .verdict = verdict,
@@ -725,7 +726,9 @@ TEST_CASE("targets put, replace and remove move targets_version by one per chang
                       .expect_status = {200, 301},
                       .body_regex = "Welcome \"home\"",
                       .ca_file = "/etc/vantage/social-ca.pem",
-                      .insecure = false};
+                      .insecure = false,
+                      .warn_before = {.certificate = std::chrono::hours(30 * 24),
+                                      .signature = std::chrono::hours(36)}};
   CHECK(storage->put_target(social));
   CHECK(storage->targets_version() == 1);
   // Reads never move it.
@@ -762,6 +765,11 @@ TEST_CASE("targets put, replace and remove move targets_version by one per chang
   social_plain.insecure = false;
   CHECK(storage->put_target(social_plain));
   CHECK(storage->targets_version() == 7);
+  Target social_warned = social_plain;
+  social_warned.warn_before.signature = std::chrono::hours(0);
+  CHECK(storage->put_target(social_warned));
+  CHECK(storage->targets_version() == 8);
+  social_plain = social_warned;
 
   // Kinds and names beyond an https domain: a tcp port on an IPv6 address.
   Target database = target_for("2001:db8::5");
@@ -770,18 +778,18 @@ TEST_CASE("targets put, replace and remove move targets_version by one per chang
   CHECK(storage->put_target(database));
   const Target mail = target_for("mail.example");
   CHECK(storage->put_target(mail));
-  CHECK(storage->targets_version() == 9);
+  CHECK(storage->targets_version() == 10);
   // By domain.
   CHECK(storage->targets() == std::vector<Target>{database, mail, social_plain});
 
   CHECK(storage->remove_target("social.example"));
-  CHECK(storage->targets_version() == 10);
+  CHECK(storage->targets_version() == 11);
   CHECK_FALSE(storage->remove_target("social.example"));
   CHECK_FALSE(storage->remove_target("never.example"));
-  CHECK(storage->targets_version() == 10);
+  CHECK(storage->targets_version() == 11);
 
   const TargetSet set = storage->target_set();
-  CHECK(set.version == 10);
+  CHECK(set.version == 11);
   CHECK(set.targets == std::vector<Target>{database, mail});
 }
 
@@ -1026,7 +1034,8 @@ TEST_CASE(
                                        .isolated_vantages = {"vp2"},
                                        .establishing_vantages = {"vp4"},
                                        .stale_vantages = {},
-                                       .evidence = {"Tcp 203.0.113.80:443 NetUnreachable"}});
+                                       .evidence = {"Tcp 203.0.113.80:443 NetUnreachable"},
+                                       .expiring = {}});
   const auto shop = storage->latest_changes("shop.example", 1);
   REQUIRE(shop.size() == 1);
   CHECK(shop[0].state.healthy == 2);

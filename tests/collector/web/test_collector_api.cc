@@ -454,7 +454,8 @@ TEST_CASE("targets: operators add and remove, agents read, ETag answers 304 unti
                                {"expect_status", {200}},
                                {"body_regex", ""},
                                {"ca_file", ""},
-                               {"insecure", false}}}}});
+                               {"insecure", false},
+                               {"warn_before", {{"certificate", "14d"}, {"signature", "3d"}}}}}}});
 
   Request conditional;
   conditional.url = collector.url() + "/api/v1/targets";

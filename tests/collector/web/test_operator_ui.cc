@@ -173,6 +173,13 @@ TEST_CASE("the operator UI shows every domain from every vantage, and escapes wh
   json cycle =
       cycle_document(Fleet::kDomain, Verdict::RouteLoss, fleet.round_at + std::chrono::seconds(5));
   cycle["reading"]["evidence"].push_back("<img src=x onerror=alert(1)> from vp1");
+  // A warning beside the verdict, in the agent's words (markup stays text there too).
+  cycle["reading"]["expiring"] = {{{"kind", "certificate"},
+                                   {"subject", "CN=social.example"},
+                                   {"expires_at", "2026-12-02T10:00:00Z"},
+                                   {"at", {"203.0.113.80:443"}},
+                                   {"of", 1},
+                                   {"text", "certificate <b>CN=social.example</b> expires soon"}}};
   const json batch = {{"schema_version", 1},
                       {"agent", "vp1"},
                       {"results", {{{"seq", ++fleet.seqs["vp1"]}, {"cycle", cycle}}}}};
@@ -194,6 +201,9 @@ TEST_CASE("the operator UI shows every domain from every vantage, and escapes wh
   // The silence is beside the verdict, which stays: what holds the alerts, who and why.
   CHECK_THAT(overview.body, Contains(R"(</span> <span class="held" title="until )"));
   CHECK_THAT(overview.body, Contains(R"( by ops: &lt;b&gt;INC-42&lt;/b&gt;">silenced</span>)"));
+  CHECK_THAT(overview.body,
+             Contains(R"( <span class="expiring" title="certificate &lt;b&gt;CN=social.example)"
+                      R"(&lt;/b&gt; expires soon">certificate expiring</span>)"));
   CHECK(browser.get("/ui/?verdict=OK").body.find("data-domain=") == std::string::npos);
   CHECK_THAT(browser.get("/ui/?verdict=ROUTE_LOSS").body,
              Contains("data-domain=\"social.example\""));
@@ -206,6 +216,10 @@ TEST_CASE("the operator UI shows every domain from every vantage, and escapes wh
   CHECK_THAT(domain.body,
              Contains(R"(<ol class="evidence" id="evidence"><li>DnsAuthoritative 203.0.113.53:53 )"
                       R"(NetUnreachable from 3 vantages in AS64510, AS64511</li>)"));
+  CHECK_THAT(domain.body, Contains(R"(<h2>Expiring soon</h2>)"));
+  CHECK_THAT(domain.body,
+             Contains(R"(<ul id="expiring"><li>certificate &lt;b&gt;CN=social.example&lt;/b&gt; )"
+                      R"(expires soon <small>(seen from vp1)</small></li></ul>)"));
   CHECK_THAT(domain.body, Contains(R"(<tr data-agent="vp1"><th scope="row">vp1</th>)"));
   CHECK_THAT(domain.body, Contains("&lt;img src=x onerror=alert(1)&gt; from vp1"));
   CHECK_THAT(domain.body, !Contains("<img"));

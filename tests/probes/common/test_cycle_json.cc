@@ -17,7 +17,16 @@ CycleResult sample_cycle() {
   cycle.authoritative_addresses = {"192.0.2.10"};
   cycle.nameservers = {{"ns1.social.test", {"192.0.2.53", "2001:db8::53"}}};
   cycle.last_known_used.addresses = {"192.0.2.9"};
-  cycle.reading = {Verdict::TlsFailure, "TLS fails", {"Https 192.0.2.10:443: CertExpired"}, {}};
+  cycle.reading = {Verdict::TlsFailure,
+                   "TLS fails",
+                   {"Https 192.0.2.10:443: CertExpired"},
+                   {},
+                   {{ExpiryKind::Signature,
+                     "key 6331 (algorithm 13) of social.test",
+                     std::chrono::sys_seconds(1798369041s),
+                     {"192.0.2.53:53"},
+                     2,
+                     "DNSSEC signatures by key 6331 (algorithm 13) of social.test expire ..."}}};
 
   ProbeResult dns;
   dns.check = Check::DnsAuthoritative;
@@ -89,6 +98,8 @@ TEST_CASE("a cycle survives the JSON round trip unchanged", "[json]") {
   CHECK(back.duration == original.duration);
   CHECK(back.nameservers[0].addresses == original.nameservers[0].addresses);
   CHECK(back.reading.verdict == Verdict::TlsFailure);
+  CHECK(json["reading"]["expiring"][0]["kind"] == "signature");
+  CHECK(back.reading.expiring == original.reading.expiring);
   REQUIRE(back.results.size() == 3);
   CHECK(back.results[0].dns == original.results[0].dns);
   CHECK(back.results[0].timings.resolve == 800us);

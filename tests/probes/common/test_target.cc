@@ -69,6 +69,17 @@ TEST_CASE(
         "error: \"https://shop.example/a\" has a path already; leave out --path");
   CHECK(made("tcp://db.example:5432", 0, "", "ok") ==
         "error: a tcp target has no HTTP layer: path, expect_status and body_regex do not apply");
+
+  TargetArguments warned;
+  warned.target = "shop.example";
+  warned.warn_certificate = "30d";
+  const auto parsed = target_from_arguments(warned);
+  REQUIRE(parsed.target);
+  CHECK(parsed.target->warn_before.certificate == std::chrono::hours(30 * 24));
+  CHECK(parsed.target->warn_before.signature == std::chrono::hours(3 * 24));
+  warned.warn_signature = "soon";
+  CHECK(target_from_arguments(warned).error ==
+        "--warn-signature: \"soon\" is not a period such as 14d, 12h or 30m");
 }
 
 TEST_CASE("what is not a target is refused saying why", "[target]") {

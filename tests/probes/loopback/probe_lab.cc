@@ -297,11 +297,16 @@ void ProbeLab::serve_certificate(Leaf leaf) {
       files = &leaves_.addresses;
       break;
     case Leaf::OutlivesCa:
+    case Leaf::RenewedButV4:
       files = &leaves_.outlives_ca;
       break;
   }
   web_config_.certificate = files->cert;
   web_config_.key = files->key;
+  web_config_.certificate_at.clear();
+  if (leaf == Leaf::RenewedButV4) {
+    web_config_.certificate_at.push_back({string(kWebV4), leaves_.valid.cert, leaves_.valid.key});
+  }
   restart_web();
 }
 
@@ -388,12 +393,18 @@ ProbeRun ProbeLab::probe(const ProbeOptions& options) {
     run.command.insert(run.command.end(), {"--ca", ca_file_.string()});
   }
   run.command.insert(run.command.end(), {"--timeout", string(kProbeTimeout), "--state-dir",
-                                         dir_.subdir(state).string(), "--json"});
+                                         dir_.subdir(state).string()});
+  if (options.json) {
+    run.command.push_back("--json");
+  }
   run.command.insert(run.command.end(), options.extra_args.begin(), options.extra_args.end());
   run.outcome = run_command(run.command, kAgentDeadline);
   // Next to the daemons' logs, for a post-mortem with VANTAGE_KEEP_LAB=1.
   write_text(dir_ / ("probe-" + std::to_string(probe_count_) + ".out"), run.outcome.out);
   write_text(dir_ / ("probe-" + std::to_string(probe_count_) + ".err"), run.outcome.err);
+  if (!options.json) {
+    return run;
+  }
   try {
     run.doc = nlohmann::json::parse(run.outcome.out);
   } catch (const nlohmann::json::exception& error) {

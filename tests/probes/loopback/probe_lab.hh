@@ -52,6 +52,9 @@ enum class Leaf {
   UntrustedCa,  // social.test and valid, but signed by a CA the probe is not given
   Addresses,    // the test CA's for social.test and for the web addresses (subjectAltName IP)
   OutlivesCa,   // valid for 30 days, while the test CA that signed it expires in 7
+  // The 30-day leaf on the IPv6 address, the 1-day one still on the IPv4 address: one node of
+  // two not renewed.
+  RenewedButV4,
 };
 
 // What the child zone's NSD does with social.test.
@@ -96,6 +99,7 @@ struct ProbeOptions {
   // probe a fresh one, so a cycle never depends on what an earlier one remembered.
   std::string state;
   std::vector<std::string> extra_args;
+  bool json = true;  // --json; without it the table a person reads (ProbeRun::doc stays null)
 };
 
 // The healthy lab, started by the constructor and stopped by the destructor. The methods break

@@ -308,6 +308,14 @@ TEST_CASE("https to an expired certificate is CertExpired at Tls and reads TLS_F
   }
 }
 
+// The healthy probe with more options; `json` false: the table a person reads.
+ProbeOptions with_args(std::vector<string> args, bool json = true) {
+  ProbeOptions options;
+  options.extra_args = std::move(args);
+  options.json = json;
+  return options;
+}
+
 // Days from now until an RFC 3339 time ("2026-12-06T11:02:03Z").
 double days_until(const string& text) {
   std::tm parts{};
@@ -334,6 +342,42 @@ TEST_CASE("a leaf that outlives its CA: the CA is named as the chain's earliest 
     CHECK(ca_days > 6.9);
     CHECK(ca_days < 7.01);
   }
+  // Within the default warn_before of 14 days: the CA is warned of, at both addresses, and the
+  // verdict stays OK.
+  const json expiring = run.doc["reading"].value("expiring", json::array());
+  REQUIRE(expiring.size() == 1);
+  CHECK(expiring[0].value("kind", "") == "certificate");
+  CHECK(expiring[0].value("subject", "").rfind("CN=Vantage Test CA,", 0) == 0);
+  CHECK(expiring[0]["at"] == json{target(kWebV4, 443), target(kWebV6, 443)});
+  CHECK(expiring[0].value("of", 0) == 2);
+}
+
+TEST_CASE(
+    "a certificate about to expire on one of two addresses is a warning naming that address, "
+    "the verdict OK",
+    "[https][tls][expiry][loopback]") {
+  ProbeLab lab;
+  lab.serve_certificate(Leaf::RenewedButV4);
+  // 3 days: the 1-day leaf on the IPv4 address is within it, the 7-day CA is not.
+  const ProbeRun run = lab.probe(with_args({"--warn-certificate", "3d"}));
+  INFO(run.describe());
+  check_reading(run, "OK");
+  const json expiring = run.doc["reading"].value("expiring", json::array());
+  REQUIRE(expiring.size() == 1);
+  CHECK(expiring[0].value("subject", "") == "CN=social.test,O=Vantage tests");
+  CHECK(expiring[0]["at"] == json{target(kWebV4, 443)});
+  CHECK(expiring[0].value("of", 0) == 2);
+  const string text = expiring[0].value("text", "");
+  CHECK(text.find("(in 23 hours), served at " + target(kWebV4, 443) +
+                  " (1 of 2 addresses; the "
+                  "others serve one valid until ") != string::npos);
+  // The table a person reads says it too.
+  const ProbeRun table = lab.probe(with_args({"--warn-certificate", "3d"}, false));
+  CHECK(table.outcome.out.find(
+            "expiring:\n  - certificate CN=social.test,O=Vantage tests expires ") != string::npos);
+  // 0d: never warned of.
+  const ProbeRun quiet = lab.probe(with_args({"--warn-certificate", "0d"}));
+  CHECK_FALSE(quiet.doc["reading"].contains("expiring"));
 }
 
 TEST_CASE(
@@ -549,6 +593,20 @@ TEST_CASE("signatures two days from expiry still validate and read OK, their end
   const double left = days_until(field(signature, "expiration"));
   CHECK(left > 1.9);
   CHECK(left < 2.01);
+  // Within the default warn_before of 3 days: a warning naming the key and both nameserver
+  // addresses, beside the OK.
+  const json expiring = run.doc["reading"].value("expiring", json::array());
+  const auto signatures = std::find_if(expiring.begin(), expiring.end(), [](const json& item) {
+    return item.value("kind", "") == "signature";
+  });
+  REQUIRE(signatures != expiring.end());
+  CHECK((*signatures)["subject"] ==
+        "key " + std::to_string(lab.child_key_tag()) + " (algorithm 13) of social.test");
+  CHECK((*signatures)["at"] == json{target(kChildV4, 53), target(kChildV6, 53)});
+  const ProbeRun quiet = lab.probe(with_args({"--warn-signature", "1d"}));
+  const json later = quiet.doc["reading"].value("expiring", json::array());
+  CHECK(std::none_of(later.begin(), later.end(),
+                     [](const json& item) { return item.value("kind", "") == "signature"; }));
 }
 
 TEST_CASE("a delegation removed at the parent is NxDomain and reads DOMAIN_VANISHED",

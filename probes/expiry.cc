@@ -1,0 +1,160 @@
+#include "expiry.hh"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <tuple>
+
+#include "result_json.hh"
+
+namespace vantage {
+namespace {
+
+using Clock = std::chrono::system_clock;
+
+// What one address or nameserver showed that expires first.
+struct Seen {
+  std::string subject;
+  std::chrono::sys_seconds expires;
+  bool operator<(const Seen& other) const {
+    return std::tie(expires, subject) < std::tie(other.expires, other.subject);
+  }
+};
+
+std::optional<std::chrono::sys_seconds> seconds_of(const std::string& text) {
+  const auto time = parse_time(text);
+  if (!time) {
+    return std::nullopt;
+  }
+  return std::chrono::floor<std::chrono::seconds>(*time);
+}
+
+// The certificate an HTTPS answer holds that expires first: the leaf, or one of its chain.
+std::optional<Seen> certificate_of(const TlsDetails& tls) {
+  std::optional<Seen> first;
+  if (const auto leaf = seconds_of(tls.not_after)) {
+    first = Seen{tls.subject, *leaf};
+  }
+  if (const auto chain = seconds_of(tls.earliest_not_after);
+      chain && (!first || *chain < first->expires)) {
+    first = Seen{tls.earliest_subject, *chain};
+  }
+  return first;
+}
+
+std::string signing_key(const Signature& signature) {
+  return fmt::format("key {} (algorithm {}) of {}", signature.key_tag, signature.algorithm,
+                     signature.signer);
+}
+
+// The first of each place's `Seen`, by place: an HTTPS target or a nameserver may answer several
+// probes of a cycle (A and AAAA, a retry), and one place counts once.
+using Firsts = std::map<std::string, Seen>;
+
+void note(Firsts& firsts, const std::string& place, const Seen& seen) {
+  const auto [at, inserted] = firsts.emplace(place, seen);
+  if (!inserted && seen < at->second) {
+    at->second = seen;
+  }
+}
+
+std::string list(const std::vector<std::string>& places) {
+  std::string text;
+  for (const auto& place : places) {
+    text += text.empty() ? "" : ", ";
+    text += place;
+  }
+  return text;
+}
+
+// "expires 2026-12-02T12:00:00Z (in 3 days)"; `plural` for signatures, which expire.
+std::string when(std::chrono::sys_seconds expires, Clock::time_point now, bool plural) {
+  const std::string verb = expires < now ? "expired" : plural ? "expire" : "expires";
+  return fmt::format("{} {} ({})", verb, format_seconds(expires), time_left(expires - now));
+}
+
+// One warning per distinct `Seen` within `threshold`, naming where it is served; when only some
+// places serve it, also what the others serve.
+void warn(std::vector<Expiry>& warnings, ExpiryKind kind, const Firsts& firsts,
+          std::chrono::milliseconds threshold, Clock::time_point now) {
+  if (threshold.count() == 0 || firsts.empty()) {
+    return;
+  }
+  std::map<Seen, std::vector<std::string>> places_of;
+  for (const auto& [place, seen] : firsts) {
+    places_of[seen].push_back(place);
+  }
+  const int of = static_cast<int>(firsts.size());
+  for (const auto& [seen, places] : places_of) {
+    if (seen.expires - now >= threshold) {
+      continue;
+    }
+    Expiry expiry{kind, seen.subject, seen.expires, places, of, ""};
+    const bool some = static_cast<int>(places.size()) < of;
+    if (kind == ExpiryKind::Certificate) {
+      expiry.text = fmt::format("certificate {} {}, served at {}", seen.subject,
+                                when(seen.expires, now, false), list(places));
+      if (some) {
+        // The latest any other address serves: what the renewed nodes have.
+        auto latest = std::prev(places_of.end());
+        if (latest->first.expires == seen.expires && latest->first.subject == seen.subject) {
+          --latest;
+        }
+        expiry.text += fmt::format(" ({} of {} addresses; the others serve one valid until {})",
+                                   places.size(), of, format_seconds(latest->first.expires));
+      }
+    } else {
+      expiry.text = fmt::format("DNSSEC signatures by {} {}, at {}", seen.subject,
+                                when(seen.expires, now, true), list(places));
+      if (some) {
+        expiry.text += fmt::format(" ({} of {} nameservers)", places.size(), of);
+      }
+    }
+    warnings.push_back(std::move(expiry));
+  }
+}
+
+}  // namespace
+
+std::string time_left(Clock::duration left) {
+  const bool past = left < Clock::duration::zero();
+  const auto span = past ? -left : left;
+  const auto plural = [](auto count, const char* unit) {
+    return fmt::format("{} {}{}", count, unit, count == 1 ? "" : "s");
+  };
+  // Two of a unit before it is used: "47 hours" says more than "1 day".
+  const auto days = std::chrono::floor<std::chrono::days>(span).count();
+  const auto hours = std::chrono::floor<std::chrono::hours>(span).count();
+  const std::string amount =
+      days >= 2    ? plural(days, "day")
+      : hours >= 2 ? plural(hours, "hour")
+                   : plural(std::chrono::floor<std::chrono::minutes>(span).count(), "minute");
+  return past ? amount + " ago" : "in " + amount;
+}
+
+std::vector<Expiry> expiring(const CycleResult& cycle, const ExpiryThresholds& warn_before,
+                             Clock::time_point now) {
+  Firsts certificates;
+  Firsts signatures;
+  for (const auto& result : cycle.results) {
+    if (is_web_check(result.check) && result.tls) {
+      if (const auto seen = certificate_of(*result.tls)) {
+        note(certificates, result.target, *seen);
+      }
+    }
+    if (result.check == Check::DnsAuthoritative && result.dns) {
+      for (const auto& signature : result.dns->signatures) {
+        note(signatures, result.target, Seen{signing_key(signature), signature.expiration});
+      }
+    }
+  }
+  std::vector<Expiry> warnings;
+  warn(warnings, ExpiryKind::Certificate, certificates, warn_before.certificate, now);
+  warn(warnings, ExpiryKind::Signature, signatures, warn_before.signature, now);
+  std::stable_sort(warnings.begin(), warnings.end(),
+                   [](const Expiry& a, const Expiry& b) { return a.expires < b.expires; });
+  return warnings;
+}
+
+}  // namespace vantage
