@@ -32,13 +32,16 @@ std::optional<std::chrono::sys_seconds> seconds_of(const std::string& text) {
 
 // The certificate an HTTPS answer holds that expires first: the leaf, or one of its chain.
 std::optional<Seen> certificate_of(const TlsDetails& tls) {
+  const auto named = [](const std::string& subject) {
+    return subject.empty() ? std::string("(no subject)") : subject;
+  };
   std::optional<Seen> first;
   if (const auto leaf = seconds_of(tls.not_after)) {
-    first = Seen{tls.subject, *leaf};
+    first = Seen{named(tls.subject), *leaf};
   }
   if (const auto chain = seconds_of(tls.earliest_not_after);
       chain && (!first || *chain < first->expires)) {
-    first = Seen{tls.earliest_subject, *chain};
+    first = Seen{named(tls.earliest_subject), *chain};
   }
   return first;
 }
@@ -74,6 +77,32 @@ std::string when(std::chrono::sys_seconds expires, Clock::time_point now, bool p
   return fmt::format("{} {} ({})", verb, format_seconds(expires), time_left(expires - now));
 }
 
+// "; the others serve one valid until 2027-02-27T00:00:00Z" when every other place serves a
+// certificate that lasts longer (the renewed nodes); nothing when some other expires no later,
+// which has its own warning. `seen` is a key of `places_of`.
+std::string what_the_others_serve(const std::map<Seen, std::vector<std::string>>& places_of,
+                                  const Seen& seen) {
+  std::optional<std::chrono::sys_seconds> soonest;
+  for (const auto& entry : places_of) {
+    const Seen& other = entry.first;
+    if (&other == &seen) {
+      continue;
+    }
+    if (other.expires <= seen.expires) {
+      return "";
+    }
+    if (!soonest || other.expires < *soonest) {
+      soonest = other.expires;
+    }
+  }
+  if (!soonest) {
+    return "";
+  }
+  return fmt::format("; the others serve {} valid until {}{}",
+                     places_of.size() == 2 ? "one" : "ones", format_seconds(*soonest),
+                     places_of.size() == 2 ? "" : " or later");
+}
+
 // One warning per distinct `Seen` within `threshold`, naming where it is served; when only some
 // places serve it, also what the others serve.
 void warn(std::vector<Expiry>& warnings, ExpiryKind kind, const Firsts& firsts,
@@ -96,13 +125,8 @@ void warn(std::vector<Expiry>& warnings, ExpiryKind kind, const Firsts& firsts,
       expiry.text = fmt::format("certificate {} {}, served at {}", seen.subject,
                                 when(seen.expires, now, false), list(places));
       if (some) {
-        // The latest any other address serves: what the renewed nodes have.
-        auto latest = std::prev(places_of.end());
-        if (latest->first.expires == seen.expires && latest->first.subject == seen.subject) {
-          --latest;
-        }
-        expiry.text += fmt::format(" ({} of {} addresses; the others serve one valid until {})",
-                                   places.size(), of, format_seconds(latest->first.expires));
+        expiry.text += fmt::format(" ({} of {} addresses{})", places.size(), of,
+                                   what_the_others_serve(places_of, seen));
       }
     } else {
       expiry.text = fmt::format("DNSSEC signatures by {} {}, at {}", seen.subject,
@@ -126,10 +150,13 @@ std::string time_left(Clock::duration left) {
   // Two of a unit before it is used: "47 hours" says more than "1 day".
   const auto days = std::chrono::floor<std::chrono::days>(span).count();
   const auto hours = std::chrono::floor<std::chrono::hours>(span).count();
-  const std::string amount =
-      days >= 2    ? plural(days, "day")
-      : hours >= 2 ? plural(hours, "hour")
-                   : plural(std::chrono::floor<std::chrono::minutes>(span).count(), "minute");
+  const auto minutes = std::chrono::floor<std::chrono::minutes>(span).count();
+  if (days < 2 && hours < 2 && minutes == 0) {
+    return past ? "just now" : "in under a minute";
+  }
+  const std::string amount = days >= 2    ? plural(days, "day")
+                             : hours >= 2 ? plural(hours, "hour")
+                                          : plural(minutes, "minute");
   return past ? amount + " ago" : "in " + amount;
 }
 
@@ -145,7 +172,12 @@ std::vector<Expiry> expiring(const CycleResult& cycle, const ExpiryThresholds& w
     }
     if (result.check == Check::DnsAuthoritative && result.dns) {
       for (const auto& signature : result.dns->signatures) {
-        note(signatures, result.target, Seen{signing_key(signature), signature.expiration});
+        // An online signer (PowerDNS, Cloudflare) signs each answer for a day or two: its
+        // signatures are always close to their end and never lapse. Only signatures made to last
+        // longer than the threshold can be left to expire.
+        if (signature.expiration - signature.inception > warn_before.signature) {
+          note(signatures, result.target, Seen{signing_key(signature), signature.expiration});
+        }
       }
     }
   }

@@ -504,6 +504,9 @@ DomainState Correlator::named(const Domain& domain) {
 
 std::optional<VerdictChange> Correlator::settle(Domain& domain, DomainState next,
                                                 Uncounted uncounted, CorrelationTime now) {
+  // Expiry warnings stand beside the verdict and take no hysteresis: current even while a new
+  // verdict waits out `settle`.
+  domain.state.expiring = next.expiring;
   const DomainState& current = domain.state;
   const auto same = [](const DomainState& a, const DomainState& b) {
     return a.verdict == b.verdict && a.scope == b.scope;

@@ -40,15 +40,25 @@ std::string encode_summary(const VantageCycle& cycle) {
     }
     evidence.push_back({line.text, probe});
   }
-  return json::array({kSummaryFormat, to_string(cycle.verdict), cycle.duration.count(),
-                      cycle.latency.count(), std::move(failures), std::move(evidence)})
-      .dump();
+  json summary = json::array({kSummaryFormat, to_string(cycle.verdict), cycle.duration.count(),
+                              cycle.latency.count(), std::move(failures), std::move(evidence)});
+  if (!cycle.expiring.empty()) {
+    json expiring = json::array();
+    for (const auto& expiry : cycle.expiring) {
+      expiring.push_back({to_string(expiry.kind), expiry.subject,
+                          expiry.expires.time_since_epoch().count(), expiry.at, expiry.of,
+                          expiry.text});
+    }
+    summary.push_back(std::move(expiring));
+  }
+  return summary.dump();
 }
 
 VantageCycle decode_summary(std::string_view summary) {
   try {
     const json in = json::parse(summary);
-    if (!in.is_array() || in.size() != 6 || in[0] != kSummaryFormat) {
+    // A seventh element, the expiry warnings, only when there were any.
+    if (!in.is_array() || in.size() < 6 || in.size() > 7 || in[0] != kSummaryFormat) {
       throw std::invalid_argument("not a stored summary of format 1");
     }
     VantageCycle cycle;
@@ -67,6 +77,16 @@ VantageCycle decode_summary(std::string_view summary) {
         evidence.probe = cycle.failures[static_cast<size_t>(probe)];
       }
       cycle.evidence.push_back(std::move(evidence));
+    }
+    if (in.size() == 7) {
+      for (const auto& expiry : in[6]) {
+        cycle.expiring.push_back(
+            {enum_of<ExpiryKind>(expiry.at(0), &expiry_kind_from_string),
+             expiry.at(1).get<std::string>(),
+             std::chrono::sys_seconds(std::chrono::seconds(expiry.at(2).get<int64_t>())),
+             expiry.at(3).get<std::vector<std::string>>(), expiry.at(4).get<int>(),
+             expiry.at(5).get<std::string>()});
+      }
     }
     return cycle;
   } catch (const json::exception& error) {

@@ -5,15 +5,6 @@
 #include <utility>
 
 namespace vantage {
-namespace {
-
-void add_unique(std::vector<std::string>& list, const std::string& item) {
-  if (std::find(list.begin(), list.end(), item) == list.end()) {
-    list.push_back(item);
-  }
-}
-
-}  // namespace
 
 void ExpiryMerge::add(const std::string& agent, const std::vector<Expiry>& expiring) {
   for (const Expiry& expiry : expiring) {
@@ -24,10 +15,9 @@ void ExpiryMerge::add(const std::string& agent, const std::vector<Expiry>& expir
       warnings_.push_back({expiry.kind, expiry.subject, expiry.expires, {}, {}, expiry.text});
       same = std::prev(warnings_.end());
     }
-    for (const auto& place : expiry.at) {
-      add_unique(same->at, place);
-    }
-    add_unique(same->vantages, agent);
+    same->at.insert(same->at.end(), expiry.at.begin(), expiry.at.end());
+    // One call per vantage, and a vantage's warnings are distinct: no vantage comes twice.
+    same->vantages.push_back(agent);
   }
 }
 
@@ -37,6 +27,7 @@ std::vector<ExpiryWarning> ExpiryMerge::take() {
   });
   for (auto& warning : warnings_) {
     std::sort(warning.at.begin(), warning.at.end());
+    warning.at.erase(std::unique(warning.at.begin(), warning.at.end()), warning.at.end());
   }
   return std::exchange(warnings_, {});
 }

@@ -14,6 +14,7 @@ namespace vantage {
 // renewed.
 class ExpiryMerge {
  public:
+  // Once per vantage.
   void add(const std::string& agent, const std::vector<Expiry>& expiring);
   // The warnings, soonest first; the merge starts over empty.
   std::vector<ExpiryWarning> take();

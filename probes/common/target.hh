@@ -40,7 +40,7 @@ struct ExpiryThresholds {
 // {"certificate": "14d", "signature": "3d"}
 nlohmann::json to_json(const ExpiryThresholds& thresholds);
 // Reads that document into `thresholds`; a member left out keeps its value. The problem
-// ("warn_before.signature: \"3x\" is not a period such as 3d, 12h or 30m"), or "" when there is
+// ("warn_before.signature: \"3x\" is not a period such as 14d, 12h or 30m"), or "" when there is
 // none.
 std::string read_expiry_thresholds(const nlohmann::json& json, ExpiryThresholds& thresholds);
 

@@ -99,6 +99,38 @@ TEST_CASE("a certificate served by only some addresses names them and what the o
         "2027-02-27T00:00:00Z)");
 }
 
+TEST_CASE("what the other addresses serve is said only when it lasts longer", "[expiry]") {
+  CycleResult cycle;
+  // Both within 14 days: neither warning may call the other "valid until" as if renewed.
+  cycle.results = {https("203.0.113.80:443", "2026-12-04T00:00:00Z"),
+                   https("203.0.113.81:443", "2026-12-06T00:00:00Z")};
+  auto warnings = expiring(cycle, ExpiryThresholds{}, kNow);
+  REQUIRE(warnings.size() == 2);
+  CHECK(
+      warnings[0].text.ends_with("served at 203.0.113.80:443 (1 of 2 addresses; the others "
+                                 "serve one valid until 2026-12-06T00:00:00Z)"));
+  CHECK(warnings[1].text.ends_with("served at 203.0.113.81:443 (1 of 2 addresses)"));
+
+  // Three groups, one stale: the others' soonest end is named, as a lower bound.
+  cycle.results = {https("203.0.113.80:443", "2026-12-01T00:00:00Z"),
+                   https("203.0.113.81:443", "2027-01-30T00:00:00Z"),
+                   https("203.0.113.82:443", "2027-02-27T00:00:00Z")};
+  warnings = expiring(cycle, ExpiryThresholds{}, kNow);
+  REQUIRE(warnings.size() == 1);
+  CHECK(
+      warnings[0].text.ends_with("(1 of 3 addresses; the others serve ones valid until "
+                                 "2027-01-30T00:00:00Z or later)"));
+}
+
+TEST_CASE("signatures an online signer makes for a day at a time are not warned of", "[expiry]") {
+  CycleResult cycle;
+  ProbeResult online = authoritative("192.0.2.53:53", 6331, "2026-11-30T12:00:00Z");
+  online.dns->signatures[0].inception =
+      std::chrono::floor<std::chrono::seconds>(at("2026-11-29T11:00:00Z"));
+  cycle.results = {online};
+  CHECK(expiring(cycle, ExpiryThresholds{}, kNow).empty());
+}
+
 TEST_CASE("DNSSEC signatures within warn_before are warned of per signing key", "[expiry]") {
   CycleResult cycle;
   cycle.results = {authoritative("192.0.2.53:53", 6331, "2026-12-01T10:00:00Z"),
@@ -141,4 +173,5 @@ TEST_CASE("time left reads in days, hours or minutes", "[expiry]") {
   CHECK(time_left(119min) == "in 119 minutes");
   CHECK(time_left(1min) == "in 1 minute");
   CHECK(time_left(-3h) == "3 hours ago");
+  CHECK(time_left(30s) == "in under a minute");
 }

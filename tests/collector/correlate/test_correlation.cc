@@ -1,6 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include "correlation.hh"
+#include "cycle_summary.hh"
 #include "reading.hh"
 
 using namespace vantage;
@@ -612,7 +615,7 @@ TEST_CASE(
     vp1.expiring = {expiring("203.0.113.80:443", "seen by vp1")};
     auto vp2 = reading("vp2", 64502, Verdict::Ok);
     vp2.started_at = now;
-    vp2.expiring = {expiring("2001:db8::80:443", "seen by vp2")};
+    vp2.expiring = {expiring("[2001:db8::80]:443", "seen by vp2")};
     auto vp3 = reading("vp3", 64503, Verdict::Ok);
     vp3.started_at = now;
     upload(correlator, vp1, now);
@@ -623,7 +626,7 @@ TEST_CASE(
   CHECK(state.verdict == Verdict::Ok);
   REQUIRE(state.expiring.size() == 1);
   CHECK(state.expiring[0].kind == ExpiryKind::Certificate);
-  CHECK(state.expiring[0].at == std::vector<std::string>{"2001:db8::80:443", "203.0.113.80:443"});
+  CHECK(state.expiring[0].at == std::vector<std::string>{"203.0.113.80:443", "[2001:db8::80]:443"});
   CHECK(state.expiring[0].vantages == std::vector<std::string>{"vp1", "vp2"});
   CHECK(state.expiring[0].text == "seen by vp1");
 
@@ -635,4 +638,49 @@ TEST_CASE(
     upload(correlator, renewed, later);
   }
   CHECK(correlator.state("social.example")->expiring.empty());
+}
+
+TEST_CASE(
+    "a stored summary keeps the expiry warnings, so a restarted collector shows them from its "
+    "replay",
+    "[correlation][expiry]") {
+  auto cycle = reading("vp1", 64501, Verdict::Ok);
+  CHECK(nlohmann::json::parse(encode_summary(cycle)).size() == 6);
+  cycle.expiring = {{ExpiryKind::Signature,
+                     "key 6331 (algorithm 13) of social.example",
+                     std::chrono::sys_seconds(1764979200s),
+                     {"192.0.2.53:53", "[2001:db8::53]:53"},
+                     2,
+                     "DNSSEC signatures by key 6331 (algorithm 13) of social.example expire ..."}};
+  const VantageCycle back = decode_summary(encode_summary(cycle));
+  CHECK(back.verdict == Verdict::Ok);
+  CHECK(back.expiring == cycle.expiring);
+}
+
+TEST_CASE("expiry warnings are current while a new verdict waits out its settle time",
+          "[correlation][expiry]") {
+  Correlator correlator{CorrelationConfig{}};  // settle: 30 s
+  const Expiry soon{ExpiryKind::Certificate,
+                    "CN=social.example",
+                    std::chrono::sys_seconds(1764979200s),
+                    {"203.0.113.80:443"},
+                    1,
+                    "soon"};
+  for (int round = 0; round < 4; ++round) {
+    const auto now = kStart + round * 5s;
+    for (auto [agent, asn] : {std::pair{"vp1", 64501}, std::pair{"vp2", 64502}}) {
+      // From the third round on vp1 reads ROUTE_LOSS (partial: settles for 30 s) and warns.
+      const bool failing = round >= 2 && std::string(agent) == "vp1";
+      auto cycle = reading(agent, asn, failing ? Verdict::RouteLoss : Verdict::Ok);
+      cycle.started_at = now;
+      if (failing) {
+        cycle.expiring = {soon};
+      }
+      upload(correlator, cycle, now);
+    }
+  }
+  const auto state = *correlator.state("social.example");
+  CHECK(state.verdict == Verdict::Ok);  // the partial verdict has not settled yet
+  REQUIRE(state.expiring.size() == 1);
+  CHECK(state.expiring[0].vantages == std::vector<std::string>{"vp1"});
 }

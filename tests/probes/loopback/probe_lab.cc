@@ -231,7 +231,9 @@ void ProbeLab::sign_child_zone(ChildSignatures state) {
   if (state == ChildSignatures::Expired) {
     window = {now - days(60), now - days(30)};
   } else if (state == ChildSignatures::ExpiringSoon) {
-    window = {now - std::chrono::hours(1), now + days(2)};
+    // Signed for a month, 28 days ago, and not signed again since: what a stopped re-signing job
+    // leaves behind.
+    window = {now - days(28), now + days(2)};
   }
   write_child_zone(window);
   restart_child();
