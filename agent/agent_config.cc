@@ -6,7 +6,6 @@
 
 #include "config_file.hh"
 #include "config_node.hh"
-#include "duration.hh"
 
 namespace vantage {
 namespace {
@@ -18,13 +17,9 @@ ExpiryThresholds read_warn_before(const ConfigNode& node) {
   for (const auto& [key, period] : {std::pair{"certificate", &thresholds.certificate},
                                     std::pair{"signature", &thresholds.signature}}) {
     if (auto child = node.optional_child(key)) {
-      const std::string text = child->as_string();
-      const auto parsed = parse_period(text);
-      if (!parsed) {
-        child->fail(
-            fmt::format("\"{}\" is not a period such as 14d, 12h or 30m (0d: never warn)", text));
+      if (std::string problem = read_threshold(child->as_string(), period); !problem.empty()) {
+        child->fail(problem);
       }
-      *period = *parsed;
     }
   }
   return thresholds;

@@ -1,6 +1,7 @@
 #include "expiry.hh"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <map>
@@ -22,24 +23,16 @@ struct Seen {
   }
 };
 
-std::optional<std::chrono::sys_seconds> seconds_of(const std::string& text) {
-  const auto time = parse_time(text);
-  if (!time) {
-    return std::nullopt;
-  }
-  return std::chrono::floor<std::chrono::seconds>(*time);
-}
-
 // The certificate an HTTPS answer holds that expires first: the leaf, or one of its chain.
 std::optional<Seen> certificate_of(const TlsDetails& tls) {
   const auto named = [](const std::string& subject) {
     return subject.empty() ? std::string("(no subject)") : subject;
   };
   std::optional<Seen> first;
-  if (const auto leaf = seconds_of(tls.not_after)) {
+  if (const auto leaf = parse_seconds(tls.not_after)) {
     first = Seen{named(tls.subject), *leaf};
   }
-  if (const auto chain = seconds_of(tls.earliest_not_after);
+  if (const auto chain = parse_seconds(tls.earliest_not_after);
       chain && (!first || *chain < first->expires)) {
     first = Seen{named(tls.earliest_subject), *chain};
   }
@@ -62,15 +55,6 @@ void note(Firsts& firsts, const std::string& place, const Seen& seen) {
   }
 }
 
-std::string list(const std::vector<std::string>& places) {
-  std::string text;
-  for (const auto& place : places) {
-    text += text.empty() ? "" : ", ";
-    text += place;
-  }
-  return text;
-}
-
 // "expires 2026-12-02T12:00:00Z (in 3 days)"; `plural` for signatures, which expire.
 std::string when(std::chrono::sys_seconds expires, Clock::time_point now, bool plural) {
   const std::string verb = expires < now ? "expired" : plural ? "expire" : "expires";
@@ -78,17 +62,17 @@ std::string when(std::chrono::sys_seconds expires, Clock::time_point now, bool p
 }
 
 // "; the others serve one valid until 2027-02-27T00:00:00Z" when every other place serves a
-// certificate that lasts longer (the renewed nodes); nothing when some other expires no later,
-// which has its own warning. `seen` is a key of `places_of`.
+// certificate that outlasts the threshold (the renewed nodes); nothing when some other one is
+// itself within it, which has its own warning. `seen` is a key of `places_of`.
 std::string what_the_others_serve(const std::map<Seen, std::vector<std::string>>& places_of,
-                                  const Seen& seen) {
+                                  const Seen& seen, Clock::time_point renewed_after) {
   std::optional<std::chrono::sys_seconds> soonest;
   for (const auto& entry : places_of) {
     const Seen& other = entry.first;
     if (&other == &seen) {
       continue;
     }
-    if (other.expires <= seen.expires) {
+    if (other.expires < renewed_after) {
       return "";
     }
     if (!soonest || other.expires < *soonest) {
@@ -116,21 +100,21 @@ void warn(std::vector<Expiry>& warnings, ExpiryKind kind, const Firsts& firsts,
   }
   const int of = static_cast<int>(firsts.size());
   for (const auto& [seen, places] : places_of) {
-    if (seen.expires - now >= threshold) {
+    if (seen.expires >= now + threshold) {
       continue;
     }
     Expiry expiry{kind, seen.subject, seen.expires, places, of, ""};
     const bool some = static_cast<int>(places.size()) < of;
     if (kind == ExpiryKind::Certificate) {
       expiry.text = fmt::format("certificate {} {}, served at {}", seen.subject,
-                                when(seen.expires, now, false), list(places));
+                                when(seen.expires, now, false), fmt::join(places, ", "));
       if (some) {
         expiry.text += fmt::format(" ({} of {} addresses{})", places.size(), of,
-                                   what_the_others_serve(places_of, seen));
+                                   what_the_others_serve(places_of, seen, now + threshold));
       }
     } else {
       expiry.text = fmt::format("DNSSEC signatures by {} {}, at {}", seen.subject,
-                                when(seen.expires, now, true), list(places));
+                                when(seen.expires, now, true), fmt::join(places, ", "));
       if (some) {
         expiry.text += fmt::format(" ({} of {} nameservers)", places.size(), of);
       }
@@ -172,10 +156,10 @@ std::vector<Expiry> expiring(const CycleResult& cycle, const ExpiryThresholds& w
     }
     if (result.check == Check::DnsAuthoritative && result.dns) {
       for (const auto& signature : result.dns->signatures) {
-        // An online signer (PowerDNS, Cloudflare) signs each answer for a day or two: its
-        // signatures are always close to their end and never lapse. Only signatures made to last
-        // longer than the threshold can be left to expire.
-        if (signature.expiration - signature.inception > warn_before.signature) {
+        // An online signer (Cloudflare's, for one) signs each answer as it goes out, valid for a
+        // day or two: its signatures are always close to their end and never lapse. A signature is
+        // left to expire only once most of its validity has passed without a new one.
+        if (now - signature.inception >= (signature.expiration - signature.inception) / 2) {
           note(signatures, result.target, Seen{signing_key(signature), signature.expiration});
         }
       }

@@ -45,13 +45,11 @@ void describe_certificate(X509* certificate, TlsDetails& tls) {
   tls.not_after = time_text(X509_get0_notAfter(certificate));
 }
 
-// The certificate of `ssl`'s verified chain (or, without verification, of the chain the server
-// sent) whose notAfter comes first.
+// The certificate of `ssl`'s verified chain whose notAfter comes first. Without verification
+// there is none: the chain a server sends may carry stale certificates no client relies on
+// (an old cross-signed root), which would be warned of for ever; the leaf still is.
 void describe_earliest_expiry(const SSL* ssl, TlsDetails& tls) {
   STACK_OF(X509)* chain = SSL_get0_verified_chain(ssl);
-  if (chain == nullptr || sk_X509_num(chain) == 0) {
-    chain = SSL_get_peer_cert_chain(ssl);
-  }
   X509* earliest = nullptr;
   for (int i = 0; chain != nullptr && i < sk_X509_num(chain); ++i) {
     X509* certificate = sk_X509_value(chain, i);

@@ -144,8 +144,9 @@ void note_timing(ProbeTimings& timings, const ProbeResult& result, bool& https_o
     https_ok = result.ok();
   }
   if (result.tls) {
-    keep_earliest(timings.cert_not_after, parse_time(result.tls->not_after));
-    keep_earliest(timings.chain_not_after, parse_time(result.tls->not_after));
+    const auto leaf_not_after = parse_time(result.tls->not_after);
+    keep_earliest(timings.cert_not_after, leaf_not_after);
+    keep_earliest(timings.chain_not_after, leaf_not_after);
     keep_earliest(timings.chain_not_after, parse_time(result.tls->earliest_not_after));
   }
 }

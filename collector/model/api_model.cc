@@ -208,7 +208,6 @@ VantageEntry vantage_entry(const Reader& read) {
 
 }  // namespace
 
-// "healthy" is kept for the scripts that read it; "usable" says what it counts.
 namespace {
 
 json expiring_to_json(const std::vector<ExpiryWarning>& expiring) {
@@ -226,6 +225,7 @@ json expiring_to_json(const std::vector<ExpiryWarning>& expiring) {
 
 }  // namespace
 
+// "healthy" is kept for the scripts that read it; "usable" says what it counts.
 json to_json(const DomainState& state) {
   return {{"domain", state.domain},
           {"verdict", to_string(state.verdict)},

@@ -211,11 +211,11 @@ std::vector<DnsRecord> records_of(value list, std::string_view name, int depth) 
 
 // An RFC 3339 UTC time to the second, as the DNSSEC members carry them.
 std::chrono::sys_seconds seconds_of(value item, std::string_view name) {
-  const auto time = parse_time(string_of(item, name));
+  const auto time = parse_seconds(string_of(item, name));
   if (!time) {
     throw std::invalid_argument(fmt::format("field \"{}\" is not an RFC 3339 UTC time", name));
   }
-  return std::chrono::floor<std::chrono::seconds>(*time);
+  return *time;
 }
 
 // The objects of array `list`, each read by `read(member key, member value)` (which says whether

@@ -215,6 +215,14 @@ std::optional<std::chrono::system_clock::time_point> parse_time(const std::strin
   return std::chrono::system_clock::from_time_t(timegm(&parts)) + std::chrono::milliseconds(millis);
 }
 
+std::optional<std::chrono::sys_seconds> parse_seconds(const std::string& text) {
+  const auto time = parse_time(text);
+  if (!time) {
+    return std::nullopt;
+  }
+  return std::chrono::floor<std::chrono::seconds>(*time);
+}
+
 json to_json(const ProbeResult& result) {
   json out = {{"check", to_string(result.check)},
               {"target", result.target},

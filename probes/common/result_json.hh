@@ -32,5 +32,7 @@ inline constexpr int kEarliestYear = 1970;
 inline constexpr int kLatestYear = 2261;
 // nullopt for text that is not such a time, or is not in the calendar or in those years.
 std::optional<std::chrono::system_clock::time_point> parse_time(const std::string& text);
+// parse_time to the second, for the times format_seconds writes.
+std::optional<std::chrono::sys_seconds> parse_seconds(const std::string& text);
 
 }  // namespace vantage

@@ -124,6 +124,16 @@ nlohmann::json to_json(const ExpiryThresholds& thresholds) {
           {"signature", format_period(thresholds.signature)}};
 }
 
+std::string read_threshold(std::string_view text, std::chrono::milliseconds* period) {
+  const auto parsed = parse_period(text);
+  if (!parsed) {
+    return fmt::format("\"{}\" is not a period such as 14d, 12h or 30m (0d: never warn)",
+                       printable(text));
+  }
+  *period = *parsed;
+  return "";
+}
+
 std::string read_expiry_thresholds(const nlohmann::json& json, ExpiryThresholds& thresholds) {
   if (!json.is_object()) {
     return "warn_before: must be an object such as {\"certificate\": \"14d\", \"signature\": "
@@ -136,12 +146,11 @@ std::string read_expiry_thresholds(const nlohmann::json& json, ExpiryThresholds&
     if (period == nullptr) {
       return fmt::format("warn_before.{}: unknown key (certificate, signature)", printable(key));
     }
-    const auto parsed = value.is_string() ? parse_period(value.get<std::string>()) : std::nullopt;
-    if (!parsed) {
-      return fmt::format("warn_before.{}: {} is not a period such as 14d, 12h or 30m", key,
-                         printable(value.dump()));
+    if (std::string problem =
+            read_threshold(value.is_string() ? value.get<std::string>() : value.dump(), period);
+        !problem.empty()) {
+      return fmt::format("warn_before.{}: {}", key, problem);
     }
-    *period = *parsed;
   }
   return "";
 }
@@ -246,11 +255,9 @@ ParsedTarget target_from_arguments(const TargetArguments& arguments) {
     if (text->empty()) {
       continue;
     }
-    const auto parsed = parse_period(*text);
-    if (!parsed) {
-      return fail(fmt::format("{}: \"{}\" is not a period such as 14d, 12h or 30m", option, *text));
+    if (std::string problem = read_threshold(*text, period); !problem.empty()) {
+      return fail(fmt::format("{}: {}", option, problem));
     }
-    *period = *parsed;
   }
   if (std::string problem = target_kind_problem(
           target.kind, target.path, !target.expect_status.empty() || !target.body_regex.empty(),

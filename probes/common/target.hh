@@ -39,9 +39,12 @@ struct ExpiryThresholds {
 
 // {"certificate": "14d", "signature": "3d"}
 nlohmann::json to_json(const ExpiryThresholds& thresholds);
+// One `warn_before` period, as agent.yaml, the API and the command line give it: `*period` set,
+// or the problem ("\"3x\" is not a period such as 14d, 12h or 30m (0d: never warn)") and
+// `*period` unchanged.
+std::string read_threshold(std::string_view text, std::chrono::milliseconds* period);
 // Reads that document into `thresholds`; a member left out keeps its value. The problem
-// ("warn_before.signature: \"3x\" is not a period such as 14d, 12h or 30m"), or "" when there is
-// none.
+// ("warn_before.signature: \"3x\" is not a period such as …"), or "" when there is none.
 std::string read_expiry_thresholds(const nlohmann::json& json, ExpiryThresholds& thresholds);
 
 // One target to probe, as the collector's target list holds it, the API carries it and the CLI

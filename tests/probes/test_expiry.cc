@@ -106,10 +106,15 @@ TEST_CASE("what the other addresses serve is said only when it lasts longer", "[
                    https("203.0.113.81:443", "2026-12-06T00:00:00Z")};
   auto warnings = expiring(cycle, ExpiryThresholds{}, kNow);
   REQUIRE(warnings.size() == 2);
+  CHECK(warnings[0].text.ends_with("served at 203.0.113.80:443 (1 of 2 addresses)"));
+  CHECK(warnings[1].text.ends_with("served at 203.0.113.81:443 (1 of 2 addresses)"));
+
+  // With a threshold of 5 days only the first is within it, and the other reads as renewed.
+  warnings = expiring(cycle, ExpiryThresholds{.certificate = 5 * 24h, .signature = 3 * 24h}, kNow);
+  REQUIRE(warnings.size() == 1);
   CHECK(
       warnings[0].text.ends_with("served at 203.0.113.80:443 (1 of 2 addresses; the others "
                                  "serve one valid until 2026-12-06T00:00:00Z)"));
-  CHECK(warnings[1].text.ends_with("served at 203.0.113.81:443 (1 of 2 addresses)"));
 
   // Three groups, one stale: the others' soonest end is named, as a lower bound.
   cycle.results = {https("203.0.113.80:443", "2026-12-01T00:00:00Z"),
@@ -129,6 +134,23 @@ TEST_CASE("signatures an online signer makes for a day at a time are not warned 
       std::chrono::floor<std::chrono::seconds>(at("2026-11-29T11:00:00Z"));
   cycle.results = {online};
   CHECK(expiring(cycle, ExpiryThresholds{}, kNow).empty());
+  // However long the threshold: a fresh signature shows the signer at work.
+  CHECK(expiring(cycle, ExpiryThresholds{.certificate = 14 * 24h, .signature = 30 * 24h}, kNow)
+            .empty());
+}
+
+TEST_CASE("signatures made for no longer than the threshold are warned of once most has passed",
+          "[expiry]") {
+  // A signer that makes signatures for 14 days and stopped: with a 14-day threshold the
+  // signatures are always within it, and are warned of once past the middle of their validity.
+  CycleResult cycle;
+  ProbeResult stopped = authoritative("192.0.2.53:53", 6331, "2026-12-03T00:00:00Z");
+  stopped.dns->signatures[0].inception =
+      std::chrono::floor<std::chrono::seconds>(at("2026-11-19T00:00:00Z"));
+  cycle.results = {stopped};
+  const ExpiryThresholds fortnight{.certificate = 14 * 24h, .signature = 14 * 24h};
+  CHECK(expiring(cycle, fortnight, at("2026-11-25T00:00:00Z")).empty());
+  CHECK(expiring(cycle, fortnight, kNow).size() == 1);
 }
 
 TEST_CASE("DNSSEC signatures within warn_before are warned of per signing key", "[expiry]") {

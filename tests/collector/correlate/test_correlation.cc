@@ -669,11 +669,12 @@ TEST_CASE("expiry warnings are current while a new verdict waits out its settle 
   for (int round = 0; round < 4; ++round) {
     const auto now = kStart + round * 5s;
     for (auto [agent, asn] : {std::pair{"vp1", 64501}, std::pair{"vp2", 64502}}) {
-      // From the third round on vp1 reads ROUTE_LOSS (partial: settles for 30 s) and warns.
+      // From the third round on vp1 reads ROUTE_LOSS (partial: settles for 30 s); it warns
+      // only in the last round, when that verdict is already waiting.
       const bool failing = round >= 2 && std::string(agent) == "vp1";
       auto cycle = reading(agent, asn, failing ? Verdict::RouteLoss : Verdict::Ok);
       cycle.started_at = now;
-      if (failing) {
+      if (failing && round == 3) {
         cycle.expiring = {soon};
       }
       upload(correlator, cycle, now);

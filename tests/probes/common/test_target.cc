@@ -79,7 +79,8 @@ TEST_CASE(
   CHECK(parsed.target->warn_before.signature == std::chrono::hours(3 * 24));
   warned.warn_signature = "soon";
   CHECK(target_from_arguments(warned).error ==
-        "--warn-signature: \"soon\" is not a period such as 14d, 12h or 30m");
+        "--warn-signature: \"soon\" is not a period such as 14d, 12h or 30m (0d: never "
+        "warn)");
 }
 
 TEST_CASE("what is not a target is refused saying why", "[target]") {
