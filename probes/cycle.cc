@@ -7,6 +7,7 @@
 #include "curl_driver.hh"
 #include "dns_authoritative.hh"
 #include "dns_delegation.hh"
+#include "dns_keys.hh"
 #include "dns_message.hh"
 #include "dns_recursive.hh"
 #include "event_loop.hh"
@@ -91,6 +92,10 @@ class Cycle : public std::enable_shared_from_this<Cycle> {
 
  private:
   void on_delegation(DelegationOutcome outcome) {
+    // A DS at the parent is checked against the keys the zone's own servers serve.
+    const bool signed_delegation = std::any_of(
+        outcome.results.begin(), outcome.results.end(),
+        [](const ProbeResult& r) { return r.ok() && r.dns && !r.dns->delegation_signers.empty(); });
     for (auto& result : outcome.results) {
       result_.results.push_back(std::move(result));
     }
@@ -115,6 +120,12 @@ class Cycle : public std::enable_shared_from_this<Cycle> {
                 }
                 self->record(std::move(result));
               });
+        }
+        if (signed_delegation) {
+          begin_stage();
+          probe_dns_keys(
+              exchange_, *server, nameserver.name, options_.domain, options_.timeout,
+              [self = shared_from_this()](ProbeResult result) { self->record(std::move(result)); });
         }
       }
     }

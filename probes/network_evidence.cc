@@ -23,6 +23,7 @@ std::optional<std::string> answer_of(const ProbeResult& result) {
     case Check::DnsRecursive:
     case Check::DnsParent:
     case Check::DnsAuthoritative:
+    case Check::DnsKeys:
       if (result.dns) {
         return fmt::format("answered DNS ({})", rcode_name(result.dns->rcode));
       }

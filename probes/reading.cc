@@ -1,6 +1,7 @@
 #include "reading.hh"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <functional>
@@ -92,18 +93,27 @@ class Reader {
         tcp_(of_check(cycle, Check::Tcp)),
         requests_(of_checks(cycle, is_web_check)),
         control_(of_check(cycle, Check::Control)),
-        invalid_(dnssec_failures(recursive_)) {}
+        keys_(of_check(cycle, Check::DnsKeys)),
+        invalid_(dnssec_failures(recursive_)),
+        unmatched_delegation_(delegation_mismatch()) {}
 
   Reading read() {
     Reading reading = decide();
     // Validation failing at only some resolvers leaves the domain working through the others,
     // but everyone behind those resolvers (and behind any validating resolver elsewhere) is cut
     // off: that is said first, not left among the other warnings.
+    std::vector<std::string> first;
     if (reading.verdict != Verdict::DnsFailure && !invalid_.empty()) {
-      reading.warnings.insert(
-          reading.warnings.begin(),
-          validation_failing() + ": whoever uses a validating resolver cannot resolve it");
+      first.push_back(validation_failing() +
+                      ": whoever uses a validating resolver cannot resolve it");
     }
+    // A DS naming no key served breaks validation even while resolvers still answer from cache.
+    if (!unmatched_delegation_.empty() &&
+        std::find(reading.evidence.begin(), reading.evidence.end(), unmatched_delegation_) ==
+            reading.evidence.end()) {
+      first.push_back(unmatched_delegation_);
+    }
+    reading.warnings.insert(reading.warnings.begin(), first.begin(), first.end());
     return reading;
   }
 
@@ -159,8 +169,12 @@ class Reader {
     }
     if (!recursive_.empty() && !any_ok(recursive_)) {
       if (!invalid_.empty()) {
+        std::vector<std::string> proof{dnssec_proof(invalid_)};
+        if (!unmatched_delegation_.empty()) {
+          proof.push_back(unmatched_delegation_);
+        }
         return verdict(Verdict::DnsFailure, validation_failing() + authoritative_state(),
-                       {&invalid_, &recursive_}, {dnssec_proof(invalid_)}, {&authoritative_});
+                       {&invalid_, &recursive_}, proof, {&authoritative_});
       }
       return verdict(Verdict::DnsFailure,
                      fmt::format("every recursive resolver fails for {} ({})", cycle_.domain,
@@ -239,6 +253,48 @@ class Reader {
   std::string dnssec_proof(const Results& invalid) const {
     return fmt::format("DNSSEC bogus ({}) from resolvers{}", extended_error_text(invalid),
                        authoritative_state());
+  }
+
+  // "the parent's DS for key 20326 (algorithm 13) names no key the servers of social.test serve
+  // (they serve 6331 (algorithm 13))": the chain of trust is cut at the delegation, as after a
+  // key roll-over the parent never heard of. Compared by key tag and algorithm, as a validator
+  // picks the key to try. "" while a DS names a key served (a roll-over in progress holds
+  // several), or no server told its keys.
+  std::string delegation_mismatch() const {
+    std::set<std::pair<uint16_t, uint8_t>> named;
+    for (const auto* result : parent_) {
+      if (result->ok() && result->dns) {
+        for (const auto& signer : result->dns->delegation_signers) {
+          named.emplace(signer.key_tag, signer.algorithm);
+        }
+      }
+    }
+    std::set<std::pair<uint16_t, uint8_t>> served;
+    bool told = false;
+    for (const auto* result : keys_) {
+      if (result->ok() && result->dns) {
+        told = true;
+        for (const auto& key : result->dns->zone_keys) {
+          served.emplace(key.key_tag, key.algorithm);
+        }
+      }
+    }
+    if (named.empty() || !told || std::any_of(named.begin(), named.end(), [&](const auto& key) {
+          return served.count(key);
+        })) {
+      return "";
+    }
+    const auto keys = [](const std::set<std::pair<uint16_t, uint8_t>>& set) {
+      std::vector<std::string> texts;
+      texts.reserve(set.size());
+      for (const auto& [tag, algorithm] : set) {
+        texts.push_back(fmt::format("{} (algorithm {})", tag, algorithm));
+      }
+      return fmt::format("{}", fmt::join(texts, ", "));
+    };
+    return fmt::format("the parent's DS for key{} {} names no key the servers of {} serve ({})",
+                       named.size() == 1 ? "" : "s", keys(named), cycle_.domain,
+                       served.empty() ? "they serve no DNSKEY" : "they serve " + keys(served));
   }
 
   // Whether the zone's own servers still answer: a validation failure with working servers is
@@ -412,8 +468,9 @@ class Reader {
 
   const CycleResult& cycle_;
   NetworkEvidence evidence_;
-  Results recursive_, parent_, authoritative_, tcp_, requests_, control_;
-  Results invalid_;  // the resolvers' answers that failed DNSSEC validation
+  Results recursive_, parent_, authoritative_, tcp_, requests_, control_, keys_;
+  Results invalid_;                   // the resolvers' answers that failed DNSSEC validation
+  std::string unmatched_delegation_;  // delegation_mismatch(), once
 };
 
 }  // namespace

@@ -63,7 +63,7 @@ struct CheckTiming {
   bool ok = true;                        // every probe of the check succeeded
   std::chrono::microseconds slowest{0};  // the slowest probe's total time
 };
-inline constexpr size_t kCheckCount = static_cast<size_t>(Check::Path) + 1;
+inline constexpr size_t kCheckCount = static_cast<size_t>(Check::DnsKeys) + 1;
 struct ProbeTimings {
   std::array<CheckTiming, kCheckCount> checks{};  // indexed by Check
   // The phases of the HTTPS probe the cycle's latency comes from (the first that succeeded,

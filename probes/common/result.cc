@@ -9,8 +9,9 @@
 namespace vantage {
 namespace {
 
-constexpr std::array kCheckNames = {"DnsRecursive", "DnsParent", "DnsAuthoritative", "Tcp", "Https",
-                                    "Http",         "Control",   "Liveness",         "Path"};
+constexpr std::array kCheckNames = {"DnsRecursive", "DnsParent", "DnsAuthoritative", "Tcp",
+                                    "Https",        "Http",      "Control",          "Liveness",
+                                    "Path",         "DnsKeys"};
 constexpr std::array kPhaseNames = {"Resolve", "Connect", "Tls", "Request", "Response"};
 constexpr std::array kFailureNames = {"None",
                                       "Timeout",
@@ -42,7 +43,7 @@ constexpr std::array kVerdictNames = {
 constexpr std::array kNativeKindNames = {"",     "errno", "ares", "rcode", "curl",
                                          "http", "x509",  "icmp", "ede"};
 
-static_assert(kCheckNames.size() == static_cast<size_t>(Check::Path) + 1);
+static_assert(kCheckNames.size() == static_cast<size_t>(Check::DnsKeys) + 1);
 static_assert(kPhaseNames.size() == static_cast<size_t>(Phase::Response) + 1);
 static_assert(kFailureNames.size() == static_cast<size_t>(Failure::Internal) + 1);
 static_assert(kVerdictNames.size() == static_cast<size_t>(Verdict::VantageIsolated) + 1);

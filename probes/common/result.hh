@@ -22,7 +22,8 @@ enum class Check : uint8_t {
   Http,  // the request of an http target: HTTP without TLS
   Control,
   Liveness,
-  Path
+  Path,
+  DnsKeys  // the zone's DNSKEY set from its own servers, when the parent holds a DS
 };
 
 // The request of an https or http target: the layer above TCP.

@@ -518,3 +518,70 @@ TEST_CASE("validation failing at some resolvers only is a warning said first, th
         "whoever uses a validating resolver cannot resolve it");
   CHECK(reading.warnings[1].rfind("DnsRecursive 127.0.0.2:53", 0) == 0);
 }
+
+namespace {
+
+// The parent's DS for `ds_tag` and the zone's servers serving `served` (key tag, algorithm 13).
+CycleResult signed_delegation(uint16_t ds_tag, std::vector<uint16_t> served) {
+  auto cycle = healthy();
+  for (auto& result : cycle.results) {
+    if (result.check == Check::DnsParent) {
+      result.dns = DnsDetails{};
+      result.dns->delegation_signers.push_back(DelegationSigner{.owner = "social.test",
+                                                                .key_tag = ds_tag,
+                                                                .algorithm = 13,
+                                                                .digest_type = 2,
+                                                                .digest = "00"});
+    }
+  }
+  ProbeResult keys = probe(Check::DnsKeys, Failure::None, "192.0.2.53:53");
+  keys.dns = DnsDetails{};
+  for (const uint16_t tag : served) {
+    keys.dns->zone_keys.push_back(
+        ZoneKey{.owner = "social.test", .flags = 257, .algorithm = 13, .key_tag = tag});
+  }
+  cycle.results.push_back(keys);
+  return cycle;
+}
+
+}  // namespace
+
+TEST_CASE("a DS that names no key the zone's servers serve is evidence of the cut chain",
+          "[reading][dnssec]") {
+  const std::string mismatch =
+      "the parent's DS for key 20326 (algorithm 13) names no key the servers of social.test "
+      "serve (they serve 6331 (algorithm 13))";
+  // Resolvers fail validation: the comparison backs the verdict, after the resolvers' proof.
+  auto failing = signed_delegation(20326, {6331});
+  for (auto& result : failing.results) {
+    if (result.check == Check::DnsRecursive) {
+      fail_validation(result, Failure::DnskeyMissing, 9);
+    }
+  }
+  const auto reading = read_cycle(failing);
+  CHECK(reading.verdict == Verdict::DnsFailure);
+  REQUIRE(reading.evidence.size() >= 3);
+  CHECK(reading.evidence[0].rfind("DnsRecursive 127.0.0.1:53", 0) == 0);
+  CHECK(reading.evidence[1] ==
+        "DNSSEC bogus (EDE 9, DNSKEY Missing) from resolvers; the authoritative servers answer");
+  CHECK(reading.evidence[2] == mismatch);
+
+  // Resolvers still answer (from cache, or without validating): the first warning.
+  const auto cached = read_cycle(signed_delegation(20326, {6331}));
+  CHECK(cached.verdict == Verdict::Ok);
+  REQUIRE_FALSE(cached.warnings.empty());
+  CHECK(cached.warnings[0] == mismatch);
+
+  // A roll-over in progress: one of the DS names a served key. Nothing to say.
+  CHECK(read_cycle(signed_delegation(6331, {6331, 20326})).warnings.empty());
+  // No server told its keys (the query failed): no claim either way.
+  auto untold = signed_delegation(20326, {6331});
+  set(untold, Check::DnsKeys, Failure::Timeout);
+  const auto untold_reading = read_cycle(untold);
+  CHECK(std::find(untold_reading.warnings.begin(), untold_reading.warnings.end(), mismatch) ==
+        untold_reading.warnings.end());
+  // A zone whose servers serve no DNSKEY at all.
+  CHECK(read_cycle(signed_delegation(20326, {})).warnings[0] ==
+        "the parent's DS for key 20326 (algorithm 13) names no key the servers of social.test "
+        "serve (they serve no DNSKEY)");
+}

@@ -523,6 +523,14 @@ TEST_CASE(
     CHECK(ds[0].value("key_tag", 0) == lab.child_key_tag());
     CHECK(ds[0].value("owner", "") == "social.test");
   }
+  // With a DS at the parent, the zone's servers are asked for their keys: the DS names one.
+  for (const auto ns : {kChildV4, kChildV6}) {
+    const json keys = the_result(run, "DnsKeys", target(ns, 53));
+    CHECK(status_of(keys) == "ok");
+    CHECK_THAT(field(keys, "detail"),
+               Catch::Contains(std::to_string(lab.child_key_tag()) + " (algorithm 13"));
+  }
+  CHECK(run.doc["reading"].value("warnings", json::array()).empty());
 }
 
 TEST_CASE(
@@ -578,6 +586,19 @@ TEST_CASE("a DS at the parent that matches no key of the zone reads DNS_FAILURE:
     REQUIRE(ds.size() == 1);
     CHECK(ds[0].value("key_tag", 0) != lab.child_key_tag());
   }
+  // The zone's servers serve their key, which the DS does not name: the evidence says so, after
+  // the resolvers' proof.
+  for (const auto ns : {kChildV4, kChildV6}) {
+    CHECK(status_at(run, "DnsKeys", target(ns, 53)) == "ok");
+  }
+  const auto evidence = strings_at(run.doc, "reading", "evidence");
+  const auto mismatch = std::find_if(evidence.begin(), evidence.end(), [](const string& line) {
+    return line.rfind("the parent's DS for key ", 0) == 0;
+  });
+  REQUIRE(mismatch != evidence.end());
+  CHECK_THAT(*mismatch, Catch::Contains("names no key the servers of social.test serve (they "
+                                        "serve " +
+                                        std::to_string(lab.child_key_tag()) + " (algorithm 13)"));
 }
 
 TEST_CASE("signatures two days from expiry still validate and read OK, their end on record",
