@@ -18,6 +18,9 @@ using Clock = std::chrono::system_clock;
 struct Seen {
   std::string subject;
   std::chrono::sys_seconds expires;
+  // A signature with less than half its validity gone: its signer is at work, so it is not
+  // warned of. Not part of the order: signatures by one key that end together began together.
+  bool fresh = false;
   bool operator<(const Seen& other) const {
     return std::tie(expires, subject) < std::tie(other.expires, other.subject);
   }
@@ -30,11 +33,11 @@ std::optional<Seen> certificate_of(const TlsDetails& tls) {
   };
   std::optional<Seen> first;
   if (const auto leaf = parse_seconds(tls.not_after)) {
-    first = Seen{named(tls.subject), *leaf};
+    first = Seen{named(tls.subject), *leaf, false};
   }
   if (const auto chain = parse_seconds(tls.earliest_not_after);
       chain && (!first || *chain < first->expires)) {
-    first = Seen{named(tls.earliest_subject), *chain};
+    first = Seen{named(tls.earliest_subject), *chain, false};
   }
   return first;
 }
@@ -100,7 +103,7 @@ void warn(std::vector<Expiry>& warnings, ExpiryKind kind, const Firsts& firsts,
   }
   const int of = static_cast<int>(firsts.size());
   for (const auto& [seen, places] : places_of) {
-    if (seen.expires >= now + threshold) {
+    if (seen.expires >= now + threshold || seen.fresh) {
       continue;
     }
     Expiry expiry{kind, seen.subject, seen.expires, places, of, ""};
@@ -157,11 +160,12 @@ std::vector<Expiry> expiring(const CycleResult& cycle, const ExpiryThresholds& w
     if (result.check == Check::DnsAuthoritative && result.dns) {
       for (const auto& signature : result.dns->signatures) {
         // An online signer (Cloudflare's, for one) signs each answer as it goes out, valid for a
-        // day or two: its signatures are always close to their end and never lapse. A signature is
-        // left to expire only once most of its validity has passed without a new one.
-        if (now - signature.inception >= (signature.expiration - signature.inception) / 2) {
-          note(signatures, result.target, Seen{signing_key(signature), signature.expiration});
-        }
+        // day or two: its signatures are always close to their end and never lapse. A signature
+        // is warned of only once half its validity has passed without a new one. Fresh ones are
+        // noted all the same: they count among the nameservers that serve signatures.
+        const bool fresh =
+            now - signature.inception < (signature.expiration - signature.inception) / 2;
+        note(signatures, result.target, Seen{signing_key(signature), signature.expiration, fresh});
       }
     }
   }

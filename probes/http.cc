@@ -45,10 +45,14 @@ void describe_certificate(X509* certificate, TlsDetails& tls) {
   tls.not_after = time_text(X509_get0_notAfter(certificate));
 }
 
-// The certificate of `ssl`'s verified chain whose notAfter comes first. Without verification
-// there is none: the chain a server sends may carry stale certificates no client relies on
-// (an old cross-signed root), which would be warned of for ever; the leaf still is.
+// The certificate of `ssl`'s verified chain whose notAfter comes first. Without a verification
+// that succeeded there is none (OpenSSL keeps the chain it tried to build even when it failed,
+// or was not asked to): a chain as the server sent it may carry stale certificates no client
+// relies on (an old cross-signed root), which would be warned of for ever; the leaf still is.
 void describe_earliest_expiry(const SSL* ssl, TlsDetails& tls) {
+  if (SSL_get_verify_result(ssl) != X509_V_OK) {
+    return;
+  }
   STACK_OF(X509)* chain = SSL_get0_verified_chain(ssl);
   X509* earliest = nullptr;
   for (int i = 0; chain != nullptr && i < sk_X509_num(chain); ++i) {

@@ -257,11 +257,14 @@ class Reader {
 
   // "the parent's DS for key 20326 (algorithm 13) names no key the servers of social.test serve
   // (they serve 6331 (algorithm 13))": the chain of trust is cut at the delegation, as after a
-  // key roll-over the parent never heard of. Compared by key tag and algorithm, as a validator
-  // picks the key to try. "" while a DS names a key served (a roll-over in progress holds
-  // several), or no server told its keys.
+  // key roll-over the parent never heard of. Per server address, since a resolver that asks one
+  // not updated fails as well ("… names no key served at 192.0.2.54:53 (1 of 2 nameserver
+  // addresses; it serves …)"). Compared by key tag and algorithm, as a validator picks the key
+  // to try. "" while every answering server serves a key a DS names (a roll-over in progress
+  // holds several), or no server told its keys.
   std::string delegation_mismatch() const {
-    std::set<std::pair<uint16_t, uint8_t>> named;
+    using KeyIds = std::set<std::pair<uint16_t, uint8_t>>;
+    KeyIds named;
     for (const auto* result : parent_) {
       if (result->ok() && result->dns) {
         for (const auto& signer : result->dns->delegation_signers) {
@@ -269,22 +272,28 @@ class Reader {
         }
       }
     }
-    std::set<std::pair<uint16_t, uint8_t>> served;
-    bool told = false;
+    std::set<std::string> told;
+    std::set<std::string> unmatched;
+    KeyIds unmatched_keys;
     for (const auto* result : keys_) {
-      if (result->ok() && result->dns) {
-        told = true;
-        for (const auto& key : result->dns->zone_keys) {
-          served.emplace(key.key_tag, key.algorithm);
-        }
+      if (!result->ok() || !result->dns) {
+        continue;
+      }
+      told.insert(result->target);
+      KeyIds served;
+      for (const auto& key : result->dns->zone_keys) {
+        served.emplace(key.key_tag, key.algorithm);
+      }
+      if (std::none_of(named.begin(), named.end(),
+                       [&](const auto& key) { return served.count(key) > 0; })) {
+        unmatched.insert(result->target);
+        unmatched_keys.insert(served.begin(), served.end());
       }
     }
-    if (named.empty() || !told || std::any_of(named.begin(), named.end(), [&](const auto& key) {
-          return served.count(key);
-        })) {
+    if (named.empty() || unmatched.empty()) {
       return "";
     }
-    const auto keys = [](const std::set<std::pair<uint16_t, uint8_t>>& set) {
+    const auto keys = [](const KeyIds& set) {
       std::vector<std::string> texts;
       texts.reserve(set.size());
       for (const auto& [tag, algorithm] : set) {
@@ -292,9 +301,17 @@ class Reader {
       }
       return fmt::format("{}", fmt::join(texts, ", "));
     };
-    return fmt::format("the parent's DS for key{} {} names no key the servers of {} serve ({})",
-                       named.size() == 1 ? "" : "s", keys(named), cycle_.domain,
-                       served.empty() ? "they serve no DNSKEY" : "they serve " + keys(served));
+    const std::string served =
+        unmatched_keys.empty() ? std::string("no DNSKEY") : keys(unmatched_keys);
+    const std::string ds =
+        fmt::format("the parent's DS for key{} {}", named.size() == 1 ? "" : "s", keys(named));
+    if (unmatched.size() == told.size()) {
+      return fmt::format("{} names no key the servers of {} serve (they serve {})", ds,
+                         cycle_.domain, served);
+    }
+    return fmt::format("{} names no key served at {} ({} of {} nameserver addresses; {} {})", ds,
+                       fmt::join(unmatched, ", "), unmatched.size(), told.size(),
+                       unmatched.size() == 1 ? "it serves" : "they serve", served);
   }
 
   // Whether the zone's own servers still answer: a validation failure with working servers is

@@ -139,18 +139,38 @@ TEST_CASE("signatures an online signer makes for a day at a time are not warned 
             .empty());
 }
 
-TEST_CASE("signatures made for no longer than the threshold are warned of once most has passed",
+TEST_CASE("signatures made for no longer than the threshold are warned of once half has passed",
           "[expiry]") {
   // A signer that makes signatures for 14 days and stopped: with a 14-day threshold the
-  // signatures are always within it, and are warned of once past the middle of their validity.
+  // signatures are always within it, and are warned of from the middle of their validity on.
   CycleResult cycle;
   ProbeResult stopped = authoritative("192.0.2.53:53", 6331, "2026-12-03T00:00:00Z");
   stopped.dns->signatures[0].inception =
       std::chrono::floor<std::chrono::seconds>(at("2026-11-19T00:00:00Z"));
   cycle.results = {stopped};
   const ExpiryThresholds fortnight{.certificate = 14 * 24h, .signature = 14 * 24h};
-  CHECK(expiring(cycle, fortnight, at("2026-11-25T00:00:00Z")).empty());
+  CHECK(expiring(cycle, fortnight, at("2026-11-25T23:59:59Z")).empty());
+  CHECK(expiring(cycle, fortnight, at("2026-11-26T00:00:00Z")).size() == 1);
   CHECK(expiring(cycle, fortnight, kNow).size() == 1);
+}
+
+TEST_CASE("a nameserver re-signed lately counts among those that serve signatures", "[expiry]") {
+  // .53 still serves 30-day signatures from 28 days ago; .54 was re-signed yesterday.
+  CycleResult cycle;
+  ProbeResult stale = authoritative("192.0.2.53:53", 6331, "2026-12-01T12:00:00Z");
+  ProbeResult renewed = authoritative("192.0.2.54:53", 6331, "2026-12-28T12:00:00Z");
+  renewed.dns->signatures[0].inception =
+      std::chrono::floor<std::chrono::seconds>(at("2026-11-28T12:00:00Z"));
+  cycle.results = {stale, renewed};
+  ExpiryThresholds long_threshold;
+  long_threshold.signature = 30 * 24h;  // both within it: only the fresh one is left out
+  for (const auto& thresholds : {ExpiryThresholds{}, long_threshold}) {
+    const auto warnings = expiring(cycle, thresholds, kNow);
+    REQUIRE(warnings.size() == 1);
+    CHECK(warnings[0].at == std::vector<std::string>{"192.0.2.53:53"});
+    CHECK(warnings[0].of == 2);
+    CHECK(warnings[0].text.ends_with("at 192.0.2.53:53 (1 of 2 nameservers)"));
+  }
 }
 
 TEST_CASE("DNSSEC signatures within warn_before are warned of per signing key", "[expiry]") {

@@ -421,8 +421,13 @@ TEST_CASE("with --insecure a certificate from an untrusted CA is accepted and re
   const ProbeRun run = lab.probe(options);
   INFO(run.describe());
   check_reading(run, "OK");
-  for (const auto web : {kWebV4, kWebV6})
+  for (const auto web : {kWebV4, kWebV6}) {
     check_web_reachable(run, web);
+    // No verified chain: the leaf alone, no "earliest of the chain" from what was sent.
+    const json tls = the_result(run, "Https", target(web, 443)).value("tls", json::object());
+    CHECK_FALSE(field(tls, "not_after").empty());
+    CHECK(tls.value("earliest_not_after", "").empty());
+  }
 }
 
 TEST_CASE(
