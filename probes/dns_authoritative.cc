@@ -7,17 +7,22 @@
 
 namespace vantage {
 
+bool note_authority(ProbeResult& result, const std::string& nameserver) {
+  result.subject += fmt::format(" @{}", nameserver);
+  if (result.ok() && result.dns && !result.dns->authoritative) {
+    result.failure = Failure::Lame;
+    result.detail = "NOERROR without the AA flag: the server does not serve the zone";
+  }
+  return result.ok() && result.dns;
+}
+
 void probe_dns_authoritative(const DnsExchanger& exchange, const Endpoint& server,
                              const std::string& nameserver, const std::string& domain,
                              uint16_t type, std::chrono::milliseconds timeout, ProbeDone done) {
   DnsQuery query{domain, type, false, server, timeout};
   exchange(query, Check::DnsAuthoritative,
            [nameserver, type, done = std::move(done)](ProbeResult result) {
-             result.subject += fmt::format(" @{}", nameserver);
-             if (result.ok() && result.dns && !result.dns->authoritative) {
-               result.failure = Failure::Lame;
-               result.detail = "NOERROR without the AA flag: the server does not serve the zone";
-             } else if (result.ok() && result.dns) {
+             if (note_authority(result, nameserver)) {
                const size_t count = answer_addresses(result).size();
                result.detail = fmt::format("authoritative, {} {} record{}", count, type_name(type),
                                            count == 1 ? "" : "s");

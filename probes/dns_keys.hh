@@ -13,7 +13,4 @@ void probe_dns_keys(const DnsExchanger& exchange, const Endpoint& server,
                     const std::string& nameserver, const std::string& zone,
                     std::chrono::milliseconds timeout, ProbeDone done);
 
-// "keys 6331 (algorithm 13), 2371 (algorithm 13, SEP)", or "no DNSKEY records".
-std::string zone_key_summary(const DnsDetails& details);
-
 }  // namespace vantage

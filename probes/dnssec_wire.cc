@@ -150,6 +150,21 @@ std::string signature_summary(const DnsDetails& details, uint16_t type,
   return "";
 }
 
+std::string zone_key_summary(const DnsDetails& details) {
+  if (details.zone_keys.empty()) {
+    return "no DNSKEY records";
+  }
+  // Flags bit 15 (value 1): Secure Entry Point, the key a DS usually names (RFC 4034 2.1.1).
+  constexpr uint16_t kSecureEntryPoint = 1;
+  std::string text = details.zone_keys.size() == 1 ? "key " : "keys ";
+  for (const ZoneKey& key : details.zone_keys) {
+    text += fmt::format("{}{} (algorithm {}{})", &key == &details.zone_keys.front() ? "" : ", ",
+                        key.key_tag, key.algorithm,
+                        (key.flags & kSecureEntryPoint) != 0 ? ", SEP" : "");
+  }
+  return text;
+}
+
 std::string delegation_signer_summary(const DnsDetails& details) {
   std::string text;
   for (const auto& signer : details.delegation_signers) {

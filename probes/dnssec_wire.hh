@@ -44,6 +44,10 @@ std::string signature_summary(const DnsDetails& details, uint16_t type,
 // "DS for key 6331 (algorithm 13)", one per DS in `details`, or "" when there is none.
 std::string delegation_signer_summary(const DnsDetails& details);
 
+// "keys 6331 (algorithm 13), 2371 (algorithm 13, SEP)" for the DNSKEY records in `details`, or
+// "no DNSKEY records".
+std::string zone_key_summary(const DnsDetails& details);
+
 // The failure class of a validating resolver's SERVFAIL that carries INFO-CODE `code`; nullopt
 // for a code not about DNSSEC (a resolver also says "No Reachable Authority" or "Network Error").
 std::optional<Failure> dnssec_failure_of(uint16_t code);

@@ -51,9 +51,11 @@ std::string signing_key(const Signature& signature) {
 // probes of a cycle (A and AAAA, a retry), and one place counts once.
 using Firsts = std::map<std::string, Seen>;
 
+// A fresh signature gives way to any other: an online signer's short-lived ones must not hide
+// older ones left to expire at the same nameserver.
 void note(Firsts& firsts, const std::string& place, const Seen& seen) {
   const auto [at, inserted] = firsts.emplace(place, seen);
-  if (!inserted && seen < at->second) {
+  if (!inserted && std::tie(seen.fresh, seen) < std::tie(at->second.fresh, at->second)) {
     at->second = seen;
   }
 }

@@ -9,10 +9,11 @@
 namespace vantage {
 
 // What of the cycle's certificates and DNSSEC signatures expires within `warn_before` of `now`,
-// soonest first. Certificates: per address, the leaf or the certificate of its chain that expires
-// first; addresses serving the same one are one warning, which names them and how many addresses
-// served a certificate at all, so that one node not renewed stands out. Signatures: per
-// nameserver, the earliest expiration of the RRSIGs over its answers, grouped by signing key.
+// soonest first. Certificates: per address, the leaf or the certificate of its verified chain
+// that expires first; addresses serving the same one are one warning, which names them and how
+// many addresses served a certificate at all, so that one node not renewed stands out.
+// Signatures: per nameserver, the earliest expiration of the RRSIGs over its answers, grouped by
+// signing key, once half their validity has passed (an online signer's are always fresh).
 std::vector<Expiry> expiring(const CycleResult& cycle, const ExpiryThresholds& warn_before,
                              std::chrono::system_clock::time_point now);
 

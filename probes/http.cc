@@ -45,10 +45,11 @@ void describe_certificate(X509* certificate, TlsDetails& tls) {
   tls.not_after = time_text(X509_get0_notAfter(certificate));
 }
 
-// The certificate of `ssl`'s verified chain whose notAfter comes first. Without a verification
-// that succeeded there is none (OpenSSL keeps the chain it tried to build even when it failed,
-// or was not asked to): a chain as the server sent it may carry stale certificates no client
-// relies on (an old cross-signed root), which would be warned of for ever; the leaf still is.
+// The certificate of `ssl`'s verified chain whose notAfter comes first, when the chain verified
+// (OpenSSL verifies even when it need not, as for an `insecure` target, and keeps the chain it
+// tried to build when that fails). A chain that does not verify is not one any client relies on:
+// it may carry stale certificates (an old cross-signed root) that would be warned of for ever;
+// the leaf still is.
 void describe_earliest_expiry(const SSL* ssl, TlsDetails& tls) {
   if (SSL_get_verify_result(ssl) != X509_V_OK) {
     return;

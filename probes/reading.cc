@@ -170,16 +170,17 @@ class Reader {
     if (!recursive_.empty() && !any_ok(recursive_)) {
       if (!invalid_.empty()) {
         std::vector<std::string> proof{dnssec_proof(invalid_)};
-        if (!unmatched_delegation_.empty()) {
-          proof.push_back(unmatched_delegation_);
-        }
+        const auto delegation = delegation_proof();
+        proof.insert(proof.end(), delegation.begin(), delegation.end());
         return verdict(Verdict::DnsFailure, validation_failing() + authoritative_state(),
                        {&invalid_, &recursive_}, proof, {&authoritative_});
       }
+      // A resolver that sends no Extended DNS Error says only SERVFAIL: a DS naming no key
+      // served is then the zone's side of the story.
       return verdict(Verdict::DnsFailure,
                      fmt::format("every recursive resolver fails for {} ({})", cycle_.domain,
                                  to_string(common_failure(recursive_))),
-                     {&recursive_, &authoritative_});
+                     {&recursive_}, delegation_proof(), {&authoritative_});
     }
     if (tcp_.empty()) {
       return verdict(Verdict::DnsFailure,
@@ -305,13 +306,28 @@ class Reader {
         unmatched_keys.empty() ? std::string("no DNSKEY") : keys(unmatched_keys);
     const std::string ds =
         fmt::format("the parent's DS for key{} {}", named.size() == 1 ? "" : "s", keys(named));
-    if (unmatched.size() == told.size()) {
+    if (unmatched.size() == told.size() && told.size() > 1) {
       return fmt::format("{} names no key the servers of {} serve (they serve {})", ds,
                          cycle_.domain, served);
     }
-    return fmt::format("{} names no key served at {} ({} of {} nameserver addresses; {} {})", ds,
-                       fmt::join(unmatched, ", "), unmatched.size(), told.size(),
-                       unmatched.size() == 1 ? "it serves" : "they serve", served);
+    if (told.size() == 1) {
+      return fmt::format(
+          "{} names no key served at {}, the one server address of {} that "
+          "answered (it serves {})",
+          ds, *unmatched.begin(), cycle_.domain, served);
+    }
+    return fmt::format(
+        "{} names no key served at {} ({} of {} answering nameserver addresses; "
+        "{} {})",
+        ds, fmt::join(unmatched, ", "), unmatched.size(), told.size(),
+        unmatched.size() == 1 ? "it serves" : "they serve", served);
+  }
+
+  std::vector<std::string> delegation_proof() const {
+    if (unmatched_delegation_.empty()) {
+      return {};
+    }
+    return {unmatched_delegation_};
   }
 
   // Whether the zone's own servers still answer: a validation failure with working servers is
@@ -382,10 +398,7 @@ class Reader {
 
   // Silence with no evidence about the network either way: naming a layer would be a guess.
   Reading unproven(const Results& silent, const std::vector<std::string>& addresses) {
-    std::string list;
-    for (const auto& address : addresses) {
-      list += (list.empty() ? "" : ", ") + address;
-    }
+    const std::string list = fmt::format("{}", fmt::join(addresses, ", "));
     return verdict(Verdict::Unknown,
                    fmt::format("{} silent, and nothing shows whether the route or the host is at "
                                "fault (no liveness or path evidence)",

@@ -146,9 +146,11 @@ std::string read_expiry_thresholds(const nlohmann::json& json, ExpiryThresholds&
     if (period == nullptr) {
       return fmt::format("warn_before.{}: unknown key (certificate, signature)", printable(key));
     }
-    if (std::string problem =
-            read_threshold(value.is_string() ? value.get<std::string>() : value.dump(), period);
-        !problem.empty()) {
+    if (!value.is_string()) {
+      return fmt::format("warn_before.{}: {} is not a period such as \"14d\", \"12h\" or \"30m\"",
+                         key, printable(value.dump()));
+    }
+    if (std::string problem = read_threshold(value.get<std::string>(), period); !problem.empty()) {
       return fmt::format("warn_before.{}: {}", key, problem);
     }
   }

@@ -43,7 +43,8 @@ nlohmann::json to_json(const ExpiryThresholds& thresholds);
 // or the problem ("\"3x\" is not a period such as 14d, 12h or 30m (0d: never warn)") and
 // `*period` unchanged.
 std::string read_threshold(std::string_view text, std::chrono::milliseconds* period);
-// Reads that document into `thresholds`; a member left out keeps its value. The problem
+// Reads a `warn_before` document such as {"certificate": "14d"} into `thresholds`; a member left
+// out keeps its value. The problem
 // ("warn_before.signature: \"3x\" is not a period such as …"), or "" when there is none.
 std::string read_expiry_thresholds(const nlohmann::json& json, ExpiryThresholds& thresholds);
 

@@ -99,7 +99,8 @@ TEST_CASE("a certificate served by only some addresses names them and what the o
         "2027-02-27T00:00:00Z)");
 }
 
-TEST_CASE("what the other addresses serve is said only when it lasts longer", "[expiry]") {
+TEST_CASE("what the other addresses serve is said only when it outlasts the threshold",
+          "[expiry]") {
   CycleResult cycle;
   // Both within 14 days: neither warning may call the other "valid until" as if renewed.
   cycle.results = {https("203.0.113.80:443", "2026-12-04T00:00:00Z"),
@@ -152,6 +153,21 @@ TEST_CASE("signatures made for no longer than the threshold are warned of once h
   CHECK(expiring(cycle, fortnight, at("2026-11-25T23:59:59Z")).empty());
   CHECK(expiring(cycle, fortnight, at("2026-11-26T00:00:00Z")).size() == 1);
   CHECK(expiring(cycle, fortnight, kNow).size() == 1);
+}
+
+TEST_CASE("a fresh signature does not hide an older one left to expire", "[expiry]") {
+  // One nameserver: a day-long online signature by one key, a stale 30-day one by another.
+  CycleResult cycle;
+  ProbeResult mixed = authoritative("192.0.2.53:53", 6331, "2026-12-01T12:00:00Z");
+  Signature online = mixed.dns->signatures[0];
+  online.key_tag = 4242;
+  online.inception = std::chrono::floor<std::chrono::seconds>(at("2026-11-29T11:00:00Z"));
+  online.expiration = std::chrono::floor<std::chrono::seconds>(at("2026-11-30T11:00:00Z"));
+  mixed.dns->signatures.insert(mixed.dns->signatures.begin(), online);
+  cycle.results = {mixed};
+  const auto warnings = expiring(cycle, ExpiryThresholds{}, kNow);
+  REQUIRE(warnings.size() == 1);
+  CHECK(warnings[0].subject == "key 6331 (algorithm 13) of social.example");
 }
 
 TEST_CASE("a nameserver re-signed lately counts among those that serve signatures", "[expiry]") {

@@ -521,8 +521,9 @@ TEST_CASE("validation failing at some resolvers only is a warning said first, th
 
 namespace {
 
-// The parent's DS for `ds_tag` and the zone's servers serving `served` (key tag, algorithm 13).
-CycleResult signed_delegation(uint16_t ds_tag, std::vector<uint16_t> served) {
+// The parent's DS for `ds_tag` and the zone's two server addresses serving `served` (key tags,
+// algorithm 13).
+CycleResult signed_delegation(uint16_t ds_tag, const std::vector<uint16_t>& served) {
   auto cycle = healthy();
   for (auto& result : cycle.results) {
     if (result.check == Check::DnsParent) {
@@ -534,13 +535,15 @@ CycleResult signed_delegation(uint16_t ds_tag, std::vector<uint16_t> served) {
                                                                 .digest = "00"});
     }
   }
-  ProbeResult keys = probe(Check::DnsKeys, Failure::None, "192.0.2.53:53");
-  keys.dns = DnsDetails{};
-  for (const uint16_t tag : served) {
-    keys.dns->zone_keys.push_back(
-        ZoneKey{.owner = "social.test", .flags = 257, .algorithm = 13, .key_tag = tag});
+  for (const char* address : {"192.0.2.53:53", "192.0.2.54:53"}) {
+    ProbeResult keys = probe(Check::DnsKeys, Failure::None, address);
+    keys.dns = DnsDetails{};
+    for (const uint16_t tag : served) {
+      keys.dns->zone_keys.push_back(
+          ZoneKey{.owner = "social.test", .flags = 257, .algorithm = 13, .key_tag = tag});
+    }
+    cycle.results.push_back(keys);
   }
-  cycle.results.push_back(keys);
   return cycle;
 }
 
@@ -587,14 +590,32 @@ TEST_CASE("a DS that names no key the zone's servers serve is evidence of the cu
 
   // One of two nameserver addresses not updated: resolvers that ask it fail. It is named.
   auto one_stale = signed_delegation(6331, {6331});
-  ProbeResult stale = probe(Check::DnsKeys, Failure::None, "192.0.2.54:53");
-  stale.dns = DnsDetails{};
-  stale.dns->zone_keys.push_back(
-      ZoneKey{.owner = "social.test", .flags = 257, .algorithm = 13, .key_tag = 20326});
-  one_stale.results.push_back(stale);
+  one_stale.results.back().dns->zone_keys[0].key_tag = 20326;  // 192.0.2.54:53
   const auto partly = read_cycle(one_stale);
   REQUIRE_FALSE(partly.warnings.empty());
   CHECK(partly.warnings[0] ==
         "the parent's DS for key 6331 (algorithm 13) names no key served at 192.0.2.54:53 (1 of "
-        "2 nameserver addresses; it serves 20326 (algorithm 13))");
+        "2 answering nameserver addresses; it serves 20326 (algorithm 13))");
+
+  // The other address did not answer: what the one that did serves is all there is to say.
+  auto one_told = signed_delegation(20326, {6331});
+  one_told.results.back().failure = Failure::Timeout;
+  one_told.results.back().dns.reset();
+  CHECK(read_cycle(one_told).warnings[0] ==
+        "the parent's DS for key 20326 (algorithm 13) names no key served at 192.0.2.53:53, the "
+        "one server address of social.test that answered (it serves 6331 (algorithm 13))");
+}
+
+TEST_CASE("resolvers that fail without an Extended DNS Error still get the DS evidence",
+          "[reading][dnssec]") {
+  auto cycle = signed_delegation(20326, {6331});
+  set(cycle, Check::DnsRecursive, Failure::ServFail);
+  const auto reading = read_cycle(cycle);
+  CHECK(reading.verdict == Verdict::DnsFailure);
+  CHECK(reading.summary == "every recursive resolver fails for social.test (ServFail)");
+  REQUIRE(reading.evidence.size() >= 2);
+  CHECK(reading.evidence[0].rfind("DnsRecursive 127.0.0.1:53", 0) == 0);
+  CHECK(reading.evidence[1] ==
+        "the parent's DS for key 20326 (algorithm 13) names no key the servers of social.test "
+        "serve (they serve 6331 (algorithm 13))");
 }

@@ -400,6 +400,11 @@ TEST_CASE("a target's warn_before sets how long before expiry certificates and s
                        "warn_before.signature: \"3x\" is not a period such as 14d, 12h or 30m (0d: "
                        "never warn)"});
   CHECK(refusal([] {
+          parse_target({{"domain", "a.example"}, {"warn_before", {{"signature", 3}}}});
+        }) == Expected{422,
+                       "warn_before.signature: 3 is not a period such as \"14d\", \"12h\" or "
+                       "\"30m\""});
+  CHECK(refusal([] {
           parse_target({{"domain", "a.example"}, {"warn_before", {{"cert", "3d"}}}});
         }) == Expected{422, "warn_before.cert: unknown key (certificate, signature)"});
   CHECK(refusal([] {

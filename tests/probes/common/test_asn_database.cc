@@ -30,8 +30,8 @@ std::string maxmind_file(const std::string& name) {
   const fs::path path = kMaxmindDir / name;
   if (!fs::exists(path)) {
     FAIL("MaxMind test database " << path.string()
-                                  << " is missing; the repository expects ../shared/testdata "
-                                     "next to its checkout");
+                                  << " is missing; VANTAGE_SHARED_TESTDATA_DIR (the test "
+                                     "data beside the checkout) must hold it");
   }
   return path.string();
 }
