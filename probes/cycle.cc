@@ -39,9 +39,9 @@ void add_unique(std::vector<std::string>& list, const std::vector<std::string>& 
 }
 
 // Runs one target's probes stage by stage: DNS (recursive, delegation, then authoritative, and
-// the zone's keys when the parent holds a DS),
-// then TCP to every address found or remembered, then HTTPS or HTTP to every address that
-// accepted. A target named by its address starts at TCP; a tcp target stops there.
+// the zone's keys when the parent holds a DS), then TCP to every address found or remembered,
+// then HTTPS or HTTP to every address that accepted. A target named by its address starts at
+// TCP; a tcp target stops there.
 class Cycle : public std::enable_shared_from_this<Cycle> {
  public:
   Cycle(Engine& engine, CycleOptions options, std::function<void(CycleResult)> done)

@@ -44,8 +44,8 @@ nlohmann::json to_json(const ExpiryThresholds& thresholds);
 // `*period` unchanged.
 std::string read_threshold(std::string_view text, std::chrono::milliseconds* period);
 // Reads a `warn_before` document such as {"certificate": "14d"} into `thresholds`; a member left
-// out keeps its value. The problem
-// ("warn_before.signature: \"3x\" is not a period such as …"), or "" when there is none.
+// out keeps its value. The problem ("warn_before.signature: \"3x\" is not a period such as …"),
+// or "" when there is none.
 std::string read_expiry_thresholds(const nlohmann::json& json, ExpiryThresholds& thresholds);
 
 // One target to probe, as the collector's target list holds it, the API carries it and the CLI
